@@ -1,0 +1,131 @@
+// Package server composes Switchboard into one http.Handler: signaling transports,
+// the browser client and health checks over one set of rooms.
+package server
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-rtc/switchboard/sfu"
+	"github.com/switchboard-rtc/switchboard/signal"
+	"github.com/switchboard-rtc/switchboard/signal/ws"
+	"github.com/switchboard-rtc/switchboard/web"
+)
+
+// Config configures a Server. The zero value serves on every path with
+// host candidates of this machine and no STUN or TURN servers.
+type Config struct {
+	// Media configures the peer connections (ICE candidates, ports).
+	Media sfu.Config
+	// ClientICEServers are the STUN/TURN servers handed to clients.
+	ClientICEServers []webrtc.ICEServer
+	// AllowedOrigins are the hosts, other than the server's own, whose pages may open
+	// signaling connections (patterns as in path.Match, e.g. "*.example.com").
+	AllowedOrigins []string
+	// Rooms replaces the in-process room directory (a multi-node build). Nil means
+	// rooms in this process.
+	Rooms signal.Rooms
+	// Logger receives all logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is Switchboard as an http.Handler. Create it with New; Close ends every
+// session and waits for them.
+type Server struct {
+	mux   *http.ServeMux
+	rooms *sfu.Rooms
+	log   *slog.Logger
+
+	ctx      context.Context // ends every session on Close
+	cancel   context.CancelFunc
+	mu       sync.Mutex // guards closed and additions to sessions
+	closed   bool
+	sessions sync.WaitGroup
+}
+
+// New builds a server from cfg.
+func New(cfg Config) (*Server, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	cfg.Media.Logger = log
+	engine, err := sfu.NewEngine(cfg.Media)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s := &Server{mux: http.NewServeMux(), log: log, rooms: sfu.NewRooms(engine)}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	rooms := cfg.Rooms
+	if rooms == nil {
+		rooms = s.rooms
+	}
+	sig := &signal.Config{Rooms: rooms, ICEServers: cfg.ClientICEServers, Logger: log}
+	wsHandler := &ws.Handler{Config: sig, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: log}
+
+	s.mux.Handle("GET /ws", s.track(wsHandler))
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	s.mux.Handle("GET /", clientHandler(web.Files()))
+	return s, nil
+}
+
+// ServeHTTP routes a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Rooms is the server's in-process room directory.
+func (s *Server) Rooms() *sfu.Rooms { return s.rooms }
+
+// track counts long-lived requests so that Close can wait for them.
+func (s *Server) track(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			http.Error(w, "server is shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		s.sessions.Add(1)
+		s.mu.Unlock()
+		defer s.sessions.Done()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Close refuses new participants, ends every session (each leaves its room) and
+// waits for them. http.Server.Shutdown does not wait for upgraded connections; call
+// Close after it.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.rooms.Close()
+	s.cancel()
+	s.sessions.Wait()
+	return nil
+}
+
+// contentSecurityPolicy lets the client load and connect to nothing but this server.
+const contentSecurityPolicy = "default-src 'self'; connect-src 'self'; media-src 'self' blob: mediastream:; " +
+	"img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+
+// clientHandler serves the browser client.
+func clientHandler(files fs.FS) http.Handler {
+	fileServer := http.FileServerFS(files)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-cache")
+		fileServer.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,35 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors returned for a client's bad input. Callers map them to protocol errors with
+// errors.Is; the wrapped text says what was wrong.
+var (
+	// ErrInvalidSDP: an offer or answer that cannot be parsed or applied.
+	ErrInvalidSDP = errors.New("invalid SDP")
+	// ErrInvalidCandidate: an ICE candidate that cannot be applied.
+	ErrInvalidCandidate = errors.New("invalid ICE candidate")
+	// ErrNoOffer: an answer while no subscriber offer is outstanding.
+	ErrNoOffer = errors.New("no subscriber offer is outstanding")
+	// ErrClosed: the participant has left.
+	ErrClosed = errors.New("participant has left")
+)
+
+var errTooManyCandidates = errors.New("too many candidates before the description")
+
+func wrapCandidateError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidCandidate, err)
+}
+
+func wrapSDPError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidSDP, err)
+}

@@ -1,0 +1,126 @@
+package sfu
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Participant is one client in one room: its identity, its Publisher (what it sends)
+// and its Subscriber (what it receives). It is created by Rooms.Join and lives until
+// Leave.
+type Participant struct {
+	id   ParticipantID
+	name string
+	room *Room
+	obs  Observer
+	log  *slog.Logger
+
+	pub *Publisher
+	sub *Subscriber
+
+	leaveOnce sync.Once
+}
+
+// ID is the participant's server-assigned id.
+func (p *Participant) ID() ParticipantID { return p.id }
+
+// Name is the display name the participant joined with.
+func (p *Participant) Name() string { return p.name }
+
+// RoomID names the participant's room.
+func (p *Participant) RoomID() RoomID { return p.room.id }
+
+// Publisher is the connection that receives the participant's media.
+func (p *Participant) Publisher() *Publisher { return p.pub }
+
+// Subscriber is the connection that sends the participant everyone else's media.
+func (p *Participant) Subscriber() *Subscriber { return p.sub }
+
+// Chat sends text to everyone in the room, the participant included, stamped with
+// its id, name and the current time.
+func (p *Participant) Chat(text string) {
+	msg := ChatMessage{From: p.id, Name: p.name, Text: text, Time: time.Now().UTC()}
+	p.room.ops.post(func() { p.room.chatOp(msg) })
+}
+
+// Leave removes the participant from its room (everyone else is told and their
+// subscriber connections drop its tracks) and closes both of its connections. It
+// waits for the participant's goroutines to end. Safe to call more than once and from
+// any goroutine but the room's.
+func (p *Participant) Leave() {
+	p.leaveOnce.Do(func() {
+		p.room.ops.post(func() { p.room.leaveOp(p) })
+		p.room.rooms.release(p.room)
+		p.pub.close()
+		p.sub.close()
+		p.log.Info("participant left")
+	})
+}
+
+// info describes the participant with the given tracks.
+func (p *Participant) info(tracks []*Track) ParticipantInfo {
+	infos := make([]TrackInfo, len(tracks))
+	for i, t := range tracks {
+		infos[i] = t.info
+	}
+	return ParticipantInfo{ID: p.id, Name: p.name, Tracks: infos}
+}
+
+// watchConnection reports a failed connection to the observer.
+func (p *Participant) watchConnection(side Side, pc *webrtc.PeerConnection) {
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		p.log.Debug("connection state", "side", side, "state", s)
+		if s == webrtc.PeerConnectionStateFailed {
+			p.obs.Failed(&ConnectionError{Side: side})
+		}
+	})
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			p.obs.Candidate(side, c.ToJSON())
+		}
+	})
+}
+
+// ConnectionError reports that one of a participant's connections failed.
+type ConnectionError struct{ Side Side }
+
+func (e *ConnectionError) Error() string { return "sfu: " + string(e.Side) + " connection failed" }
+
+// maxPendingCandidates bounds the remote candidates kept while a connection has no
+// remote description yet: a browser gathers a handful per interface, and a client that
+// sends more before its offer is not behaving.
+const maxPendingCandidates = 64
+
+// candidateQueue holds remote ICE candidates until the description they belong to has
+// been applied.
+type candidateQueue struct {
+	ready   bool
+	pending []webrtc.ICECandidateInit
+}
+
+// add applies c now if the queue is ready, else keeps it for flush.
+func (q *candidateQueue) add(pc *webrtc.PeerConnection, c webrtc.ICECandidateInit) error {
+	if !q.ready {
+		if len(q.pending) >= maxPendingCandidates {
+			return wrapCandidateError(errTooManyCandidates)
+		}
+		q.pending = append(q.pending, c)
+		return nil
+	}
+	return wrapCandidateError(pc.AddICECandidate(c))
+}
+
+// flush marks the queue ready and applies what it kept. Candidates that fail are
+// reported through log: the client that sent them has already moved on.
+func (q *candidateQueue) flush(pc *webrtc.PeerConnection, log *slog.Logger) {
+	q.ready = true
+	for _, c := range q.pending {
+		if err := pc.AddICECandidate(c); err != nil {
+			log.Debug("queued candidate refused", "err", err)
+		}
+	}
+	q.pending = nil
+}

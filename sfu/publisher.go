@@ -1,0 +1,178 @@
+package sfu
+
+import (
+	"log/slog"
+	"sync"
+
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// Publisher is the connection on which a participant sends media. The client offers;
+// each remote track becomes a published Track of the room.
+//
+// Answer and AddCandidate are called by one goroutine at a time (the participant's
+// signaling session); Pion's track callbacks run on goroutines of their own. mu guards
+// the fields below it.
+type Publisher struct {
+	p   *Participant
+	pc  *webrtc.PeerConnection
+	log *slog.Logger
+
+	mu         sync.Mutex
+	sources    map[string]Source // by mid, as the client named them
+	tracks     map[string]*Track // by mid
+	candidates candidateQueue
+	closed     bool
+	loops      sync.WaitGroup // one per forward loop
+}
+
+func newPublisher(p *Participant, pc *webrtc.PeerConnection) *Publisher {
+	pub := &Publisher{
+		p: p, pc: pc, log: p.log.With("side", SidePublisher),
+		sources: map[string]Source{}, tracks: map[string]*Track{},
+	}
+	pc.OnTrack(pub.onTrack)
+	p.watchConnection(SidePublisher, pc)
+	return pub
+}
+
+// Answer applies a client's offer and returns the answer. sources names what each
+// sending transceiver carries, by mid; unnamed ones default by kind. A transceiver
+// that no longer sends unpublishes its track.
+func (pub *Publisher) Answer(offerSDP string, sources map[string]Source) (string, error) {
+	offer := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offerSDP}
+	parsed, err := offer.Unmarshal()
+	if err != nil {
+		return "", wrapSDPError(err)
+	}
+	pub.mu.Lock()
+	for mid, src := range sources {
+		pub.sources[mid] = src
+	}
+	pub.mu.Unlock()
+	if err := pub.pc.SetRemoteDescription(offer); err != nil {
+		return "", wrapSDPError(err)
+	}
+	answer, err := pub.pc.CreateAnswer(nil)
+	if err != nil {
+		return "", wrapSDPError(err)
+	}
+	if err := pub.pc.SetLocalDescription(answer); err != nil {
+		return "", wrapSDPError(err)
+	}
+	pub.mu.Lock()
+	pub.candidates.flush(pub.pc, pub.log)
+	pub.mu.Unlock()
+	pub.unpublishStopped(parsed)
+	return answer.SDP, nil
+}
+
+// AddCandidate applies a remote ICE candidate, or keeps it until the first offer.
+func (pub *Publisher) AddCandidate(c webrtc.ICECandidateInit) error {
+	pub.mu.Lock()
+	defer pub.mu.Unlock()
+	return pub.candidates.add(pub.pc, c)
+}
+
+// unpublishStopped unpublishes the tracks of m-lines the client no longer sends on.
+func (pub *Publisher) unpublishStopped(offer *sdp.SessionDescription) {
+	for _, md := range offer.MediaDescriptions {
+		mid, _ := md.Attribute(sdp.AttrKeyMID)
+		if sends(md) {
+			continue
+		}
+		pub.mu.Lock()
+		t := pub.tracks[mid]
+		delete(pub.tracks, mid)
+		pub.mu.Unlock()
+		if t != nil {
+			pub.p.room.unpublish(pub.p, t)
+		}
+	}
+}
+
+// sends reports whether the offerer of md sends media on it.
+func sends(md *sdp.MediaDescription) bool {
+	if md.MediaName.Port.Value == 0 {
+		return false
+	}
+	for _, a := range md.Attributes {
+		switch a.Key {
+		case "recvonly", "inactive":
+			return false
+		}
+	}
+	return true
+}
+
+// onTrack publishes a new remote track and forwards it until it ends. Pion calls it
+// on a goroutine of its own.
+func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	mid := pub.midOf(recv)
+	pub.mu.Lock()
+	if pub.closed || pub.tracks[mid] != nil {
+		// A second encoding of one m-line (simulcast) is not forwarded: the first
+		// one received is.
+		pub.mu.Unlock()
+		return
+	}
+	src, ok := pub.sources[mid]
+	if !ok {
+		src = SourceCamera
+		if remote.Kind() == webrtc.RTPCodecTypeAudio {
+			src = SourceMicrophone
+		}
+	}
+	info := TrackInfo{ID: TrackID(newID("t_")), Participant: pub.p.id, Kind: remote.Kind(), Source: src}
+	log := pub.log.With("track", info.ID, "source", src, "codec", remote.Codec().MimeType)
+	t := newTrack(info, remote.Codec(), uint32(remote.SSRC()), pub.pc.WriteRTCP, log)
+	pub.tracks[mid] = t
+	pub.loops.Add(2)
+	pub.mu.Unlock()
+
+	log.Info("track published")
+	go pub.drainRTCP(recv)
+	pub.p.room.publish(pub.p, t)
+	t.readLoop(remote)
+
+	pub.mu.Lock()
+	if pub.tracks[mid] == t {
+		delete(pub.tracks, mid)
+	}
+	pub.mu.Unlock()
+	pub.p.room.unpublish(pub.p, t)
+	pub.loops.Done()
+}
+
+// drainRTCP reads the publisher's RTCP so that Pion's interceptors see its sender
+// reports; the packets themselves are not needed.
+func (pub *Publisher) drainRTCP(recv *webrtc.RTPReceiver) {
+	defer pub.loops.Done()
+	buf := make([]byte, maxPacketSize)
+	for {
+		if _, _, err := recv.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+func (pub *Publisher) midOf(recv *webrtc.RTPReceiver) string {
+	for _, tr := range pub.pc.GetTransceivers() {
+		if tr.Receiver() == recv {
+			return tr.Mid()
+		}
+	}
+	return ""
+}
+
+// close ends the connection and waits for the forward loops.
+func (pub *Publisher) close() {
+	pub.mu.Lock()
+	pub.closed = true
+	pub.mu.Unlock()
+	if err := pub.pc.Close(); err != nil {
+		pub.log.Debug("close", "err", err)
+	}
+	pub.loops.Wait()
+}

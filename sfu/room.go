@@ -1,0 +1,231 @@
+package sfu
+
+import (
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+)
+
+// Room is a set of participants who receive each other's tracks.
+//
+// Membership and the tracks each member publishes are owned by the room's operation
+// queue: joins, leaves, publications and chat run there one at a time, so every member
+// sees the room's events in the same order. Media never passes through the room.
+type Room struct {
+	id    RoomID
+	rooms *Rooms
+	log   *slog.Logger
+	ops   *opQueue
+
+	// Guarded by rooms.mu: participants joined and not yet released.
+	count int
+
+	// Owned by the operation queue's goroutine.
+	members []*member
+}
+
+type member struct {
+	p      *Participant
+	tracks []*Track
+}
+
+// ID names the room.
+func (r *Room) ID() RoomID { return r.id }
+
+func (r *Room) find(id ParticipantID) *member {
+	for _, m := range r.members {
+		if m.p.id == id {
+			return m
+		}
+	}
+	return nil
+}
+
+func (r *Room) joinOp(p *Participant) {
+	others := make([]ParticipantInfo, 0, len(r.members))
+	self := p.info(nil)
+	for _, m := range r.members {
+		others = append(others, m.p.info(m.tracks))
+		m.p.obs.ParticipantJoined(self)
+	}
+	p.obs.Joined(self, others)
+	r.members = append(r.members, &member{p: p})
+	for _, m := range r.members {
+		for _, t := range m.tracks {
+			p.sub.add(t)
+		}
+	}
+	p.log.Info("participant joined", "name", p.name, "present", len(others))
+}
+
+func (r *Room) leaveOp(p *Participant) {
+	i := slices.IndexFunc(r.members, func(m *member) bool { return m.p == p })
+	if i < 0 {
+		return
+	}
+	gone := r.members[i]
+	r.members = slices.Delete(r.members, i, i+1)
+	for _, t := range gone.tracks {
+		r.broadcastUnpublished(t)
+	}
+	info := p.info(nil)
+	for _, m := range r.members {
+		m.p.obs.ParticipantLeft(info)
+	}
+}
+
+// publish adds t to p's tracks and subscribes everyone else to it.
+func (r *Room) publish(p *Participant, t *Track) {
+	r.ops.post(func() {
+		m := r.find(p.id)
+		if m == nil {
+			return // p left while its track was starting
+		}
+		m.tracks = append(m.tracks, t)
+		for _, o := range r.members {
+			if o != m {
+				o.p.obs.TrackPublished(t.info)
+				o.p.sub.add(t)
+			}
+		}
+	})
+}
+
+// unpublish removes t from p's tracks and from every subscriber. Unpublishing a track
+// twice is harmless.
+func (r *Room) unpublish(p *Participant, t *Track) {
+	r.ops.post(func() {
+		m := r.find(p.id)
+		if m == nil {
+			return
+		}
+		i := slices.Index(m.tracks, t)
+		if i < 0 {
+			return
+		}
+		m.tracks = slices.Delete(m.tracks, i, i+1)
+		r.broadcastUnpublished(t)
+		t.log.Info("track unpublished")
+	})
+}
+
+func (r *Room) broadcastUnpublished(t *Track) {
+	for _, o := range r.members {
+		if o.p.id != t.info.Participant {
+			o.p.sub.remove(t.info.ID)
+			o.p.obs.TrackUnpublished(t.info)
+		}
+	}
+}
+
+func (r *Room) chatOp(msg ChatMessage) {
+	for _, m := range r.members {
+		m.p.obs.Chat(msg)
+	}
+}
+
+// Participants describes who is in the room now, with their tracks.
+func (r *Room) Participants() []ParticipantInfo {
+	var out []ParticipantInfo
+	r.ops.do(func() {
+		for _, m := range r.members {
+			out = append(out, m.p.info(m.tracks))
+		}
+	})
+	return out
+}
+
+// Rooms is the in-memory set of rooms of one server. A room is created by its first
+// join and removed when its last participant leaves. Safe for concurrent use.
+type Rooms struct {
+	engine *Engine
+	log    *slog.Logger
+
+	mu     sync.Mutex
+	rooms  map[RoomID]*Room
+	closed bool
+}
+
+// ErrShuttingDown is returned by Join once Close has been called.
+var ErrShuttingDown = errors.New("sfu: server is shutting down")
+
+// NewRooms returns an empty set of rooms whose participants' connections are built by
+// engine.
+func NewRooms(engine *Engine) *Rooms {
+	return &Rooms{engine: engine, log: engine.log, rooms: map[RoomID]*Room{}}
+}
+
+// Join adds a participant named name to the room id, creating the room if needed.
+// obs receives the participant's events, starting with Joined. The caller owns the
+// participant and must call its Leave.
+func (rs *Rooms) Join(id RoomID, name string, obs Observer) (*Participant, error) {
+	pubPC, err := rs.engine.newPeerConnection()
+	if err != nil {
+		return nil, err
+	}
+	subPC, err := rs.engine.newPeerConnection()
+	if err != nil {
+		_ = pubPC.Close()
+		return nil, err
+	}
+	rs.mu.Lock()
+	if rs.closed {
+		rs.mu.Unlock()
+		_, _ = pubPC.Close(), subPC.Close()
+		return nil, ErrShuttingDown
+	}
+	r := rs.rooms[id]
+	if r == nil {
+		r = &Room{id: id, rooms: rs, log: rs.log.With("room", id)}
+		r.ops = newOpQueue(nil)
+		rs.rooms[id] = r
+		r.log.Info("room created")
+	}
+	r.count++
+	rs.mu.Unlock()
+
+	pid := ParticipantID(newID("p_"))
+	p := &Participant{id: pid, name: name, room: r, obs: obs, log: r.log.With("participant", pid)}
+	p.pub = newPublisher(p, pubPC)
+	p.sub = newSubscriber(p, subPC)
+	r.ops.post(func() { r.joinOp(p) })
+	return p, nil
+}
+
+// release drops one participant's hold on r and removes the room when it was the last.
+func (rs *Rooms) release(r *Room) {
+	rs.mu.Lock()
+	r.count--
+	empty := r.count == 0
+	if empty {
+		delete(rs.rooms, r.id)
+	}
+	rs.mu.Unlock()
+	if empty {
+		r.ops.close()
+		r.log.Info("room closed")
+	}
+}
+
+// Room returns the room named id, or nil when nobody is in it.
+func (rs *Rooms) Room(id RoomID) *Room {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.rooms[id]
+}
+
+// Len is the number of rooms.
+func (rs *Rooms) Len() int {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return len(rs.rooms)
+}
+
+// Close refuses further joins. Participants already in rooms stay until their owners
+// call Leave.
+func (rs *Rooms) Close() {
+	rs.mu.Lock()
+	rs.closed = true
+	rs.mu.Unlock()
+}

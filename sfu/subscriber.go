@@ -1,0 +1,167 @@
+package sfu
+
+import (
+	"log/slog"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Subscriber is the connection on which a participant receives everyone else's
+// tracks. The server offers; the client answers.
+//
+// Every change to the connection runs on the subscriber's operation queue, one at a
+// time. Negotiation is coalesced: at most one offer is outstanding, and changes made
+// while it is out are folded into the next offer, sent once the answer is applied.
+type Subscriber struct {
+	p   *Participant
+	pc  *webrtc.PeerConnection
+	log *slog.Logger
+	ops *opQueue
+
+	// Owned by the operation queue's goroutine.
+	subscriptions map[TrackID]*subscription
+	offerOut      bool // an offer is waiting for its answer
+	changed       bool // tracks changed since the last offer
+	candidates    candidateQueue
+
+	readers sync.WaitGroup // one RTCP reader per sender
+}
+
+type subscription struct {
+	down   *DownTrack
+	sender *webrtc.RTPSender
+}
+
+func newSubscriber(p *Participant, pc *webrtc.PeerConnection) *Subscriber {
+	s := &Subscriber{p: p, pc: pc, log: p.log.With("side", SideSubscriber), subscriptions: map[TrackID]*subscription{}}
+	s.ops = newOpQueue(s.negotiate)
+	p.watchConnection(SideSubscriber, pc)
+	return s
+}
+
+// add subscribes to t. It returns at once; the change reaches the client in the next
+// offer.
+func (s *Subscriber) add(t *Track) {
+	s.ops.post(func() {
+		if s.subscriptions[t.info.ID] != nil {
+			return
+		}
+		d := newDownTrack(t)
+		sender, err := s.pc.AddTrack(d)
+		if err != nil {
+			s.log.Warn("cannot subscribe", "track", t.info.ID, "err", err)
+			return
+		}
+		s.subscriptions[t.info.ID] = &subscription{down: d, sender: sender}
+		s.changed = true
+		s.readers.Add(1)
+		go s.readRTCP(sender, d)
+	})
+}
+
+// remove unsubscribes from the track with id. It returns at once.
+func (s *Subscriber) remove(id TrackID) {
+	s.ops.post(func() {
+		sub := s.subscriptions[id]
+		if sub == nil {
+			return
+		}
+		delete(s.subscriptions, id)
+		if err := s.pc.RemoveTrack(sub.sender); err != nil {
+			s.log.Debug("remove track", "track", id, "err", err)
+		}
+		s.changed = true
+	})
+}
+
+// Answer applies the client's answer to the outstanding offer.
+func (s *Subscriber) Answer(answerSDP string) error {
+	var err error
+	if !s.ops.do(func() { err = s.applyAnswer(answerSDP) }) {
+		return ErrClosed
+	}
+	return err
+}
+
+func (s *Subscriber) applyAnswer(answerSDP string) error {
+	if !s.offerOut {
+		return ErrNoOffer
+	}
+	answer := webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answerSDP}
+	if _, err := answer.Unmarshal(); err != nil {
+		return wrapSDPError(err)
+	}
+	if err := s.pc.SetRemoteDescription(answer); err != nil {
+		return wrapSDPError(err)
+	}
+	s.offerOut = false
+	s.candidates.flush(s.pc, s.log)
+	return nil
+}
+
+// AddCandidate applies a remote ICE candidate, or keeps it until the first answer.
+func (s *Subscriber) AddCandidate(c webrtc.ICECandidateInit) error {
+	var err error
+	if !s.ops.do(func() { err = s.candidates.add(s.pc, c) }) {
+		return ErrClosed
+	}
+	return err
+}
+
+// negotiate sends an offer when tracks changed and none is outstanding. It runs on
+// the operation queue after each batch of operations.
+func (s *Subscriber) negotiate() {
+	if s.offerOut || !s.changed {
+		return
+	}
+	s.changed = false
+	offer, err := s.pc.CreateOffer(nil)
+	if err == nil {
+		err = s.pc.SetLocalDescription(offer)
+	}
+	if err != nil {
+		s.log.Error("cannot make an offer", "err", err)
+		s.p.obs.Failed(err)
+		return
+	}
+	s.offerOut = true
+	s.p.obs.SubscriberOffer(offer.SDP, s.describe())
+}
+
+// describe lists what each sending m-line carries.
+func (s *Subscriber) describe() []SubscribedTrack {
+	bySender := make(map[*webrtc.RTPSender]*DownTrack, len(s.subscriptions))
+	for _, sub := range s.subscriptions {
+		bySender[sub.sender] = sub.down
+	}
+	var out []SubscribedTrack
+	for _, tr := range s.pc.GetTransceivers() {
+		if d := bySender[tr.Sender()]; d != nil {
+			out = append(out, SubscribedTrack{Mid: tr.Mid(), TrackInfo: d.track.info})
+		}
+	}
+	return out
+}
+
+// readRTCP reads the subscriber's feedback for one sender until the sender stops.
+// Reading is also what lets the NACK interceptor answer retransmission requests.
+func (s *Subscriber) readRTCP(sender *webrtc.RTPSender, d *DownTrack) {
+	defer s.readers.Done()
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		d.handleRTCP(pkts)
+	}
+}
+
+// close stops the operation queue, ends the connection and waits for the readers.
+func (s *Subscriber) close() {
+	s.ops.close()
+	if err := s.pc.Close(); err != nil {
+		s.log.Debug("close", "err", err)
+	}
+	s.readers.Wait()
+}

@@ -1,0 +1,155 @@
+package sfu
+
+import (
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// TrackInfo describes a published track to the rest of the room.
+type TrackInfo struct {
+	ID          TrackID
+	Participant ParticipantID
+	Kind        webrtc.RTPCodecType
+	Source      Source
+}
+
+// keyframeInterval is the least time between two keyframe requests sent to one
+// publisher for one track. Each request makes the encoder spend bits on a keyframe,
+// and several subscribers joining together need only one.
+const keyframeInterval = 500 * time.Millisecond
+
+// maxPacketSize bounds one RTP packet read from a publisher: the UDP MTU Pion uses.
+const maxPacketSize = 1500
+
+// rtpReader is what a Track reads packets from: a *webrtc.TrackRemote in the server.
+type rtpReader interface {
+	Read(b []byte) (n int, a interceptor.Attributes, err error)
+}
+
+// Track is one published track: it reads RTP from its publisher and forwards each
+// packet to every down-track attached to it.
+//
+// The down-tracks are a copy-on-write slice: attaching or detaching one rebuilds the
+// slice under mu, and the forward loop reads the current slice without a lock.
+type Track struct {
+	info  TrackInfo
+	codec webrtc.RTPCodecParameters
+	log   *slog.Logger
+
+	// sendRTCP writes to the publisher's connection (keyframe requests).
+	sendRTCP func([]rtcp.Packet) error
+	ssrc     uint32
+
+	mu    sync.Mutex // held only to rebuild downs
+	downs atomic.Pointer[[]*DownTrack]
+
+	lastKeyframeRequest atomic.Int64 // unix nanoseconds
+	keyframePending     atomic.Bool  // a delayed request is scheduled
+
+	forwarded atomic.Uint64 // packets read from the publisher
+}
+
+func newTrack(info TrackInfo, codec webrtc.RTPCodecParameters, ssrc uint32,
+	sendRTCP func([]rtcp.Packet) error, log *slog.Logger,
+) *Track {
+	t := &Track{info: info, codec: codec, ssrc: ssrc, sendRTCP: sendRTCP, log: log}
+	t.downs.Store(new([]*DownTrack))
+	return t
+}
+
+// Info describes the track.
+func (t *Track) Info() TrackInfo { return t.info }
+
+// Codec is the codec the publisher sends; subscribers receive the same.
+func (t *Track) Codec() webrtc.RTPCodecParameters { return t.codec }
+
+// Packets is how many packets the track has read from its publisher.
+func (t *Track) Packets() uint64 { return t.forwarded.Load() }
+
+// readLoop forwards packets from r until r fails (the publisher's connection or
+// transceiver stopped). It allocates nothing per packet.
+func (t *Track) readLoop(r rtpReader) {
+	buf := make([]byte, maxPacketSize)
+	var pkt rtp.Packet
+	for {
+		n, _, err := r.Read(buf)
+		if err != nil {
+			return
+		}
+		t.forward(&pkt, buf[:n])
+	}
+}
+
+// forward parses one packet into pkt and writes it to every down-track.
+func (t *Track) forward(pkt *rtp.Packet, b []byte) {
+	if err := pkt.Unmarshal(b); err != nil || len(pkt.Payload) == 0 {
+		// Malformed packets and padding-only probes carry nothing to forward.
+		return
+	}
+	t.forwarded.Add(1)
+	for _, d := range *t.downs.Load() {
+		d.writeRTP(pkt)
+	}
+}
+
+func (t *Track) attach(d *DownTrack) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := *t.downs.Load()
+	if slices.Contains(old, d) {
+		return
+	}
+	next := append(slices.Clip(old), d)
+	t.downs.Store(&next)
+}
+
+func (t *Track) detach(d *DownTrack) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := *t.downs.Load()
+	i := slices.Index(old, d)
+	if i < 0 {
+		return
+	}
+	next := slices.Delete(slices.Clone(old), i, i+1)
+	t.downs.Store(&next)
+}
+
+// DownTracks is how many down-tracks are attached now.
+func (t *Track) DownTracks() int { return len(*t.downs.Load()) }
+
+// RequestKeyframe asks the publisher for a keyframe, at most once per
+// keyframeInterval; a request inside the interval is sent when the interval ends, so
+// that a subscriber attached just after a request is still served. Audio tracks
+// ignore it.
+func (t *Track) RequestKeyframe() {
+	if t.info.Kind != webrtc.RTPCodecTypeVideo {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := t.lastKeyframeRequest.Load()
+	if wait := time.Duration(last + int64(keyframeInterval) - now); wait > 0 {
+		if t.keyframePending.CompareAndSwap(false, true) {
+			time.AfterFunc(wait, func() {
+				t.keyframePending.Store(false)
+				t.RequestKeyframe()
+			})
+		}
+		return
+	}
+	if !t.lastKeyframeRequest.CompareAndSwap(last, now) {
+		return // another caller sent it just now
+	}
+	err := t.sendRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: t.ssrc}})
+	if err != nil {
+		t.log.Debug("keyframe request not sent", "err", err)
+	}
+}

@@ -1,0 +1,59 @@
+package signal
+
+import (
+	"errors"
+
+	"github.com/switchboard-rtc/switchboard/sfu"
+)
+
+// Error codes sent to clients; docs/protocol.md lists them. They are stable.
+const (
+	CodeBadJSON          = "bad-json"
+	CodeUnknownType      = "unknown-type"
+	CodeBadRequest       = "bad-request"
+	CodeNotJoined        = "not-joined"
+	CodeAlreadyJoined    = "already-joined"
+	CodeInvalidSDP       = "invalid-sdp"
+	CodeInvalidCandidate = "invalid-candidate"
+	CodeNoOffer          = "no-offer"
+	CodeInternal         = "internal"
+)
+
+// ProtocolError is a client's mistake, reported to it with a code; the session goes on.
+type ProtocolError struct {
+	Code    string
+	Message string
+}
+
+func (e *ProtocolError) Error() string { return e.Code + ": " + e.Message }
+
+func protocolError(code, msg string) *ProtocolError { return &ProtocolError{Code: code, Message: msg} }
+
+// Reasons a session ends; Run returns one of them (or the context's error).
+var (
+	// ErrLeft: the client sent leave.
+	ErrLeft = errors.New("left")
+	// ErrIdle: nothing was received for the idle timeout.
+	ErrIdle = errors.New("timeout: nothing received")
+	// ErrSlowConsumer: the client did not read fast enough and its queue overflowed.
+	ErrSlowConsumer = errors.New("slow consumer")
+	// ErrConnectionFailed: a media connection failed for good.
+	ErrConnectionFailed = errors.New("media connection failed")
+)
+
+// toWire maps an error from a request handler to the code and message sent to the
+// client. Errors the client did not cause are reported as internal, without detail.
+func toWire(err error) (code, msg string) {
+	var pe *ProtocolError
+	switch {
+	case errors.As(err, &pe):
+		return pe.Code, pe.Message
+	case errors.Is(err, sfu.ErrInvalidSDP):
+		return CodeInvalidSDP, err.Error()
+	case errors.Is(err, sfu.ErrInvalidCandidate):
+		return CodeInvalidCandidate, err.Error()
+	case errors.Is(err, sfu.ErrNoOffer):
+		return CodeNoOffer, err.Error()
+	}
+	return CodeInternal, "internal error"
+}

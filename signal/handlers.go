@@ -1,0 +1,158 @@
+package signal
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/switchboard-rtc/switchboard/sfu"
+)
+
+// handler runs one type of client message. joined handlers need a joined session.
+type handler struct {
+	joined bool
+	run    func(s *Session, id string, frame []byte) error
+}
+
+var handlers = map[string]handler{
+	TypeJoin:            {run: (*Session).join},
+	TypePublishOffer:    {joined: true, run: (*Session).publishOffer},
+	TypeSubscribeAnswer: {joined: true, run: (*Session).subscribeAnswer},
+	TypeCandidate:       {joined: true, run: (*Session).candidate},
+	TypeChat:            {joined: true, run: (*Session).chat},
+	TypeLeave:           {run: func(*Session, string, []byte) error { return ErrLeft }},
+	TypePing:            {run: (*Session).ping},
+}
+
+// decode unmarshals a message body; a failure is the client's.
+func decode(frame []byte, v any) error {
+	if err := json.Unmarshal(frame, v); err != nil {
+		return protocolError(CodeBadRequest, "malformed message: "+err.Error())
+	}
+	return nil
+}
+
+var roomName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+func (s *Session) join(id string, frame []byte) error {
+	if s.participant != nil {
+		return protocolError(CodeAlreadyJoined, "this session has joined room "+quote(string(s.participant.RoomID())))
+	}
+	var req joinRequest
+	if err := decode(frame, &req); err != nil {
+		return err
+	}
+	if !roomName.MatchString(req.Room) {
+		return protocolError(CodeBadRequest, "room: 1 to 64 letters, digits, '-', '_' or '.'")
+	}
+	name, err := displayName(req.Name)
+	if err != nil {
+		return err
+	}
+	s.obs.joinRe, s.obs.room = id, req.Room
+	p, err := s.cfg.Rooms.Join(sfu.RoomID(req.Room), name, s.obs)
+	if err != nil {
+		return err
+	}
+	s.participant = p
+	return nil
+}
+
+// displayName checks a client's display name: 1 to 64 printable characters once
+// trimmed.
+func displayName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	n := utf8.RuneCountInString(name)
+	if n == 0 || n > MaxNameSize || !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0 {
+		return "", protocolError(CodeBadRequest, "name: 1 to 64 printable characters")
+	}
+	return name, nil
+}
+
+func (s *Session) publishOffer(id string, frame []byte) error {
+	var req publishOffer
+	if err := decode(frame, &req); err != nil {
+		return err
+	}
+	if err := checkSDP(req.SDP); err != nil {
+		return err
+	}
+	sources := make(map[string]sfu.Source, len(req.Sources))
+	for mid, name := range req.Sources {
+		src, ok := sfu.ParseSource(name)
+		if !ok {
+			return protocolError(CodeBadRequest, "sources: unknown source "+quote(name))
+		}
+		sources[mid] = src
+	}
+	answer, err := s.participant.Publisher().Answer(req.SDP, sources)
+	if err != nil {
+		return err
+	}
+	s.send(answerMessage{Type: TypePublishAnswer, Re: id, SDP: answer})
+	return nil
+}
+
+func (s *Session) subscribeAnswer(_ string, frame []byte) error {
+	var req subscribeAnswer
+	if err := decode(frame, &req); err != nil {
+		return err
+	}
+	if err := checkSDP(req.SDP); err != nil {
+		return err
+	}
+	return s.participant.Subscriber().Answer(req.SDP)
+}
+
+func checkSDP(sdp string) error {
+	switch {
+	case sdp == "":
+		return protocolError(CodeBadRequest, "sdp is missing")
+	case len(sdp) > MaxSDPSize:
+		return protocolError(CodeBadRequest, "sdp is larger than 32 KiB")
+	}
+	return nil
+}
+
+func (s *Session) candidate(_ string, frame []byte) error {
+	var req candidateMessage
+	if err := decode(frame, &req); err != nil {
+		return err
+	}
+	if req.Candidate == nil {
+		return protocolError(CodeBadRequest, "candidate is missing")
+	}
+	if req.Candidate.Candidate == "" {
+		return nil // end of candidates
+	}
+	switch sfu.Side(req.Target) {
+	case sfu.SidePublisher:
+		return s.participant.Publisher().AddCandidate(*req.Candidate)
+	case sfu.SideSubscriber:
+		return s.participant.Subscriber().AddCandidate(*req.Candidate)
+	}
+	return protocolError(CodeBadRequest, "target: \"publisher\" or \"subscriber\"")
+}
+
+func (s *Session) chat(_ string, frame []byte) error {
+	var req chatRequest
+	if err := decode(frame, &req); err != nil {
+		return err
+	}
+	text := strings.TrimSpace(req.Text)
+	switch {
+	case text == "":
+		return protocolError(CodeBadRequest, "text is empty")
+	case len(text) > MaxChatSize:
+		return protocolError(CodeBadRequest, "text is longer than 4096 bytes")
+	}
+	s.participant.Chat(text)
+	return nil
+}
+
+func (s *Session) ping(id string, _ []byte) error {
+	s.send(pongMessage{Type: TypePong, Re: id})
+	return nil
+}

@@ -1,0 +1,141 @@
+package signal
+
+import (
+	"github.com/pion/webrtc/v4"
+)
+
+// Message types a client sends.
+const (
+	TypeJoin            = "join"
+	TypePublishOffer    = "publish-offer"
+	TypeSubscribeAnswer = "subscribe-answer"
+	TypeCandidate       = "candidate"
+	TypeChat            = "chat"
+	TypeLeave           = "leave"
+	TypePing            = "ping"
+)
+
+// Message types the server sends (TypeCandidate and TypeChat too).
+const (
+	TypeJoined            = "joined"
+	TypeParticipantJoined = "participant-joined"
+	TypeParticipantLeft   = "participant-left"
+	TypeTrackPublished    = "track-published"
+	TypeTrackUnpublished  = "track-unpublished"
+	TypePublishAnswer     = "publish-answer"
+	TypeSubscribeOffer    = "subscribe-offer"
+	TypePong              = "pong"
+	TypeError             = "error"
+)
+
+// Limits on what a client sends. The transport enforces MaxMessageSize on each frame;
+// the session checks the rest.
+const (
+	// MaxMessageSize bounds one message: a browser's SDP with a few dozen m-lines is
+	// well under 32 KiB, and nothing else a client sends is larger.
+	MaxMessageSize = 64 << 10
+	// MaxSDPSize bounds an offer or answer inside a message.
+	MaxSDPSize = 32 << 10
+	// MaxChatSize bounds one chat message, in bytes.
+	MaxChatSize = 4 << 10
+	// MaxNameSize bounds room names, display names and request ids, in characters.
+	MaxNameSize = 64
+)
+
+// envelope is what every message has: its type, and the optional request id that
+// replies carry back as re.
+type envelope struct {
+	Type string `json:"type"`
+	ID   string `json:"id,omitempty"`
+}
+
+type joinRequest struct {
+	Room string `json:"room"`
+	Name string `json:"name"`
+}
+
+type publishOffer struct {
+	SDP     string            `json:"sdp"`
+	Sources map[string]string `json:"sources"`
+}
+
+type subscribeAnswer struct {
+	SDP string `json:"sdp"`
+}
+
+type candidateMessage struct {
+	Type      string                   `json:"type"`
+	Target    string                   `json:"target"`
+	Candidate *webrtc.ICECandidateInit `json:"candidate"`
+}
+
+type chatRequest struct {
+	Text string `json:"text"`
+}
+
+// Wire forms of what the server sends.
+
+type participantJSON struct {
+	ID     string      `json:"id"`
+	Name   string      `json:"name"`
+	Tracks []trackJSON `json:"tracks"`
+}
+
+type trackJSON struct {
+	Mid         string `json:"mid,omitempty"`
+	ID          string `json:"id"`
+	Participant string `json:"participant"`
+	Kind        string `json:"kind"`
+	Source      string `json:"source"`
+}
+
+type joinedMessage struct {
+	Type         string             `json:"type"`
+	Re           string             `json:"re,omitempty"`
+	Room         string             `json:"room"`
+	Participant  participantJSON    `json:"participant"`
+	Participants []participantJSON  `json:"participants"`
+	ICEServers   []webrtc.ICEServer `json:"iceServers"`
+}
+
+type participantMessage struct {
+	Type        string          `json:"type"`
+	Participant participantJSON `json:"participant"`
+}
+
+type trackMessage struct {
+	Type  string    `json:"type"`
+	Track trackJSON `json:"track"`
+}
+
+type answerMessage struct {
+	Type string `json:"type"`
+	Re   string `json:"re,omitempty"`
+	SDP  string `json:"sdp"`
+}
+
+type offerMessage struct {
+	Type   string      `json:"type"`
+	SDP    string      `json:"sdp"`
+	Tracks []trackJSON `json:"tracks"`
+}
+
+type chatMessage struct {
+	Type string `json:"type"`
+	From string `json:"from"`
+	Name string `json:"name"`
+	Text string `json:"text"`
+	Time string `json:"time"`
+}
+
+type pongMessage struct {
+	Type string `json:"type"`
+	Re   string `json:"re,omitempty"`
+}
+
+type errorMessage struct {
+	Type    string `json:"type"`
+	Re      string `json:"re,omitempty"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}

@@ -1,0 +1,83 @@
+package signal
+
+import (
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/switchboard-rtc/switchboard/sfu"
+)
+
+// observer turns the media core's events into messages for the client. Its methods
+// only encode and queue.
+type observer struct {
+	s *Session
+	// joinRe and room are the join request's id and room, set before the participant
+	// exists and read only after.
+	joinRe, room string
+}
+
+var _ sfu.Observer = (*observer)(nil)
+
+func (o *observer) Joined(self sfu.ParticipantInfo, others []sfu.ParticipantInfo) {
+	msg := joinedMessage{
+		Type: TypeJoined, Re: o.joinRe, Room: o.room, Participant: participantToWire(self),
+		Participants: make([]participantJSON, len(others)), ICEServers: o.s.cfg.ICEServers,
+	}
+	if o.s.cfg.ICEServers == nil {
+		msg.ICEServers = []webrtc.ICEServer{}
+	}
+	for i, p := range others {
+		msg.Participants[i] = participantToWire(p)
+	}
+	o.s.send(msg)
+}
+
+func (o *observer) ParticipantJoined(p sfu.ParticipantInfo) {
+	o.s.send(participantMessage{Type: TypeParticipantJoined, Participant: participantToWire(p)})
+}
+
+func (o *observer) ParticipantLeft(p sfu.ParticipantInfo) {
+	o.s.send(participantMessage{Type: TypeParticipantLeft, Participant: participantToWire(p)})
+}
+
+func (o *observer) TrackPublished(t sfu.TrackInfo) {
+	o.s.send(trackMessage{Type: TypeTrackPublished, Track: trackToWire("", t)})
+}
+
+func (o *observer) TrackUnpublished(t sfu.TrackInfo) {
+	o.s.send(trackMessage{Type: TypeTrackUnpublished, Track: trackToWire("", t)})
+}
+
+func (o *observer) Chat(m sfu.ChatMessage) {
+	o.s.send(chatMessage{Type: TypeChat, From: string(m.From), Name: m.Name, Text: m.Text,
+		Time: m.Time.Format(time.RFC3339Nano)})
+}
+
+func (o *observer) SubscriberOffer(sdp string, tracks []sfu.SubscribedTrack) {
+	msg := offerMessage{Type: TypeSubscribeOffer, SDP: sdp, Tracks: make([]trackJSON, len(tracks))}
+	for i, t := range tracks {
+		msg.Tracks[i] = trackToWire(t.Mid, t.TrackInfo)
+	}
+	o.s.send(msg)
+}
+
+func (o *observer) Candidate(side sfu.Side, c webrtc.ICECandidateInit) {
+	o.s.send(candidateMessage{Type: TypeCandidate, Target: string(side), Candidate: &c})
+}
+
+func (o *observer) Failed(err error) {
+	o.s.log.Warn("media connection failed", "err", err)
+	o.s.End(ErrConnectionFailed)
+}
+
+func participantToWire(p sfu.ParticipantInfo) participantJSON {
+	out := participantJSON{ID: string(p.ID), Name: p.Name, Tracks: make([]trackJSON, len(p.Tracks))}
+	for i, t := range p.Tracks {
+		out.Tracks[i] = trackToWire("", t)
+	}
+	return out
+}
+
+func trackToWire(mid string, t sfu.TrackInfo) trackJSON {
+	return trackJSON{Mid: mid, ID: string(t.ID), Participant: string(t.Participant), Kind: t.Kind.String(), Source: string(t.Source)}
+}
