@@ -1,0 +1,353 @@
+// Package client is a Go client of Switchboard's native protocol over WebSocket: it
+// joins a room, publishes tracks on its publisher connection and receives everyone
+// else's on its subscriber connection. The tests and `switchboard bench` use it; it
+// also serves programs that want to send or receive media in a room.
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+)
+
+// Message is any message of the protocol, decoded loosely: Type says which fields
+// are set. See docs/protocol.md.
+type Message struct {
+	Type         string                   `json:"type"`
+	ID           string                   `json:"id,omitempty"`
+	Re           string                   `json:"re,omitempty"`
+	Room         string                   `json:"room,omitempty"`
+	Code         string                   `json:"code,omitempty"`
+	Message      string                   `json:"message,omitempty"`
+	SDP          string                   `json:"sdp,omitempty"`
+	Target       string                   `json:"target,omitempty"`
+	Candidate    *webrtc.ICECandidateInit `json:"candidate,omitempty"`
+	Text         string                   `json:"text,omitempty"`
+	From         string                   `json:"from,omitempty"`
+	Name         string                   `json:"name,omitempty"`
+	Time         string                   `json:"time,omitempty"`
+	Tracks       []TrackInfo              `json:"tracks,omitempty"`
+	Participants []ParticipantInfo        `json:"participants,omitempty"`
+	ICEServers   []webrtc.ICEServer       `json:"iceServers,omitempty"`
+	Sources      map[string]string        `json:"sources,omitempty"`
+	// Participant is an object in joined and participant-joined/-left.
+	Participant *ParticipantInfo `json:"participant,omitempty"`
+	// Track is set in track-published and track-unpublished.
+	Track *TrackInfo `json:"track,omitempty"`
+}
+
+// ParticipantInfo describes a participant.
+type ParticipantInfo struct {
+	ID     string      `json:"id"`
+	Name   string      `json:"name"`
+	Tracks []TrackInfo `json:"tracks,omitempty"`
+}
+
+// TrackInfo describes a published track; Mid is set in subscribe-offer.
+type TrackInfo struct {
+	Mid         string `json:"mid,omitempty"`
+	ID          string `json:"id"`
+	Participant string `json:"participant"`
+	Kind        string `json:"kind"`
+	Source      string `json:"source"`
+}
+
+// Options configure a client. The zero value uses Pion's default codecs and
+// interceptors with loopback candidates.
+type Options struct {
+	// API builds the client's peer connections; nil means NewAPI().
+	API *webrtc.API
+	// OnTrack is called, on a goroutine of its own, for each track received.
+	OnTrack func(info TrackInfo, track *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
+}
+
+// NewAPI returns a Pion API with the default codecs and interceptors that offers
+// loopback candidates: what a client on the server's machine needs.
+func NewAPI() (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return nil, err
+	}
+	var settings webrtc.SettingEngine
+	settings.SetIncludeLoopbackCandidate(true)
+	reg := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
+		return nil, err
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(settings),
+		webrtc.WithInterceptorRegistry(reg)), nil
+}
+
+// Client is one participant. Its methods are safe for concurrent use.
+type Client struct {
+	conn *websocket.Conn
+	opts Options
+	api  *webrtc.API
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the read loop ends
+
+	// Self is this participant; Present are the others when it joined.
+	Self    ParticipantInfo
+	Present []ParticipantInfo
+
+	writeMu sync.Mutex
+
+	pub *publisher
+	sub *subscriber
+
+	events chan Message
+
+	mu      sync.Mutex
+	replies map[string]chan Message
+	nextID  int
+	readErr error
+}
+
+// ErrClosed is returned once the connection to the server has ended.
+var ErrClosed = errors.New("client: connection closed")
+
+// Connect opens a signaling connection to url (ws://host:port/ws) without joining.
+func Connect(ctx context.Context, url string, opts Options) (*Client, error) {
+	api := opts.API
+	if api == nil {
+		var err error
+		if api, err = NewAPI(); err != nil {
+			return nil, err
+		}
+	}
+	conn, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	conn.SetReadLimit(1 << 20)
+	c := &Client{
+		conn: conn, opts: opts, api: api, done: make(chan struct{}),
+		events: make(chan Message, 4096), replies: map[string]chan Message{},
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.pub = &publisher{c: c}
+	c.sub = &subscriber{c: c}
+	go c.readLoop()
+	return c, nil
+}
+
+// Join connects to url and joins room as name.
+func Join(ctx context.Context, url, room, name string, opts Options) (*Client, error) {
+	c, err := Connect(ctx, url, opts)
+	if err != nil {
+		return nil, err
+	}
+	reply, err := c.Request(ctx, Message{Type: "join", Room: room, Name: name})
+	if err == nil && reply.Type != "joined" {
+		err = fmt.Errorf("client: join: %s: %s", reply.Code, reply.Message)
+	}
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.Self, c.Present = *reply.Participant, reply.Participants
+	return c, nil
+}
+
+// Events delivers every message that is not a reply to a request or part of
+// negotiation: participants and tracks coming and going, chat, unsolicited errors.
+// It holds 4096 messages; a client that does not read loses the newest.
+func (c *Client) Events() <-chan Message { return c.events }
+
+// Done is closed when the connection to the server has ended.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Err says why the connection ended, once Done is closed.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.readErr
+}
+
+// Send writes one message without waiting for a reply.
+func (c *Client) Send(ctx context.Context, m Message) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return c.SendRaw(ctx, b)
+}
+
+// SendRaw writes one text frame exactly as given.
+func (c *Client) SendRaw(ctx context.Context, frame []byte) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	return c.conn.Write(ctx, websocket.MessageText, frame)
+}
+
+// Request sends m with a fresh id and waits for the message that answers it (a reply
+// or an error).
+func (c *Client) Request(ctx context.Context, m Message) (Message, error) {
+	c.mu.Lock()
+	c.nextID++
+	m.ID = fmt.Sprintf("r%d", c.nextID)
+	ch := make(chan Message, 1)
+	c.replies[m.ID] = ch
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.replies, m.ID)
+		c.mu.Unlock()
+	}()
+	if err := c.Send(ctx, m); err != nil {
+		return Message{}, err
+	}
+	select {
+	case reply := <-ch:
+		return reply, nil
+	case <-c.done:
+		return Message{}, ErrClosed
+	case <-ctx.Done():
+		return Message{}, ctx.Err()
+	}
+}
+
+// Chat sends a chat message to the room.
+func (c *Client) Chat(ctx context.Context, text string) error {
+	return c.Send(ctx, Message{Type: "chat", Text: text})
+}
+
+// Leave sends leave and waits for the server to close the connection.
+func (c *Client) Leave(ctx context.Context) error {
+	if err := c.Send(ctx, Message{Type: "leave"}); err != nil {
+		return err
+	}
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	c.Close()
+	return nil
+}
+
+// Close ends both peer connections and the signaling connection, without a goodbye.
+func (c *Client) Close() {
+	c.cancel()
+	_ = c.conn.CloseNow()
+	<-c.done
+	c.pub.close()
+	c.sub.close()
+}
+
+func (c *Client) readLoop() {
+	defer close(c.done)
+	for {
+		_, b, err := c.conn.Read(c.ctx)
+		if err != nil {
+			c.mu.Lock()
+			c.readErr = err
+			c.mu.Unlock()
+			return
+		}
+		var m Message
+		if err := json.Unmarshal(b, &m); err != nil {
+			continue
+		}
+		c.dispatch(m)
+	}
+}
+
+func (c *Client) dispatch(m Message) {
+	if m.Re != "" {
+		c.mu.Lock()
+		ch := c.replies[m.Re]
+		c.mu.Unlock()
+		if ch != nil {
+			ch <- m
+			return
+		}
+	}
+	switch m.Type {
+	case "subscribe-offer":
+		c.sub.handleOffer(m)
+	case "candidate":
+		if m.Candidate != nil {
+			c.side(m.Target).addCandidate(*m.Candidate)
+		}
+	case "pong":
+	default:
+		select {
+		case c.events <- m:
+		default:
+		}
+	}
+}
+
+func (c *Client) side(target string) candidateSink {
+	if target == "subscriber" {
+		return c.sub
+	}
+	return c.pub
+}
+
+// trickle sends a local candidate for target.
+func (c *Client) trickle(target string, cand *webrtc.ICECandidate) {
+	if cand == nil {
+		return
+	}
+	init := cand.ToJSON()
+	_ = c.Send(c.ctx, Message{Type: "candidate", Target: target, Candidate: &init})
+}
+
+// pendingCandidates holds remote candidates until the remote description is set.
+type pendingCandidates struct {
+	mu      sync.Mutex
+	ready   bool
+	pending []webrtc.ICECandidateInit
+}
+
+func (p *pendingCandidates) add(pc *webrtc.PeerConnection, c webrtc.ICECandidateInit) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.ready || pc == nil {
+		p.pending = append(p.pending, c)
+		return
+	}
+	_ = pc.AddICECandidate(c)
+}
+
+func (p *pendingCandidates) flush(pc *webrtc.PeerConnection) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ready = true
+	for _, c := range p.pending {
+		_ = pc.AddICECandidate(c)
+	}
+	p.pending = nil
+}
+
+type candidateSink interface {
+	addCandidate(webrtc.ICECandidateInit)
+}
+
+// WaitConnected waits until both connections that exist are connected.
+func (c *Client) WaitConnected(ctx context.Context) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if c.pub.connected() && c.sub.connected() {
+			return nil
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return fmt.Errorf("client: not connected (publisher %s, subscriber %s): %w",
+				c.pub.state(), c.sub.state(), ctx.Err())
+		}
+	}
+}

@@ -1,0 +1,243 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// publisher is the connection the client sends on; the client offers.
+type publisher struct {
+	c *Client
+
+	mu      sync.Mutex // serializes negotiations; guards sources
+	pc      *webrtc.PeerConnection
+	sources map[*webrtc.RTPTransceiver]string
+	// current is pc, for readers that must not wait for a negotiation.
+	current atomic.Pointer[webrtc.PeerConnection]
+	cands   pendingCandidates
+}
+
+// Publish adds track, sent as source ("camera", "microphone" or "screen"), and
+// negotiates. The caller should read RTCP from the returned sender: keyframe
+// requests arrive there.
+func (c *Client) Publish(ctx context.Context, track webrtc.TrackLocal, source string) (*webrtc.RTPSender, error) {
+	p := c.pub
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pc == nil {
+		pc, err := c.api.NewPeerConnection(webrtc.Configuration{})
+		if err != nil {
+			return nil, err
+		}
+		pc.OnICECandidate(func(cand *webrtc.ICECandidate) { c.trickle("publisher", cand) })
+		p.pc, p.sources = pc, map[*webrtc.RTPTransceiver]string{}
+		p.current.Store(pc)
+	}
+	tr, err := p.pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		return nil, err
+	}
+	p.sources[tr] = source
+	return tr.Sender(), p.negotiate(ctx)
+}
+
+// Unpublish stops sending on sender and negotiates.
+func (c *Client) Unpublish(ctx context.Context, sender *webrtc.RTPSender) error {
+	p := c.pub
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pc == nil {
+		return fmt.Errorf("client: nothing published")
+	}
+	if err := p.pc.RemoveTrack(sender); err != nil {
+		return err
+	}
+	return p.negotiate(ctx)
+}
+
+// negotiate sends an offer and applies the answer. p.mu is held.
+func (p *publisher) negotiate(ctx context.Context) error {
+	offer, err := p.pc.CreateOffer(nil)
+	if err != nil {
+		return err
+	}
+	if err := p.pc.SetLocalDescription(offer); err != nil {
+		return err
+	}
+	sources := map[string]string{}
+	for tr, src := range p.sources {
+		sources[tr.Mid()] = src
+	}
+	reply, err := p.c.Request(ctx, Message{Type: "publish-offer", SDP: offer.SDP, Sources: sources})
+	if err != nil {
+		return err
+	}
+	if reply.Type != "publish-answer" {
+		return fmt.Errorf("client: publish-offer: %s: %s", reply.Code, reply.Message)
+	}
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: reply.SDP}); err != nil {
+		return err
+	}
+	p.cands.flush(p.pc)
+	return nil
+}
+
+func (p *publisher) addCandidate(c webrtc.ICECandidateInit) {
+	p.cands.add(p.current.Load(), c)
+}
+
+func (p *publisher) connected() bool {
+	pc := p.current.Load()
+	return pc == nil || pc.ConnectionState() == webrtc.PeerConnectionStateConnected
+}
+
+func (p *publisher) state() string {
+	if pc := p.current.Load(); pc != nil {
+		return pc.ConnectionState().String()
+	}
+	return "none"
+}
+
+func (p *publisher) close() {
+	if pc := p.current.Load(); pc != nil {
+		_ = pc.Close()
+	}
+}
+
+// subscriber is the connection the client receives on; the server offers.
+type subscriber struct {
+	c *Client
+
+	mu     sync.Mutex
+	pc     *webrtc.PeerConnection
+	tracks []TrackInfo // what each m-line carries, from the latest offer
+	cands  pendingCandidates
+}
+
+// handleOffer answers a subscribe-offer. It runs on the read loop.
+func (s *subscriber) handleOffer(m Message) {
+	answer, err := s.answer(m)
+	if err != nil {
+		select {
+		case s.c.events <- Message{Type: "client-error", Message: err.Error()}:
+		default:
+		}
+		return
+	}
+	_ = s.c.Send(s.c.ctx, Message{Type: "subscribe-answer", SDP: answer})
+	s.cands.flush(s.pc)
+}
+
+func (s *subscriber) answer(m Message) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pc == nil {
+		pc, err := s.c.api.NewPeerConnection(webrtc.Configuration{})
+		if err != nil {
+			return "", err
+		}
+		pc.OnICECandidate(func(cand *webrtc.ICECandidate) { s.c.trickle("subscriber", cand) })
+		pc.OnTrack(s.onTrack)
+		s.pc = pc
+	}
+	s.tracks = m.Tracks
+	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}); err != nil {
+		return "", err
+	}
+	answer, err := s.pc.CreateAnswer(nil)
+	if err != nil {
+		return "", err
+	}
+	if err := s.pc.SetLocalDescription(answer); err != nil {
+		return "", err
+	}
+	return answer.SDP, nil
+}
+
+func (s *subscriber) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	s.mu.Lock()
+	var info TrackInfo
+	for _, tr := range s.pc.GetTransceivers() {
+		if tr.Receiver() == recv {
+			for _, t := range s.tracks {
+				if t.Mid == tr.Mid() {
+					info = t
+				}
+			}
+		}
+	}
+	s.mu.Unlock()
+	if s.c.opts.OnTrack != nil {
+		s.c.opts.OnTrack(info, track, recv)
+		return
+	}
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := track.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+func (s *subscriber) addCandidate(c webrtc.ICECandidateInit) {
+	s.mu.Lock()
+	pc := s.pc
+	s.mu.Unlock()
+	s.cands.add(pc, c)
+}
+
+func (s *subscriber) connected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pc == nil || s.pc.ConnectionState() == webrtc.PeerConnectionStateConnected
+}
+
+func (s *subscriber) state() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pc == nil {
+		return "none"
+	}
+	return s.pc.ConnectionState().String()
+}
+
+func (s *subscriber) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pc != nil {
+		_ = s.pc.Close()
+	}
+}
+
+// ReceivingTracks lists the tracks the server currently sends this client: those of
+// the latest subscribe-offer whose m-line is applied and sending.
+func (c *Client) ReceivingTracks() []TrackInfo {
+	s := c.sub
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pc == nil || s.pc.CurrentRemoteDescription() == nil {
+		return nil
+	}
+	parsed, err := s.pc.CurrentRemoteDescription().Unmarshal()
+	if err != nil {
+		return nil
+	}
+	sending := map[string]bool{}
+	for _, md := range parsed.MediaDescriptions {
+		mid, _ := md.Attribute("mid")
+		_, sendonly := md.Attribute("sendonly")
+		_, sendrecv := md.Attribute("sendrecv")
+		sending[mid] = md.MediaName.Port.Value != 0 && (sendonly || sendrecv)
+	}
+	var out []TrackInfo
+	for _, t := range s.tracks {
+		if sending[t.Mid] {
+			out = append(out, t)
+		}
+	}
+	return out
+}

@@ -1,0 +1,220 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-rtc/switchboard/client"
+	"github.com/switchboard-rtc/switchboard/server"
+	"github.com/switchboard-rtc/switchboard/sfu"
+)
+
+// testLogger is quiet unless SWITCHBOARD_TEST_LOG is set.
+func testLogger() *slog.Logger {
+	if os.Getenv("SWITCHBOARD_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// testServer is an in-process server on a loopback port.
+type testServer struct {
+	*server.Server
+	URL   string // http://127.0.0.1:port
+	WSURL string // ws://127.0.0.1:port/ws
+}
+
+func startServer(t *testing.T) *testServer {
+	t.Helper()
+	checkGoroutines(t)
+	srv, err := server.New(server.Config{Media: sfu.Config{ICELoopback: true}, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		_ = srv.Close()
+		hs.Close()
+	})
+	return &testServer{Server: srv, URL: hs.URL, WSURL: "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"}
+}
+
+// checkGoroutines fails the test if goroutines started during it are still running a
+// few seconds after its cleanups.
+func checkGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		waitFor(t, 10*time.Second, func() (bool, string) {
+			n := runtime.NumGoroutine()
+			return n <= before, fmt.Sprintf("%d goroutines running, %d before the test", n, before)
+		})
+	})
+}
+
+// waitFor polls cond until it holds or timeout passes, then fails with cond's last
+// explanation.
+func waitFor(t *testing.T, timeout time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after %v: %s", timeout, why)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// peer is a Pion participant that counts the packets it receives per track.
+type peer struct {
+	t    *testing.T
+	name string
+	*client.Client
+
+	mu     sync.Mutex
+	tracks map[string]*receivedTrack // by track id
+
+	keyframeRequests atomic.Int64 // PLIs and FIRs received for its own video
+	stopMedia        context.CancelFunc
+	mediaDone        sync.WaitGroup
+}
+
+type receivedTrack struct {
+	info    client.TrackInfo
+	packets atomic.Uint64
+}
+
+func joinPeer(t *testing.T, ts *testServer, room, name string) *peer {
+	t.Helper()
+	p := &peer{t: t, name: name, tracks: map[string]*receivedTrack{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.Join(ctx, ts.WSURL, room, name, client.Options{OnTrack: p.onTrack})
+	if err != nil {
+		t.Fatalf("%s: join: %v", name, err)
+	}
+	p.Client = c
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *peer) onTrack(info client.TrackInfo, track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	rt := &receivedTrack{info: info}
+	p.mu.Lock()
+	p.tracks[info.ID] = rt
+	p.mu.Unlock()
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := track.Read(buf); err != nil {
+			return
+		}
+		rt.packets.Add(1)
+	}
+}
+
+// publishAV publishes a synthetic VP8 camera and Opus microphone and returns the
+// video sender.
+func (p *peer) publishAV() *webrtc.RTPSender {
+	p.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stopMedia = cancel
+	video, err := client.NewVideoTrack("video", p.name)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	audio, err := client.NewAudioTrack("audio", p.name)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	var senders []*webrtc.RTPSender
+	for _, tr := range []struct {
+		track  *webrtc.TrackLocalStaticRTP
+		source string
+	}{{video, "camera"}, {audio, "microphone"}} {
+		rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+		sender, err := p.Publish(rctx, tr.track, tr.source)
+		rcancel()
+		if err != nil {
+			p.t.Fatalf("%s: publish %s: %v", p.name, tr.source, err)
+		}
+		senders = append(senders, sender)
+		p.mediaDone.Add(2)
+		go func() { defer p.mediaDone.Done(); client.SendSynthetic(ctx, tr.track, 300_000) }()
+		go func() { defer p.mediaDone.Done(); p.readRTCP(sender) }()
+	}
+	return senders[0]
+}
+
+func (p *peer) readRTCP(sender *webrtc.RTPSender) {
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, pkt := range pkts {
+			switch pkt.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				p.keyframeRequests.Add(1)
+			}
+		}
+	}
+}
+
+// packetsFrom is how many packets p has received on tracks of participant of kind.
+func (p *peer) packetsFrom(participant, kind string) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var n uint64
+	for _, rt := range p.tracks {
+		if rt.info.Participant == participant && rt.info.Kind == kind {
+			n += rt.packets.Load()
+		}
+	}
+	return n
+}
+
+func (p *peer) close() {
+	if p.stopMedia != nil {
+		p.stopMedia()
+	}
+	p.Client.Close()
+	p.mediaDone.Wait()
+}
+
+// receivesFrom waits until p has received at least n more packets of each kind from
+// each of others than it had when called.
+func (p *peer) receivesFrom(t *testing.T, n uint64, others ...*peer) {
+	t.Helper()
+	base := map[string]uint64{}
+	for _, o := range others {
+		for _, kind := range []string{"audio", "video"} {
+			base[o.Self.ID+kind] = p.packetsFrom(o.Self.ID, kind)
+		}
+	}
+	waitFor(t, 15*time.Second, func() (bool, string) {
+		for _, o := range others {
+			for _, kind := range []string{"audio", "video"} {
+				if got := p.packetsFrom(o.Self.ID, kind) - base[o.Self.ID+kind]; got < n {
+					return false, fmt.Sprintf("%s has %d new %s packets from %s, want %d", p.name, got, kind, o.name, n)
+				}
+			}
+		}
+		return true, ""
+	})
+}
