@@ -2,9 +2,11 @@ package sfu
 
 import (
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -103,6 +105,10 @@ type candidateQueue struct {
 
 // add applies c now if the queue is ready, else keeps it for flush.
 func (q *candidateQueue) add(pc *webrtc.PeerConnection, c webrtc.ICECandidateInit) error {
+	// Parse before queueing, so that a malformed candidate is refused at once.
+	if _, err := ice.UnmarshalCandidate(strings.TrimPrefix(c.Candidate, "candidate:")); err != nil {
+		return wrapCandidateError(err)
+	}
 	if !q.ready {
 		if len(q.pending) >= maxPendingCandidates {
 			return wrapCandidateError(errTooManyCandidates)
