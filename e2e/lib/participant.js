@@ -1,0 +1,139 @@
+// One browser participant: its own context and page, and what tests read from it.
+
+import assert from 'node:assert/strict';
+import { waitFor } from './wait.js';
+
+/** A room name no other test run uses. */
+export function uniqueRoom(prefix = 'e2e') {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/**
+ * @typedef {object} Participant
+ * @property {string} name
+ * @property {import('playwright-core').BrowserContext} context
+ * @property {import('playwright-core').Page} page
+ * @property {string[]} log   console errors and page errors seen so far
+ * @property {() => Promise<string>} id  the participant id the server assigned
+ */
+
+/**
+ * Opens a page of its own (separate browser context) at `url`.
+ * @param {import('playwright-core').Browser} browser
+ * @param {string} url
+ * @param {string} name  label for logs
+ * @param {{initScript?: () => void}} [options] script run in the page before its own
+ * @returns {Promise<Participant>}
+ */
+export async function openPage(browser, url, name, { initScript } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+  if (initScript) await context.addInitScript(initScript);
+  const page = await context.newPage();
+  /** @type {string[]} */
+  const log = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') log.push(`[${name} console.${message.type()}] ${message.text()}`);
+  });
+  page.on('pageerror', (err) => log.push(`[${name} pageerror] ${err.message}`));
+  await page.goto(url);
+  return {
+    name,
+    context,
+    page,
+    log,
+    id: async () => {
+      const id = await page.evaluate(() => window.switchboard?.self?.id ?? '');
+      assert.ok(id, `${name} has no participant id (not joined)`);
+      return id;
+    },
+  };
+}
+
+/**
+ * Opens `/?room=..&name=..&autojoin=1` and waits for the page to say it joined.
+ * @param {import('playwright-core').Browser} browser
+ * @param {string} baseUrl
+ * @param {string} room
+ * @param {string} name
+ * @param {{initScript?: () => void}} [options]
+ */
+export async function joinByLink(browser, baseUrl, room, name, options) {
+  const url = new URL(baseUrl);
+  url.search = new URLSearchParams({ room, name, autojoin: '1' }).toString();
+  const participant = await openPage(browser, url.href, name, options);
+  await waitFor(`${name} to join ${room}`, async () => {
+    const state = await participant.page.getAttribute('#state', 'data-state');
+    const notices = await participant.page.locator('.notice').allTextContents();
+    assert.equal(state, 'joined', `state is ${state}; notices: ${JSON.stringify(notices)}`);
+  }, { timeout: 15_000 });
+  return participant;
+}
+
+/**
+ * Video counters per remote track, keyed `<participant id>/<source>`: `decoded` is
+ * framesDecoded of the inbound-rtp stats of the subscriber connection; `played` is
+ * totalVideoFrames of the tile's <video> that shows it (0 when there is none).
+ * @param {import('playwright-core').Page} page
+ * @returns {Promise<Record<string, {decoded: number, played: number}>>}
+ */
+export function videoCounters(page) {
+  return page.evaluate(async () => {
+    /** @type {Record<string, {decoded: number, played: number}>} */
+    const out = {};
+    const client = window.switchboard;
+    const pc = client?.subscriberConnection;
+    if (!client || !pc) return out;
+    const byMid = new Map(client.remoteTracks().map((t) => [t.mid, t]));
+    const stats = await pc.getStats();
+    stats.forEach((report) => {
+      if (report.type !== 'inbound-rtp' || report.kind !== 'video') return;
+      const track = byMid.get(report.mid);
+      if (!track) return;
+      out[`${track.participant}/${track.source}`] = { decoded: report.framesDecoded ?? 0, played: 0 };
+    });
+    for (const video of document.querySelectorAll('.tile.remote video')) {
+      const tile = video.closest('.tile');
+      if (!(tile instanceof HTMLElement) || !(video instanceof HTMLVideoElement)) continue;
+      const key = `${tile.dataset.participant}/${tile.dataset.source}`;
+      out[key] ??= { decoded: 0, played: 0 };
+      out[key].played = video.getVideoPlaybackQuality().totalVideoFrames;
+    }
+    return out;
+  });
+}
+
+/**
+ * Waits until every key (`<participant id>/<source>`) has decoded and played frames,
+ * then until both counts have grown, which shows that video keeps flowing.
+ * @param {Participant} viewer
+ * @param {string[]} keys
+ * @param {{timeout?: number}} [options]
+ */
+export async function expectVideoFlowing(viewer, keys, { timeout = 30_000 } = {}) {
+  const first = await waitFor(`${viewer.name} to decode and play ${keys.join(', ')}`, async () => {
+    const counters = await videoCounters(viewer.page);
+    for (const key of keys) {
+      const c = counters[key];
+      assert.ok(c && c.decoded > 0 && c.played > 0, `${key}: ${c ? JSON.stringify(c) : 'no inbound video'}; have ${JSON.stringify(counters)}`);
+    }
+    return counters;
+  }, { timeout });
+  await waitFor(`${viewer.name}'s frame counts for ${keys.join(', ')} to grow`, async () => {
+    const counters = await videoCounters(viewer.page);
+    for (const key of keys) {
+      const c = counters[key];
+      const was = first[key];
+      assert.ok(c && c.decoded > was.decoded && c.played > was.played,
+        `${key}: was ${JSON.stringify(was)}, now ${c ? JSON.stringify(c) : 'gone'}`);
+    }
+  }, { timeout: 15_000 });
+}
+
+/**
+ * Selector of a remote tile.
+ * @param {string} participantId
+ * @param {'camera' | 'screen'} source
+ */
+export function tileSelector(participantId, source) {
+  return `.tile.remote[data-participant="${participantId}"][data-source="${source}"]`;
+}

@@ -1,0 +1,123 @@
+// Acceptance test of an SFU room with three real browsers: video, chat, screen share
+// and leaving, all over loopback against the switchboard binary.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer } from './lib/server.js';
+import { launchBrowser } from './lib/browser.js';
+import { joinByLink, uniqueRoom, expectVideoFlowing, tileSelector } from './lib/participant.js';
+import { waitFor } from './lib/wait.js';
+
+/** @type {import('./lib/server.js').RunningServer} */
+let server;
+/** @type {import('playwright-core').Browser} */
+let browser;
+/** @type {import('./lib/participant.js').Participant[]} */
+const opened = [];
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/**
+ * Runs a step; on failure prints what the server and the pages said.
+ * @param {import('node:test').TestContext} t
+ * @param {string} name
+ * @param {() => Promise<void>} body
+ */
+async function step(t, name, body) {
+  await t.test(name, async () => {
+    try {
+      await body();
+    } catch (err) {
+      console.error(`--- ${name} failed; server log tail:\n${server.log().split('\n').slice(-60).join('\n')}`);
+      for (const p of opened) if (p.log.length) console.error(p.log.slice(-30).join('\n'));
+      throw err;
+    }
+  });
+}
+
+test('three browsers in one room: video, chat, screen share, leaving', { timeout: 150_000 }, async (t) => {
+  const room = uniqueRoom('sfu');
+  const names = ['Alice', 'Bob', 'Carol'];
+  const people = [];
+  for (const name of names) {
+    const p = await joinByLink(browser, server.url, room, name);
+    opened.push(p);
+    people.push(p);
+  }
+  const ids = await Promise.all(people.map((p) => p.id()));
+  assert.equal(new Set(ids).size, 3, `participant ids are distinct: ${ids}`);
+  const [alice, bob, carol] = people;
+  const [aliceId, , carolId] = ids;
+
+  await step(t, 'each page shows a named tile per other participant', async () => {
+    for (const [i, viewer] of people.entries()) {
+      for (const [j, other] of people.entries()) {
+        if (i === j) continue;
+        const name = viewer.page.locator(`${tileSelector(ids[j], 'camera')} .name`);
+        await waitFor(`${viewer.name} to show a tile named ${other.name}`, async () => {
+          assert.equal(await name.textContent({ timeout: 1000 }), other.name);
+        });
+      }
+    }
+  });
+
+  await step(t, 'each page decodes and plays both other cameras', async () => {
+    await Promise.all(people.map((viewer, i) =>
+      expectVideoFlowing(viewer, ids.filter((_, j) => j !== i).map((id) => `${id}/camera`))));
+  });
+
+  await step(t, 'a chat message reaches everyone, stamped with the sender', async () => {
+    const text = `hello from Alice ${Date.now()}`;
+    await alice.page.fill('#chat-input', text);
+    await alice.page.press('#chat-input', 'Enter');
+    for (const viewer of people) {
+      await waitFor(`${viewer.name} to show the chat message`, async () => {
+        const entries = await viewer.page.locator('#chat-log .chat-entry').evaluateAll((items) =>
+          items.map((li) => ({
+            from: li.getAttribute('data-from'),
+            name: li.querySelector('.chat-name')?.textContent,
+            text: li.querySelector('.chat-text')?.textContent,
+          })));
+        assert.ok(entries.some((e) => e.text === text && e.name === 'Alice' && e.from === aliceId),
+          `chat log: ${JSON.stringify(entries)}`);
+      });
+    }
+  });
+
+  await step(t, 'a screen share shows as a new video at the others, and goes away when stopped', async () => {
+    await alice.page.click('#btn-screen');
+    await waitFor('Alice to be sharing', async () => {
+      assert.equal(await alice.page.getAttribute('#btn-screen', 'aria-pressed'), 'true');
+    });
+    await Promise.all([bob, carol].map((viewer) => expectVideoFlowing(viewer, [`${aliceId}/screen`])));
+    for (const viewer of [bob, carol]) {
+      assert.equal(await viewer.page.locator(tileSelector(aliceId, 'screen')).count(), 1, `${viewer.name} has one screen tile`);
+    }
+    await alice.page.click('#btn-screen');
+    for (const viewer of [bob, carol]) {
+      await waitFor(`${viewer.name} to drop Alice's screen tile`, async () => {
+        assert.equal(await viewer.page.locator(tileSelector(aliceId, 'screen')).count(), 0);
+      });
+    }
+    // The camera is untouched by the screen share going away.
+    await expectVideoFlowing(bob, [`${aliceId}/camera`]);
+  });
+
+  await step(t, 'a page that closes is gone from the others within 5 s', async () => {
+    await carol.context.close();
+    for (const viewer of [alice, bob]) {
+      await waitFor(`${viewer.name} to remove Carol`, async () => {
+        assert.equal(await viewer.page.locator(`.tile[data-participant="${carolId}"]`).count(), 0, 'tiles left');
+        assert.equal(await viewer.page.locator(`#participants [data-participant="${carolId}"]`).count(), 0, 'still listed');
+      }, { timeout: 5_000 });
+    }
+  });
+});

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Runs every test of the project: go vet, go test -race, the browser client's type
+# check and the real-browser tests (headless Chromium against the switchboard binary).
+#
+# Usage: scripts/test.sh
+#
+# On a fresh Debian machine as root it first installs what is missing (Debian's
+# chromium and iproute2), the npm packages of e2e/ and the Go modules. Then, when it
+# can, it runs the tests inside a private network namespace that has nothing but
+# loopback (unshare -n), so no test can reach or disturb anything else; otherwise it
+# runs them on the host's loopback and says so.
+#
+# Every step runs even when an earlier one failed; the exit status is non-zero when
+# any failed.
+#
+# Environment: SWITCHBOARD_BIN (server binary for the browser tests, default
+# bin/switchboard, built here), CHROMIUM (default /usr/bin/chromium).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+section() {
+  printf '\n==== %s ====\n' "$*"
+}
+
+failed=()
+
+# step NAME COMMAND...: runs a step, remembers a failure and goes on.
+step() {
+  local name=$1
+  shift
+  section "$name"
+  local started=$SECONDS
+  if "$@"; then
+    printf -- '---- %s: ok (%ds)\n' "$name" $((SECONDS - started))
+  else
+    local status=$?
+    printf -- '---- %s: FAILED with status %d (%ds)\n' "$name" "$status" $((SECONDS - started))
+    failed+=("$name")
+  fi
+}
+
+summary() {
+  section "summary"
+  if ((${#failed[@]})); then
+    printf 'FAILED: %s\n' "${failed[@]}"
+    exit 1
+  fi
+  echo "all steps passed"
+}
+
+# The tests proper. Needs no network beyond loopback: everything was fetched before.
+run_tests() {
+  export GOFLAGS=${GOFLAGS:--mod=readonly}
+  export SWITCHBOARD_BIN=${SWITCHBOARD_BIN:-$repo/bin/switchboard}
+  step "go vet" go vet ./...
+  step "go test -race" go test -race -count=1 ./...
+  step "type check of the browser client (tsc -p web)" e2e/node_modules/.bin/tsc -p web
+  step "browser tests (node --test e2e)" bash -c 'cd e2e && node --test'
+}
+
+# Inside the namespace made below: bring loopback up, forbid module downloads (they
+# would hang without a network), run the tests.
+if [[ ${1:-} == --in-netns ]]; then
+  ip link set lo up
+  export GOPROXY=off
+  section "running inside a private network namespace (loopback only)"
+  run_tests
+  summary
+fi
+
+# ---- preparation, with the network ----
+
+missing_packages() {
+  local missing=()
+  [[ -x ${CHROMIUM:-/usr/bin/chromium} ]] || missing+=(chromium)
+  command -v ip >/dev/null || missing+=(iproute2)
+  command -v unshare >/dev/null || missing+=(util-linux)
+  echo "${missing[@]}"
+}
+
+section "system packages"
+read -r -a missing <<<"$(missing_packages)"
+if ((${#missing[@]})); then
+  if ((EUID == 0)); then
+    echo "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+  else
+    echo "missing Debian packages: ${missing[*]} (run as root to install them, or install them yourself)" >&2
+    exit 1
+  fi
+else
+  echo "chromium, iproute2 and unshare are present"
+fi
+
+section "npm ci (e2e)"
+(cd e2e && npm ci --no-audit --no-fund)
+
+section "go mod download"
+go mod download
+
+section "build bin/switchboard"
+go build -o bin/switchboard ./cmd/switchboard
+
+# ---- the tests ----
+
+if ((EUID == 0)) && unshare -n true 2>/dev/null; then
+  exec unshare -n -- bash "$repo/scripts/test.sh" --in-netns
+fi
+
+section "NOTE: no private network namespace (needs root and unshare); running on the host's loopback"
+run_tests
+summary

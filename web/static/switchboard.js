@@ -1,0 +1,1120 @@
+// @ts-check
+/**
+ * Switchboard protocol module: the browser side of docs/protocol.md.
+ *
+ * No DOM code lives here. A {@link SwitchboardClient} owns one signaling transport
+ * (WebSocket by default; anything that implements {@link Transport}), a publisher
+ * RTCPeerConnection (this client offers) and a subscriber RTCPeerConnection (the
+ * server offers). Everything the application needs to know is reported through the
+ * `on*` callback properties; `state` says where the session is.
+ *
+ * Errors caused by a call the application made (join, publish, ...) reject that call's
+ * promise. Errors that belong to no call (the connection dropped, the server sent an
+ * `error` for something it did on its own, a media connection failed) go to `onerror`.
+ *
+ * @module switchboard
+ */
+
+/** Keepalive period; the server drops a session that sends nothing for 30 s. */
+export const PING_INTERVAL_MS = 10_000;
+
+/** Chat text limit of the protocol, in UTF-8 bytes. */
+export const MAX_CHAT_BYTES = 4096;
+
+/** Room names the server accepts: 1 to 64 letters, digits, `-`, `_` or `.`. */
+export const ROOM_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Display names: 1 to 64 characters (code points). */
+export const MAX_NAME_CHARS = 64;
+
+/**
+ * Remote ICE candidates kept while the description they belong to has not arrived.
+ * A server sends a handful; the bound only stops a misbehaving one from growing the
+ * queue without end.
+ */
+const MAX_QUEUED_CANDIDATES = 256;
+
+/** How long a request waits for its reply before it fails with code `timeout`. */
+const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+
+/** @typedef {'camera' | 'microphone' | 'screen'} Source */
+/** @typedef {'audio' | 'video'} Kind */
+/** @typedef {'disconnected' | 'connecting' | 'joined' | 'closed'} ClientState */
+/** @typedef {'publisher' | 'subscriber'} Target */
+
+/**
+ * A published track as the server describes it.
+ * @typedef {object} TrackInfo
+ * @property {string} id          server-assigned track id
+ * @property {string} participant id of the participant that publishes it
+ * @property {Kind} kind
+ * @property {Source} source
+ */
+
+/**
+ * A track named by a subscribe-offer, with the mid of the m-line that carries it.
+ * @typedef {TrackInfo & {mid: string}} OfferedTrack
+ */
+
+/**
+ * @typedef {object} ParticipantInfo
+ * @property {string} id
+ * @property {string} name
+ * @property {TrackInfo[]} [tracks]
+ */
+
+/**
+ * A participant as this client keeps it: the latest name and published tracks.
+ * @typedef {object} Participant
+ * @property {string} id
+ * @property {string} name
+ * @property {Map<string, TrackInfo>} tracks  by track id
+ */
+
+/**
+ * @typedef {object} ChatMessage
+ * @property {string} from   participant id, stamped by the server
+ * @property {string} name   sender's display name, stamped by the server
+ * @property {string} text
+ * @property {string} time   RFC 3339 time, stamped by the server
+ * @property {boolean} self  whether this client sent it
+ */
+
+/**
+ * A remote track that the subscriber connection receives.
+ * @typedef {object} RemoteTrack
+ * @property {string} mid
+ * @property {TrackInfo} info
+ * @property {MediaStreamTrack} track
+ * @property {MediaStream} stream  shared by a participant's camera and microphone; a
+ *   screen share has a stream of its own
+ */
+
+/**
+ * How a transport ended.
+ * @typedef {object} TransportCloseInfo
+ * @property {boolean} opened whether the transport was ever open
+ * @property {number} code    WebSocket close code (1006 when there was none)
+ * @property {string} reason
+ */
+
+/**
+ * A signaling transport: carries protocol messages (plain objects) both ways.
+ * `send` may be called before the transport is open: messages wait until it opens.
+ * `onclose` is called at most once, and not after `close()` was called.
+ * @typedef {object} Transport
+ * @property {(message: object) => void} send
+ * @property {() => void} close
+ * @property {((message: unknown) => void) | null} onmessage
+ * @property {((info: TransportCloseInfo) => void) | null} onclose
+ */
+
+/**
+ * Makes a transport for the page at `baseUrl`.
+ * @typedef {(baseUrl: string) => Transport} TransportFactory
+ */
+
+/**
+ * @typedef {object} ClientOptions
+ * @property {string} [baseUrl]   URL of the page the server serves; defaults to the
+ *   current location. Transport URLs are resolved against it.
+ * @property {TransportFactory} [transport] defaults to a WebSocket at `<baseUrl>ws`
+ * @property {number} [requestTimeoutMs]
+ */
+
+/**
+ * An error with a stable `code`: the server's error code (see docs/protocol.md), or one
+ * of this module's: `unreachable`, `connection-lost`, `timeout`, `closed`, `bad-state`,
+ * `bad-request`, `protocol`, `ice-failed`, `negotiation-failed`.
+ */
+export class SwitchboardError extends Error {
+  /**
+   * @param {string} code
+   * @param {string} message
+   * @param {{re?: string, cause?: unknown}} [options]
+   */
+  constructor(code, message, options = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SwitchboardError';
+    this.code = code;
+    /** id of the request this error answers, when it answers one */
+    this.re = options.re;
+  }
+}
+
+/**
+ * URL of the WebSocket endpoint for the page at `baseUrl`. The path is relative
+ * (`ws` next to the page) so that a server mounted under a prefix works too.
+ * @param {string} baseUrl
+ */
+export function webSocketUrl(baseUrl) {
+  const url = new URL('ws', baseUrl);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.search = '';
+  url.hash = '';
+  return url.href;
+}
+
+/**
+ * {@link Transport} over one WebSocket: one JSON message per text frame.
+ * @implements {Transport}
+ */
+export class WebSocketTransport {
+  /** @param {string} url a ws: or wss: URL */
+  constructor(url) {
+    /** @type {((message: unknown) => void) | null} */
+    this.onmessage = null;
+    /** @type {((info: TransportCloseInfo) => void) | null} */
+    this.onclose = null;
+    this.url = url;
+    /** @type {string[]} frames sent before the socket opened */
+    this.waiting = [];
+    this.opened = false;
+    this.ended = false;
+    this.socket = new WebSocket(url);
+    this.socket.onopen = () => this.handleOpen();
+    this.socket.onmessage = (event) => this.handleFrame(event);
+    this.socket.onclose = (event) => this.end({ opened: this.opened, code: event.code, reason: event.reason });
+  }
+
+  /** @param {object} message */
+  send(message) {
+    if (this.ended) throw new SwitchboardError('closed', 'the connection to the server is closed');
+    const frame = JSON.stringify(message);
+    if (this.opened) this.socket.send(frame);
+    else this.waiting.push(frame);
+  }
+
+  close() {
+    if (this.ended) return;
+    this.ended = true;
+    // Frames already handed to send() go out before the close frame.
+    this.socket.close(1000);
+  }
+
+  /** @private */
+  handleOpen() {
+    this.opened = true;
+    for (const frame of this.waiting) this.socket.send(frame);
+    this.waiting = [];
+  }
+
+  /**
+   * @private
+   * @param {MessageEvent} event
+   */
+  handleFrame(event) {
+    if (this.ended || typeof event.data !== 'string') return;
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      console.warn('switchboard: ignoring a frame that is not JSON');
+      return;
+    }
+    this.onmessage?.(message);
+  }
+
+  /**
+   * @private
+   * @param {TransportCloseInfo} info
+   */
+  end(info) {
+    if (this.ended) return;
+    this.ended = true;
+    this.onclose?.(info);
+  }
+}
+
+/**
+ * @param {unknown} value
+ * @returns {value is Record<string, unknown>}
+ */
+function isRecord(value) {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * @param {unknown} value
+ * @returns {value is TrackInfo}
+ */
+function isTrackInfo(value) {
+  return isRecord(value) && typeof value.id === 'string' && typeof value.participant === 'string' &&
+    (value.kind === 'audio' || value.kind === 'video') &&
+    (value.source === 'camera' || value.source === 'microphone' || value.source === 'screen');
+}
+
+/**
+ * @param {unknown} value
+ * @returns {value is OfferedTrack}
+ */
+function isOfferedTrack(value) {
+  return isTrackInfo(value) && typeof (/** @type {Record<string, unknown>} */ (value)).mid === 'string';
+}
+
+/**
+ * @param {unknown} value
+ * @returns {value is ParticipantInfo}
+ */
+function isParticipantInfo(value) {
+  return isRecord(value) && typeof value.id === 'string' && typeof value.name === 'string';
+}
+
+/**
+ * The source a track carries when the application does not say.
+ * @param {MediaStreamTrack} track
+ * @returns {Source}
+ */
+function defaultSource(track) {
+  return track.kind === 'audio' ? 'microphone' : 'camera';
+}
+
+/**
+ * Key of the remote MediaStream a track belongs to: the protocol's stream id
+ * convention (participant id, or `<participant id>:screen` for a screen share).
+ * @param {TrackInfo} info
+ */
+function streamKey(info) {
+  return info.source === 'screen' ? `${info.participant}:screen` : info.participant;
+}
+
+/**
+ * Text for a transport that ended without being asked to.
+ * @param {TransportCloseInfo} info
+ */
+function closeError(info) {
+  if (!info.opened) {
+    return new SwitchboardError('unreachable', 'Cannot reach the Switchboard server.');
+  }
+  const reason = info.reason ? `: ${info.reason}` : '';
+  switch (info.code) {
+    case 1000: return new SwitchboardError('connection-lost', `The server closed the connection${reason}.`);
+    case 1001: return new SwitchboardError('connection-lost', 'The server is shutting down or restarting.');
+    case 1006: return new SwitchboardError('connection-lost', 'The connection to the server was lost.');
+    case 1008: return new SwitchboardError('connection-lost', `The server closed the connection${reason || ': policy violation'}.`);
+    case 1009: return new SwitchboardError('connection-lost', 'The server closed the connection: a message was too big.');
+    default: return new SwitchboardError('connection-lost', `The connection to the server closed (code ${info.code}${reason}).`);
+  }
+}
+
+/**
+ * What one peer connection of a session shares: lazy creation, trickle ICE out,
+ * and a queue for remote candidates that arrive before the remote description.
+ */
+class PeerSide {
+  /**
+   * @param {SwitchboardClient} client
+   * @param {Target} target
+   */
+  constructor(client, target) {
+    this.client = client;
+    this.target = target;
+    /** @type {RTCPeerConnection | null} created on first use */
+    this.pc = null;
+    /** @type {RTCIceCandidateInit[]} */
+    this.queued = [];
+  }
+
+  /** The peer connection, created on first call. */
+  ensurePc() {
+    if (this.pc) return this.pc;
+    const pc = new RTCPeerConnection({ iceServers: this.client.iceServers, bundlePolicy: 'max-bundle' });
+    pc.onicecandidate = (event) => {
+      // A null candidate (or an empty one) only marks the end of gathering.
+      if (!event.candidate || !event.candidate.candidate) return;
+      this.client.sendQuietly({ type: 'candidate', target: this.target, candidate: event.candidate.toJSON() });
+    };
+    pc.onconnectionstatechange = () => this.client.peerStateChanged(this.target, pc.connectionState);
+    this.pc = pc;
+    return pc;
+  }
+
+  /** @param {RTCIceCandidateInit} candidate */
+  addRemoteCandidate(candidate) {
+    if (!candidate.candidate) return; // end of candidates: nothing to do
+    if (!this.pc || !this.pc.remoteDescription) {
+      if (this.queued.length >= MAX_QUEUED_CANDIDATES) this.queued.shift();
+      this.queued.push(candidate);
+      return;
+    }
+    this.pc.addIceCandidate(candidate).catch((err) => {
+      this.client.report(new SwitchboardError('invalid-candidate',
+        `${this.target}: the server's ICE candidate was not accepted`, { cause: err }));
+    });
+  }
+
+  /** Applies the candidates that waited for the remote description. */
+  flushCandidates() {
+    const queued = this.queued;
+    this.queued = [];
+    for (const candidate of queued) this.addRemoteCandidate(candidate);
+  }
+
+  close() {
+    this.pc?.close();
+    this.pc = null;
+    this.queued = [];
+  }
+}
+
+/**
+ * @typedef {object} LocalTrack
+ * @property {MediaStreamTrack} track
+ * @property {Source} source
+ * @property {RTCRtpTransceiver} transceiver
+ * @property {() => void} onEnded
+ */
+
+/**
+ * The connection this client sends on. The client offers; negotiations run one at a
+ * time, and changes made while one is in flight are folded into the next offer.
+ */
+class PublisherConnection extends PeerSide {
+  /** @param {SwitchboardClient} client */
+  constructor(client) {
+    super(client, 'publisher');
+    /** @type {Map<MediaStreamTrack, LocalTrack>} tracks being sent */
+    this.local = new Map();
+    /** @type {Promise<void> | null} the negotiation loop, while one runs */
+    this.running = null;
+    /** whether a change is waiting for the next offer */
+    this.pending = false;
+  }
+
+  /**
+   * Adds a sendonly transceiver for `track`. A track is published once; adding it
+   * again does nothing. Takes effect with the next negotiation.
+   * @param {MediaStreamTrack} track
+   * @param {Source} source
+   * @param {MediaStream} stream
+   * @returns {boolean} whether something changed
+   */
+  add(track, source, stream) {
+    if (this.local.has(track)) return false;
+    const pc = this.ensurePc();
+    // A new transceiver per publication: the server sees a new mid for a new track
+    // and an inactive one for a track that stopped, with no reuse to reason about.
+    const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    const onEnded = () => this.client.localTrackEnded(track, source);
+    track.addEventListener('ended', onEnded);
+    this.local.set(track, { track, source, transceiver, onEnded });
+    return true;
+  }
+
+  /**
+   * Stops sending `track` (its transceiver becomes inactive, which unpublishes it).
+   * Takes effect with the next negotiation. The track itself is left running.
+   * @param {MediaStreamTrack} track
+   * @returns {boolean} whether something changed
+   */
+  remove(track) {
+    const local = this.local.get(track);
+    if (!local) return false;
+    this.local.delete(track);
+    track.removeEventListener('ended', local.onEnded);
+    if (this.pc && this.pc.signalingState !== 'closed') this.pc.removeTrack(local.transceiver.sender);
+    return true;
+  }
+
+  /** @param {Source} source */
+  tracksOf(source) {
+    return [...this.local.values()].filter((l) => l.source === source).map((l) => l.track);
+  }
+
+  /**
+   * The `sources` field of a publish-offer: mid to source for every track sent.
+   * Only valid after setLocalDescription, which assigns mids.
+   */
+  sources() {
+    /** @type {Record<string, Source>} */
+    const sources = {};
+    for (const local of this.local.values()) {
+      const mid = local.transceiver.mid;
+      if (mid !== null) sources[mid] = local.source;
+    }
+    return sources;
+  }
+
+  /**
+   * Brings the server up to date with the local tracks. Resolves once an offer made
+   * after this call has been answered; rejects with the last error if one failed.
+   * @returns {Promise<void>}
+   */
+  negotiate() {
+    this.pending = true;
+    if (!this.running) {
+      this.running = this.negotiateLoop().finally(() => { this.running = null; });
+    }
+    return this.running;
+  }
+
+  /** @private */
+  async negotiateLoop() {
+    /** @type {unknown} */
+    let failure = null;
+    while (this.pending && this.pc) {
+      this.pending = false;
+      try {
+        await this.offerOnce(this.pc);
+        failure = null;
+      } catch (err) {
+        failure = err;
+      }
+    }
+    if (failure) throw failure;
+  }
+
+  /**
+   * One offer/answer exchange.
+   * @private
+   * @param {RTCPeerConnection} pc
+   */
+  async offerOnce(pc) {
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    const sdp = pc.localDescription?.sdp ?? '';
+    let reply;
+    try {
+      reply = await this.client.request({ type: 'publish-offer', sdp, sources: this.sources() });
+    } catch (err) {
+      // Leave the connection ready for the next offer.
+      if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
+      throw err;
+    }
+    if (reply.type !== 'publish-answer' || typeof reply.sdp !== 'string') {
+      throw new SwitchboardError('protocol', `publish-offer was answered by "${reply.type}" without an sdp`);
+    }
+    await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
+    this.flushCandidates();
+  }
+
+  close() {
+    for (const local of this.local.values()) local.track.removeEventListener('ended', local.onEnded);
+    this.local.clear();
+    super.close();
+  }
+}
+
+/**
+ * The connection this client receives on. The server offers, this side answers;
+ * offers are handled one at a time in arrival order.
+ */
+class SubscriberConnection extends PeerSide {
+  /** @param {SwitchboardClient} client */
+  constructor(client) {
+    super(client, 'subscriber');
+    /** @type {Map<string, RemoteTrack>} by mid */
+    this.remote = new Map();
+    /** @type {Map<string, MediaStream>} by stream key, see streamKey */
+    this.streams = new Map();
+    /** @type {Promise<void>} */
+    this.chain = Promise.resolve();
+  }
+
+  /**
+   * Queues a subscribe-offer to be answered after the ones before it.
+   * @param {string} sdp
+   * @param {OfferedTrack[]} tracks
+   */
+  handleOffer(sdp, tracks) {
+    this.chain = this.chain.then(() => this.answer(sdp, tracks)).catch((err) => {
+      if (this.client.state !== 'joined') return;
+      this.client.report(err instanceof SwitchboardError ? err
+        : new SwitchboardError('negotiation-failed', `could not answer the server's offer: ${String(err)}`, { cause: err }));
+    });
+  }
+
+  /**
+   * @private
+   * @param {string} sdp
+   * @param {OfferedTrack[]} tracks
+   */
+  async answer(sdp, tracks) {
+    if (this.client.state !== 'joined') return; // the session ended while this offer waited
+    const pc = this.ensurePc();
+    /** @type {Map<string, OfferedTrack>} */
+    const offered = new Map(tracks.map((t) => [t.mid, t]));
+    // Tracks gone from the offer (or replaced on their m-line) are reported before
+    // the new ones, so an application never sees one track object twice at once.
+    for (const [mid, remote] of this.remote) {
+      if (offered.get(mid)?.id !== remote.info.id) this.dropRemote(mid, remote);
+    }
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    this.flushCandidates();
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    this.client.sendQuietly({ type: 'subscribe-answer', sdp: pc.localDescription?.sdp ?? '' });
+    for (const transceiver of pc.getTransceivers()) {
+      const mid = transceiver.mid;
+      const info = mid === null ? undefined : offered.get(mid);
+      if (mid === null || !info || this.remote.has(mid)) continue;
+      this.addRemote(mid, info, transceiver.receiver.track);
+    }
+  }
+
+  /**
+   * @private
+   * @param {string} mid
+   * @param {OfferedTrack} offered
+   * @param {MediaStreamTrack} track
+   */
+  addRemote(mid, offered, track) {
+    /** @type {TrackInfo} */
+    const info = { id: offered.id, participant: offered.participant, kind: offered.kind, source: offered.source };
+    const key = streamKey(info);
+    let stream = this.streams.get(key);
+    if (!stream) {
+      stream = new MediaStream();
+      this.streams.set(key, stream);
+    }
+    stream.addTrack(track);
+    /** @type {RemoteTrack} */
+    const remote = { mid, info, track, stream };
+    this.remote.set(mid, remote);
+    this.client.remoteTrackAdded(remote);
+  }
+
+  /**
+   * @private
+   * @param {string} mid
+   * @param {RemoteTrack} remote
+   */
+  dropRemote(mid, remote) {
+    this.remote.delete(mid);
+    remote.stream.removeTrack(remote.track);
+    if (remote.stream.getTracks().length === 0) this.streams.delete(streamKey(remote.info));
+    this.client.remoteTrackRemoved(remote);
+  }
+
+  close() {
+    this.remote.clear();
+    this.streams.clear();
+    super.close();
+  }
+}
+
+/**
+ * @typedef {object} PendingRequest
+ * @property {(reply: Record<string, unknown> & {type: string}) => void} resolve
+ * @property {(err: unknown) => void} reject
+ * @property {ReturnType<typeof setTimeout>} timer
+ */
+
+/**
+ * One participant's session with a Switchboard server. Single use: once `state` is
+ * `closed`, make a new client to join again.
+ */
+export class SwitchboardClient {
+  /** @param {ClientOptions} [options] */
+  constructor(options = {}) {
+    this.baseUrl = options.baseUrl ?? globalThis.location?.href ?? '';
+    /** @type {TransportFactory} */
+    this.transportFactory = options.transport ?? ((base) => new WebSocketTransport(webSocketUrl(base)));
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+
+    /** @type {ClientState} */
+    this.state = 'disconnected';
+    /** room joined, as the server spelled it */
+    this.room = '';
+    /** @type {{id: string, name: string} | null} this participant, once joined */
+    this.self = null;
+    /** @type {Map<string, Participant>} the other participants, by id */
+    this.participants = new Map();
+    /** @type {RTCIceServer[]} */
+    this.iceServers = [];
+    /** @type {{audio: boolean, video: boolean}} see setMuted */
+    this.muted = { audio: false, video: false };
+
+    /** @type {((state: ClientState) => void) | null} */
+    this.onstate = null;
+    /** @type {((participant: Participant) => void) | null} also called for everyone present at join */
+    this.onparticipantjoined = null;
+    /** @type {((participant: Participant) => void) | null} */
+    this.onparticipantleft = null;
+    /** @type {((info: TrackInfo) => void) | null} another participant published a track (its media comes with ontrack) */
+    this.ontrackpublished = null;
+    /** @type {((info: TrackInfo) => void) | null} */
+    this.ontrackunpublished = null;
+    /** @type {((participantId: string, source: Source, track: MediaStreamTrack, stream: MediaStream, info: TrackInfo) => void) | null} */
+    this.ontrack = null;
+    /** @type {((participantId: string, source: Source, track: MediaStreamTrack, stream: MediaStream, info: TrackInfo) => void) | null} */
+    this.ontrackremoved = null;
+    /** @type {((track: MediaStreamTrack, source: Source) => void) | null} a published local track ended (e.g. the browser's "stop sharing"); it has been unpublished */
+    this.onlocaltrackended = null;
+    /** @type {((message: ChatMessage) => void) | null} */
+    this.onchat = null;
+    /** @type {((target: Target, state: RTCPeerConnectionState) => void) | null} */
+    this.onconnectionstate = null;
+    /** @type {((error: SwitchboardError) => void) | null} */
+    this.onerror = null;
+
+    /** @type {Transport | null} */
+    this.transport = null;
+    /** @type {Map<string, PendingRequest>} by request id */
+    this.pendingRequests = new Map();
+    this.nextRequestId = 1;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.pingTimer = undefined;
+    this.publisher = new PublisherConnection(this);
+    this.subscriber = new SubscriberConnection(this);
+  }
+
+  /** The publisher RTCPeerConnection, once something was published. */
+  get publisherConnection() {
+    return this.publisher.pc;
+  }
+
+  /** The subscriber RTCPeerConnection, once the server sent an offer. */
+  get subscriberConnection() {
+    return this.subscriber.pc;
+  }
+
+  /**
+   * Tracks being received, with the participant and source each belongs to.
+   * @returns {Array<TrackInfo & {mid: string}>}
+   */
+  remoteTracks() {
+    return [...this.subscriber.remote.values()].map((r) => ({ mid: r.mid, ...r.info }));
+  }
+
+  /**
+   * Local tracks being published.
+   * @returns {Array<{track: MediaStreamTrack, source: Source}>}
+   */
+  localTracks() {
+    return [...this.publisher.local.values()].map((l) => ({ track: l.track, source: l.source }));
+  }
+
+  /**
+   * Connects and joins `room` as `name`. Resolves when the server has answered
+   * `joined`; `onparticipantjoined` has then been called for everyone present.
+   * @param {string} room
+   * @param {string} name
+   */
+  async join(room, name) {
+    if (this.state !== 'disconnected') {
+      throw new SwitchboardError('bad-state', `join: the client is ${this.state}; make a new client to join again`);
+    }
+    if (!ROOM_NAME_PATTERN.test(room)) {
+      throw new SwitchboardError('bad-request', 'Room names are 1 to 64 letters, digits, "-", "_" or ".".');
+    }
+    const nameLength = [...name].length;
+    if (nameLength < 1 || nameLength > MAX_NAME_CHARS) {
+      throw new SwitchboardError('bad-request', `Names are 1 to ${MAX_NAME_CHARS} characters.`);
+    }
+    this.setState('connecting');
+    const transport = this.transportFactory(this.baseUrl);
+    this.transport = transport;
+    transport.onmessage = (message) => this.handleMessage(message);
+    transport.onclose = (info) => this.fail(closeError(info));
+    let reply;
+    try {
+      reply = await this.request({ type: 'join', room, name });
+      if (reply.type !== 'joined' || !isParticipantInfo(reply.participant)) {
+        throw new SwitchboardError('protocol', `join was answered by "${reply.type}" without a participant`);
+      }
+    } catch (err) {
+      this.shutdown(err);
+      throw err;
+    }
+    this.room = typeof reply.room === 'string' ? reply.room : room;
+    this.self = { id: reply.participant.id, name: reply.participant.name };
+    this.iceServers = Array.isArray(reply.iceServers) ? /** @type {RTCIceServer[]} */ (reply.iceServers) : [];
+    this.pingTimer = setInterval(() => this.ping(), PING_INTERVAL_MS);
+    this.setState('joined');
+    const present = Array.isArray(reply.participants) ? reply.participants : [];
+    for (const info of present) {
+      if (isParticipantInfo(info)) this.addParticipant(info);
+    }
+    return this.self;
+  }
+
+  /**
+   * Sends local tracks. Resolves when the server has answered the offer that carries
+   * them. Tracks of a kind muted with setMuted (camera, microphone) start muted.
+   * @param {MediaStream | MediaStreamTrack | MediaStreamTrack[]} media
+   * @param {Source} [source] what the tracks carry; by default `microphone` for audio
+   *   and `camera` for video
+   * @returns {Promise<void>}
+   */
+  async publish(media, source) {
+    this.requireJoined('publish');
+    const stream = media instanceof MediaStream ? media : new MediaStream();
+    const tracks = media instanceof MediaStream ? media.getTracks()
+      : media instanceof MediaStreamTrack ? [media] : media;
+    let changed = false;
+    for (const track of tracks) {
+      const trackSource = source ?? defaultSource(track);
+      if (trackSource !== 'screen' && this.muted[/** @type {Kind} */ (track.kind)]) track.enabled = false;
+      changed = this.publisher.add(track, trackSource, stream) || changed;
+    }
+    if (changed) await this.publisher.negotiate();
+  }
+
+  /**
+   * Stops sending a track, or every track of a source. The tracks keep running;
+   * stopping them is the caller's business.
+   * @param {MediaStreamTrack | Source} what
+   * @returns {Promise<void>}
+   */
+  async unpublish(what) {
+    this.requireJoined('unpublish');
+    const tracks = typeof what === 'string' ? this.publisher.tracksOf(what) : [what];
+    let changed = false;
+    for (const track of tracks) changed = this.publisher.remove(track) || changed;
+    if (changed) await this.publisher.negotiate();
+  }
+
+  /**
+   * Mutes or unmutes the microphone (`audio`) or camera (`video`) by disabling the
+   * local tracks: the connection stays up and sends silence or black frames.
+   * Screen shares are not affected.
+   * @param {Kind} kind
+   * @param {boolean} muted
+   */
+  setMuted(kind, muted) {
+    this.muted[kind] = muted;
+    const source = kind === 'audio' ? 'microphone' : 'camera';
+    for (const track of this.publisher.tracksOf(source)) track.enabled = !muted;
+  }
+
+  /**
+   * Sends a chat message to the room; it comes back through onchat like everyone's.
+   * @param {string} text
+   */
+  sendChat(text) {
+    this.requireJoined('sendChat');
+    const bytes = new TextEncoder().encode(text).length;
+    if (bytes === 0) throw new SwitchboardError('bad-request', 'A chat message cannot be empty.');
+    if (bytes > MAX_CHAT_BYTES) {
+      throw new SwitchboardError('bad-request', `A chat message is at most ${MAX_CHAT_BYTES} bytes; this one has ${bytes}.`);
+    }
+    this.send({ type: 'chat', text });
+  }
+
+  /** Leaves the room and closes everything. Local tracks are left running. */
+  leave() {
+    if (this.state === 'closed' || this.state === 'disconnected') {
+      this.setState('closed');
+      return;
+    }
+    this.sendQuietly({ type: 'leave' });
+    this.shutdown(new SwitchboardError('closed', 'left the room'));
+  }
+
+  // ---- internals used by the connection objects ----
+
+  /**
+   * Sends a request with a fresh id and resolves with the reply that carries it back.
+   * An `error` reply rejects with its code.
+   * @param {Record<string, unknown> & {type: string}} message
+   * @returns {Promise<Record<string, unknown> & {type: string}>}
+   */
+  request(message) {
+    const id = String(this.nextRequestId++);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingRequests.delete(id);
+        reject(new SwitchboardError('timeout', `${message.type}: no reply from the server within ${this.requestTimeoutMs / 1000} s`));
+      }, this.requestTimeoutMs);
+      this.pendingRequests.set(id, { resolve, reject, timer });
+      try {
+        this.send({ ...message, id });
+      } catch (err) {
+        clearTimeout(timer);
+        this.pendingRequests.delete(id);
+        reject(err);
+      }
+    });
+  }
+
+  /**
+   * Sends a message; throws when there is no open session.
+   * @param {object} message
+   */
+  send(message) {
+    if (!this.transport || this.state === 'closed') {
+      throw new SwitchboardError('closed', 'not connected to the server');
+    }
+    this.transport.send(message);
+  }
+
+  /**
+   * Sends a message if the session is still up; a message for a session that is
+   * closing is dropped.
+   * @param {object} message
+   */
+  sendQuietly(message) {
+    if (!this.transport || this.state === 'closed') return;
+    try {
+      this.transport.send(message);
+    } catch (err) {
+      console.warn('switchboard: dropped a message for a closed connection', err);
+    }
+  }
+
+  /**
+   * Reports an error that belongs to no call of the application.
+   * @param {SwitchboardError} err
+   */
+  report(err) {
+    if (this.onerror) this.onerror(err);
+    else console.error('switchboard:', err);
+  }
+
+  /**
+   * @param {Target} target
+   * @param {RTCPeerConnectionState} state
+   */
+  peerStateChanged(target, state) {
+    this.onconnectionstate?.(target, state);
+    if (state === 'failed' && this.state === 'joined') {
+      this.report(new SwitchboardError('ice-failed',
+        `The ${target === 'publisher' ? 'sending' : 'receiving'} media connection failed; the network may block WebRTC.`));
+    }
+  }
+
+  /** @param {RemoteTrack} remote */
+  remoteTrackAdded(remote) {
+    this.ontrack?.(remote.info.participant, remote.info.source, remote.track, remote.stream, remote.info);
+  }
+
+  /** @param {RemoteTrack} remote */
+  remoteTrackRemoved(remote) {
+    this.ontrackremoved?.(remote.info.participant, remote.info.source, remote.track, remote.stream, remote.info);
+  }
+
+  /**
+   * A published local track ended on its own: unpublish it and tell the application.
+   * @param {MediaStreamTrack} track
+   * @param {Source} source
+   */
+  localTrackEnded(track, source) {
+    if (this.state !== 'joined') return;
+    this.unpublish(track).catch((err) => this.report(err instanceof SwitchboardError ? err
+      : new SwitchboardError('negotiation-failed', String(err), { cause: err })));
+    this.onlocaltrackended?.(track, source);
+  }
+
+  // ---- private ----
+
+  /**
+   * @private
+   * @param {ClientState} state
+   */
+  setState(state) {
+    if (this.state === state) return;
+    this.state = state;
+    this.onstate?.(state);
+  }
+
+  /**
+   * @private
+   * @param {string} what
+   */
+  requireJoined(what) {
+    if (this.state !== 'joined') throw new SwitchboardError('bad-state', `${what}: the client is ${this.state}, not joined`);
+  }
+
+  /**
+   * Ends the session because of `err`, which nobody asked for.
+   * @private
+   * @param {SwitchboardError} err
+   */
+  fail(err) {
+    if (this.state === 'closed') return;
+    const wasJoined = this.state === 'joined';
+    this.shutdown(err);
+    if (wasJoined) this.report(err);
+  }
+
+  /**
+   * Closes the transport and both peer connections; rejects waiting requests with
+   * `err`. Leaves `state` at `closed`.
+   * @private
+   * @param {unknown} err
+   */
+  shutdown(err) {
+    clearInterval(this.pingTimer);
+    const transport = this.transport;
+    if (transport) {
+      transport.onmessage = null;
+      transport.onclose = null;
+      transport.close();
+    }
+    for (const pending of this.pendingRequests.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(err);
+    }
+    this.pendingRequests.clear();
+    this.publisher.close();
+    this.subscriber.close();
+    this.setState('closed');
+  }
+
+  /** @private */
+  ping() {
+    this.request({ type: 'ping' }).catch((err) => {
+      if (err instanceof SwitchboardError && err.code === 'timeout') {
+        this.fail(new SwitchboardError('connection-lost', 'The server stopped answering.'));
+      }
+    });
+  }
+
+  /**
+   * The dispatcher: one arm per server message type.
+   * @private
+   * @param {unknown} message
+   */
+  handleMessage(message) {
+    if (!isRecord(message) || typeof message.type !== 'string') {
+      console.warn('switchboard: ignoring a message without a type', message);
+      return;
+    }
+    const m = /** @type {Record<string, unknown> & {type: string}} */ (message);
+    if (typeof m.re === 'string' && this.resolveRequest(m.re, m)) return;
+    switch (m.type) {
+      case 'participant-joined': return this.handleParticipantJoined(m);
+      case 'participant-left': return this.handleParticipantLeft(m);
+      case 'track-published': return this.handleTrackPublished(m);
+      case 'track-unpublished': return this.handleTrackUnpublished(m);
+      case 'subscribe-offer': return this.handleSubscribeOffer(m);
+      case 'candidate': return this.handleCandidate(m);
+      case 'chat': return this.handleChat(m);
+      case 'error': return this.handleError(m);
+      case 'pong': return; // a late pong, after its request timed out
+      default: console.debug('switchboard: ignoring message of unknown type', m.type);
+    }
+  }
+
+  /**
+   * @private
+   * @param {string} re
+   * @param {Record<string, unknown> & {type: string}} m
+   * @returns {boolean} whether `re` named a waiting request
+   */
+  resolveRequest(re, m) {
+    const pending = this.pendingRequests.get(re);
+    if (!pending) return false;
+    this.pendingRequests.delete(re);
+    clearTimeout(pending.timer);
+    if (m.type === 'error') pending.reject(this.errorFrom(m));
+    else pending.resolve(m);
+    return true;
+  }
+
+  /**
+   * @private
+   * @param {Record<string, unknown>} m
+   */
+  errorFrom(m) {
+    const code = typeof m.code === 'string' ? m.code : 'internal';
+    const text = typeof m.message === 'string' ? m.message : 'the server reported an error';
+    return new SwitchboardError(code, text, { re: typeof m.re === 'string' ? m.re : undefined });
+  }
+
+  /**
+   * @private
+   * @param {ParticipantInfo} info
+   */
+  addParticipant(info) {
+    if (info.id === this.self?.id) return;
+    /** @type {Participant} */
+    const participant = { id: info.id, name: info.name, tracks: new Map() };
+    for (const track of info.tracks ?? []) {
+      if (isTrackInfo(track)) participant.tracks.set(track.id, track);
+    }
+    this.participants.set(info.id, participant);
+    this.onparticipantjoined?.(participant);
+  }
+
+  /**
+   * @private
+   * @param {Record<string, unknown>} m
+   */
+  handleParticipantJoined(m) {
+    if (isParticipantInfo(m.participant)) this.addParticipant(m.participant);
+  }
+
+  /**
+   * @private
+   * @param {Record<string, unknown>} m
+   */
+  handleParticipantLeft(m) {
+    if (!isParticipantInfo(m.participant)) return;
+    const participant = this.participants.get(m.participant.id);
+    if (!participant) return;
+    this.participants.delete(participant.id);
+    this.onparticipantleft?.(participant);
+  }
+
+  /**
+   * @private
+   * @param {Record<string, unknown>} m
+   */
+  handleTrackPublished(m) {
+    if (!isTrackInfo(m.track)) return;
+    this.participants.get(m.track.participant)?.tracks.set(m.track.id, m.track);
+    this.ontrackpublished?.(m.track);
+  }
+
+  /**
+   * @private
+   * @param {Record<string, unknown>} m
+   */
+  handleTrackUnpublished(m) {
+    if (!isTrackInfo(m.track)) return;
+    this.participants.get(m.track.participant)?.tracks.delete(m.track.id);
+    this.ontrackunpublished?.(m.track);
+  }
+
+  /**
+   * @private
+   * @param {Record<string, unknown>} m
+   */
+  handleSubscribeOffer(m) {
+    if (this.state !== 'joined') return;
+    if (typeof m.sdp !== 'string') {
+      this.report(new SwitchboardError('protocol', 'subscribe-offer without an sdp'));
+      return;
+    }
+    const list = Array.isArray(m.tracks) ? m.tracks : [];
+    /** @type {OfferedTrack[]} */
+    const tracks = list.filter(isOfferedTrack);
+    this.subscriber.handleOffer(m.sdp, tracks);
+  }
+
+  /**
+   * @private
+   * @param {Record<string, unknown>} m
+   */
+  handleCandidate(m) {
+    if (!isRecord(m.candidate)) return;
+    const candidate = /** @type {RTCIceCandidateInit} */ (m.candidate);
+    if (m.target === 'publisher') this.publisher.addRemoteCandidate(candidate);
+    else if (m.target === 'subscriber') this.subscriber.addRemoteCandidate(candidate);
+  }
+
+  /**
+   * @private
+   * @param {Record<string, unknown>} m
+   */
+  handleChat(m) {
+    if (typeof m.text !== 'string' || typeof m.from !== 'string') return;
+    this.onchat?.({
+      from: m.from,
+      name: typeof m.name === 'string' ? m.name : '',
+      text: m.text,
+      time: typeof m.time === 'string' ? m.time : new Date().toISOString(),
+      self: m.from === this.self?.id,
+    });
+  }
+
+  /**
+   * @private
+   * @param {Record<string, unknown>} m
+   */
+  handleError(m) {
+    this.report(this.errorFrom(m));
+  }
+}
