@@ -1,0 +1,122 @@
+package signal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/switchboard-rtc/switchboard/sfu"
+)
+
+// noRooms refuses every join; the tests here need no media.
+type noRooms struct{}
+
+func (noRooms) Join(sfu.RoomID, string, sfu.Observer) (*sfu.Participant, error) {
+	return nil, errors.New("no rooms here")
+}
+
+// box is an Outbox that keeps what it is given, up to limit messages.
+type box struct {
+	mu    sync.Mutex
+	msgs  []map[string]any
+	limit int
+}
+
+func (b *box) Send(msg []byte) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.limit > 0 && len(b.msgs) >= b.limit {
+		return false
+	}
+	var m map[string]any
+	_ = json.Unmarshal(msg, &m)
+	b.msgs = append(b.msgs, m)
+	return true
+}
+
+func (b *box) last() map[string]any {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.msgs) == 0 {
+		return nil
+	}
+	return b.msgs[len(b.msgs)-1]
+}
+
+func runSession(out Outbox) (*Session, chan error) {
+	s := NewSession(&Config{Rooms: noRooms{}}, out)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	return s, done
+}
+
+func TestIdleTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		out := &box{}
+		s, done := runSession(out)
+		time.Sleep(20 * time.Second)
+		s.Deliver([]byte(`{"type":"ping"}`)) // heard from: the clock restarts
+		time.Sleep(25 * time.Second)
+		select {
+		case err := <-done:
+			t.Fatalf("session ended after 25 s of silence: %v", err)
+		default:
+		}
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		select {
+		case err := <-done:
+			if !errors.Is(err, ErrIdle) {
+				t.Fatalf("session ended with %v, want ErrIdle", err)
+			}
+		default:
+			t.Fatal("session still running after 35 s of silence")
+		}
+	})
+}
+
+func TestPingAndErrors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		out := &box{}
+		s, done := runSession(out)
+		for _, tc := range []struct{ frame, typ, code, re string }{
+			{`{"type":"ping","id":"p1"}`, TypePong, "", "p1"},
+			{`{"type":"chat","id":"c1","text":"hi"}`, TypeError, CodeNotJoined, "c1"},
+			{`{"type":"join","id":"j1","room":"r","name":"n"}`, TypeError, CodeInternal, "j1"},
+			{`nonsense`, TypeError, CodeBadJSON, ""},
+		} {
+			s.Deliver([]byte(tc.frame))
+			synctest.Wait()
+			got := out.last()
+			if got["type"] != tc.typ || (tc.code != "" && got["code"] != tc.code) || (tc.re != "" && got["re"] != tc.re) {
+				t.Errorf("%s: got %v, want type %s code %q re %q", tc.frame, got, tc.typ, tc.code, tc.re)
+			}
+		}
+		if got := out.last()["message"]; got == "" {
+			t.Error("error without a message")
+		}
+		s.Deliver([]byte(`{"type":"leave"}`))
+		if err := <-done; !errors.Is(err, ErrLeft) {
+			t.Fatalf("after leave: %v", err)
+		}
+		if s.Deliver([]byte(`{"type":"ping"}`)) {
+			t.Fatal("an ended session took a frame")
+		}
+	})
+}
+
+func TestSlowConsumerEndsSession(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, done := runSession(&box{limit: 2})
+		for range 3 {
+			s.Deliver([]byte(`{"type":"ping"}`))
+		}
+		if err := <-done; !errors.Is(err, ErrSlowConsumer) {
+			t.Fatalf("session ended with %v, want ErrSlowConsumer", err)
+		}
+	})
+}
