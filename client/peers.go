@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/pion/rtcp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -222,8 +224,10 @@ func (c *Client) ReceivingTracks() []TrackInfo {
 	if s.pc == nil || s.pc.CurrentRemoteDescription() == nil {
 		return nil
 	}
-	parsed, err := s.pc.CurrentRemoteDescription().Unmarshal()
-	if err != nil {
+	// Parse a copy: SessionDescription.Unmarshal caches its result in a description
+	// Pion is reading.
+	var parsed sdp.SessionDescription
+	if err := parsed.UnmarshalString(s.pc.CurrentRemoteDescription().SDP); err != nil {
 		return nil
 	}
 	sending := map[string]bool{}
@@ -240,4 +244,17 @@ func (c *Client) ReceivingTracks() []TrackInfo {
 		}
 	}
 	return out
+}
+
+// WriteSubscriberRTCP sends RTCP on the subscriber connection: feedback about the
+// tracks received, such as a keyframe request.
+func (c *Client) WriteSubscriberRTCP(pkts []rtcp.Packet) error {
+	s := c.sub
+	s.mu.Lock()
+	pc := s.pc
+	s.mu.Unlock()
+	if pc == nil {
+		return fmt.Errorf("client: nothing received yet")
+	}
+	return pc.WriteRTCP(pkts)
 }

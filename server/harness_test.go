@@ -98,6 +98,7 @@ type peer struct {
 
 type receivedTrack struct {
 	info    client.TrackInfo
+	ssrc    uint32
 	packets atomic.Uint64
 }
 
@@ -116,7 +117,7 @@ func joinPeer(t *testing.T, ts *testServer, room, name string) *peer {
 }
 
 func (p *peer) onTrack(info client.TrackInfo, track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-	rt := &receivedTrack{info: info}
+	rt := &receivedTrack{info: info, ssrc: uint32(track.SSRC())}
 	p.mu.Lock()
 	p.tracks[info.ID] = rt
 	p.mu.Unlock()
@@ -177,6 +178,20 @@ func (p *peer) readRTCP(sender *webrtc.RTPSender) {
 	}
 }
 
+// packetsFromSource is how many packets p has received on tracks of participant
+// from source.
+func (p *peer) packetsFromSource(participant, source string) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var n uint64
+	for _, rt := range p.tracks {
+		if rt.info.Participant == participant && rt.info.Source == source {
+			n += rt.packets.Load()
+		}
+	}
+	return n
+}
+
 // packetsFrom is how many packets p has received on tracks of participant of kind.
 func (p *peer) packetsFrom(participant, kind string) uint64 {
 	p.mu.Lock()
@@ -188,6 +203,18 @@ func (p *peer) packetsFrom(participant, kind string) uint64 {
 		}
 	}
 	return n
+}
+
+// receivedSSRC is the SSRC p receives participant's track of kind on.
+func (p *peer) receivedSSRC(participant, kind string) (uint32, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, rt := range p.tracks {
+		if rt.info.Participant == participant && rt.info.Kind == kind {
+			return rt.ssrc, true
+		}
+	}
+	return 0, false
 }
 
 func (p *peer) close() {

@@ -1,9 +1,14 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/pion/rtcp"
+
+	"github.com/switchboard-rtc/switchboard/client"
 )
 
 // TestSFURoom runs a room through its life: three participants publish and receive
@@ -69,4 +74,87 @@ func others(peers []*peer, i int) []*peer {
 		}
 	}
 	return out
+}
+
+// TestKeyframeRequestReachesPublisher checks that a subscriber's PLI reaches the
+// publisher of the track it names.
+func TestKeyframeRequestReachesPublisher(t *testing.T) {
+	ts := startServer(t)
+	alice := joinPeer(t, ts, "pli", "alice")
+	alice.publishAV()
+	bob := joinPeer(t, ts, "pli", "bob")
+	bob.receivesFrom(t, 10, alice)
+	ssrc, ok := bob.receivedSSRC(alice.Self.ID, "video")
+	if !ok {
+		t.Fatal("bob has no video track from alice")
+	}
+	// Past the throttle interval of the request made when bob subscribed.
+	time.Sleep(600 * time.Millisecond)
+	before := alice.keyframeRequests.Load()
+	if err := bob.WriteSubscriberRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, func() (bool, string) {
+		n := alice.keyframeRequests.Load()
+		return n > before, fmt.Sprintf("alice has %d keyframe requests, %d before bob's PLI", n, before)
+	})
+}
+
+// TestUnpublish stops a screen share: the others are told and their subscriber
+// connections stop carrying it, while the camera goes on.
+func TestUnpublish(t *testing.T) {
+	ts := startServer(t)
+	alice := joinPeer(t, ts, "share", "alice")
+	alice.publishAV()
+	screen, err := client.NewVideoTrack("screen", "alice-screen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sender, err := alice.Publish(ctx, screen, "screen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mediaCtx, stopScreen := context.WithCancel(context.Background())
+	defer stopScreen()
+	go client.SendSynthetic(mediaCtx, screen, 200_000)
+
+	bob := joinPeer(t, ts, "share", "bob")
+	waitFor(t, 10*time.Second, func() (bool, string) {
+		return bob.packetsFromSource(alice.Self.ID, "screen") > 10, "bob has not received alice's screen share"
+	})
+
+	if err := alice.Unpublish(ctx, sender); err != nil {
+		t.Fatal(err)
+	}
+	stopScreen()
+	waitFor(t, 5*time.Second, func() (bool, string) {
+		for _, tr := range bob.ReceivingTracks() {
+			if tr.Source == "screen" {
+				return false, "bob's subscriber connection still carries the screen share"
+			}
+		}
+		return true, ""
+	})
+	expectEvent(t, bob.Client, func(m client.Message) bool {
+		return m.Type == "track-unpublished" && m.Track != nil && m.Track.Source == "screen" && m.Track.Participant == alice.Self.ID
+	}, "track-unpublished for alice's screen")
+	bob.receivesFrom(t, 10, alice)
+}
+
+// expectEvent waits for an event that match accepts.
+func expectEvent(t *testing.T, c *client.Client, match func(client.Message) bool, what string) {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case m := <-c.Events():
+			if match(m) {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no %s within 5s", what)
+		}
+	}
 }
