@@ -55,7 +55,7 @@ test('three browsers in one room: video, chat, screen share, leaving', { timeout
   const ids = await Promise.all(people.map((p) => p.id()));
   assert.equal(new Set(ids).size, 3, `participant ids are distinct: ${ids}`);
   const [alice, bob, carol] = people;
-  const [aliceId, , carolId] = ids;
+  const [aliceId, bobId, carolId] = ids;
 
   await step(t, 'each page shows a named tile per other participant', async () => {
     for (const [i, viewer] of people.entries()) {
@@ -93,22 +93,30 @@ test('three browsers in one room: video, chat, screen share, leaving', { timeout
   });
 
   await step(t, 'a screen share shows as a new video at the others, and goes away when stopped', async () => {
-    await alice.page.click('#btn-screen');
-    await waitFor('Alice to be sharing', async () => {
-      assert.equal(await alice.page.getAttribute('#btn-screen', 'aria-pressed'), 'true');
-    });
-    await Promise.all([bob, carol].map((viewer) => expectVideoFlowing(viewer, [`${aliceId}/screen`])));
-    for (const viewer of [bob, carol]) {
-      assert.equal(await viewer.page.locator(tileSelector(aliceId, 'screen')).count(), 1, `${viewer.name} has one screen tile`);
-    }
-    await alice.page.click('#btn-screen');
-    for (const viewer of [bob, carol]) {
-      await waitFor(`${viewer.name} to drop Alice's screen tile`, async () => {
-        assert.equal(await viewer.page.locator(tileSelector(aliceId, 'screen')).count(), 0);
+    // Twice: the second share goes out on the m-line the first one left idle.
+    for (const round of [1, 2]) {
+      await alice.page.click('#btn-screen');
+      await waitFor(`Alice to be sharing (round ${round})`, async () => {
+        assert.equal(await alice.page.getAttribute('#btn-screen', 'aria-pressed'), 'true');
       });
+      await Promise.all([bob, carol].map((viewer) => expectVideoFlowing(viewer, [`${aliceId}/screen`])));
+      for (const viewer of [bob, carol]) {
+        assert.equal(await viewer.page.locator(tileSelector(aliceId, 'screen')).count(), 1, `${viewer.name} has one screen tile`);
+      }
+      await alice.page.click('#btn-screen');
+      for (const viewer of [bob, carol]) {
+        await waitFor(`${viewer.name} to drop Alice's screen tile (round ${round})`, async () => {
+          assert.equal(await viewer.page.locator(tileSelector(aliceId, 'screen')).count(), 0);
+        });
+      }
     }
     // The camera is untouched by the screen share going away.
     await expectVideoFlowing(bob, [`${aliceId}/camera`]);
+  });
+
+  await step(t, 'ping is answered by pong', async () => {
+    const reply = await alice.page.evaluate(() => window.switchboard?.request({ type: 'ping' }));
+    assert.equal(reply?.type, 'pong');
   });
 
   await step(t, 'a page that closes is gone from the others within 5 s', async () => {
@@ -119,5 +127,25 @@ test('three browsers in one room: video, chat, screen share, leaving', { timeout
         assert.equal(await viewer.page.locator(`#participants [data-participant="${carolId}"]`).count(), 0, 'still listed');
       }, { timeout: 5_000 });
     }
+  });
+
+  await step(t, 'leaving with the button removes the tile; joining again brings video back', async () => {
+    await bob.page.click('#btn-leave');
+    await waitFor('Alice to remove Bob', async () => {
+      assert.equal(await alice.page.locator(`.tile[data-participant="${bobId}"]`).count(), 0, 'tiles left');
+    }, { timeout: 5_000 });
+    assert.equal(await bob.page.locator('#join-view').isVisible(), true, 'Bob is back at the join form');
+    assert.equal(await bob.page.inputValue('#room'), room, 'the form keeps the room');
+
+    await bob.page.click('#join-button');
+    await waitFor('Bob to join again', async () => {
+      assert.equal(await bob.page.getAttribute('#state', 'data-state'), 'joined');
+    });
+    const newBobId = await bob.id();
+    assert.notEqual(newBobId, bobId, 'a new session gets a new participant id');
+    await Promise.all([
+      expectVideoFlowing(alice, [`${newBobId}/camera`]),
+      expectVideoFlowing(bob, [`${aliceId}/camera`]),
+    ]);
   });
 });

@@ -71,7 +71,7 @@ export async function joinByLink(browser, baseUrl, room, name, options) {
 
 /**
  * Video counters per remote track, keyed `<participant id>/<source>`: `decoded` is
- * framesDecoded of the inbound-rtp stats of the subscriber connection; `played` is
+ * framesDecoded of its inbound-rtp stats on the subscriber connection; `played` is
  * totalVideoFrames of the tile's <video> that shows it (0 when there is none).
  * @param {import('playwright-core').Page} page
  * @returns {Promise<Record<string, {decoded: number, played: number}>>}
@@ -89,7 +89,11 @@ export function videoCounters(page) {
       if (report.type !== 'inbound-rtp' || report.kind !== 'video') return;
       const track = byMid.get(report.mid);
       if (!track) return;
-      out[`${track.participant}/${track.source}`] = { decoded: report.framesDecoded ?? 0, played: 0 };
+      // An m-line reused for a new track can leave the old SSRC's report behind:
+      // the sum grows exactly when some stream of the track is being decoded.
+      const key = `${track.participant}/${track.source}`;
+      out[key] ??= { decoded: 0, played: 0 };
+      out[key].decoded += report.framesDecoded ?? 0;
     });
     for (const video of document.querySelectorAll('.tile.remote video')) {
       const tile = video.closest('.tile');

@@ -12,8 +12,19 @@
  * promise. Errors that belong to no call (the connection dropped, the server sent an
  * `error` for something it did on its own, a media connection failed) go to `onerror`.
  *
+ * The pieces live in transport.js (signaling transports, errors) and peers.js (the
+ * two peer connections); this module re-exports what applications use.
+ *
  * @module switchboard
  */
+
+import { SwitchboardError, WebSocketTransport, closeError, webSocketUrl } from './transport.js';
+import { PublisherConnection, SubscriberConnection } from './peers.js';
+
+export { SwitchboardError, WebSocketTransport, webSocketUrl };
+
+/** @import { Transport, TransportFactory } from './transport.js' */
+/** @import { PeerHost } from './peers.js' */
 
 /** Keepalive period; the server drops a session that sends nothing for 30 s. */
 export const PING_INTERVAL_MS = 10_000;
@@ -26,13 +37,6 @@ export const ROOM_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Display names: 1 to 64 characters (code points). */
 export const MAX_NAME_CHARS = 64;
-
-/**
- * Remote ICE candidates kept while the description they belong to has not arrived.
- * A server sends a handful; the bound only stops a misbehaving one from growing the
- * queue without end.
- */
-const MAX_QUEUED_CANDIDATES = 256;
 
 /** How long a request waits for its reply before it fails with code `timeout`. */
 const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
@@ -91,140 +95,12 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
  */
 
 /**
- * How a transport ended.
- * @typedef {object} TransportCloseInfo
- * @property {boolean} opened whether the transport was ever open
- * @property {number} code    WebSocket close code (1006 when there was none)
- * @property {string} reason
- */
-
-/**
- * A signaling transport: carries protocol messages (plain objects) both ways.
- * `send` may be called before the transport is open: messages wait until it opens.
- * `onclose` is called at most once, and not after `close()` was called.
- * @typedef {object} Transport
- * @property {(message: object) => void} send
- * @property {() => void} close
- * @property {((message: unknown) => void) | null} onmessage
- * @property {((info: TransportCloseInfo) => void) | null} onclose
- */
-
-/**
- * Makes a transport for the page at `baseUrl`.
- * @typedef {(baseUrl: string) => Transport} TransportFactory
- */
-
-/**
  * @typedef {object} ClientOptions
  * @property {string} [baseUrl]   URL of the page the server serves; defaults to the
  *   current location. Transport URLs are resolved against it.
  * @property {TransportFactory} [transport] defaults to a WebSocket at `<baseUrl>ws`
  * @property {number} [requestTimeoutMs]
  */
-
-/**
- * An error with a stable `code`: the server's error code (see docs/protocol.md), or one
- * of this module's: `unreachable`, `connection-lost`, `timeout`, `closed`, `bad-state`,
- * `bad-request`, `protocol`, `ice-failed`, `negotiation-failed`.
- */
-export class SwitchboardError extends Error {
-  /**
-   * @param {string} code
-   * @param {string} message
-   * @param {{re?: string, cause?: unknown}} [options]
-   */
-  constructor(code, message, options = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'SwitchboardError';
-    this.code = code;
-    /** id of the request this error answers, when it answers one */
-    this.re = options.re;
-  }
-}
-
-/**
- * URL of the WebSocket endpoint for the page at `baseUrl`. The path is relative
- * (`ws` next to the page) so that a server mounted under a prefix works too.
- * @param {string} baseUrl
- */
-export function webSocketUrl(baseUrl) {
-  const url = new URL('ws', baseUrl);
-  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  url.search = '';
-  url.hash = '';
-  return url.href;
-}
-
-/**
- * {@link Transport} over one WebSocket: one JSON message per text frame.
- * @implements {Transport}
- */
-export class WebSocketTransport {
-  /** @param {string} url a ws: or wss: URL */
-  constructor(url) {
-    /** @type {((message: unknown) => void) | null} */
-    this.onmessage = null;
-    /** @type {((info: TransportCloseInfo) => void) | null} */
-    this.onclose = null;
-    this.url = url;
-    /** @type {string[]} frames sent before the socket opened */
-    this.waiting = [];
-    this.opened = false;
-    this.ended = false;
-    this.socket = new WebSocket(url);
-    this.socket.onopen = () => this.handleOpen();
-    this.socket.onmessage = (event) => this.handleFrame(event);
-    this.socket.onclose = (event) => this.end({ opened: this.opened, code: event.code, reason: event.reason });
-  }
-
-  /** @param {object} message */
-  send(message) {
-    if (this.ended) throw new SwitchboardError('closed', 'the connection to the server is closed');
-    const frame = JSON.stringify(message);
-    if (this.opened) this.socket.send(frame);
-    else this.waiting.push(frame);
-  }
-
-  close() {
-    if (this.ended) return;
-    this.ended = true;
-    // Frames already handed to send() go out before the close frame.
-    this.socket.close(1000);
-  }
-
-  /** @private */
-  handleOpen() {
-    this.opened = true;
-    for (const frame of this.waiting) this.socket.send(frame);
-    this.waiting = [];
-  }
-
-  /**
-   * @private
-   * @param {MessageEvent} event
-   */
-  handleFrame(event) {
-    if (this.ended || typeof event.data !== 'string') return;
-    let message;
-    try {
-      message = JSON.parse(event.data);
-    } catch {
-      console.warn('switchboard: ignoring a frame that is not JSON');
-      return;
-    }
-    this.onmessage?.(message);
-  }
-
-  /**
-   * @private
-   * @param {TransportCloseInfo} info
-   */
-  end(info) {
-    if (this.ended) return;
-    this.ended = true;
-    this.onclose?.(info);
-  }
-}
 
 /**
  * @param {unknown} value
@@ -269,329 +145,6 @@ function defaultSource(track) {
   return track.kind === 'audio' ? 'microphone' : 'camera';
 }
 
-/**
- * Key of the remote MediaStream a track belongs to: the protocol's stream id
- * convention (participant id, or `<participant id>:screen` for a screen share).
- * @param {TrackInfo} info
- */
-function streamKey(info) {
-  return info.source === 'screen' ? `${info.participant}:screen` : info.participant;
-}
-
-/**
- * Text for a transport that ended without being asked to.
- * @param {TransportCloseInfo} info
- */
-function closeError(info) {
-  if (!info.opened) {
-    return new SwitchboardError('unreachable', 'Cannot reach the Switchboard server.');
-  }
-  const reason = info.reason ? `: ${info.reason}` : '';
-  switch (info.code) {
-    case 1000: return new SwitchboardError('connection-lost', `The server closed the connection${reason}.`);
-    case 1001: return new SwitchboardError('connection-lost', 'The server is shutting down or restarting.');
-    case 1006: return new SwitchboardError('connection-lost', 'The connection to the server was lost.');
-    case 1008: return new SwitchboardError('connection-lost', `The server closed the connection${reason || ': policy violation'}.`);
-    case 1009: return new SwitchboardError('connection-lost', 'The server closed the connection: a message was too big.');
-    default: return new SwitchboardError('connection-lost', `The connection to the server closed (code ${info.code}${reason}).`);
-  }
-}
-
-/**
- * What one peer connection of a session shares: lazy creation, trickle ICE out,
- * and a queue for remote candidates that arrive before the remote description.
- */
-class PeerSide {
-  /**
-   * @param {SwitchboardClient} client
-   * @param {Target} target
-   */
-  constructor(client, target) {
-    this.client = client;
-    this.target = target;
-    /** @type {RTCPeerConnection | null} created on first use */
-    this.pc = null;
-    /** @type {RTCIceCandidateInit[]} */
-    this.queued = [];
-  }
-
-  /** The peer connection, created on first call. */
-  ensurePc() {
-    if (this.pc) return this.pc;
-    const pc = new RTCPeerConnection({ iceServers: this.client.iceServers, bundlePolicy: 'max-bundle' });
-    pc.onicecandidate = (event) => {
-      // A null candidate (or an empty one) only marks the end of gathering.
-      if (!event.candidate || !event.candidate.candidate) return;
-      this.client.sendQuietly({ type: 'candidate', target: this.target, candidate: event.candidate.toJSON() });
-    };
-    pc.onconnectionstatechange = () => this.client.peerStateChanged(this.target, pc.connectionState);
-    this.pc = pc;
-    return pc;
-  }
-
-  /** @param {RTCIceCandidateInit} candidate */
-  addRemoteCandidate(candidate) {
-    if (!candidate.candidate) return; // end of candidates: nothing to do
-    if (!this.pc || !this.pc.remoteDescription) {
-      if (this.queued.length >= MAX_QUEUED_CANDIDATES) this.queued.shift();
-      this.queued.push(candidate);
-      return;
-    }
-    this.pc.addIceCandidate(candidate).catch((err) => {
-      this.client.report(new SwitchboardError('invalid-candidate',
-        `${this.target}: the server's ICE candidate was not accepted`, { cause: err }));
-    });
-  }
-
-  /** Applies the candidates that waited for the remote description. */
-  flushCandidates() {
-    const queued = this.queued;
-    this.queued = [];
-    for (const candidate of queued) this.addRemoteCandidate(candidate);
-  }
-
-  close() {
-    this.pc?.close();
-    this.pc = null;
-    this.queued = [];
-  }
-}
-
-/**
- * @typedef {object} LocalTrack
- * @property {MediaStreamTrack} track
- * @property {Source} source
- * @property {RTCRtpTransceiver} transceiver
- * @property {() => void} onEnded
- */
-
-/**
- * The connection this client sends on. The client offers; negotiations run one at a
- * time, and changes made while one is in flight are folded into the next offer.
- */
-class PublisherConnection extends PeerSide {
-  /** @param {SwitchboardClient} client */
-  constructor(client) {
-    super(client, 'publisher');
-    /** @type {Map<MediaStreamTrack, LocalTrack>} tracks being sent */
-    this.local = new Map();
-    /** @type {Promise<void> | null} the negotiation loop, while one runs */
-    this.running = null;
-    /** whether a change is waiting for the next offer */
-    this.pending = false;
-  }
-
-  /**
-   * Adds a sendonly transceiver for `track`. A track is published once; adding it
-   * again does nothing. Takes effect with the next negotiation.
-   * @param {MediaStreamTrack} track
-   * @param {Source} source
-   * @param {MediaStream} stream
-   * @returns {boolean} whether something changed
-   */
-  add(track, source, stream) {
-    if (this.local.has(track)) return false;
-    const pc = this.ensurePc();
-    // A new transceiver per publication: the server sees a new mid for a new track
-    // and an inactive one for a track that stopped, with no reuse to reason about.
-    const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
-    const onEnded = () => this.client.localTrackEnded(track, source);
-    track.addEventListener('ended', onEnded);
-    this.local.set(track, { track, source, transceiver, onEnded });
-    return true;
-  }
-
-  /**
-   * Stops sending `track` (its transceiver becomes inactive, which unpublishes it).
-   * Takes effect with the next negotiation. The track itself is left running.
-   * @param {MediaStreamTrack} track
-   * @returns {boolean} whether something changed
-   */
-  remove(track) {
-    const local = this.local.get(track);
-    if (!local) return false;
-    this.local.delete(track);
-    track.removeEventListener('ended', local.onEnded);
-    if (this.pc && this.pc.signalingState !== 'closed') this.pc.removeTrack(local.transceiver.sender);
-    return true;
-  }
-
-  /** @param {Source} source */
-  tracksOf(source) {
-    return [...this.local.values()].filter((l) => l.source === source).map((l) => l.track);
-  }
-
-  /**
-   * The `sources` field of a publish-offer: mid to source for every track sent.
-   * Only valid after setLocalDescription, which assigns mids.
-   */
-  sources() {
-    /** @type {Record<string, Source>} */
-    const sources = {};
-    for (const local of this.local.values()) {
-      const mid = local.transceiver.mid;
-      if (mid !== null) sources[mid] = local.source;
-    }
-    return sources;
-  }
-
-  /**
-   * Brings the server up to date with the local tracks. Resolves once an offer made
-   * after this call has been answered; rejects with the last error if one failed.
-   * @returns {Promise<void>}
-   */
-  negotiate() {
-    this.pending = true;
-    if (!this.running) {
-      this.running = this.negotiateLoop().finally(() => { this.running = null; });
-    }
-    return this.running;
-  }
-
-  /** @private */
-  async negotiateLoop() {
-    /** @type {unknown} */
-    let failure = null;
-    while (this.pending && this.pc) {
-      this.pending = false;
-      try {
-        await this.offerOnce(this.pc);
-        failure = null;
-      } catch (err) {
-        failure = err;
-      }
-    }
-    if (failure) throw failure;
-  }
-
-  /**
-   * One offer/answer exchange.
-   * @private
-   * @param {RTCPeerConnection} pc
-   */
-  async offerOnce(pc) {
-    const offer = await pc.createOffer();
-    await pc.setLocalDescription(offer);
-    const sdp = pc.localDescription?.sdp ?? '';
-    let reply;
-    try {
-      reply = await this.client.request({ type: 'publish-offer', sdp, sources: this.sources() });
-    } catch (err) {
-      // Leave the connection ready for the next offer.
-      if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
-      throw err;
-    }
-    if (reply.type !== 'publish-answer' || typeof reply.sdp !== 'string') {
-      throw new SwitchboardError('protocol', `publish-offer was answered by "${reply.type}" without an sdp`);
-    }
-    await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
-    this.flushCandidates();
-  }
-
-  close() {
-    for (const local of this.local.values()) local.track.removeEventListener('ended', local.onEnded);
-    this.local.clear();
-    super.close();
-  }
-}
-
-/**
- * The connection this client receives on. The server offers, this side answers;
- * offers are handled one at a time in arrival order.
- */
-class SubscriberConnection extends PeerSide {
-  /** @param {SwitchboardClient} client */
-  constructor(client) {
-    super(client, 'subscriber');
-    /** @type {Map<string, RemoteTrack>} by mid */
-    this.remote = new Map();
-    /** @type {Map<string, MediaStream>} by stream key, see streamKey */
-    this.streams = new Map();
-    /** @type {Promise<void>} */
-    this.chain = Promise.resolve();
-  }
-
-  /**
-   * Queues a subscribe-offer to be answered after the ones before it.
-   * @param {string} sdp
-   * @param {OfferedTrack[]} tracks
-   */
-  handleOffer(sdp, tracks) {
-    this.chain = this.chain.then(() => this.answer(sdp, tracks)).catch((err) => {
-      if (this.client.state !== 'joined') return;
-      this.client.report(err instanceof SwitchboardError ? err
-        : new SwitchboardError('negotiation-failed', `could not answer the server's offer: ${String(err)}`, { cause: err }));
-    });
-  }
-
-  /**
-   * @private
-   * @param {string} sdp
-   * @param {OfferedTrack[]} tracks
-   */
-  async answer(sdp, tracks) {
-    if (this.client.state !== 'joined') return; // the session ended while this offer waited
-    const pc = this.ensurePc();
-    /** @type {Map<string, OfferedTrack>} */
-    const offered = new Map(tracks.map((t) => [t.mid, t]));
-    // Tracks gone from the offer (or replaced on their m-line) are reported before
-    // the new ones, so an application never sees one track object twice at once.
-    for (const [mid, remote] of this.remote) {
-      if (offered.get(mid)?.id !== remote.info.id) this.dropRemote(mid, remote);
-    }
-    await pc.setRemoteDescription({ type: 'offer', sdp });
-    this.flushCandidates();
-    const answer = await pc.createAnswer();
-    await pc.setLocalDescription(answer);
-    this.client.sendQuietly({ type: 'subscribe-answer', sdp: pc.localDescription?.sdp ?? '' });
-    for (const transceiver of pc.getTransceivers()) {
-      const mid = transceiver.mid;
-      const info = mid === null ? undefined : offered.get(mid);
-      if (mid === null || !info || this.remote.has(mid)) continue;
-      this.addRemote(mid, info, transceiver.receiver.track);
-    }
-  }
-
-  /**
-   * @private
-   * @param {string} mid
-   * @param {OfferedTrack} offered
-   * @param {MediaStreamTrack} track
-   */
-  addRemote(mid, offered, track) {
-    /** @type {TrackInfo} */
-    const info = { id: offered.id, participant: offered.participant, kind: offered.kind, source: offered.source };
-    const key = streamKey(info);
-    let stream = this.streams.get(key);
-    if (!stream) {
-      stream = new MediaStream();
-      this.streams.set(key, stream);
-    }
-    stream.addTrack(track);
-    /** @type {RemoteTrack} */
-    const remote = { mid, info, track, stream };
-    this.remote.set(mid, remote);
-    this.client.remoteTrackAdded(remote);
-  }
-
-  /**
-   * @private
-   * @param {string} mid
-   * @param {RemoteTrack} remote
-   */
-  dropRemote(mid, remote) {
-    this.remote.delete(mid);
-    remote.stream.removeTrack(remote.track);
-    if (remote.stream.getTracks().length === 0) this.streams.delete(streamKey(remote.info));
-    this.client.remoteTrackRemoved(remote);
-  }
-
-  close() {
-    this.remote.clear();
-    this.streams.clear();
-    super.close();
-  }
-}
 
 /**
  * @typedef {object} PendingRequest
@@ -603,6 +156,7 @@ class SubscriberConnection extends PeerSide {
 /**
  * One participant's session with a Switchboard server. Single use: once `state` is
  * `closed`, make a new client to join again.
+ * @implements {PeerHost}
  */
 export class SwitchboardClient {
   /** @param {ClientOptions} [options] */
@@ -746,7 +300,7 @@ export class SwitchboardClient {
     for (const track of tracks) {
       const trackSource = source ?? defaultSource(track);
       if (trackSource !== 'screen' && this.muted[/** @type {Kind} */ (track.kind)]) track.enabled = false;
-      changed = this.publisher.add(track, trackSource, stream) || changed;
+      changed = (await this.publisher.add(track, trackSource, stream)) || changed;
     }
     if (changed) await this.publisher.negotiate();
   }
@@ -1118,3 +672,4 @@ export class SwitchboardClient {
     this.report(this.errorFrom(m));
   }
 }
+

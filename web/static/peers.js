@@ -1,0 +1,367 @@
+// @ts-check
+/**
+ * The two peer connections of a Switchboard session: the publisher (this side
+ * offers) and the subscriber (the server offers). Each reaches the session only
+ * through {@link PeerHost}.
+ *
+ * @module peers
+ */
+
+import { SwitchboardError } from './transport.js';
+
+/** @import { ClientState, OfferedTrack, RemoteTrack, Source, Target, TrackInfo } from './switchboard.js' */
+
+/**
+ * What a peer connection needs from the session that owns it.
+ * @typedef {object} PeerHost
+ * @property {ClientState} state
+ * @property {RTCIceServer[]} iceServers
+ * @property {(message: Record<string, unknown> & {type: string}) => Promise<Record<string, unknown> & {type: string}>} request
+ *   sends a request and resolves with its reply
+ * @property {(message: object) => void} sendQuietly  sends unless the session is closing
+ * @property {(err: SwitchboardError) => void} report  an error that belongs to no call
+ * @property {(target: Target, state: RTCPeerConnectionState) => void} peerStateChanged
+ * @property {(remote: RemoteTrack) => void} remoteTrackAdded
+ * @property {(remote: RemoteTrack) => void} remoteTrackRemoved
+ * @property {(track: MediaStreamTrack, source: Source) => void} localTrackEnded
+ */
+
+/**
+ * Remote ICE candidates kept while the description they belong to has not arrived.
+ * A server sends a handful; the bound only stops a misbehaving one from growing the
+ * queue without end.
+ */
+const MAX_QUEUED_CANDIDATES = 256;
+
+/**
+ * Key of the remote MediaStream a track belongs to: the protocol's stream id
+ * convention (participant id, or `<participant id>:screen` for a screen share).
+ * @param {TrackInfo} info
+ */
+function streamKey(info) {
+  return info.source === 'screen' ? `${info.participant}:screen` : info.participant;
+}
+
+/**
+ * What one peer connection of a session shares: lazy creation, trickle ICE out,
+ * and a queue for remote candidates that arrive before the remote description.
+ */
+class PeerSide {
+  /**
+   * @param {PeerHost} host
+   * @param {Target} target
+   */
+  constructor(host, target) {
+    this.host = host;
+    this.target = target;
+    /** @type {RTCPeerConnection | null} created on first use */
+    this.pc = null;
+    /** @type {RTCIceCandidateInit[]} */
+    this.queued = [];
+  }
+
+  /** The peer connection, created on first call. */
+  ensurePc() {
+    if (this.pc) return this.pc;
+    const pc = new RTCPeerConnection({ iceServers: this.host.iceServers, bundlePolicy: 'max-bundle' });
+    pc.onicecandidate = (event) => {
+      // A null candidate (or an empty one) only marks the end of gathering.
+      if (!event.candidate || !event.candidate.candidate) return;
+      this.host.sendQuietly({ type: 'candidate', target: this.target, candidate: event.candidate.toJSON() });
+    };
+    pc.onconnectionstatechange = () => this.host.peerStateChanged(this.target, pc.connectionState);
+    this.pc = pc;
+    return pc;
+  }
+
+  /** @param {RTCIceCandidateInit} candidate */
+  addRemoteCandidate(candidate) {
+    if (!candidate.candidate) return; // end of candidates: nothing to do
+    if (!this.pc || !this.pc.remoteDescription) {
+      if (this.queued.length >= MAX_QUEUED_CANDIDATES) this.queued.shift();
+      this.queued.push(candidate);
+      return;
+    }
+    this.pc.addIceCandidate(candidate).catch((err) => {
+      this.host.report(new SwitchboardError('invalid-candidate',
+        `${this.target}: the server's ICE candidate was not accepted`, { cause: err }));
+    });
+  }
+
+  /** Applies the candidates that waited for the remote description. */
+  flushCandidates() {
+    const queued = this.queued;
+    this.queued = [];
+    for (const candidate of queued) this.addRemoteCandidate(candidate);
+  }
+
+  close() {
+    this.pc?.close();
+    this.pc = null;
+    this.queued = [];
+  }
+}
+
+/**
+ * @typedef {object} LocalTrack
+ * @property {MediaStreamTrack} track
+ * @property {Source} source
+ * @property {RTCRtpTransceiver} transceiver
+ * @property {() => void} onEnded
+ */
+
+/**
+ * The connection this client sends on. The client offers; negotiations run one at a
+ * time, and changes made while one is in flight are folded into the next offer.
+ */
+export class PublisherConnection extends PeerSide {
+  /** @param {PeerHost} host */
+  constructor(host) {
+    super(host, 'publisher');
+    /** @type {Map<MediaStreamTrack, LocalTrack>} tracks being sent */
+    this.local = new Map();
+    /** @type {Promise<void> | null} the negotiation loop, while one runs */
+    this.running = null;
+    /** whether a change is waiting for the next offer */
+    this.pending = false;
+  }
+
+  /**
+   * Starts sending `track`, on a transceiver of its kind that an earlier unpublish
+   * left idle, or else on a new sendonly transceiver. A track is published once;
+   * adding it again does nothing. Takes effect with the next negotiation.
+   *
+   * Reusing idle m-lines keeps the offer from growing with every screen share
+   * started and stopped: each video m-line costs Chrome about 3.6 KB of SDP, and the
+   * protocol caps an SDP at 32 KiB.
+   * @param {MediaStreamTrack} track
+   * @param {Source} source
+   * @param {MediaStream} stream
+   * @returns {Promise<boolean>} whether something changed
+   */
+  async add(track, source, stream) {
+    if (this.local.has(track)) return false;
+    const pc = this.ensurePc();
+    const onEnded = () => this.host.localTrackEnded(track, source);
+    const idle = this.idleTransceiver(pc, track.kind);
+    if (idle) {
+      // Claimed before the await, so a concurrent add cannot take it too.
+      this.local.set(track, { track, source, transceiver: idle, onEnded });
+      // The track goes in before the direction changes, so that an offer made in
+      // between never has a sending m-line without a track.
+      await idle.sender.replaceTrack(track);
+      if (this.local.get(track)?.transceiver !== idle || pc.signalingState === 'closed') return false;
+      idle.sender.setStreams(stream);
+      idle.direction = 'sendonly';
+    } else {
+      const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+      this.local.set(track, { track, source, transceiver, onEnded });
+    }
+    track.addEventListener('ended', onEnded);
+    return true;
+  }
+
+  /**
+   * A transceiver for `kind` that sends nothing and whose inactive m-line the server
+   * has already answered, so its earlier track is unpublished on both sides.
+   * @private
+   * @param {RTCPeerConnection} pc
+   * @param {string} kind
+   */
+  idleTransceiver(pc, kind) {
+    const busy = new Set([...this.local.values()].map((l) => l.transceiver));
+    return pc.getTransceivers().find((t) => !busy.has(t) && t.receiver.track.kind === kind &&
+      t.direction === 'inactive' && t.currentDirection === 'inactive') ?? null;
+  }
+
+  /**
+   * Stops sending `track` (its transceiver becomes inactive, which unpublishes it).
+   * Takes effect with the next negotiation. The track itself is left running.
+   * @param {MediaStreamTrack} track
+   * @returns {boolean} whether something changed
+   */
+  remove(track) {
+    const local = this.local.get(track);
+    if (!local) return false;
+    this.local.delete(track);
+    track.removeEventListener('ended', local.onEnded);
+    if (this.pc && this.pc.signalingState !== 'closed') this.pc.removeTrack(local.transceiver.sender);
+    return true;
+  }
+
+  /** @param {Source} source */
+  tracksOf(source) {
+    return [...this.local.values()].filter((l) => l.source === source).map((l) => l.track);
+  }
+
+  /**
+   * The `sources` field of a publish-offer: mid to source for every track sent.
+   * Only valid after setLocalDescription, which assigns mids.
+   */
+  sources() {
+    /** @type {Record<string, Source>} */
+    const sources = {};
+    for (const local of this.local.values()) {
+      const mid = local.transceiver.mid;
+      if (mid !== null) sources[mid] = local.source;
+    }
+    return sources;
+  }
+
+  /**
+   * Brings the server up to date with the local tracks. Resolves once an offer made
+   * after this call has been answered; rejects with the last error if one failed.
+   * @returns {Promise<void>}
+   */
+  negotiate() {
+    this.pending = true;
+    if (!this.running) {
+      this.running = this.negotiateLoop().finally(() => { this.running = null; });
+    }
+    return this.running;
+  }
+
+  /** @private */
+  async negotiateLoop() {
+    /** @type {unknown} */
+    let failure = null;
+    while (this.pending && this.pc) {
+      this.pending = false;
+      try {
+        await this.offerOnce(this.pc);
+        failure = null;
+      } catch (err) {
+        failure = err;
+      }
+    }
+    if (failure) throw failure;
+  }
+
+  /**
+   * One offer/answer exchange.
+   * @private
+   * @param {RTCPeerConnection} pc
+   */
+  async offerOnce(pc) {
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    const sdp = pc.localDescription?.sdp ?? '';
+    let reply;
+    try {
+      reply = await this.host.request({ type: 'publish-offer', sdp, sources: this.sources() });
+    } catch (err) {
+      // Leave the connection ready for the next offer.
+      if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
+      throw err;
+    }
+    if (reply.type !== 'publish-answer' || typeof reply.sdp !== 'string') {
+      throw new SwitchboardError('protocol', `publish-offer was answered by "${reply.type}" without an sdp`);
+    }
+    await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
+    this.flushCandidates();
+  }
+
+  close() {
+    for (const local of this.local.values()) local.track.removeEventListener('ended', local.onEnded);
+    this.local.clear();
+    super.close();
+  }
+}
+
+/**
+ * The connection this client receives on. The server offers, this side answers;
+ * offers are handled one at a time in arrival order.
+ */
+export class SubscriberConnection extends PeerSide {
+  /** @param {PeerHost} host */
+  constructor(host) {
+    super(host, 'subscriber');
+    /** @type {Map<string, RemoteTrack>} by mid */
+    this.remote = new Map();
+    /** @type {Map<string, MediaStream>} by stream key, see streamKey */
+    this.streams = new Map();
+    /** @type {Promise<void>} */
+    this.chain = Promise.resolve();
+  }
+
+  /**
+   * Queues a subscribe-offer to be answered after the ones before it.
+   * @param {string} sdp
+   * @param {OfferedTrack[]} tracks
+   */
+  handleOffer(sdp, tracks) {
+    this.chain = this.chain.then(() => this.answer(sdp, tracks)).catch((err) => {
+      if (this.host.state !== 'joined') return;
+      this.host.report(err instanceof SwitchboardError ? err
+        : new SwitchboardError('negotiation-failed', `could not answer the server's offer: ${String(err)}`, { cause: err }));
+    });
+  }
+
+  /**
+   * @private
+   * @param {string} sdp
+   * @param {OfferedTrack[]} tracks
+   */
+  async answer(sdp, tracks) {
+    if (this.host.state !== 'joined') return; // the session ended while this offer waited
+    const pc = this.ensurePc();
+    /** @type {Map<string, OfferedTrack>} */
+    const offered = new Map(tracks.map((t) => [t.mid, t]));
+    // Tracks gone from the offer (or replaced on their m-line) are reported before
+    // the new ones, so an application never sees one track object twice at once.
+    for (const [mid, remote] of this.remote) {
+      if (offered.get(mid)?.id !== remote.info.id) this.dropRemote(mid, remote);
+    }
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    this.flushCandidates();
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    this.host.sendQuietly({ type: 'subscribe-answer', sdp: pc.localDescription?.sdp ?? '' });
+    for (const transceiver of pc.getTransceivers()) {
+      const mid = transceiver.mid;
+      const info = mid === null ? undefined : offered.get(mid);
+      if (mid === null || !info || this.remote.has(mid)) continue;
+      this.addRemote(mid, info, transceiver.receiver.track);
+    }
+  }
+
+  /**
+   * @private
+   * @param {string} mid
+   * @param {OfferedTrack} offered
+   * @param {MediaStreamTrack} track
+   */
+  addRemote(mid, offered, track) {
+    /** @type {TrackInfo} */
+    const info = { id: offered.id, participant: offered.participant, kind: offered.kind, source: offered.source };
+    const key = streamKey(info);
+    let stream = this.streams.get(key);
+    if (!stream) {
+      stream = new MediaStream();
+      this.streams.set(key, stream);
+    }
+    stream.addTrack(track);
+    /** @type {RemoteTrack} */
+    const remote = { mid, info, track, stream };
+    this.remote.set(mid, remote);
+    this.host.remoteTrackAdded(remote);
+  }
+
+  /**
+   * @private
+   * @param {string} mid
+   * @param {RemoteTrack} remote
+   */
+  dropRemote(mid, remote) {
+    this.remote.delete(mid);
+    remote.stream.removeTrack(remote.track);
+    if (remote.stream.getTracks().length === 0) this.streams.delete(streamKey(remote.info));
+    this.host.remoteTrackRemoved(remote);
+  }
+
+  close() {
+    this.remote.clear();
+    this.streams.clear();
+    super.close();
+  }
+}
