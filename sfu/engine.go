@@ -53,7 +53,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if err := registerInterceptors(media, registry); err != nil {
 		return nil, err
 	}
-	settings := webrtc.SettingEngine{}
+	settings := webrtc.SettingEngine{LoggerFactory: pionLogs{log}}
 	settings.SetIncludeLoopbackCandidate(cfg.ICELoopback)
 	if len(cfg.PublicIPs) > 0 {
 		settings.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
