@@ -41,6 +41,7 @@ step() {
   fi
 }
 
+# summary: reports and ends the script.
 summary() {
   section "summary"
   if ((${#failed[@]})); then
@@ -48,6 +49,7 @@ summary() {
     exit 1
   fi
   echo "all steps passed"
+  exit 0
 }
 
 # The tests proper. Needs no network beyond loopback: everything was fetched before.

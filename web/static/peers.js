@@ -120,10 +120,10 @@ export class PublisherConnection extends PeerSide {
     super(host, 'publisher');
     /** @type {Map<MediaStreamTrack, LocalTrack>} tracks being sent */
     this.local = new Map();
-    /** @type {Promise<void> | null} the negotiation loop, while one runs */
-    this.running = null;
-    /** whether a change is waiting for the next offer */
-    this.pending = false;
+    /** @type {Array<{resolve: () => void, reject: (err: unknown) => void}>} callers waiting for the next offer */
+    this.waiting = [];
+    /** whether the negotiation loop runs */
+    this.busy = false;
   }
 
   /**
@@ -185,7 +185,14 @@ export class PublisherConnection extends PeerSide {
     if (!local) return false;
     this.local.delete(track);
     track.removeEventListener('ended', local.onEnded);
-    if (this.pc && this.pc.signalingState !== 'closed') this.pc.removeTrack(local.transceiver.sender);
+    if (!this.pc || this.pc.signalingState === 'closed') return true;
+    if (local.transceiver.mid === null) {
+      // Added and removed before any offer carried it: stopped, it never reaches an
+      // offer at all, rather than appearing as an m-line that never sent.
+      local.transceiver.stop();
+    } else {
+      this.pc.removeTrack(local.transceiver.sender);
+    }
     return true;
   }
 
@@ -210,31 +217,37 @@ export class PublisherConnection extends PeerSide {
 
   /**
    * Brings the server up to date with the local tracks. Resolves once an offer made
-   * after this call has been answered; rejects with the last error if one failed.
+   * after this call has been answered, or rejects with what made that offer fail.
+   * Offers go out one at a time; calls made while one is out share the next.
    * @returns {Promise<void>}
    */
   negotiate() {
-    this.pending = true;
-    if (!this.running) {
-      this.running = this.negotiateLoop().finally(() => { this.running = null; });
-    }
-    return this.running;
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      if (!this.busy) {
+        this.busy = true;
+        void this.negotiateLoop();
+      }
+    });
   }
 
-  /** @private */
+  /**
+   * Makes offers while callers wait. `busy` is cleared with no await between the
+   * last check and the reset, so no call can slip in unserved.
+   * @private
+   */
   async negotiateLoop() {
-    /** @type {unknown} */
-    let failure = null;
-    while (this.pending && this.pc) {
-      this.pending = false;
+    while (this.waiting.length > 0) {
+      const batch = this.waiting.splice(0);
       try {
+        if (!this.pc) throw new SwitchboardError('closed', 'the publisher connection is closed');
         await this.offerOnce(this.pc);
-        failure = null;
+        for (const waiter of batch) waiter.resolve();
       } catch (err) {
-        failure = err;
+        for (const waiter of batch) waiter.reject(err);
       }
     }
-    if (failure) throw failure;
+    this.busy = false;
   }
 
   /**
@@ -246,18 +259,17 @@ export class PublisherConnection extends PeerSide {
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     const sdp = pc.localDescription?.sdp ?? '';
-    let reply;
     try {
-      reply = await this.host.request({ type: 'publish-offer', sdp, sources: this.sources() });
+      const reply = await this.host.request({ type: 'publish-offer', sdp, sources: this.sources() });
+      if (reply.type !== 'publish-answer' || typeof reply.sdp !== 'string') {
+        throw new SwitchboardError('protocol', `publish-offer was answered by "${reply.type}" without an sdp`);
+      }
+      await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
     } catch (err) {
       // Leave the connection ready for the next offer.
-      if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
+      if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' }).catch(() => {});
       throw err;
     }
-    if (reply.type !== 'publish-answer' || typeof reply.sdp !== 'string') {
-      throw new SwitchboardError('protocol', `publish-offer was answered by "${reply.type}" without an sdp`);
-    }
-    await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
     this.flushCandidates();
   }
 
