@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/server.js';
 import { launchBrowser } from './lib/browser.js';
-import { joinByLink, uniqueRoom, expectVideoFlowing, tileSelector } from './lib/participant.js';
+import { joinByLink, uniqueRoom, expectVideoFlowing, tileSelector, expectCleanLog } from './lib/participant.js';
 import { waitFor } from './lib/wait.js';
 
 /** @type {import('./lib/server.js').RunningServer} */
@@ -147,5 +147,9 @@ test('three browsers in one room: video, chat, screen share, leaving', { timeout
       expectVideoFlowing(alice, [`${newBobId}/camera`]),
       expectVideoFlowing(bob, [`${aliceId}/camera`]),
     ]);
+  });
+
+  await step(t, 'no page threw an uncaught error or broke the Content-Security-Policy', async () => {
+    for (const p of people) expectCleanLog(p);
   });
 });

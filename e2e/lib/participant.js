@@ -13,7 +13,8 @@ export function uniqueRoom(prefix = 'e2e') {
  * @property {string} name
  * @property {import('playwright-core').BrowserContext} context
  * @property {import('playwright-core').Page} page
- * @property {string[]} log   console errors and page errors seen so far
+ * @property {string[]} log   console errors and warnings, uncaught page errors and
+ *   Content-Security-Policy violations seen so far
  * @property {() => Promise<string>} id  the participant id the server assigned
  */
 
@@ -35,6 +36,13 @@ export async function openPage(browser, url, name, { initScript } = {}) {
     if (message.type() === 'error' || message.type() === 'warning') log.push(`[${name} console.${message.type()}] ${message.text()}`);
   });
   page.on('pageerror', (err) => log.push(`[${name} pageerror] ${err.message}`));
+  await page.exposeFunction('reportCspViolation', (/** @type {string} */ what) => log.push(`[${name} csp] ${what}`));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) => {
+      // @ts-ignore: added by exposeFunction above
+      window.reportCspViolation(`${event.violatedDirective} blocked ${event.blockedURI || 'inline code'}`);
+    });
+  });
   await page.goto(url);
   return {
     name,
@@ -140,4 +148,13 @@ export async function expectVideoFlowing(viewer, keys, { timeout = 30_000 } = {}
  */
 export function tileSelector(participantId, source) {
   return `.tile.remote[data-participant="${participantId}"][data-source="${source}"]`;
+}
+
+/**
+ * Asserts that a page threw no uncaught error and broke no CSP rule.
+ * @param {Participant} participant
+ */
+export function expectCleanLog(participant) {
+  const bad = participant.log.filter((line) => / (pageerror|csp)\] /.test(line));
+  assert.deepEqual(bad, [], `${participant.name}: uncaught errors or CSP violations`);
 }
