@@ -99,3 +99,30 @@ test('a room name the server would refuse is caught before connecting', { timeou
   assert.equal(await p.page.getAttribute('#state', 'data-state'), 'disconnected');
   await p.context.close();
 });
+
+test('an error the server sends is shown to the person', { timeout: 30_000 }, async () => {
+  const server = await startServer();
+  servers.push(server);
+  const p = await joinByLink(browser, server.url, uniqueRoom('error'), 'Curious');
+  // A message type the server does not know: it answers with an `unknown-type` error.
+  await p.page.evaluate(() => window.switchboard?.send({ type: 'no-such-message' }));
+  await waitFor('the server error to be shown', async () => {
+    assert.match(await noticeText(p, 'server-unknown-type'), /Server error: .*\(unknown-type\)/);
+  });
+  assert.equal(await p.page.getAttribute('#state', 'data-state'), 'joined', 'the session goes on');
+  await p.context.close();
+});
+
+test('joining by link without a name picks one', { timeout: 30_000 }, async () => {
+  const server = await startServer();
+  servers.push(server);
+  const url = new URL(server.url);
+  url.search = new URLSearchParams({ room: uniqueRoom('noname'), autojoin: '1' }).toString();
+  const p = await openPage(browser, url.href, 'Nameless');
+  await waitFor('the page to join', async () => {
+    assert.equal(await p.page.getAttribute('#state', 'data-state'), 'joined');
+  });
+  const name = await p.page.evaluate(() => window.switchboard?.self?.name);
+  assert.match(name ?? '', /^Guest \d{4}$/);
+  await p.context.close();
+});

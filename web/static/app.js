@@ -435,7 +435,7 @@ function describeMediaError(name) {
  */
 async function joinRoom(room, name) {
   if (call) return;
-  for (const code of ['unreachable', 'connection-lost', 'timeout', 'bad-request', 'left']) clearNotice(code);
+  ui.messages.replaceChildren(); // what was said about an earlier attempt no longer holds
   ui.joinButton.disabled = true;
   rememberName(name);
 
