@@ -258,3 +258,8 @@ func (c *Client) WriteSubscriberRTCP(pkts []rtcp.Packet) error {
 	}
 	return pc.WriteRTCP(pkts)
 }
+
+// PublisherConnection is the connection the client sends on (nil before the first
+// Publish). It is for reading state and statistics: negotiating on it directly would
+// confuse the client.
+func (c *Client) PublisherConnection() *webrtc.PeerConnection { return c.pub.current.Load() }

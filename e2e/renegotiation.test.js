@@ -73,35 +73,30 @@ test('publish and unpublish without waiting: one offer at a time, right end stat
     assert.equal(await bob.page.locator(tileSelector(aliceId, 'screen')).count(), 1, 'screen tiles');
   });
 
-  // The m-line left idle is reused: stop and start again, and the offer does not grow.
+  // Stop and start again: the stopped transceiver's m-line is recycled, so the offer
+  // does not grow.
   const sizes = await alice.page.evaluate(async () => {
     const client = window.switchboard;
     const pc = client?.publisherConnection;
     if (!client || !pc) throw new Error('no publisher');
-    const before = pc.getTransceivers().length;
+    const mlines = () => (pc.localDescription?.sdp.match(/^m=/gm) ?? []).length;
+    const before = mlines();
     await client.unpublish('screen');
     const track = (await navigator.mediaDevices.getUserMedia({ video: true })).getVideoTracks()[0];
     await client.publish(track, 'screen');
-    return { before, after: pc.getTransceivers().length };
+    return { before, after: mlines() };
   });
-  assert.equal(sizes.after, sizes.before, `transceivers: ${JSON.stringify(sizes)}`);
+  assert.equal(sizes.after, sizes.before, `m-lines: ${JSON.stringify(sizes)}`);
   await expectVideoFlowing(bob, [`${aliceId}/screen`]);
   await alice.context.close();
   await bob.context.close();
 });
 
 // A screen share stopped, then any other publisher renegotiation, then a new screen
-// share: the client sends the new share on the idle m-line (sendonly again, named in
-// `sources`), which docs/protocol.md makes a sending transceiver, so the server should
-// publish it. Today the server publishes nothing when the m-line was offered inactive
-// in two publish-offers in a row (one is fine). A likely cause: Pion stops a
-// transceiver whose remote m-line is inactive (PeerConnection.SetRemoteDescription
-// calls transceiver.Stop()), and the server's publisher waits for an OnTrack that
-// does not come. Marked todo so that it runs and is reported
-// without failing the suite; remove the todo when the server handles it.
+// share: the new share goes on a new transceiver (the stopped one's m-line is
+// recycled by the browser under a new mid) and is published.
 test('a screen share restarted after an unrelated renegotiation is published', {
   timeout: 60_000,
-  todo: 'server: a publisher m-line offered inactive twice in a row is never published again',
 }, async () => {
   const room = uniqueRoom('restart');
   const alice = await joinByLink(browser, server.url, room, 'Alice');

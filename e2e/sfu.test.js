@@ -93,7 +93,8 @@ test('three browsers in one room: video, chat, screen share, leaving', { timeout
   });
 
   await step(t, 'a screen share shows as a new video at the others, and goes away when stopped', async () => {
-    // Twice: the second share goes out on the m-line the first one left idle.
+    // Twice: the second share goes out on a new transceiver, in the m-line the first
+    // one's stopped transceiver left for recycling.
     for (const round of [1, 2]) {
       await alice.page.click('#btn-screen');
       await waitFor(`Alice to be sharing (round ${round})`, async () => {

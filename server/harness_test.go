@@ -192,6 +192,16 @@ func (p *peer) packetsFromSource(participant, source string) uint64 {
 	return n
 }
 
+// packetsFromTrack is how many packets p has received on the track with id.
+func (p *peer) packetsFromTrack(id string) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if rt := p.tracks[id]; rt != nil {
+		return rt.packets.Load()
+	}
+	return 0
+}
+
 // packetsFrom is how many packets p has received on tracks of participant of kind.
 func (p *peer) packetsFrom(participant, kind string) uint64 {
 	p.mu.Lock()

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,4 +158,59 @@ func expectEvent(t *testing.T, c *client.Client, match func(client.Message) bool
 			t.Fatalf("no %s within 5s", what)
 		}
 	}
+}
+
+// TestRestartedMlineRefused checks that an offer in which a stopped m-line sends
+// again is refused with invalid-sdp, and that a new transceiver publishes as usual.
+func TestRestartedMlineRefused(t *testing.T) {
+	ts := startServer(t)
+	alice := joinPeer(t, ts, "restart", "alice")
+	bob := joinPeer(t, ts, "restart", "bob")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	mediaCtx, stopMedia := context.WithCancel(context.Background())
+	defer stopMedia()
+
+	first, err := client.NewVideoTrack("screen-1", "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender, err := alice.Publish(ctx, first, "screen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go client.SendSynthetic(mediaCtx, first, 100_000)
+	waitFor(t, 10*time.Second, func() (bool, string) {
+		return bob.packetsFromSource(alice.Self.ID, "screen") > 5, "bob has not received the first share"
+	})
+	// The offer that published the first share, sent again: its m-line sends.
+	stale := alice.PublisherConnection().CurrentLocalDescription().SDP
+	if err := alice.Unpublish(ctx, sender); err != nil {
+		t.Fatal(err)
+	}
+	reply, err := alice.Request(ctx, client.Message{Type: "publish-offer", SDP: stale, Sources: map[string]string{"0": "screen"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reply.Type != "error" || reply.Code != "invalid-sdp" || !strings.Contains(reply.Message, "stopped sending") {
+		t.Fatalf("restarting a stopped m-line got %+v, want invalid-sdp saying it stopped sending", reply)
+	}
+
+	// A new transceiver publishes.
+	second, err := client.NewVideoTrack("screen-2", "s2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Publish(ctx, second, "screen"); err != nil {
+		t.Fatal(err)
+	}
+	go client.SendSynthetic(mediaCtx, second, 100_000)
+	waitFor(t, 10*time.Second, func() (bool, string) {
+		for _, tr := range bob.ReceivingTracks() {
+			if tr.Source == "screen" && bob.packetsFromTrack(tr.ID) > 5 {
+				return true, ""
+			}
+		}
+		return false, "bob does not receive the second share"
+	})
 }

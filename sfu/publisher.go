@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"fmt"
 	"log/slog"
 	"sync"
 
@@ -22,6 +23,7 @@ type Publisher struct {
 	mu         sync.Mutex
 	sources    map[string]Source // by mid, as the client named them
 	tracks     map[string]*Track // by mid
+	used       map[string]bool   // mids that have carried a track
 	candidates candidateQueue
 	closed     bool
 	loops      sync.WaitGroup // one per forward loop
@@ -30,7 +32,7 @@ type Publisher struct {
 func newPublisher(p *Participant, pc *webrtc.PeerConnection) *Publisher {
 	pub := &Publisher{
 		p: p, pc: pc, log: p.log.With("side", SidePublisher),
-		sources: map[string]Source{}, tracks: map[string]*Track{},
+		sources: map[string]Source{}, tracks: map[string]*Track{}, used: map[string]bool{},
 	}
 	pc.OnTrack(pub.onTrack)
 	p.watchConnection(SidePublisher, pc)
@@ -40,6 +42,10 @@ func newPublisher(p *Participant, pc *webrtc.PeerConnection) *Publisher {
 // Answer applies a client's offer and returns the answer. sources names what each
 // sending transceiver carries, by mid; unnamed ones default by kind. A transceiver
 // that no longer sends unpublishes its track.
+//
+// A transceiver that stopped sending cannot send again: Pion does not restart the
+// receiver of an m-line that went inactive, so such an offer is refused rather than
+// answered and silently never published. Clients add a new transceiver instead.
 func (pub *Publisher) Answer(offerSDP string, sources map[string]Source) (string, error) {
 	offer := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offerSDP}
 	parsed, err := offer.Unmarshal()
@@ -47,6 +53,12 @@ func (pub *Publisher) Answer(offerSDP string, sources map[string]Source) (string
 		return "", wrapSDPError(err)
 	}
 	pub.mu.Lock()
+	for _, md := range parsed.MediaDescriptions {
+		if mid, _ := md.Attribute(sdp.AttrKeyMID); pub.used[mid] && pub.tracks[mid] == nil && sends(md) {
+			pub.mu.Unlock()
+			return "", wrapSDPError(fmt.Errorf("m-line %q stopped sending and cannot send again; use a new transceiver", mid))
+		}
+	}
 	for mid, src := range sources {
 		pub.sources[mid] = src
 	}
@@ -128,6 +140,7 @@ func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 	log := pub.log.With("track", info.ID, "source", src, "codec", remote.Codec().MimeType)
 	t := newTrack(info, remote.Codec(), uint32(remote.SSRC()), pub.pc.WriteRTCP, log)
 	pub.tracks[mid] = t
+	pub.used[mid] = true
 	pub.loops.Add(2)
 	pub.mu.Unlock()
 

@@ -111,7 +111,7 @@ func checkSDP(sdp string) error {
 	case sdp == "":
 		return protocolError(CodeBadRequest, "sdp is missing")
 	case len(sdp) > MaxSDPSize:
-		return protocolError(CodeBadRequest, "sdp is larger than 32 KiB")
+		return protocolError(CodeBadRequest, "sdp is larger than 192 KiB")
 	}
 	return nil
 }

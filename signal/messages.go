@@ -31,11 +31,13 @@ const (
 // Limits on what a client sends. The transport enforces MaxMessageSize on each frame;
 // the session checks the rest.
 const (
-	// MaxMessageSize bounds one message: a browser's SDP with a few dozen m-lines is
-	// well under 32 KiB, and nothing else a client sends is larger.
-	MaxMessageSize = 64 << 10
-	// MaxSDPSize bounds an offer or answer inside a message.
-	MaxSDPSize = 32 << 10
+	// MaxMessageSize bounds one message: an SDP at its limit, JSON-escaped, and the
+	// rest of the message.
+	MaxMessageSize = 256 << 10
+	// MaxSDPSize bounds an offer or answer inside a message. Chrome's answer costs
+	// about 0.8 KB per m-line, so 192 KiB leaves room for over 200 received tracks
+	// (a room of 100 people with camera and microphone).
+	MaxSDPSize = 192 << 10
 	// MaxChatSize bounds one chat message, in bytes.
 	MaxChatSize = 4 << 10
 	// MaxNameSize bounds room names, display names and request ids, in characters.

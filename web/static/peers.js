@@ -127,13 +127,13 @@ export class PublisherConnection extends PeerSide {
   }
 
   /**
-   * Starts sending `track`, on a transceiver of its kind that an earlier unpublish
-   * left idle, or else on a new sendonly transceiver. A track is published once;
+   * Starts sending `track` on a new sendonly transceiver. A track is published once;
    * adding it again does nothing. Takes effect with the next negotiation.
    *
-   * Reusing idle m-lines keeps the offer from growing with every screen share
-   * started and stopped: each video m-line costs Chrome about 3.6 KB of SDP, and the
-   * protocol caps an SDP at 32 KiB.
+   * A transceiver is never reused for another track: the server refuses an m-line
+   * that stopped sending and sends again (docs/protocol.md). Stopped transceivers
+   * leave rejected m-lines that the browser recycles for new ones, so the offer does
+   * not grow with every screen share started and stopped.
    * @param {MediaStreamTrack} track
    * @param {Source} source
    * @param {MediaStream} stream
@@ -143,39 +143,14 @@ export class PublisherConnection extends PeerSide {
     if (this.local.has(track)) return false;
     const pc = this.ensurePc();
     const onEnded = () => this.host.localTrackEnded(track, source);
-    const idle = this.idleTransceiver(pc, track.kind);
-    if (idle) {
-      // Claimed before the await, so a concurrent add cannot take it too.
-      this.local.set(track, { track, source, transceiver: idle, onEnded });
-      // The track goes in before the direction changes, so that an offer made in
-      // between never has a sending m-line without a track.
-      await idle.sender.replaceTrack(track);
-      if (this.local.get(track)?.transceiver !== idle || pc.signalingState === 'closed') return false;
-      idle.sender.setStreams(stream);
-      idle.direction = 'sendonly';
-    } else {
-      const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
-      this.local.set(track, { track, source, transceiver, onEnded });
-    }
+    const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    this.local.set(track, { track, source, transceiver, onEnded });
     track.addEventListener('ended', onEnded);
     return true;
   }
 
   /**
-   * A transceiver for `kind` that sends nothing and whose inactive m-line the server
-   * has already answered, so its earlier track is unpublished on both sides.
-   * @private
-   * @param {RTCPeerConnection} pc
-   * @param {string} kind
-   */
-  idleTransceiver(pc, kind) {
-    const busy = new Set([...this.local.values()].map((l) => l.transceiver));
-    return pc.getTransceivers().find((t) => !busy.has(t) && t.receiver.track.kind === kind &&
-      t.direction === 'inactive' && t.currentDirection === 'inactive') ?? null;
-  }
-
-  /**
-   * Stops sending `track` (its transceiver becomes inactive, which unpublishes it).
+   * Stops sending `track`: its transceiver is stopped, which unpublishes it.
    * Takes effect with the next negotiation. The track itself is left running.
    * @param {MediaStreamTrack} track
    * @returns {boolean} whether something changed
@@ -186,13 +161,9 @@ export class PublisherConnection extends PeerSide {
     this.local.delete(track);
     track.removeEventListener('ended', local.onEnded);
     if (!this.pc || this.pc.signalingState === 'closed') return true;
-    if (local.transceiver.mid === null) {
-      // Added and removed before any offer carried it: stopped, it never reaches an
-      // offer at all, rather than appearing as an m-line that never sent.
-      local.transceiver.stop();
-    } else {
-      this.pc.removeTrack(local.transceiver.sender);
-    }
+    // Stopped, the transceiver's m-line is rejected in the next offer (which
+    // unpublishes its track) and free for the browser to recycle.
+    local.transceiver.stop();
     return true;
   }
 
