@@ -9,10 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 )
@@ -66,6 +66,9 @@ type Options struct {
 	API *webrtc.API
 	// OnTrack is called, on a goroutine of its own, for each track received.
 	OnTrack func(info TrackInfo, track *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
+	// HTTPClient makes the requests of the SSE transport; nil means
+	// http.DefaultClient.
+	HTTPClient *http.Client
 }
 
 // NewAPI returns a Pion API with the default codecs and interceptors that offers
@@ -87,7 +90,7 @@ func NewAPI() (*webrtc.API, error) {
 
 // Client is one participant. Its methods are safe for concurrent use.
 type Client struct {
-	conn *websocket.Conn
+	conn wire
 	opts Options
 	api  *webrtc.API
 
@@ -115,7 +118,9 @@ type Client struct {
 // ErrClosed is returned once the connection to the server has ended.
 var ErrClosed = errors.New("client: connection closed")
 
-// Connect opens a signaling connection to url (ws://host:port/ws) without joining.
+// Connect opens a signaling connection to url without joining: a WebSocket for a ws:
+// or wss: URL (ws://host:port/ws), Server-Sent Events plus POST for an http: or https:
+// URL (http://host:port/sse).
 func Connect(ctx context.Context, url string, opts Options) (*Client, error) {
 	api := opts.API
 	if api == nil {
@@ -124,11 +129,10 @@ func Connect(ctx context.Context, url string, opts Options) (*Client, error) {
 			return nil, err
 		}
 	}
-	conn, _, err := websocket.Dial(ctx, url, nil)
+	conn, err := dial(ctx, url, opts.HTTPClient)
 	if err != nil {
 		return nil, err
 	}
-	conn.SetReadLimit(1 << 20)
 	c := &Client{
 		conn: conn, opts: opts, api: api, done: make(chan struct{}),
 		events: make(chan Message, 4096), replies: map[string]chan Message{},
@@ -186,7 +190,7 @@ func (c *Client) Send(ctx context.Context, m Message) error {
 func (c *Client) SendRaw(ctx context.Context, frame []byte) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	return c.conn.Write(ctx, websocket.MessageText, frame)
+	return c.conn.Write(ctx, frame)
 }
 
 // Request sends m with a fresh id and waits for the message that answers it (a reply
@@ -238,7 +242,7 @@ func (c *Client) Leave(ctx context.Context) error {
 // Close ends both peer connections and the signaling connection, without a goodbye.
 func (c *Client) Close() {
 	c.cancel()
-	_ = c.conn.CloseNow()
+	_ = c.conn.Close()
 	<-c.done
 	c.pub.close()
 	c.sub.close()
@@ -247,7 +251,7 @@ func (c *Client) Close() {
 func (c *Client) readLoop() {
 	defer close(c.done)
 	for {
-		_, b, err := c.conn.Read(c.ctx)
+		b, err := c.conn.Read(c.ctx)
 		if err != nil {
 			c.mu.Lock()
 			c.readErr = err
@@ -350,4 +354,22 @@ func (c *Client) WaitConnected(ctx context.Context) error {
 				c.pub.state(), c.sub.state(), ctx.Err())
 		}
 	}
+}
+
+// Resumes is how many times the SSE transport reopened a dropped stream and resumed
+// the session; always 0 on WebSocket.
+func (c *Client) Resumes() int {
+	if w, ok := c.conn.(*sseWire); ok {
+		return int(w.resumed.Load())
+	}
+	return 0
+}
+
+// SSESession is the session id and secret of the SSE transport ("" on WebSocket):
+// what tests of the transport's authorization need.
+func (c *Client) SSESession() (id, secret string) {
+	if w, ok := c.conn.(*sseWire); ok {
+		return w.Session()
+	}
+	return "", ""
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"runtime"
@@ -34,23 +35,68 @@ func testLogger() *slog.Logger {
 // testServer is an in-process server on a loopback port.
 type testServer struct {
 	*server.Server
-	URL   string // http://127.0.0.1:port
-	WSURL string // ws://127.0.0.1:port/ws
+	URL    string // http://127.0.0.1:port (https: for sse-http2)
+	WSURL  string // ws://127.0.0.1:port/ws
+	SSEURL string // URL + /sse
+	mode   mode   // how joinPeer's peers connect
+	client *http.Client
+}
+
+// mode is a signaling transport the same test body runs over.
+type mode string
+
+const (
+	modeWS    mode = "websocket"
+	modeSSE   mode = "sse"       // Server-Sent Events + POST over HTTP/1.1
+	modeSSEH2 mode = "sse-http2" // the same over HTTP/2 (TLS)
+)
+
+// run runs body once per signaling transport, as a subtest named after it.
+func run(t *testing.T, body func(t *testing.T, m mode)) {
+	for _, m := range []mode{modeWS, modeSSE, modeSSEH2} {
+		t.Run(string(m), func(t *testing.T) { body(t, m) })
+	}
 }
 
 func startServer(t *testing.T) *testServer {
 	t.Helper()
+	return startServerWith(t, modeWS, server.Config{})
+}
+
+// startServerWith starts a server configured by cfg (media and logger are set here),
+// whose peers connect over m. sse-http2 gets a TLS server that speaks HTTP/2.
+func startServerWith(t *testing.T, m mode, cfg server.Config) *testServer {
+	t.Helper()
 	checkGoroutines(t)
-	srv, err := server.New(server.Config{Media: sfu.Config{ICELoopback: true}, Logger: testLogger()})
+	cfg.Media = sfu.Config{ICELoopback: true}
+	cfg.Logger = testLogger()
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv)
+	hs := httptest.NewUnstartedServer(srv)
+	if m == modeSSEH2 {
+		hs.EnableHTTP2 = true
+		hs.StartTLS()
+	} else {
+		hs.Start()
+	}
+	hc := hs.Client()
 	t.Cleanup(func() {
 		_ = srv.Close()
 		hs.Close()
+		hc.CloseIdleConnections()
 	})
-	return &testServer{Server: srv, URL: hs.URL, WSURL: "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"}
+	return &testServer{Server: srv, URL: hs.URL, WSURL: "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws",
+		SSEURL: hs.URL + "/sse", mode: m, client: hc}
+}
+
+// signalURL is where a peer connects over m.
+func (ts *testServer) signalURL(m mode) string {
+	if m == modeWS {
+		return ts.WSURL
+	}
+	return ts.SSEURL
 }
 
 // checkGoroutines fails the test if goroutines started during it are still running a
@@ -102,12 +148,19 @@ type receivedTrack struct {
 	packets atomic.Uint64
 }
 
+// joinPeer joins a peer over the server's transport.
 func joinPeer(t *testing.T, ts *testServer, room, name string) *peer {
+	t.Helper()
+	return joinPeerWith(t, ts, ts.mode, ts.client, room, name)
+}
+
+// joinPeerWith joins a peer over m, making its HTTP requests with hc.
+func joinPeerWith(t *testing.T, ts *testServer, m mode, hc *http.Client, room, name string) *peer {
 	t.Helper()
 	p := &peer{t: t, name: name, tracks: map[string]*receivedTrack{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := client.Join(ctx, ts.WSURL, room, name, client.Options{OnTrack: p.onTrack})
+	c, err := client.Join(ctx, ts.signalURL(m), room, name, client.Options{OnTrack: p.onTrack, HTTPClient: hc})
 	if err != nil {
 		t.Fatalf("%s: join: %v", name, err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/sfu"
 	"github.com/switchboard-rtc/switchboard/signal"
+	"github.com/switchboard-rtc/switchboard/signal/sse"
 	"github.com/switchboard-rtc/switchboard/signal/ws"
 	"github.com/switchboard-rtc/switchboard/web"
 )
@@ -33,14 +34,27 @@ type Config struct {
 	Rooms signal.Rooms
 	// Logger receives all logs; nil means slog.Default().
 	Logger *slog.Logger
+	// PathPrefix mounts the server under a path ("/rtc"): every route, the browser
+	// client included, is served below it, and ServeHTTP strips it. Empty means "/".
+	PathPrefix string
+	// Authorize, when set, is asked about every request that opens a signaling
+	// session (WebSocket, SSE stream and posts, sfu-ws compatibility); a non-nil error
+	// refuses it with 401 and the error's text. The browser client and health checks
+	// are not asked.
+	Authorize func(*http.Request) error
+	// SSE tunes the Server-Sent Events transport (grace period, keepalive).
+	SSE sse.Options
 }
 
 // Server is Switchboard as an http.Handler. Create it with New; Close ends every
 // session and waits for them.
 type Server struct {
-	mux   *http.ServeMux
-	rooms *sfu.Rooms
-	log   *slog.Logger
+	mux     *http.ServeMux
+	handler http.Handler // mux, behind the path prefix
+	rooms   *sfu.Rooms
+	log     *slog.Logger
+	sig     *signal.Config
+	sse     *sse.Handler
 
 	ctx      context.Context // ends every session on Close
 	cancel   context.CancelFunc
@@ -66,20 +80,29 @@ func New(cfg Config) (*Server, error) {
 	if rooms == nil {
 		rooms = s.rooms
 	}
-	sig := &signal.Config{Rooms: rooms, ICEServers: cfg.ClientICEServers, Logger: log}
-	wsHandler := &ws.Handler{Config: sig, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: log}
+	s.sig = &signal.Config{Rooms: rooms, ICEServers: cfg.ClientICEServers, Logger: log}
+	wsHandler := &ws.Handler{Config: s.sig, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: log}
+	sseOpts := cfg.SSE
+	if sseOpts.Logger == nil {
+		sseOpts.Logger = log
+	}
+	s.sse = sse.New(s.ctx, s.sig, sseOpts)
+	auth := authorizer(cfg.Authorize)
 
-	s.mux.Handle("GET /ws", s.track(wsHandler))
+	s.mux.Handle("GET /ws", auth(s.track(wsHandler)))
+	s.mux.Handle("GET /sse", auth(s.track(s.sse)))
+	s.mux.Handle("POST /sse/{session}", auth(s.track(s.sse)))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	s.mux.Handle("GET /", clientHandler(web.Files()))
+	s.handler = withPrefix(cfg.PathPrefix, s.mux)
 	return s, nil
 }
 
 // ServeHTTP routes a request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // Rooms is the server's in-process room directory.
 func (s *Server) Rooms() *sfu.Rooms { return s.rooms }
@@ -110,6 +133,7 @@ func (s *Server) Close() error {
 	s.rooms.Close()
 	s.cancel()
 	s.sessions.Wait()
+	s.sse.Close()
 	return nil
 }
 
