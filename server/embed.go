@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/switchboard-rtc/switchboard/compat/sfuws"
 	"github.com/switchboard-rtc/switchboard/signal"
 )
 
@@ -63,3 +64,13 @@ func withPrefix(prefix string, h http.Handler) http.Handler {
 
 // errClosed is returned by RunSession once Close has been called.
 var errClosed = errors.New("server: closed")
+
+// compatHandler serves clients of Pion's sfu-ws example, in cfg.Rooms when that
+// directory can make single-connection participants, else in the server's own rooms.
+func (s *Server) compatHandler(cfg Config) http.Handler {
+	var rooms sfuws.Rooms = s.rooms
+	if r, ok := cfg.Rooms.(sfuws.Rooms); ok {
+		rooms = r
+	}
+	return &sfuws.Handler{Rooms: rooms, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: s.log}
+}

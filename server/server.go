@@ -92,6 +92,7 @@ func New(cfg Config) (*Server, error) {
 	s.mux.Handle("GET /ws", auth(s.track(wsHandler)))
 	s.mux.Handle("GET /sse", auth(s.track(s.sse)))
 	s.mux.Handle("POST /sse/{session}", auth(s.track(s.sse)))
+	s.mux.Handle("GET /compat/sfu-ws", auth(s.track(s.compatHandler(cfg))))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

@@ -35,6 +35,17 @@ func (p *Participant) Name() string { return p.name }
 // RoomID names the participant's room.
 func (p *Participant) RoomID() RoomID { return p.room.id }
 
+// JoinOptions change how a participant connects. The zero value is the native
+// protocol's: two connections, the client offering on its publisher.
+type JoinOptions struct {
+	// SingleConnection gives the participant one peer connection, on which the server
+	// offers, receives one audio and one video track from the client and sends
+	// everyone else's: the model of Pion's sfu-ws example. The Subscriber then owns
+	// the connection (negotiation, candidates, state); the Publisher only publishes
+	// what arrives on it.
+	SingleConnection bool
+}
+
 // Publisher is the connection that receives the participant's media.
 func (p *Participant) Publisher() *Publisher { return p.pub }
 

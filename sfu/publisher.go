@@ -30,12 +30,20 @@ type Publisher struct {
 }
 
 func newPublisher(p *Participant, pc *webrtc.PeerConnection) *Publisher {
+	pub := newPublisherOn(p, pc)
+	p.watchConnection(SidePublisher, pc)
+	return pub
+}
+
+// newPublisherOn publishes the remote tracks of pc, a connection whose state and
+// candidates someone else watches: the subscriber's, for a single-connection
+// participant.
+func newPublisherOn(p *Participant, pc *webrtc.PeerConnection) *Publisher {
 	pub := &Publisher{
 		p: p, pc: pc, log: p.log.With("side", SidePublisher),
 		sources: map[string]Source{}, tracks: map[string]*Track{}, used: map[string]bool{},
 	}
 	pc.OnTrack(pub.onTrack)
-	p.watchConnection(SidePublisher, pc)
 	return pub
 }
 

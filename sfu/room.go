@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // Room is a set of participants who receive each other's tracks.
@@ -160,13 +162,13 @@ func NewRooms(engine *Engine) *Rooms {
 // obs receives the participant's events, starting with Joined. The caller owns the
 // participant and must call its Leave.
 func (rs *Rooms) Join(id RoomID, name string, obs Observer) (*Participant, error) {
-	pubPC, err := rs.engine.newPeerConnection()
+	return rs.JoinWith(id, name, obs, JoinOptions{})
+}
+
+// JoinWith is Join with options.
+func (rs *Rooms) JoinWith(id RoomID, name string, obs Observer, opts JoinOptions) (*Participant, error) {
+	pubPC, subPC, err := rs.connections(opts)
 	if err != nil {
-		return nil, err
-	}
-	subPC, err := rs.engine.newPeerConnection()
-	if err != nil {
-		_ = pubPC.Close()
 		return nil, err
 	}
 	rs.mu.Lock()
@@ -187,10 +189,30 @@ func (rs *Rooms) Join(id RoomID, name string, obs Observer) (*Participant, error
 
 	pid := ParticipantID(newID("p_"))
 	p := &Participant{id: pid, name: name, room: r, obs: obs, log: r.log.With("participant", pid)}
-	p.pub = newPublisher(p, pubPC)
 	p.sub = newSubscriber(p, subPC)
+	if opts.SingleConnection {
+		p.pub = newPublisherOn(p, subPC)
+		p.sub.receiveAV()
+	} else {
+		p.pub = newPublisher(p, pubPC)
+	}
 	r.ops.post(func() { r.joinOp(p) })
 	return p, nil
+}
+
+// connections makes a participant's peer connections: one for each side, or a single
+// one that is both.
+func (rs *Rooms) connections(opts JoinOptions) (pub, sub *webrtc.PeerConnection, err error) {
+	sub, err = rs.engine.newPeerConnection()
+	if err != nil || opts.SingleConnection {
+		return sub, sub, err
+	}
+	pub, err = rs.engine.newPeerConnection()
+	if err != nil {
+		_ = sub.Close()
+		return nil, nil, err
+	}
+	return pub, sub, nil
 }
 
 // release drops one participant's hold on r and removes the room when it was the last.

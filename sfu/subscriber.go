@@ -60,6 +60,23 @@ func (s *Subscriber) add(t *Track) {
 	})
 }
 
+// receiveAV adds one audio and one video transceiver that receive from the client,
+// for a single-connection participant: they go out in the first offer, and what the
+// client sends on them is published by the Publisher sharing the connection.
+func (s *Subscriber) receiveAV() {
+	s.ops.post(func() {
+		for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+			_, err := s.pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+			if err != nil {
+				s.log.Error("cannot add a receiving transceiver", "kind", kind, "err", err)
+				s.p.obs.Failed(err)
+				return
+			}
+		}
+		s.changed = true
+	})
+}
+
 // remove unsubscribes from the track with id. It returns at once.
 func (s *Subscriber) remove(id TrackID) {
 	s.ops.post(func() {

@@ -1,0 +1,188 @@
+package sfuws
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/coder/websocket"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-rtc/switchboard/sfu"
+)
+
+// message is the sfu-ws protocol's only message shape. Data is a JSON document
+// encoded as a string: a session description or an ICE candidate.
+type message struct {
+	Event string `json:"event"`
+	Data  string `json:"data"`
+}
+
+// The events of the protocol.
+const (
+	eventOffer     = "offer"
+	eventAnswer    = "answer"
+	eventCandidate = "candidate"
+)
+
+// conn is one sfu-ws client: a reader that applies its messages to the participant,
+// one writer, and the participant's events turned into messages by the observer.
+type conn struct {
+	c     *websocket.Conn
+	log   *slog.Logger
+	queue chan []byte
+	ended chan error // first reason to end
+}
+
+func newConn(c *websocket.Conn, log *slog.Logger) *conn {
+	return &conn{c: c, log: log, queue: make(chan []byte, queueSize), ended: make(chan error, 1)}
+}
+
+// serve joins the room, runs the connection until it ends and leaves.
+func (k *conn) serve(ctx context.Context, rooms Rooms, room sfu.RoomID, name string) error {
+	p, err := rooms.JoinWith(room, name, &observer{k: k}, sfu.JoinOptions{SingleConnection: true})
+	if err != nil {
+		_ = k.c.Close(websocket.StatusTryAgainLater, "cannot join")
+		return err
+	}
+	writerDone := make(chan struct{})
+	stop := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		k.end(k.writeLoop(ctx, stop))
+	}()
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		k.end(k.readLoop(ctx, p.Subscriber()))
+	}()
+	var reason error
+	select {
+	case reason = <-k.ended:
+	case <-ctx.Done():
+		reason = ctx.Err()
+	}
+	p.Leave()
+	close(stop)
+	<-writerDone
+	_ = k.c.Close(closeStatus(reason))
+	<-readerDone
+	return reason
+}
+
+func (k *conn) end(err error) {
+	select {
+	case k.ended <- err:
+	default:
+	}
+}
+
+// readLoop applies the client's messages until the connection fails or one is
+// malformed: the protocol has no error message, so a bad one ends the connection.
+func (k *conn) readLoop(ctx context.Context, sub *sfu.Subscriber) error {
+	for {
+		_, frame, err := k.c.Read(ctx)
+		if err != nil {
+			return err
+		}
+		if err := apply(sub, frame); err != nil {
+			return err
+		}
+	}
+}
+
+// badMessage is a message the server cannot use; it ends the connection.
+type badMessage struct{ err error }
+
+func (e *badMessage) Error() string { return "bad message: " + e.err.Error() }
+
+// apply decodes one message and hands it to the subscriber, which owns the
+// connection's negotiation.
+func apply(sub *sfu.Subscriber, frame []byte) error {
+	var m message
+	if err := json.Unmarshal(frame, &m); err != nil {
+		return &badMessage{errors.New("not a JSON object {\"event\", \"data\"}")}
+	}
+	switch m.Event {
+	case eventAnswer:
+		var d webrtc.SessionDescription
+		if err := json.Unmarshal([]byte(m.Data), &d); err != nil || d.Type != webrtc.SDPTypeAnswer {
+			return &badMessage{errors.New("answer data is not a JSON answer {\"type\": \"answer\", \"sdp\"}")}
+		}
+		return badIf(sub.Answer(d.SDP))
+	case eventCandidate:
+		var c webrtc.ICECandidateInit
+		if err := json.Unmarshal([]byte(m.Data), &c); err != nil {
+			return &badMessage{errors.New("candidate data is not a JSON ICE candidate")}
+		}
+		return badIf(sub.AddCandidate(c))
+	}
+	return &badMessage{fmt.Errorf("unknown event %.32q", m.Event)}
+}
+
+func badIf(err error) error {
+	if err == nil || errors.Is(err, sfu.ErrClosed) {
+		return err
+	}
+	return &badMessage{err}
+}
+
+// send queues a message; it never blocks, and a full queue ends the connection.
+func (k *conn) send(event string, data any) {
+	d, err := json.Marshal(data)
+	if err != nil {
+		k.log.Error("cannot encode", "event", event, "err", err)
+		return
+	}
+	b, _ := json.Marshal(message{Event: event, Data: string(d)})
+	select {
+	case k.queue <- b:
+	default:
+		k.end(errSlowConsumer)
+	}
+}
+
+var errSlowConsumer = errors.New("slow consumer")
+
+// writeLoop is the connection's single writer. Once stop is closed it writes what is
+// queued and returns.
+func (k *conn) writeLoop(ctx context.Context, stop <-chan struct{}) error {
+	for {
+		select {
+		case b := <-k.queue:
+			if err := k.write(ctx, b); err != nil {
+				return err
+			}
+		case <-stop:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (k *conn) write(ctx context.Context, b []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	return k.c.Write(ctx, websocket.MessageText, b)
+}
+
+// closeStatus maps why a connection ended to its WebSocket close status.
+func closeStatus(reason error) (websocket.StatusCode, string) {
+	var bad *badMessage
+	switch {
+	case errors.As(reason, &bad):
+		text := bad.Error()
+		if len(text) > 120 { // a close reason is at most 123 bytes
+			text = text[:120]
+		}
+		return websocket.StatusPolicyViolation, text
+	case errors.Is(reason, errSlowConsumer):
+		return websocket.StatusPolicyViolation, "slow consumer"
+	case errors.Is(reason, context.Canceled):
+		return websocket.StatusGoingAway, "server shutting down"
+	}
+	return websocket.StatusNormalClosure, ""
+}

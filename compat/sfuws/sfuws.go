@@ -1,0 +1,87 @@
+// Package sfuws speaks the signaling protocol of Pion's sfu-ws example
+// (github.com/pion/example-webrtc-applications, sfu-ws), so that clients written for it
+// join Switchboard rooms and see, and are seen by, native clients. See docs/compat.md.
+//
+// The protocol: one WebSocket per client; each message is a JSON object
+// {"event": "offer" | "answer" | "candidate", "data": "<JSON string>"}. The server
+// offers on the client's single peer connection (one audio and one video transceiver
+// receiving from the client, plus one sending transceiver per track of the room); the
+// client answers and trickles its candidates.
+package sfuws
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/switchboard-rtc/switchboard/sfu"
+)
+
+const (
+	// DefaultRoom is the room of clients that name none: the sfu-ws example has one.
+	DefaultRoom = "sfu-ws"
+	// maxMessageSize bounds one message from the client: an answer for a room of a
+	// hundred tracks is about 100 KiB, escaped twice (a JSON string inside JSON).
+	maxMessageSize = 512 << 10
+	// maxRoomSize bounds the room name, as the native protocol does.
+	maxRoomSize = 64
+	// queueSize bounds the messages waiting for the client; see signal/ws.
+	queueSize = 256
+	// writeTimeout bounds one write: a client that takes longer is gone or stuck.
+	writeTimeout = 10 * time.Second
+)
+
+// Rooms is what the handler needs of the room directory.
+type Rooms interface {
+	JoinWith(room sfu.RoomID, name string, obs sfu.Observer, opts sfu.JoinOptions) (*sfu.Participant, error)
+}
+
+// Handler accepts sfu-ws clients: the room is the "room" query parameter (DefaultRoom
+// without it), the display name the "name" parameter ("sfu-ws" without it).
+type Handler struct {
+	// Rooms is where clients join. Required.
+	Rooms Rooms
+	// OriginPatterns are the hosts, other than the request's own, whose pages may
+	// connect. Empty means same-origin only.
+	OriginPatterns []string
+	// Context ends every connection when done: the server's lifetime. Nil means none.
+	Context context.Context
+	// Logger receives logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	log := h.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	room, name := r.URL.Query().Get("room"), r.URL.Query().Get("name")
+	if room == "" {
+		room = DefaultRoom
+	}
+	if name == "" {
+		name = "sfu-ws"
+	}
+	if len(room) > maxRoomSize || len(name) > maxRoomSize {
+		http.Error(w, "room and name are at most 64 characters", http.StatusBadRequest)
+		return
+	}
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.OriginPatterns})
+	if err != nil {
+		log.Debug("sfu-ws upgrade refused", "err", err, "remote", r.RemoteAddr)
+		return
+	}
+	c.SetReadLimit(maxMessageSize)
+	base := h.Context
+	if base == nil {
+		base = context.Background()
+	}
+	ctx, cancel := context.WithCancel(base)
+	defer cancel()
+	conn := newConn(c, log.With("transport", "sfu-ws", "remote", r.RemoteAddr))
+	reason := conn.serve(ctx, h.Rooms, sfu.RoomID(room), name)
+	log.Debug("sfu-ws closed", "remote", r.RemoteAddr, "reason", reason)
+}
