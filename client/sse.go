@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -40,6 +41,7 @@ type sseWire struct {
 	cancel context.CancelFunc
 
 	session, secret string
+	postURL         string // the stream URL's path + "/" + session, with its query
 
 	// Owned by the reader.
 	body    io.ReadCloser
@@ -75,6 +77,13 @@ func dialSSE(ctx context.Context, url string, hc *http.Client) (*sseWire, error)
 		return nil, errors.Join(errors.New("client: sse: no session event"), err)
 	}
 	w.session, w.secret, w.lastID = s.Session, s.Secret, id
+	u, err := neturl.Parse(url)
+	if err != nil {
+		_ = w.Close()
+		return nil, err
+	}
+	u.Path += "/" + neturl.PathEscape(s.Session)
+	w.postURL = u.String()
 	return w, nil
 }
 
@@ -197,7 +206,7 @@ func (w *sseWire) next() (name, id string, data []byte, err error) {
 
 // Write posts one message with the session's secret.
 func (w *sseWire) Write(ctx context.Context, msg []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url+"/"+w.session, bytes.NewReader(msg))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.postURL, bytes.NewReader(msg))
 	if err != nil {
 		return err
 	}
