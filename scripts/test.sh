@@ -58,6 +58,8 @@ run_tests() {
   export SWITCHBOARD_BIN=${SWITCHBOARD_BIN:-$repo/bin/switchboard}
   step "go vet" go vet ./...
   step "go test -race" go test -race -count=1 ./...
+  # examples/fiber is a module of its own (Fiber stays out of Switchboard's go.mod).
+  step "go vet + go test -race (examples/fiber)" bash -c 'cd examples/fiber && go vet ./... && go test -race -count=1 ./...'
   step "type check of the browser client (tsc -p web)" e2e/node_modules/.bin/tsc -p web
   step "browser tests (node --test e2e)" bash -c 'cd e2e && node --test'
 }
@@ -103,6 +105,7 @@ section "npm ci (e2e)"
 
 section "go mod download"
 go mod download
+(cd examples/fiber && go mod download)
 
 section "build bin/switchboard"
 go build -o bin/switchboard ./cmd/switchboard
