@@ -43,15 +43,39 @@ async function step(t, name, body) {
   });
 }
 
-test('three browsers in one room: video, chat, screen share, leaving', { timeout: 150_000 }, async (t) => {
+// The same room over each signaling transport, and over a mix of them: participants
+// on one transport see and are seen by those on another.
+const runs = [
+  { title: 'WebSocket', transports: ['websocket', 'websocket', 'websocket'] },
+  { title: 'Server-Sent Events (?transport=sse)', transports: ['sse', 'sse', 'sse'] },
+  { title: 'two on WebSocket and one on SSE', transports: ['websocket', 'sse', 'websocket'] },
+];
+
+for (const { title, transports } of runs) {
+  test(`three browsers in one room: video, chat, screen share, leaving (${title})`, { timeout: 150_000 },
+    (t) => threeBrowsers(t, transports));
+}
+
+/**
+ * @param {import('node:test').TestContext} t
+ * @param {string[]} transports  Alice's, Bob's and Carol's: 'websocket' or 'sse'
+ */
+async function threeBrowsers(t, transports) {
   const room = uniqueRoom('sfu');
   const names = ['Alice', 'Bob', 'Carol'];
   const people = [];
-  for (const name of names) {
-    const p = await joinByLink(browser, server.url, room, name);
+  for (const [i, name] of names.entries()) {
+    const params = transports[i] === 'sse' ? { transport: 'sse' } : {};
+    const p = await joinByLink(browser, server.url, room, name, { params });
     opened.push(p);
     people.push(p);
   }
+  await step(t, 'each page signals over its transport', async () => {
+    for (const [i, p] of people.entries()) {
+      const kind = await p.page.evaluate(() => window.switchboard?.transport?.constructor.name);
+      assert.equal(kind, transports[i] === 'sse' ? 'SSETransport' : 'WebSocketTransport', p.name);
+    }
+  });
   const ids = await Promise.all(people.map((p) => p.id()));
   assert.equal(new Set(ids).size, 3, `participant ids are distinct: ${ids}`);
   const [alice, bob, carol] = people;
@@ -153,4 +177,4 @@ test('three browsers in one room: video, chat, screen share, leaving', { timeout
   await step(t, 'no page threw an uncaught error or broke the Content-Security-Policy', async () => {
     for (const p of people) expectCleanLog(p);
   });
-});
+}

@@ -63,11 +63,12 @@ export async function openPage(browser, url, name, { initScript } = {}) {
  * @param {string} baseUrl
  * @param {string} room
  * @param {string} name
- * @param {{initScript?: () => void}} [options]
+ * @param {{initScript?: () => void, params?: Record<string, string>}} [options]
+ *   params are added to the page's query (`{transport: 'sse'}`)
  */
 export async function joinByLink(browser, baseUrl, room, name, options) {
   const url = new URL(baseUrl);
-  url.search = new URLSearchParams({ room, name, autojoin: '1' }).toString();
+  url.search = new URLSearchParams({ room, name, autojoin: '1', ...options?.params }).toString();
   const participant = await openPage(browser, url.href, name, options);
   await waitFor(`${name} to join ${room}`, async () => {
     const state = await participant.page.getAttribute('#state', 'data-state');

@@ -13,7 +13,7 @@
  */
 
 import {
-  SwitchboardClient, SwitchboardError, ROOM_NAME_PATTERN, MAX_NAME_CHARS, MAX_CHAT_BYTES,
+  SwitchboardClient, SwitchboardError, transportFromQuery, ROOM_NAME_PATTERN, MAX_NAME_CHARS, MAX_CHAT_BYTES,
 } from './switchboard.js';
 
 /** @import { ChatMessage, ClientState, Source } from './switchboard.js' */
@@ -439,7 +439,8 @@ async function joinRoom(room, name) {
   ui.joinButton.disabled = true;
   rememberName(name);
 
-  const client = new SwitchboardClient();
+  // ?transport=sse signals over Server-Sent Events instead of the WebSocket.
+  const client = new SwitchboardClient({ transport: transportFromQuery(location.search) });
   window.switchboard = client;
   call = { client, camera: null, screen: null, media: new Map() };
   wireClient(client);

@@ -18,10 +18,10 @@
  * @module switchboard
  */
 
-import { SwitchboardError, WebSocketTransport, closeError, webSocketUrl } from './transport.js';
+import { SSETransport, SwitchboardError, WebSocketTransport, closeError, sseUrl, transportFromQuery, webSocketUrl } from './transport.js';
 import { PublisherConnection, SubscriberConnection } from './peers.js';
 
-export { SwitchboardError, WebSocketTransport, webSocketUrl };
+export { SSETransport, SwitchboardError, WebSocketTransport, sseUrl, transportFromQuery, webSocketUrl };
 
 /** @import { Transport, TransportFactory } from './transport.js' */
 /** @import { PeerHost } from './peers.js' */

@@ -153,3 +153,178 @@ export function closeError(info) {
     default: return new SwitchboardError('connection-lost', `The connection to the server closed (code ${info.code}${reason}).`);
   }
 }
+
+/**
+ * URL of the Server-Sent Events endpoint for the page at `baseUrl` (`sse` next to the
+ * page, like {@link webSocketUrl}).
+ * @param {string} baseUrl
+ */
+export function sseUrl(baseUrl) {
+  const url = new URL('sse', baseUrl);
+  url.search = '';
+  url.hash = '';
+  return url.href;
+}
+
+/** Bodies up to this size are posted with `keepalive`, so that a leave sent as the
+ * page goes away still leaves (browsers cap keepalive bodies at 64 KiB in all). */
+const KEEPALIVE_MAX = 16 * 1024;
+
+/**
+ * {@link Transport} over Server-Sent Events (the server's messages) and one POST per
+ * message of the client's. The stream's first event gives the session id and secret;
+ * posts carry the secret and go out one at a time, in order. When the stream drops,
+ * EventSource reconnects with Last-Event-ID and the server replays what was missed;
+ * the transport ends only when the server ends the session or refuses to resume it.
+ * @implements {Transport}
+ */
+export class SSETransport {
+  /** @param {string} url an http: or https: URL of the stream */
+  constructor(url) {
+    /** @type {((message: unknown) => void) | null} */
+    this.onmessage = null;
+    /** @type {((info: TransportCloseInfo) => void) | null} */
+    this.onclose = null;
+    this.url = url;
+    /** @type {string[]} messages sent before the session event */
+    this.waiting = [];
+    this.opened = false;
+    this.ended = false;
+    /** @type {{session: string, secret: string} | null} */
+    this.session = null;
+    /** @type {Promise<void>} the last post; the next one waits for it */
+    this.posting = Promise.resolve();
+    this.source = new EventSource(url);
+    this.source.addEventListener('session', (event) => this.handleSession(/** @type {MessageEvent} */ (event)));
+    this.source.addEventListener('end', (event) => this.handleEnd(/** @type {MessageEvent} */ (event)));
+    this.source.onmessage = (event) => this.handleEvent(event);
+    this.source.onerror = () => this.handleError();
+  }
+
+  /** @param {object} message */
+  send(message) {
+    if (this.ended) throw new SwitchboardError('closed', 'the connection to the server is closed');
+    const body = JSON.stringify(message);
+    if (this.session) this.post(body);
+    else this.waiting.push(body);
+  }
+
+  close() {
+    if (this.ended) return;
+    this.ended = true;
+    // Messages already handed to send() (a leave) are posted before the stream closes.
+    void this.posting.finally(() => this.source.close());
+  }
+
+  /**
+   * @private
+   * @param {string} body
+   */
+  post(body) {
+    const session = /** @type {{session: string, secret: string}} */ (this.session);
+    const url = `${this.url}/${encodeURIComponent(session.session)}`;
+    this.posting = this.posting.then(async () => {
+      try {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'Authorization': `Bearer ${session.secret}`, 'Content-Type': 'application/json' },
+          body,
+          keepalive: body.length <= KEEPALIVE_MAX,
+        });
+        if (!response.ok) {
+          const text = await response.text();
+          this.end({ opened: true, code: 1008, reason: `message refused (${response.status}): ${text.slice(0, 200)}` });
+        }
+      } catch {
+        if (!this.ended) this.end({ opened: true, code: 1006, reason: '' });
+      }
+    });
+  }
+
+  /**
+   * @private
+   * @param {MessageEvent} event
+   */
+  handleSession(event) {
+    let data;
+    try {
+      data = JSON.parse(event.data);
+    } catch {
+      data = null;
+    }
+    if (!data || typeof data.session !== 'string' || typeof data.secret !== 'string') {
+      this.source.close();
+      this.end({ opened: false, code: 1002, reason: 'bad session event' });
+      return;
+    }
+    this.session = { session: data.session, secret: data.secret };
+    this.opened = true;
+    for (const body of this.waiting) this.post(body);
+    this.waiting = [];
+  }
+
+  /**
+   * @private
+   * @param {MessageEvent} event
+   */
+  handleEvent(event) {
+    if (this.ended || typeof event.data !== 'string') return;
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      console.warn('switchboard: ignoring an event that is not JSON');
+      return;
+    }
+    this.onmessage?.(message);
+  }
+
+  /**
+   * The server ended the session: no reconnecting.
+   * @private
+   * @param {MessageEvent} event
+   */
+  handleEnd(event) {
+    this.source.close();
+    let reason = '';
+    try {
+      reason = String(JSON.parse(event.data).reason ?? '');
+    } catch { /* no reason given */ }
+    this.end({ opened: true, code: 1000, reason });
+  }
+
+  /**
+   * EventSource retries by itself while its state is CONNECTING; CLOSED means it gave
+   * up (the server refused to resume the session, or never opened it).
+   * @private
+   */
+  handleError() {
+    if (this.source.readyState === EventSource.CLOSED) {
+      this.end({ opened: this.opened, code: 1006, reason: '' });
+    }
+  }
+
+  /**
+   * @private
+   * @param {TransportCloseInfo} info
+   */
+  end(info) {
+    if (this.ended) return;
+    this.ended = true;
+    this.source.close();
+    this.onclose?.(info);
+  }
+}
+
+/**
+ * The transport the page's address asks for: `?transport=sse` selects
+ * {@link SSETransport}; anything else, the WebSocket.
+ * @param {string} search  `location.search`
+ * @returns {TransportFactory}
+ */
+export function transportFromQuery(search) {
+  if (new URLSearchParams(search).get('transport') === 'sse') {
+    return (base) => new SSETransport(sseUrl(base));
+  }
+  return (base) => new WebSocketTransport(webSocketUrl(base));
+}
