@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -243,5 +244,65 @@ func testSFUWSCompat(t *testing.T, m mode) {
 			}
 		}
 		return true, ""
+	})
+
+	// Someone joining later reaches the sfu-ws client in a renegotiation of its one
+	// connection, and the other way round.
+	offers := legacy.offers.Load()
+	late := joinPeer(t, ts, room, "late")
+	late.publishAV()
+	waitFor(t, 15*time.Second, func() (bool, string) {
+		for _, kind := range []string{"audio", "video"} {
+			if n := legacy.received(late.Self.ID, kind); n < 20 {
+				return false, fmt.Sprintf("the sfu-ws client has %d %s packets from late (%d offers answered, %d before)",
+					n, kind, legacy.offers.Load(), offers)
+			}
+			if n := late.packetsFrom(legacyID, kind); n < 20 {
+				return false, fmt.Sprintf("late has %d %s packets from the sfu-ws client", n, kind)
+			}
+		}
+		return true, ""
+	})
+}
+
+// TestSFUWSBadInput sends what the sfu-ws protocol does not allow: the connection is
+// closed with 1008 and a reason, and the native participant in the room is unaffected.
+func TestSFUWSBadInput(t *testing.T) {
+	ts := startServer(t)
+	const room = "compat-bad"
+	native := joinPeer(t, ts, room, "native")
+	native.publishAV()
+	watcher := joinPeer(t, ts, room, "watcher")
+	url := "ws" + strings.TrimPrefix(ts.URL, "http") + "/compat/sfu-ws?room=" + room
+	for _, c := range []struct{ name, frame, says string }{
+		{"not JSON", `hello`, "not a JSON object"},
+		{"unknown event", `{"event":"subscribe","data":"{}"}`, "unknown event"},
+		{"answer that is not JSON", `{"event":"answer","data":"v=0"}`, "answer data"},
+		{"offer where an answer goes", `{"event":"answer","data":"{\"type\":\"offer\",\"sdp\":\"v=0\"}"}`, "answer data"},
+		{"malformed candidate", `{"event":"candidate","data":"{\"candidate\":\"candidate:nonsense\"}"}`, "candidate"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ws, _, err := websocket.Dial(ctx, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ws.Write(ctx, websocket.MessageText, []byte(c.frame)); err != nil {
+			t.Fatal(err)
+		}
+		var closeErr websocket.CloseError
+		for err == nil {
+			_, _, err = ws.Read(ctx) // the server's offer and candidates, then the close
+		}
+		cancel()
+		if !errors.As(err, &closeErr) || closeErr.Code != websocket.StatusPolicyViolation ||
+			!strings.Contains(closeErr.Reason, c.says) {
+			t.Errorf("%s: %v, want close 1008 saying %q", c.name, err, c.says)
+		}
+		_ = ws.CloseNow()
+	}
+	watcher.receivesFrom(t, 20, native)
+	waitFor(t, 5*time.Second, func() (bool, string) {
+		n := len(ts.Rooms().Room(room).Participants())
+		return n == 2, fmt.Sprintf("%d participants in the room, want the 2 native ones", n)
 	})
 }

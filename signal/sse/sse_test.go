@@ -103,3 +103,23 @@ func TestOutboxBounds(t *testing.T) {
 		t.Errorf("resume from a forgotten id: %v, want %v", err, errTooOld)
 	}
 }
+
+// FuzzParseEventID: any Last-Event-ID is parsed without panicking, and what an event
+// id of the server parses back to what it was made of.
+func FuzzParseEventID(f *testing.F) {
+	f.Add("s_abc:secret:12")
+	f.Add("::")
+	f.Add("a:b:c:d")
+	f.Fuzz(func(t *testing.T, v string) {
+		id, secret, seq, ok := parseEventID(v)
+		if !ok {
+			return
+		}
+		s := &session{id: id, secret: secret}
+		if again := eventID(s, seq); again != v {
+			if _, _, seq2, _ := parseEventID(again); seq2 != seq {
+				t.Errorf("%q parsed to %q %q %d, which makes %q", v, id, secret, seq, again)
+			}
+		}
+	})
+}
