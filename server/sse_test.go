@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -278,5 +279,30 @@ func TestSSEStream(t *testing.T) {
 				t.Errorf("stream began with:\n%s\nwant a session event, then a keepalive comment", text)
 			}
 		})
+	}
+}
+
+// TestSSECloseEndsStreams: Close ends every session, and each open stream gets the
+// end event and finishes, so that http.Server.Shutdown does not wait for streams.
+func TestSSECloseEndsStreams(t *testing.T) {
+	ts := startServerWith(t, modeSSE, server.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ts.SSEURL, nil)
+	resp, err := ts.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	lines := bufio.NewScanner(resp.Body)
+	for lines.Scan() && !strings.HasPrefix(lines.Text(), "data: ") {
+	}
+	_ = ts.Close()
+	var rest []string
+	for lines.Scan() {
+		rest = append(rest, lines.Text())
+	}
+	if err := lines.Err(); err != nil || !slices.Contains(rest, "event: end") {
+		t.Errorf("after Close the stream gave %q, %v; want the end event and EOF", rest, err)
 	}
 }

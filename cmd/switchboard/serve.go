@@ -92,6 +92,9 @@ func listenAndServe(ctx context.Context, addr string, cfg server.Config, log *sl
 		return err
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	// SSE streams are ordinary requests that Shutdown would wait for: ending the
+	// sessions ends them.
+	hs.RegisterOnShutdown(func() { _ = srv.Close() })
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(stdout, "Switchboard is running at %s\n", clientURL(ln.Addr()))

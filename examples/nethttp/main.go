@@ -50,12 +50,15 @@ func run(ctx context.Context, ln net.Listener, token string, loopback bool, log 
 		return err
 	}
 	hs := &http.Server{Handler: mux}
+	// SSE streams are ordinary requests that Shutdown would wait for: ending the
+	// sessions ends them.
+	hs.RegisterOnShutdown(func() { _ = rtc.Close() })
 	go func() {
 		<-ctx.Done()
 		_ = hs.Shutdown(context.Background())
 	}()
 	err = hs.Serve(ln)
-	_ = rtc.Close() // Shutdown does not wait for WebSocket and SSE sessions: Close does
+	_ = rtc.Close() // Shutdown does not wait for WebSocket sessions: Close does
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
