@@ -246,11 +246,18 @@ func testSFUWSCompat(t *testing.T, m mode) {
 		return true, ""
 	})
 
-	// Someone joining later reaches the sfu-ws client in a renegotiation of its one
-	// connection, and the other way round.
+	// Someone joining later, over the other native transport, reaches the sfu-ws
+	// client in a renegotiation of its one connection, and the other way round: three
+	// transports in one room.
 	offers := legacy.offers.Load()
-	late := joinPeer(t, ts, room, "late")
+	other := modeSSE
+	if m == modeSSE {
+		other = modeWS
+	}
+	late := joinPeerWith(t, ts, other, ts.client, room, "late")
 	late.publishAV()
+	native.receivesFrom(t, 20, late)
+	late.receivesFrom(t, 20, native)
 	waitFor(t, 15*time.Second, func() (bool, string) {
 		for _, kind := range []string{"audio", "video"} {
 			if n := legacy.received(late.Self.ID, kind); n < 20 {
