@@ -133,14 +133,22 @@ func (p *sfuwsPeer) readLoop() {
 	}
 }
 
+// fail reports a protocol failure, unless the peer is closing (its connection then
+// refuses everything, and close cancels ctx before closing it).
+func (p *sfuwsPeer) fail(format string, args ...any) {
+	if p.ctx.Err() == nil {
+		p.t.Errorf(format, args...)
+	}
+}
+
 func (p *sfuwsPeer) answer(data string) {
 	var offer webrtc.SessionDescription
 	if err := json.Unmarshal([]byte(data), &offer); err != nil || offer.Type != webrtc.SDPTypeOffer {
-		p.t.Errorf("sfu-ws: offer data %q", data)
+		p.fail("sfu-ws: offer data %q", data)
 		return
 	}
 	if err := p.pc.SetRemoteDescription(offer); err != nil {
-		p.t.Errorf("sfu-ws: apply offer: %v", err)
+		p.fail("sfu-ws: apply offer: %v", err)
 		return
 	}
 	answer, err := p.pc.CreateAnswer(nil)
@@ -148,7 +156,7 @@ func (p *sfuwsPeer) answer(data string) {
 		err = p.pc.SetLocalDescription(answer)
 	}
 	if err != nil {
-		p.t.Errorf("sfu-ws: answer: %v", err)
+		p.fail("sfu-ws: answer: %v", err)
 		return
 	}
 	p.offers.Add(1)
