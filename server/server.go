@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-rtc/switchboard/signal"
 	"github.com/switchboard-rtc/switchboard/signal/ws"
 	"github.com/switchboard-rtc/switchboard/web"
+	"github.com/switchboard-rtc/switchboard/whip"
 )
 
 // Config configures a Server. The zero value serves on every path with
@@ -40,6 +41,7 @@ type Config struct {
 type Server struct {
 	mux   *http.ServeMux
 	rooms *sfu.Rooms
+	whip  *whip.Handler
 	log   *slog.Logger
 
 	ctx      context.Context // ends every session on Close
@@ -70,6 +72,8 @@ func New(cfg Config) (*Server, error) {
 	wsHandler := &ws.Handler{Config: sig, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: log}
 
 	s.mux.Handle("GET /ws", s.track(wsHandler))
+	s.whip = whip.New(whip.Config{Rooms: s.rooms, ICEServers: cfg.ClientICEServers, Logger: log})
+	s.whip.Register(s.mux)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -109,6 +113,7 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 	s.rooms.Close()
 	s.cancel()
+	s.whip.Close()
 	s.sessions.Wait()
 	return nil
 }

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -188,4 +189,11 @@ func (pub *Publisher) close() {
 		pub.log.Debug("close", "err", err)
 	}
 	pub.loops.Wait()
+}
+
+// LocalDescription waits until the connection has gathered its ICE candidates, then
+// returns the current answer with them in it: for clients that cannot receive
+// trickled candidates (WHIP).
+func (pub *Publisher) LocalDescription(ctx context.Context) (string, error) {
+	return gathered(ctx, pub.pc)
 }

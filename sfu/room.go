@@ -23,6 +23,7 @@ type Room struct {
 
 	// Owned by the operation queue's goroutine.
 	members []*member
+	viewers []*Viewer
 }
 
 type member struct {
@@ -57,6 +58,7 @@ func (r *Room) joinOp(p *Participant) {
 		}
 	}
 	p.log.Info("participant joined", "name", p.name, "present", len(others))
+	r.retarget()
 }
 
 func (r *Room) leaveOp(p *Participant) {
@@ -73,6 +75,7 @@ func (r *Room) leaveOp(p *Participant) {
 	for _, m := range r.members {
 		m.p.obs.ParticipantLeft(info)
 	}
+	r.retarget()
 }
 
 // publish adds t to p's tracks and subscribes everyone else to it.
@@ -89,6 +92,7 @@ func (r *Room) publish(p *Participant, t *Track) {
 				o.p.sub.add(t)
 			}
 		}
+		r.retarget()
 	})
 }
 
@@ -106,6 +110,7 @@ func (r *Room) unpublish(p *Participant, t *Track) {
 		}
 		m.tracks = slices.Delete(m.tracks, i, i+1)
 		r.broadcastUnpublished(t)
+		r.retarget()
 		t.log.Info("track unpublished")
 	})
 }
@@ -169,10 +174,25 @@ func (rs *Rooms) Join(id RoomID, name string, obs Observer) (*Participant, error
 		_ = pubPC.Close()
 		return nil, err
 	}
-	rs.mu.Lock()
-	if rs.closed {
-		rs.mu.Unlock()
+	r, err := rs.holdOrCreate(id)
+	if err != nil {
 		_, _ = pubPC.Close(), subPC.Close()
+		return nil, err
+	}
+
+	pid := ParticipantID(newID("p_"))
+	p := &Participant{id: pid, name: name, room: r, obs: obs, log: r.log.With("participant", pid)}
+	p.pub = newPublisher(p, pubPC)
+	p.sub = newSubscriber(p, subPC)
+	r.ops.post(func() { r.joinOp(p) })
+	return p, nil
+}
+
+// holdOrCreate takes a hold on the room id, creating it if needed.
+func (rs *Rooms) holdOrCreate(id RoomID) (*Room, error) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.closed {
 		return nil, ErrShuttingDown
 	}
 	r := rs.rooms[id]
@@ -183,14 +203,22 @@ func (rs *Rooms) Join(id RoomID, name string, obs Observer) (*Participant, error
 		r.log.Info("room created")
 	}
 	r.count++
-	rs.mu.Unlock()
+	return r, nil
+}
 
-	pid := ParticipantID(newID("p_"))
-	p := &Participant{id: pid, name: name, room: r, obs: obs, log: r.log.With("participant", pid)}
-	p.pub = newPublisher(p, pubPC)
-	p.sub = newSubscriber(p, subPC)
-	r.ops.post(func() { r.joinOp(p) })
-	return p, nil
+// hold takes a hold on the existing room id.
+func (rs *Rooms) hold(id RoomID) (*Room, error) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.closed {
+		return nil, ErrShuttingDown
+	}
+	r := rs.rooms[id]
+	if r == nil {
+		return nil, ErrNoRoom
+	}
+	r.count++
+	return r, nil
 }
 
 // release drops one participant's hold on r and removes the room when it was the last.

@@ -96,7 +96,7 @@ func (t *Track) forward(pkt *rtp.Packet, b []byte) {
 	}
 	t.forwarded.Add(1)
 	for _, d := range *t.downs.Load() {
-		d.writeRTP(pkt)
+		d.writeRTP(t, pkt)
 	}
 }
 
