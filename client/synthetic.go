@@ -34,13 +34,21 @@ type Stamp struct {
 	Counter uint64
 }
 
+// vp8HeaderSize is what precedes the stamp in a synthetic video payload: the VP8
+// payload descriptor (1 byte) and a 10-byte VP8 frame header, a real keyframe header
+// (320x240) on keyframes, so that a server can tell keyframes apart.
+const vp8HeaderSize = 1 + 10
+
+// keyframeEvery is how often a synthetic video stream sends a keyframe, in frames.
+const keyframeEvery = 30
+
 // ParseStamp reads the stamp of a synthetic packet's payload, if it has one.
 func ParseStamp(kind webrtc.RTPCodecType, payload []byte) (Stamp, bool) {
 	if kind == webrtc.RTPCodecTypeVideo {
-		if len(payload) < 1 {
+		if len(payload) < vp8HeaderSize {
 			return Stamp{}, false
 		}
-		payload = payload[1:] // VP8 payload descriptor
+		payload = payload[vp8HeaderSize:]
 	}
 	if len(payload) < stampSize || binary.BigEndian.Uint32(payload) != stampMagic {
 		return Stamp{}, false
@@ -52,14 +60,15 @@ func ParseStamp(kind webrtc.RTPCodecType, payload []byte) (Stamp, bool) {
 }
 
 // SendSynthetic writes packets to track until ctx ends: for audio one 20 ms Opus
-// packet every 20 ms; for video 30 frames a second of one packet each, sized so that the stream carries bitrate bits per second.
+// packet every 20 ms; for video 30 frames a second of one packet each, a keyframe
+// every second, sized so that the stream carries bitrate bits per second.
 func SendSynthetic(ctx context.Context, track *webrtc.TrackLocalStaticRTP, bitrate int) {
 	kind := track.Kind()
 	interval, clock := 20*time.Millisecond, uint32(48000/50)
 	if kind == webrtc.RTPCodecTypeVideo {
 		interval, clock = time.Second/30, 90000/30
 	}
-	size := max(bitrate/8*int(interval)/int(time.Second), stampSize+1)
+	size := max(bitrate/8*int(interval)/int(time.Second), stampSize+vp8HeaderSize)
 	size = min(size, 1200)
 	buf := make([]byte, size)
 	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, Marker: true}}
@@ -73,8 +82,8 @@ func SendSynthetic(ctx context.Context, track *webrtc.TrackLocalStaticRTP, bitra
 		}
 		payload := buf
 		if kind == webrtc.RTPCodecTypeVideo {
-			payload[0] = 0x10 // VP8 descriptor: start of partition 0
-			payload = payload[1:]
+			writeVP8Header(payload, n%keyframeEvery == 0)
+			payload = payload[vp8HeaderSize:]
 		}
 		binary.BigEndian.PutUint32(payload, stampMagic)
 		binary.BigEndian.PutUint64(payload[4:], uint64(time.Now().UnixNano()))
@@ -86,4 +95,16 @@ func SendSynthetic(ctx context.Context, track *webrtc.TrackLocalStaticRTP, bitra
 			return
 		}
 	}
+}
+
+// writeVP8Header writes the payload descriptor and frame header of a one-packet VP8
+// frame (RFC 7741, RFC 6386 section 9.1) into b.
+func writeVP8Header(b []byte, keyframe bool) {
+	b[0] = 0x10 // descriptor: start of partition 0
+	if keyframe {
+		// Frame tag (show_frame, key frame), start code, 320x240.
+		copy(b[1:], []byte{0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00})
+		return
+	}
+	copy(b[1:], []byte{0x11, 0, 0, 0, 0, 0, 0, 0, 0, 0}) // frame tag of an inter frame
 }

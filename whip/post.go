@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"net/http"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
@@ -112,7 +114,13 @@ func (h *Handler) readOffer(w http.ResponseWriter, r *http.Request, publish bool
 	if !ok {
 		return "", "", false
 	}
-	return room, string(body), true
+	// Parse before anything joins the room, so a bad offer disturbs nobody.
+	offer := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: string(body)}
+	if _, err := offer.Unmarshal(); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid SDP offer: "+err.Error())
+		return "", "", false
+	}
+	return room, offer.SDP, true
 }
 
 // randomHex is n random bytes in hex.
