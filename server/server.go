@@ -79,6 +79,7 @@ func New(cfg Config) (*Server, error) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	s.mux.Handle("GET /", clientHandler(web.Files()))
+	s.mux.Handle("GET /watch", clientPage(web.Files(), "watch.html"))
 	return s, nil
 }
 
@@ -122,15 +123,27 @@ func (s *Server) Close() error {
 const contentSecurityPolicy = "default-src 'self'; connect-src 'self'; media-src 'self' blob: mediastream:; " +
 	"img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 
+// clientPage serves one page of the browser client at a path of its own.
+func clientPage(files fs.FS, name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setClientHeaders(w.Header())
+		http.ServeFileFS(w, r, files, name)
+	})
+}
+
+// setClientHeaders sets the security and caching headers of the client's files.
+func setClientHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-cache")
+}
+
 // clientHandler serves the browser client.
 func clientHandler(files fs.FS) http.Handler {
 	fileServer := http.FileServerFS(files)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cache-Control", "no-cache")
+		setClientHeaders(w.Header())
 		fileServer.ServeHTTP(w, r)
 	})
 }
