@@ -41,6 +41,7 @@ type DownTrack struct {
 	source  *Track
 	rw      rewriter
 	hdr     rtp.Header // the outgoing header, reused for every packet
+	rtx     retransmitter
 	written atomic.Uint64
 }
 
@@ -174,6 +175,13 @@ func (d *DownTrack) writeRTP(src *Track, pkt *rtp.Packet) {
 	}
 	d.hdr = pkt.Header
 	d.rw.rewrite(&d.hdr, d.clock)
+	if d.send(b, pkt.Payload) {
+		d.written.Add(1)
+	}
+}
+
+// send writes d.hdr, made the subscriber's, and payload. d.mu is held.
+func (d *DownTrack) send(b *downBinding, payload []byte) bool {
 	d.hdr.SSRC = b.ssrc
 	d.hdr.PayloadType = b.payloadType
 	d.hdr.Extension = false
@@ -181,21 +189,22 @@ func (d *DownTrack) writeRTP(src *Track, pkt *rtp.Packet) {
 	d.hdr.ExtensionProfile = 0
 	d.hdr.Padding = false
 	d.hdr.PaddingSize = 0
-	if _, err := b.out.WriteRTP(&d.hdr, pkt.Payload); err == nil {
-		d.written.Add(1)
-	}
+	_, err := b.out.WriteRTP(&d.hdr, payload)
+	return err == nil
 }
 
 // handleRTCP acts on feedback from the subscriber: keyframe requests (PLI, FIR) go to
-// the publisher, throttled by the Track. NACKs are answered by the NACK interceptor
-// before they get here.
+// the publisher, throttled by the Track; NACKs are answered from the track's packet
+// cache.
 func (d *DownTrack) handleRTCP(pkts []rtcp.Packet) {
 	for _, p := range pkts {
-		switch p.(type) {
+		switch p := p.(type) {
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 			if src := d.Source(); src != nil {
 				src.RequestKeyframe()
 			}
+		case *rtcp.TransportLayerNack:
+			d.retransmit(p)
 		}
 	}
 }

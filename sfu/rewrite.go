@@ -15,9 +15,10 @@ type rewriter struct {
 	seqOffset uint16
 	tsOffset  uint32
 
-	sent    bool // a packet has gone out
-	lastSeq uint16
-	lastTS  uint32
+	sent     bool // a packet has gone out
+	lastSeq  uint16
+	lastTS   uint32
+	firstSeq uint16 // the first sequence number sent from the current source
 
 	rebase     bool      // the next packet written starts the new source
 	keyframe   bool      // drop packets until a keyframe (video)
@@ -29,6 +30,16 @@ func (r *rewriter) switched(now time.Time, video bool) {
 	r.rebase = true
 	r.keyframe = video
 	r.switchedAt = now
+}
+
+// sourceSeq maps a sequence number the subscriber received back to the current
+// source's, and reports false for numbers sent before the current source or not yet
+// sent.
+func (r *rewriter) sourceSeq(seq uint16) (uint16, bool) {
+	if !r.sent || r.rebase || int16(seq-r.firstSeq) < 0 || int16(r.lastSeq-seq) < 0 {
+		return 0, false
+	}
+	return seq - r.seqOffset, true
 }
 
 // waiting reports whether pkt must be dropped because the new source has not sent a
@@ -49,12 +60,14 @@ func (r *rewriter) waiting(mime string, pkt *rtp.Packet) bool {
 // at the next number, and the timestamp advances by the wall time since the switch
 // (at least one tick) so that the receiver's jitter buffer sees time move forward.
 func (r *rewriter) rewrite(h *rtp.Header, clock uint32) {
-	if r.rebase {
+	if r.rebase || !r.sent {
 		r.rebase = false
+		r.firstSeq = h.SequenceNumber + r.seqOffset
 		if r.sent {
 			gap := uint32(time.Since(r.switchedAt).Seconds()*float64(clock)) + 1
 			r.seqOffset = r.lastSeq + 1 - h.SequenceNumber
 			r.tsOffset = r.lastTS + gap - h.Timestamp
+			r.firstSeq = r.lastSeq + 1
 		}
 	}
 	h.SequenceNumber += r.seqOffset

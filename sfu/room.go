@@ -165,24 +165,19 @@ func NewRooms(engine *Engine) *Rooms {
 // obs receives the participant's events, starting with Joined. The caller owns the
 // participant and must call its Leave.
 func (rs *Rooms) Join(id RoomID, name string, obs Observer) (*Participant, error) {
-	pubPC, err := rs.engine.newPeerConnection()
-	if err != nil {
-		return nil, err
-	}
 	subPC, err := rs.engine.newPeerConnection()
 	if err != nil {
-		_ = pubPC.Close()
 		return nil, err
 	}
 	r, err := rs.holdOrCreate(id)
 	if err != nil {
-		_, _ = pubPC.Close(), subPC.Close()
+		_ = subPC.Close()
 		return nil, err
 	}
 
 	pid := ParticipantID(newID("p_"))
 	p := &Participant{id: pid, name: name, room: r, obs: obs, log: r.log.With("participant", pid)}
-	p.pub = newPublisher(p, pubPC)
+	p.pub = newPublisher(p, rs.engine)
 	p.sub = newSubscriber(p, subPC)
 	r.ops.post(func() { r.joinOp(p) })
 	return p, nil
