@@ -48,7 +48,7 @@ func (pub *Publisher) connectionLocked() (*webrtc.PeerConnection, error) {
 		return nil, ErrClosed
 	}
 	if pub.pc == nil {
-		pc, err := pub.engine.newPeerConnection()
+		pc, err := pub.engine.newPublisherConnection()
 		if err != nil {
 			return nil, err
 		}

@@ -165,7 +165,7 @@ func NewRooms(engine *Engine) *Rooms {
 // obs receives the participant's events, starting with Joined. The caller owns the
 // participant and must call its Leave.
 func (rs *Rooms) Join(id RoomID, name string, obs Observer) (*Participant, error) {
-	subPC, err := rs.engine.newPeerConnection()
+	subPC, err := rs.engine.newSubscriberConnection()
 	if err != nil {
 		return nil, err
 	}

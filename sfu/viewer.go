@@ -92,7 +92,7 @@ func (rs *Rooms) Watch(id RoomID, want ParticipantID, failed func()) (*Viewer, e
 }
 
 func (rs *Rooms) newViewer(r *Room, want ParticipantID, audio, video webrtc.RTPCodecCapability, failed func()) (*Viewer, error) {
-	pc, err := rs.engine.newPeerConnection()
+	pc, err := rs.engine.newSubscriberConnection()
 	if err != nil {
 		return nil, err
 	}
