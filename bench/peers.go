@@ -46,7 +46,11 @@ func (p *nativePeer) close() { p.c.Close() }
 // joinNative joins room; with m set it publishes m. Received tracks go to rec.
 func (r *runner) joinNative(ctx context.Context, room, name string, m *media) (peer, error) {
 	rp := r.newReceiving()
-	c, err := client.Join(ctx, wsURL(r.cfg.Target), room, name, client.Options{API: r.api,
+	api := r.subAPI
+	if m != nil {
+		api = r.pubAPI
+	}
+	c, err := client.Join(ctx, wsURL(r.cfg.Target), room, name, client.Options{API: api,
 		OnTrack: func(_ client.TrackInfo, t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { r.rec.readTrack(rp, t) }})
 	if err != nil {
 		return nil, err

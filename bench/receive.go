@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/rtp"
@@ -48,31 +49,32 @@ func (r *recorder) readTrack(p *receiving, track *webrtc.TrackRemote) {
 	}
 }
 
-// newAPI builds the peers' connections: VP8 and Opus, NACKs and RTCP reports, and
-// nothing else, so that the load generator spends its time on the packets.
-func newAPI() (*webrtc.API, error) {
+// newAPI builds the peers' connections: VP8 and Opus; publishers answer the
+// server's NACKs and send RTCP reports. Receivers run no interceptor at all: the load
+// generator shares the machine with the server, and every cycle it spends per
+// received packet delays the packets behind. So loss is measured without
+// retransmissions, the stricter figure.
+func newAPI(publisher bool) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, err
 	}
 	reg := &interceptor.Registry{}
-	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
-		return nil, err
+	if publisher {
+		if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+			return nil, err
+		}
+		resp, err := nack.NewResponderInterceptor()
+		if err != nil {
+			return nil, err
+		}
+		reg.Add(resp)
+		m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+		m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
 	}
-	gen, err := nack.NewGeneratorInterceptor()
-	if err != nil {
-		return nil, err
-	}
-	resp, err := nack.NewResponderInterceptor()
-	if err != nil {
-		return nil, err
-	}
-	reg.Add(gen)
-	reg.Add(resp)
-	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
-	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
 	var s webrtc.SettingEngine
 	s.SetIncludeLoopbackCandidate(true)
+	s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(s)), nil
 }
 

@@ -22,9 +22,9 @@ const warmup = 2 * time.Second
 
 // runner holds one run's state.
 type runner struct {
-	cfg Config
-	api *webrtc.API
-	rec recorder
+	cfg            Config
+	pubAPI, subAPI *webrtc.API // for peers that publish, and for those that only receive
+	rec            recorder
 
 	connected, failed atomic.Int64
 	receivers         atomic.Int64
@@ -45,11 +45,15 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	api, err := newAPI()
+	pubAPI, err := newAPI(true)
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{cfg: cfg, api: api}
+	subAPI, err := newAPI(false)
+	if err != nil {
+		return nil, err
+	}
+	r := &runner{cfg: cfg, pubAPI: pubAPI, subAPI: subAPI}
 	if progress == nil {
 		progress = io.Discard
 	}

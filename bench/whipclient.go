@@ -36,7 +36,7 @@ func (p *whipPeer) close() {
 
 // publishWHIP sends m to endpoint with WHIP.
 func (r *runner) publishWHIP(ctx context.Context, endpoint string, m media) (peer, error) {
-	pc, err := r.api.NewPeerConnection(webrtc.Configuration{})
+	pc, err := r.pubAPI.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,7 @@ func (r *runner) publishWHIP(ctx context.Context, endpoint string, m media) (pee
 
 // watchWHEP receives endpoint's media with WHEP.
 func (r *runner) watchWHEP(ctx context.Context, endpoint string) (peer, error) {
-	pc, err := r.api.NewPeerConnection(webrtc.Configuration{})
+	pc, err := r.subAPI.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, err
 	}
