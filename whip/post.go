@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"regexp"
+	"sync/atomic"
 
 	"github.com/pion/webrtc/v4"
 
@@ -58,13 +60,19 @@ func (h *Handler) watch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	want := sfu.ParticipantID(r.PathValue("participant"))
-	var id string
-	v, err := h.cfg.Rooms.Watch(room, want, func() { h.endLater(id) })
+	// The connection may fail before Watch returns the viewer's id.
+	var id atomic.Pointer[string]
+	v, err := h.cfg.Rooms.Watch(room, want, func() {
+		if p := id.Load(); p != nil {
+			h.endLater(*p)
+		}
+	})
 	if err != nil {
 		writeMediaError(w, err)
 		return
 	}
-	id = string(v.ID())
+	vid := string(v.ID())
+	id.Store(&vid)
 	ctx, cancel := answerContext(r)
 	defer cancel()
 	answer, err := v.Answer(ctx, offer)
@@ -103,6 +111,10 @@ func (h *Handler) created(w http.ResponseWriter, kind string, s resource, answer
 // error response and returns false when one fails.
 func (h *Handler) readOffer(w http.ResponseWriter, r *http.Request, publish bool) (sfu.RoomID, string, bool) {
 	room := sfu.RoomID(r.PathValue("room"))
+	if !roomName.MatchString(string(room)) {
+		writeError(w, http.StatusBadRequest, "room: 1 to 64 letters, digits, '-', '_' or '.'")
+		return "", "", false
+	}
 	if !h.authorized(w, r, room, publish) {
 		return "", "", false
 	}
@@ -122,6 +134,9 @@ func (h *Handler) readOffer(w http.ResponseWriter, r *http.Request, publish bool
 	}
 	return room, offer.SDP, true
 }
+
+// roomName is the rule for room names, the native protocol's.
+var roomName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // randomHex is n random bytes in hex.
 func randomHex(n int) string {
