@@ -309,7 +309,7 @@ func TestWHIPBadRequests(t *testing.T) {
 		{"wrong content type", "application/sdp", "a=end-of-candidates\r\n", "", http.StatusUnsupportedMediaType},
 		{"bad candidate", "application/trickle-ice-sdpfrag", "m=video 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=candidate:garbage\r\n", "", http.StatusBadRequest},
 		{"not a fragment", "application/trickle-ice-sdpfrag", "hello", "", http.StatusBadRequest},
-		{"ICE restart", "application/trickle-ice-sdpfrag", "a=ice-ufrag:new\r\na=ice-pwd:newnewnewnewnewnewnewnew\r\n", "*", http.StatusUnprocessableEntity},
+		{"ICE restart without credentials", "application/trickle-ice-sdpfrag", "a=end-of-candidates\r\n", "*", http.StatusBadRequest},
 		{"another session's tag", "application/trickle-ice-sdpfrag", "a=end-of-candidates\r\n", `"other"`, http.StatusPreconditionFailed},
 		{"end of candidates", "application/trickle-ice-sdpfrag", "a=end-of-candidates\r\n", pub.etag, http.StatusNoContent},
 	}
@@ -337,5 +337,101 @@ func TestWHIPOptionsAndCORS(t *testing.T) {
 	r = httpDo(t, "OPTIONS", ts.URL+"/whep/resource/x", "", "", nil)
 	if r.status != http.StatusNoContent || !strings.Contains(r.header.Get("Allow"), "PATCH") {
 		t.Errorf("OPTIONS on a resource: %d %v", r.status, r.header)
+	}
+}
+
+// iceLines returns the ICE credentials and candidate lines of sdp.
+func iceLines(sdp string) (ufrag, pwd string, candidates []string) {
+	for _, line := range strings.Split(sdp, "\n") {
+		line = strings.TrimRight(line, "\r")
+		switch {
+		case strings.HasPrefix(line, "a=ice-ufrag:") && ufrag == "":
+			ufrag = strings.TrimPrefix(line, "a=ice-ufrag:")
+		case strings.HasPrefix(line, "a=ice-pwd:") && pwd == "":
+			pwd = strings.TrimPrefix(line, "a=ice-pwd:")
+		case strings.HasPrefix(line, "a=candidate:"):
+			candidates = append(candidates, strings.TrimPrefix(line, "a="))
+		}
+	}
+	return ufrag, pwd, candidates
+}
+
+// restartICE does a WHIP ICE restart from the client's side: a new offer with new
+// credentials, PATCHed as a fragment; the server's fragment answers it.
+func (w *whipPeer) restartICE() (newETag string, serverUfrag string) {
+	t := w.t
+	t.Helper()
+	offer, err := w.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(w.pc)
+	if err := w.pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	ufrag, pwd, cands := iceLines(w.pc.LocalDescription().SDP)
+	frag := "a=ice-ufrag:" + ufrag + "\r\na=ice-pwd:" + pwd + "\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\n"
+	for _, c := range cands {
+		frag += "a=" + c + "\r\n"
+	}
+	r := httpDo(t, "PATCH", w.location, "application/trickle-ice-sdpfrag", frag, map[string]string{"If-Match": "*"})
+	if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/trickle-ice-sdpfrag" {
+		t.Fatalf("ICE restart: %d %q", r.status, r.body)
+	}
+	sUfrag, sPwd, sCands := iceLines(r.body)
+	if sUfrag == "" || sPwd == "" || len(sCands) == 0 {
+		t.Fatalf("ICE restart answer without credentials or candidates: %q", r.body)
+	}
+	// The answer is the previous one with the server's new credentials; candidates
+	// come from the fragment.
+	prev := w.pc.RemoteDescription().SDP
+	oldUfrag, oldPwd, _ := iceLines(prev)
+	answer := strings.ReplaceAll(strings.ReplaceAll(prev, "a=ice-ufrag:"+oldUfrag, "a=ice-ufrag:"+sUfrag), "a=ice-pwd:"+oldPwd, "a=ice-pwd:"+sPwd)
+	var kept []string
+	for _, line := range strings.SplitAfter(answer, "\n") {
+		if !strings.HasPrefix(line, "a=candidate:") && !strings.HasPrefix(line, "a=end-of-candidates") {
+			kept = append(kept, line)
+		}
+	}
+	if err := w.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: strings.Join(kept, "")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range sCands {
+		if err := w.pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r.header.Get("ETag"), sUfrag
+}
+
+func TestWHIPICERestart(t *testing.T) {
+	ts := startServer(t)
+	native := joinPeer(t, ts, "r", "native")
+	pub := publishWHIP(t, ts, "r", 150_000, false)
+	var publisher string
+	waitFor(t, 15*time.Second, func() (bool, string) {
+		for _, tr := range native.ReceivingTracks() {
+			publisher = tr.Participant
+		}
+		return publisher != "" && native.packetsFrom(publisher, "video") >= 30, "the native participant receives no video from the WHIP publisher"
+	})
+	oldUfrag, _, _ := iceLines(pub.pc.RemoteDescription().SDP)
+	etag, newUfrag := pub.restartICE()
+	if etag == pub.etag || newUfrag == oldUfrag {
+		t.Errorf("after the restart: ETag %s (was %s), server ufrag %s (was %s)", etag, pub.etag, newUfrag, oldUfrag)
+	}
+	waitFor(t, 15*time.Second, func() (bool, string) {
+		s := pub.pc.ICEConnectionState()
+		return s == webrtc.ICEConnectionStateConnected || s == webrtc.ICEConnectionStateCompleted, "ICE state after the restart: " + s.String()
+	})
+	before := native.packetsFrom(publisher, "video")
+	waitFor(t, 15*time.Second, func() (bool, string) {
+		n := native.packetsFrom(publisher, "video") - before
+		return n >= 60, fmt.Sprintf("%d video packets since the restart", n)
+	})
+	// The old entity tag no longer matches.
+	if r := httpDo(t, "PATCH", pub.location, "application/trickle-ice-sdpfrag", "a=end-of-candidates\r\n", map[string]string{"If-Match": pub.etag}); r.status != http.StatusPreconditionFailed {
+		t.Errorf("trickle with the old ETag: %d, want 412", r.status)
 	}
 }

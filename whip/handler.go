@@ -3,6 +3,7 @@ package whip
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -47,6 +48,7 @@ type Handler struct {
 
 	mu        sync.Mutex
 	resources map[string]resource
+	restarts  map[string]int // ICE restarts per resource: part of its entity tag
 	closed    bool
 	ending    sync.WaitGroup // sessions ended in the background after a failure
 }
@@ -57,7 +59,7 @@ func New(cfg Config) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{cfg: cfg, log: log.With("transport", "whip"), resources: map[string]resource{}}
+	return &Handler{cfg: cfg, log: log.With("transport", "whip"), resources: map[string]resource{}, restarts: map[string]int{}}
 }
 
 // Register mounts the endpoints on mux.
@@ -112,7 +114,24 @@ func (h *Handler) take(id string) resource {
 	defer h.mu.Unlock()
 	r := h.resources[id]
 	delete(h.resources, id)
+	delete(h.restarts, id)
 	return r
+}
+
+// etag is the entity tag of the resource id: it changes with each ICE restart, as
+// RFC 9725 section 4.3.1 asks.
+func (h *Handler) etag(id string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return fmt.Sprintf(`"%s.%d"`, id, h.restarts[id])
+}
+
+// restarted counts an ICE restart of id and returns the new entity tag.
+func (h *Handler) restarted(id string) string {
+	h.mu.Lock()
+	h.restarts[id]++
+	h.mu.Unlock()
+	return h.etag(id)
 }
 
 func (h *Handler) get(id string) resource {

@@ -99,7 +99,7 @@ func (h *Handler) created(w http.ResponseWriter, kind string, s resource, answer
 	hdr := w.Header()
 	hdr.Set("Content-Type", "application/sdp")
 	hdr.Set("Location", location)
-	hdr.Set("ETag", etag(s))
+	hdr.Set("ETag", h.etag(s.ID()))
 	hdr.Set("Accept-Patch", sdpFragType)
 	h.linkICEServers(w)
 	w.WriteHeader(http.StatusCreated)

@@ -1,6 +1,7 @@
 package whip
 
 import (
+	"context"
 	"sync"
 
 	"github.com/pion/webrtc/v4"
@@ -12,6 +13,7 @@ import (
 type resource interface {
 	ID() string
 	AddCandidate(c webrtc.ICECandidateInit) error
+	RestartICE(ctx context.Context, ufrag, pwd string) (string, error)
 	Close()
 }
 
@@ -27,6 +29,10 @@ func (s *publisherSession) AddCandidate(c webrtc.ICECandidateInit) error {
 	return s.p.Publisher().AddCandidate(c)
 }
 
+func (s *publisherSession) RestartICE(ctx context.Context, ufrag, pwd string) (string, error) {
+	return s.p.Publisher().RestartICE(ctx, ufrag, pwd)
+}
+
 func (s *publisherSession) Close() { s.p.Leave() }
 
 // viewerSession is a WHEP session.
@@ -35,6 +41,10 @@ type viewerSession struct{ v *sfu.Viewer }
 func (s *viewerSession) ID() string { return string(s.v.ID()) }
 
 func (s *viewerSession) AddCandidate(c webrtc.ICECandidateInit) error { return s.v.AddCandidate(c) }
+
+func (s *viewerSession) RestartICE(ctx context.Context, ufrag, pwd string) (string, error) {
+	return s.v.RestartICE(ctx, ufrag, pwd)
+}
 
 func (s *viewerSession) Close() { s.v.Close() }
 

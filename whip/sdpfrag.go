@@ -13,12 +13,12 @@ const maxFragCandidates = 64
 
 // fragment is what a trickle PATCH carries.
 type fragment struct {
+	ufrag, pwd string // ICE credentials, when given
 	candidates []webrtc.ICECandidateInit
 }
 
-// parseFrag reads an SDP fragment (RFC 8840): session-level ICE credentials, then per
-// m-line its mid and candidates. Lines it does not need (the credentials among them:
-// Pion applies candidates to the one ICE session) are skipped.
+// parseFrag reads an SDP fragment (RFC 8840): ICE credentials, then per m-line its
+// mid and candidates. Lines it does not need are skipped.
 func parseFrag(s string) (fragment, error) {
 	var f fragment
 	var mid *string
@@ -33,6 +33,10 @@ func parseFrag(s string) (fragment, error) {
 		case strings.HasPrefix(line, "a=mid:"):
 			m := strings.TrimPrefix(line, "a=mid:")
 			mid = &m
+		case strings.HasPrefix(line, "a=ice-ufrag:"):
+			f.ufrag = strings.TrimPrefix(line, "a=ice-ufrag:")
+		case strings.HasPrefix(line, "a=ice-pwd:"):
+			f.pwd = strings.TrimPrefix(line, "a=ice-pwd:")
 		case strings.HasPrefix(line, "a=candidate:"):
 			if len(f.candidates) == maxFragCandidates {
 				return f, errors.New("too many candidates in one fragment")
@@ -55,4 +59,27 @@ func truncate(s string) string {
 		return s[:40] + "..."
 	}
 	return s
+}
+
+// answerFrag is the fragment that answers an ICE restart: the server's new
+// credentials and, per m-line, its candidates, taken from the new answer.
+func answerFrag(answer string) string {
+	var b strings.Builder
+	var creds, media []string
+	for _, line := range strings.Split(answer, "\n") {
+		line = strings.TrimRight(line, "\r")
+		switch {
+		case strings.HasPrefix(line, "a=ice-ufrag:"), strings.HasPrefix(line, "a=ice-pwd:"):
+			if len(creds) < 2 {
+				creds = append(creds, line)
+			}
+		case strings.HasPrefix(line, "m="), strings.HasPrefix(line, "a=mid:"), strings.HasPrefix(line, "a=candidate:"),
+			line == "a=end-of-candidates":
+			media = append(media, line)
+		}
+	}
+	for _, line := range append(creds, media...) {
+		b.WriteString(line + "\r\n")
+	}
+	return b.String()
 }
