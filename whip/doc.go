@@ -6,7 +6,7 @@
 //	POST    /whip/{room}                 publish; ?name= names the participant
 //	POST    /whep/{room}                 watch the room's first publisher
 //	POST    /whep/{room}/{participant}   watch one participant
-//	PATCH   /whip/resource/{id}          trickle ICE candidates (sdpfrag)
+//	PATCH   /whip/resource/{id}          trickle ICE candidates, or restart ICE (sdpfrag)
 //	DELETE  /whip/resource/{id}          end the session
 //	(and the same under /whep/resource/), OPTIONS on all of them.
 //
