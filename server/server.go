@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-rtc/switchboard/signal/sse"
 	"github.com/switchboard-rtc/switchboard/signal/ws"
 	"github.com/switchboard-rtc/switchboard/web"
+	"github.com/switchboard-rtc/switchboard/whip"
 )
 
 // Config configures a Server. The zero value serves on every path with
@@ -55,6 +56,7 @@ type Server struct {
 	log     *slog.Logger
 	sig     *signal.Config
 	sse     *sse.Handler
+	whip    *whip.Handler
 
 	ctx      context.Context // ends every session on Close
 	cancel   context.CancelFunc
@@ -93,11 +95,14 @@ func New(cfg Config) (*Server, error) {
 	s.mux.Handle("GET /sse", auth(s.track(s.sse)))
 	s.mux.Handle("POST /sse/{session}", auth(s.track(s.sse)))
 	s.mux.Handle("GET /compat/sfu-ws", auth(s.track(s.compatHandler(cfg))))
+	s.whip = whip.New(whip.Config{Rooms: s.rooms, ICEServers: cfg.ClientICEServers, Logger: log})
+	s.whip.Register(s.mux)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	s.mux.Handle("GET /", clientHandler(web.Files()))
+	s.mux.Handle("GET /watch", clientPage(web.Files(), "watch.html"))
 	s.handler = withPrefix(cfg.PathPrefix, s.mux)
 	return s, nil
 }
@@ -133,6 +138,7 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 	s.rooms.Close()
 	s.cancel()
+	s.whip.Close()
 	s.sessions.Wait()
 	s.sse.Close()
 	return nil
@@ -142,15 +148,27 @@ func (s *Server) Close() error {
 const contentSecurityPolicy = "default-src 'self'; connect-src 'self'; media-src 'self' blob: mediastream:; " +
 	"img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 
+// clientPage serves one page of the browser client at a path of its own.
+func clientPage(files fs.FS, name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setClientHeaders(w.Header())
+		http.ServeFileFS(w, r, files, name)
+	})
+}
+
+// setClientHeaders sets the security and caching headers of the client's files.
+func setClientHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-cache")
+}
+
 // clientHandler serves the browser client.
 func clientHandler(files fs.FS) http.Handler {
 	fileServer := http.FileServerFS(files)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cache-Control", "no-cache")
+		setClientHeaders(w.Header())
 		fileServer.ServeHTTP(w, r)
 	})
 }

@@ -3,7 +3,9 @@ package sfu
 import (
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -17,16 +19,29 @@ import (
 // Each packet goes out with the SSRC and payload type negotiated with the subscriber
 // and without the publisher's header extensions, whose ids the subscriber never
 // agreed to.
+//
+// A down-track may change source (a WHEP viewer whose publisher left and another
+// arrived): switchTo points it at another Track, and from the next keyframe of that
+// track on, sequence numbers and timestamps continue where the old source stopped,
+// so the subscriber sees one uninterrupted stream.
 type DownTrack struct {
-	track    *Track
+	track    *Track // the track it was made for; nil for a viewer's down-track
+	id       string
 	streamID string
+	kind     webrtc.RTPCodecType
+	mime     string // the codec a source must have
+	clock    uint32
 
 	binding atomic.Pointer[downBinding]
 
-	// hdr is the outgoing header, reused for every packet. Only the track's forward
-	// loop touches it.
-	hdr rtp.Header
-
+	// mu guards what follows. Only forward loops take it, one packet at a time: it is
+	// uncontended except during a switch, when the old and new sources' loops may
+	// both be writing.
+	mu      sync.Mutex
+	source  *Track
+	rw      rewriter
+	hdr     rtp.Header // the outgoing header, reused for every packet
+	rtx     retransmitter
 	written atomic.Uint64
 }
 
@@ -41,11 +56,19 @@ func newDownTrack(t *Track) *DownTrack {
 	if t.info.Source == SourceScreen {
 		stream += ":screen"
 	}
-	return &DownTrack{track: t, streamID: stream}
+	return &DownTrack{
+		track: t, id: string(t.info.ID), streamID: stream, kind: t.info.Kind,
+		mime: t.codec.MimeType, clock: t.codec.ClockRate, source: t,
+	}
 }
 
-// ID is the published track's id.
-func (d *DownTrack) ID() string { return string(d.track.info.ID) }
+// newViewerDownTrack is a down-track of the given kind and codec with no source yet.
+func newViewerDownTrack(id, stream string, kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability) *DownTrack {
+	return &DownTrack{id: id, streamID: stream, kind: kind, mime: codec.MimeType, clock: codec.ClockRate}
+}
+
+// ID is the published track's id (a fixed name for a viewer's down-track).
+func (d *DownTrack) ID() string { return d.id }
 
 // RID is empty: a down-track carries one stream.
 func (d *DownTrack) RID() string { return "" }
@@ -54,10 +77,10 @@ func (d *DownTrack) RID() string { return "" }
 // subscriber; a screen share is a stream of its own.
 func (d *DownTrack) StreamID() string { return d.streamID }
 
-// Kind is the published track's kind.
-func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.track.info.Kind }
+// Kind is the kind of media the down-track carries.
+func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.kind }
 
-// Track is the published track this down-track forwards.
+// Track is the published track this down-track was made for; nil for a viewer's.
 func (d *DownTrack) Track() *Track { return d.track }
 
 // Packets is how many packets were written to the subscriber.
@@ -67,17 +90,23 @@ func (d *DownTrack) Packets() uint64 { return d.written.Load() }
 // publisher's codec.
 var errCodecNotNegotiated = errors.New("sfu: subscriber does not support the track's codec")
 
-// Bind attaches the down-track to its Track with the codec the subscriber accepted,
+// Bind attaches the down-track to its source with the codec the subscriber accepted,
 // and asks the publisher for a keyframe so the subscriber can start decoding.
 func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
-	want := d.track.codec
 	for _, c := range ctx.CodecParameters() {
-		if !strings.EqualFold(c.MimeType, want.MimeType) {
+		if !strings.EqualFold(c.MimeType, d.mime) {
 			continue
 		}
 		d.binding.Store(&downBinding{ssrc: uint32(ctx.SSRC()), payloadType: uint8(c.PayloadType), out: ctx.WriteStream()})
-		d.track.attach(d)
-		d.track.RequestKeyframe()
+		d.mu.Lock()
+		src := d.source
+		if src != nil {
+			src.attach(d)
+		}
+		d.mu.Unlock()
+		if src != nil {
+			src.RequestKeyframe()
+		}
 		return c, nil
 	}
 	return webrtc.RTPCodecParameters{}, errCodecNotNegotiated
@@ -85,19 +114,74 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 
 // Unbind detaches the down-track: the subscriber's transceiver stopped.
 func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
-	d.track.detach(d)
+	d.mu.Lock()
+	src := d.source
+	if src != nil {
+		src.detach(d)
+	}
+	d.mu.Unlock()
 	d.binding.Store(nil)
 	return nil
 }
 
-// writeRTP sends pkt to the subscriber. It is called only from the track's forward
-// loop and allocates nothing.
-func (d *DownTrack) writeRTP(pkt *rtp.Packet) {
+// switchTo makes t the source (nil: none). A source whose codec differs from the
+// down-track's is refused as nil: changing codec would need a renegotiation.
+func (d *DownTrack) switchTo(t *Track) {
+	if t != nil && !strings.EqualFold(t.codec.MimeType, d.mime) {
+		t = nil
+	}
+	d.mu.Lock()
+	old := d.source
+	if old == t {
+		d.mu.Unlock()
+		return
+	}
+	if old != nil {
+		old.detach(d)
+	}
+	d.source = t
+	d.rw.switched(time.Now(), d.kind == webrtc.RTPCodecTypeVideo)
+	bound := d.binding.Load() != nil
+	if t != nil && bound {
+		t.attach(d)
+	}
+	d.mu.Unlock()
+	if t != nil && bound {
+		t.RequestKeyframe()
+	}
+}
+
+// Source is the track the down-track forwards now, nil when none.
+func (d *DownTrack) Source() *Track {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.source
+}
+
+// writeRTP sends pkt, read from src, to the subscriber. It is called only from
+// forward loops and allocates nothing.
+func (d *DownTrack) writeRTP(src *Track, pkt *rtp.Packet) {
 	b := d.binding.Load()
 	if b == nil {
 		return
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if src != d.source {
+		return // the loop of a source switched away from
+	}
+	if d.rw.waiting(src.codec.MimeType, pkt) {
+		return
+	}
 	d.hdr = pkt.Header
+	d.rw.rewrite(&d.hdr, d.clock)
+	if d.send(b, pkt.Payload) {
+		d.written.Add(1)
+	}
+}
+
+// send writes d.hdr, made the subscriber's, and payload. d.mu is held.
+func (d *DownTrack) send(b *downBinding, payload []byte) bool {
 	d.hdr.SSRC = b.ssrc
 	d.hdr.PayloadType = b.payloadType
 	d.hdr.Extension = false
@@ -105,19 +189,22 @@ func (d *DownTrack) writeRTP(pkt *rtp.Packet) {
 	d.hdr.ExtensionProfile = 0
 	d.hdr.Padding = false
 	d.hdr.PaddingSize = 0
-	if _, err := b.out.WriteRTP(&d.hdr, pkt.Payload); err == nil {
-		d.written.Add(1)
-	}
+	_, err := b.out.WriteRTP(&d.hdr, payload)
+	return err == nil
 }
 
 // handleRTCP acts on feedback from the subscriber: keyframe requests (PLI, FIR) go to
-// the publisher, throttled by the Track. NACKs are answered by the NACK interceptor
-// before they get here.
+// the publisher, throttled by the Track; NACKs are answered from the track's packet
+// cache.
 func (d *DownTrack) handleRTCP(pkts []rtcp.Packet) {
 	for _, p := range pkts {
-		switch p.(type) {
+		switch p := p.(type) {
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-			d.track.RequestKeyframe()
+			if src := d.Source(); src != nil {
+				src.RequestKeyframe()
+			}
+		case *rtcp.TransportLayerNack:
+			d.retransmit(p)
 		}
 	}
 }

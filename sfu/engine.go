@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -26,17 +28,17 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// nackBufferSize is how many packets of each outgoing stream are kept to answer NACKs:
-// 512 packets is about half a second of 8 Mbit/s video, longer than any useful
-// retransmission delay.
-const nackBufferSize = 512
-
 // Engine builds the peer connections of every participant from one configuration.
 // It holds no per-connection state and is safe for concurrent use.
+//
+// Connections that receive media (publishers) and connections that only send it
+// (subscribers, viewers) get different interceptors: a sending connection needs
+// none of the machinery for incoming streams (NACK generation, congestion control
+// feedback, receiver reports), and each of those runs a goroutine per connection.
 type Engine struct {
-	api    *webrtc.API
-	config webrtc.Configuration
-	log    *slog.Logger
+	pubAPI, subAPI *webrtc.API
+	config         webrtc.Configuration
+	log            *slog.Logger
 }
 
 // NewEngine checks cfg and prepares the codecs, interceptors and ICE settings.
@@ -45,31 +47,64 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	settings, err := settingsFor(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	pubAPI, err := newAPI(settings, registerInterceptors)
+	if err != nil {
+		return nil, err
+	}
+	subAPI, err := newAPI(settings, registerSenderInterceptors)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{pubAPI: pubAPI, subAPI: subAPI, config: webrtc.Configuration{ICEServers: cfg.ICEServers}, log: log}, nil
+}
+
+// newAPI builds an API with the server's codecs and the interceptors that
+// interceptors registers.
+func newAPI(settings webrtc.SettingEngine, interceptors func(*webrtc.MediaEngine, *interceptor.Registry) error) (*webrtc.API, error) {
 	media := &webrtc.MediaEngine{}
 	if err := registerCodecs(media); err != nil {
 		return nil, err
 	}
 	registry := &interceptor.Registry{}
-	if err := registerInterceptors(media, registry); err != nil {
+	if err := interceptors(media, registry); err != nil {
 		return nil, err
 	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithInterceptorRegistry(registry),
+		webrtc.WithSettingEngine(settings)), nil
+}
+
+// settingsFor turns cfg into Pion's settings.
+func settingsFor(cfg Config, log *slog.Logger) (webrtc.SettingEngine, error) {
 	settings := webrtc.SettingEngine{LoggerFactory: pionLogs{log}}
 	settings.SetIncludeLoopbackCandidate(cfg.ICELoopback)
+	// No mDNS: a server's candidates are real addresses, and a client's ".local"
+	// candidates are not needed, since the server learns the client's address from the
+	// client's own connectivity checks (a peer-reflexive candidate). Without it every
+	// connection saves a multicast socket and its reading goroutine.
+	settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if len(cfg.PublicIPs) > 0 {
 		settings.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
 	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
 		if err := settings.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
-			return nil, fmt.Errorf("sfu: UDP port range %d-%d: %w", cfg.UDPPortMin, cfg.UDPPortMax, err)
+			return settings, fmt.Errorf("sfu: UDP port range %d-%d: %w", cfg.UDPPortMin, cfg.UDPPortMax, err)
 		}
 	}
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(media), webrtc.WithInterceptorRegistry(registry),
-		webrtc.WithSettingEngine(settings))
-	return &Engine{api: api, config: webrtc.Configuration{ICEServers: cfg.ICEServers}, log: log}, nil
+	return settings, nil
 }
 
-func (e *Engine) newPeerConnection() (*webrtc.PeerConnection, error) {
-	return e.api.NewPeerConnection(e.config)
+// newPublisherConnection is a connection that receives a client's media.
+func (e *Engine) newPublisherConnection() (*webrtc.PeerConnection, error) {
+	return e.pubAPI.NewPeerConnection(e.config)
+}
+
+// newSubscriberConnection is a connection that only sends media to a client.
+func (e *Engine) newSubscriberConnection() (*webrtc.PeerConnection, error) {
+	return e.subAPI.NewPeerConnection(e.config)
 }
 
 // registerCodecs offers what browsers, OBS and GStreamer send: Opus, VP8, H.264 and
@@ -104,24 +139,36 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 }
 
 // registerInterceptors adds what an SFU needs from Pion's interceptors: NACK generation
-// towards publishers and answers to subscribers' NACKs, RTCP sender and receiver
-// reports, transport-wide congestion control feedback to publishers, and the header
-// extensions that identify simulcast streams. Pion's stats interceptor is left out: it
-// costs time on every packet and the server keeps its own counters.
+// towards publishers, RTCP sender and receiver reports, transport-wide congestion
+// control feedback to publishers, and the header extensions that identify simulcast
+// streams.
+//
+// Left out: Pion's NACK responder, which keeps a buffer of packets per outgoing
+// stream, so per subscriber (about 1.5 MiB each at 1 Mbit/s); each published Track
+// keeps one packetCache instead and its DownTracks answer NACKs from it. And Pion's
+// stats interceptor: it costs time on every packet and the server keeps its own
+// counters.
 func registerInterceptors(m *webrtc.MediaEngine, r *interceptor.Registry) error {
-	responder, err := nack.NewResponderInterceptor(nack.ResponderSize(nackBufferSize))
-	if err != nil {
-		return err
-	}
 	generator, err := nack.NewGeneratorInterceptor()
 	if err != nil {
 		return err
 	}
-	r.Add(responder)
 	r.Add(generator)
 	return errors.Join(
 		webrtc.ConfigureRTCPReports(r),
 		webrtc.ConfigureSimulcastExtensionHeaders(m),
 		webrtc.ConfigureTWCCSender(m, r),
 	)
+}
+
+// registerSenderInterceptors adds what a connection that only sends needs: RTCP
+// sender reports, which let the client synchronize audio with video. NACKs and
+// keyframe requests from the client are handled by the DownTracks.
+func registerSenderInterceptors(_ *webrtc.MediaEngine, r *interceptor.Registry) error {
+	sender, err := report.NewSenderInterceptor()
+	if err != nil {
+		return err
+	}
+	r.Add(sender)
+	return nil
 }

@@ -143,3 +143,92 @@ func BenchmarkForward(b *testing.B) {
 		})
 	}
 }
+
+// vp8Packet is a marshalled VP8 packet with sequence number seq; keyframe sets the
+// payload's keyframe bits.
+func vp8Packet(tb testing.TB, seq uint16, ts uint32, keyframe bool) []byte {
+	payload := make([]byte, 100)
+	payload[0] = 0x10 // start of partition 0
+	payload[1] = 0x01 // inter frame
+	if keyframe {
+		payload[1] = 0x00
+	}
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, Timestamp: ts, SSRC: 1234}, Payload: payload}
+	b, err := pkt.Marshal()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// recordingWriter keeps the headers of the packets written to it.
+type recordingWriter struct{ headers []rtp.Header }
+
+func (w *recordingWriter) WriteRTP(h *rtp.Header, _ []byte) (int, error) {
+	w.headers = append(w.headers, *h)
+	return 0, nil
+}
+func (w *recordingWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+func TestNACKIsAnsweredFromTheTrackCache(t *testing.T) {
+	track, _ := newTestTrack(t, 0)
+	w := &recordingWriter{}
+	d := newDownTrack(track)
+	if _, err := d.Bind(bindContext{ssrc: 42, writer: w}); err != nil {
+		t.Fatal(err)
+	}
+	var pkt rtp.Packet
+	for seq := uint16(100); seq < 110; seq++ {
+		track.forward(&pkt, vp8Packet(t, seq, 3000, false))
+	}
+	d.handleRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{103, 105, 200})}})
+	if len(w.headers) != 12 {
+		t.Fatalf("wrote %d packets, want 10 and 2 retransmissions", len(w.headers))
+	}
+	for i, want := range []uint16{103, 105} {
+		if h := w.headers[10+i]; h.SequenceNumber != want || h.SSRC != 42 || h.PayloadType != 100 {
+			t.Errorf("retransmission %d: %+v, want seq %d", i, h, want)
+		}
+	}
+	if sent, missed := d.Retransmitted(); sent != 2 || missed != 1 {
+		t.Errorf("retransmitted %d, missed %d; want 2 and 1", sent, missed)
+	}
+}
+
+func TestSwitchContinuesSequenceAtKeyframe(t *testing.T) {
+	first, _ := newTestTrack(t, 0)
+	second, _ := newTestTrack(t, 0)
+	w := &recordingWriter{}
+	d := newViewerDownTrack("video", "s", webrtc.RTPCodecTypeVideo, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000})
+	if _, err := d.Bind(bindContext{ssrc: 42, writer: w}); err != nil {
+		t.Fatal(err)
+	}
+	var pkt rtp.Packet
+	d.switchTo(first)
+	first.forward(&pkt, vp8Packet(t, 500, 9000, false)) // dropped: not a keyframe
+	first.forward(&pkt, vp8Packet(t, 501, 9000, true))
+	first.forward(&pkt, vp8Packet(t, 502, 12000, false))
+	d.switchTo(second)
+	first.forward(&pkt, vp8Packet(t, 503, 15000, false)) // the old source: dropped
+	second.forward(&pkt, vp8Packet(t, 7, 100, false))    // dropped: not a keyframe
+	second.forward(&pkt, vp8Packet(t, 8, 100, true))
+	second.forward(&pkt, vp8Packet(t, 9, 3100, false))
+	var seqs []uint16
+	for _, h := range w.headers {
+		seqs = append(seqs, h.SequenceNumber)
+	}
+	if fmt.Sprint(seqs) != "[501 502 503 504]" {
+		t.Fatalf("sent sequence numbers %v, want [501 502 503 504]", seqs)
+	}
+	if ts := w.headers[2].Timestamp; ts <= 12000 || w.headers[3].Timestamp-ts != 3000 {
+		t.Errorf("timestamps after the switch: %d, %d; want past 12000 and 3000 apart", ts, w.headers[3].Timestamp)
+	}
+	if first.DownTracks() != 0 || second.DownTracks() != 1 {
+		t.Errorf("down-tracks attached: first %d, second %d", first.DownTracks(), second.DownTracks())
+	}
+	// A NACK for a packet of the old source is not answered with the new one's.
+	d.handleRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{502, 504})}})
+	if n := len(w.headers); n != 5 || w.headers[4].SequenceNumber != 504 {
+		t.Errorf("after NACK of 502 and 504: %d packets, last %+v", n, w.headers[n-1])
+	}
+}

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -12,39 +13,60 @@ import (
 // Publisher is the connection on which a participant sends media. The client offers;
 // each remote track becomes a published Track of the room.
 //
+// The connection is made on the first offer: a participant that only subscribes
+// never has one, which spares its ICE agent, sockets and goroutines.
+//
 // Answer and AddCandidate are called by one goroutine at a time (the participant's
 // signaling session); Pion's track callbacks run on goroutines of their own. mu guards
 // the fields below it.
 type Publisher struct {
-	p   *Participant
-	pc  *webrtc.PeerConnection
-	log *slog.Logger
+	p      *Participant
+	engine *Engine
+	log    *slog.Logger
 
 	mu         sync.Mutex
-	sources    map[string]Source // by mid, as the client named them
-	tracks     map[string]*Track // by mid
-	used       map[string]bool   // mids that have carried a track
+	pc         *webrtc.PeerConnection // nil until the first offer
+	sources    map[string]Source      // by mid, as the client named them
+	tracks     map[string]*Track      // by mid
+	used       map[string]bool        // mids that have carried a track
 	candidates candidateQueue
 	closed     bool
 	loops      sync.WaitGroup // one per forward loop
 }
 
-func newPublisher(p *Participant, pc *webrtc.PeerConnection) *Publisher {
-	pub := newPublisherOn(p, pc)
-	p.watchConnection(SidePublisher, pc)
-	return pub
+func newPublisher(p *Participant, engine *Engine) *Publisher {
+	return &Publisher{
+		p: p, engine: engine, log: p.log.With("side", SidePublisher),
+		sources: map[string]Source{}, tracks: map[string]*Track{}, used: map[string]bool{},
+	}
 }
 
 // newPublisherOn publishes the remote tracks of pc, a connection whose state and
 // candidates someone else watches: the subscriber's, for a single-connection
 // participant.
 func newPublisherOn(p *Participant, pc *webrtc.PeerConnection) *Publisher {
-	pub := &Publisher{
-		p: p, pc: pc, log: p.log.With("side", SidePublisher),
-		sources: map[string]Source{}, tracks: map[string]*Track{}, used: map[string]bool{},
-	}
+	pub := newPublisher(p, nil)
+	pub.pc = pc
 	pc.OnTrack(pub.onTrack)
 	return pub
+}
+
+// connectionLocked returns the peer connection, making it on first use. pub.mu is
+// held.
+func (pub *Publisher) connectionLocked() (*webrtc.PeerConnection, error) {
+	if pub.closed {
+		return nil, ErrClosed
+	}
+	if pub.pc == nil {
+		pc, err := pub.engine.newPublisherConnection()
+		if err != nil {
+			return nil, err
+		}
+		pc.OnTrack(pub.onTrack)
+		pub.p.watchConnection(SidePublisher, pc)
+		pub.pc = pc
+	}
+	return pub.pc, nil
 }
 
 // Answer applies a client's offer and returns the answer. sources names what each
@@ -70,25 +92,30 @@ func (pub *Publisher) Answer(offerSDP string, sources map[string]Source) (string
 	for mid, src := range sources {
 		pub.sources[mid] = src
 	}
+	pc, err := pub.connectionLocked()
 	pub.mu.Unlock()
-	if err := pub.pc.SetRemoteDescription(offer); err != nil {
+	if err != nil {
+		return "", err
+	}
+	if err := pc.SetRemoteDescription(offer); err != nil {
 		return "", wrapSDPError(err)
 	}
-	answer, err := pub.pc.CreateAnswer(nil)
+	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
 		return "", wrapSDPError(err)
 	}
-	if err := pub.pc.SetLocalDescription(answer); err != nil {
+	if err := pc.SetLocalDescription(answer); err != nil {
 		return "", wrapSDPError(err)
 	}
 	pub.mu.Lock()
-	pub.candidates.flush(pub.pc, pub.log)
+	pub.candidates.flush(pc, pub.log)
 	pub.mu.Unlock()
 	pub.unpublishStopped(parsed)
 	return answer.SDP, nil
 }
 
 // AddCandidate applies a remote ICE candidate, or keeps it until the first offer.
+// (Before the first offer pc is nil, and the queue is not ready: it only keeps.)
 func (pub *Publisher) AddCandidate(c webrtc.ICECandidateInit) error {
 	pub.mu.Lock()
 	defer pub.mu.Unlock()
@@ -129,7 +156,10 @@ func sends(md *sdp.MediaDescription) bool {
 // onTrack publishes a new remote track and forwards it until it ends. Pion calls it
 // on a goroutine of its own.
 func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
-	mid := pub.midOf(recv)
+	pub.mu.Lock()
+	pc := pub.pc
+	pub.mu.Unlock()
+	mid := midOf(pc, recv)
 	pub.mu.Lock()
 	if pub.closed || pub.tracks[mid] != nil {
 		// A second encoding of one m-line (simulcast) is not forwarded: the first
@@ -146,7 +176,7 @@ func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 	}
 	info := TrackInfo{ID: TrackID(newID("t_")), Participant: pub.p.id, Kind: remote.Kind(), Source: src}
 	log := pub.log.With("track", info.ID, "source", src, "codec", remote.Codec().MimeType)
-	t := newTrack(info, remote.Codec(), uint32(remote.SSRC()), pub.pc.WriteRTCP, log)
+	t := newTrack(info, remote.Codec(), uint32(remote.SSRC()), pc.WriteRTCP, log)
 	pub.tracks[mid] = t
 	pub.used[mid] = true
 	pub.loops.Add(2)
@@ -178,8 +208,8 @@ func (pub *Publisher) drainRTCP(recv *webrtc.RTPReceiver) {
 	}
 }
 
-func (pub *Publisher) midOf(recv *webrtc.RTPReceiver) string {
-	for _, tr := range pub.pc.GetTransceivers() {
+func midOf(pc *webrtc.PeerConnection, recv *webrtc.RTPReceiver) string {
+	for _, tr := range pc.GetTransceivers() {
 		if tr.Receiver() == recv {
 			return tr.Mid()
 		}
@@ -191,9 +221,25 @@ func (pub *Publisher) midOf(recv *webrtc.RTPReceiver) string {
 func (pub *Publisher) close() {
 	pub.mu.Lock()
 	pub.closed = true
+	pc := pub.pc
 	pub.mu.Unlock()
-	if err := pub.pc.Close(); err != nil {
-		pub.log.Debug("close", "err", err)
+	if pc != nil {
+		if err := pc.Close(); err != nil {
+			pub.log.Debug("close", "err", err)
+		}
 	}
 	pub.loops.Wait()
+}
+
+// LocalDescription waits until the connection has gathered its ICE candidates, then
+// returns the current answer with them in it: for clients that cannot receive
+// trickled candidates (WHIP).
+func (pub *Publisher) LocalDescription(ctx context.Context) (string, error) {
+	pub.mu.Lock()
+	pc := pub.pc
+	pub.mu.Unlock()
+	if pc == nil {
+		return "", ErrNoOffer
+	}
+	return gathered(ctx, pc)
 }

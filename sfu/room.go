@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/pion/webrtc/v4"
 )
 
 // Room is a set of participants who receive each other's tracks.
@@ -25,6 +24,7 @@ type Room struct {
 
 	// Owned by the operation queue's goroutine.
 	members []*member
+	viewers []*Viewer
 }
 
 type member struct {
@@ -59,6 +59,7 @@ func (r *Room) joinOp(p *Participant) {
 		}
 	}
 	p.log.Info("participant joined", "name", p.name, "present", len(others))
+	r.retarget()
 }
 
 func (r *Room) leaveOp(p *Participant) {
@@ -75,6 +76,7 @@ func (r *Room) leaveOp(p *Participant) {
 	for _, m := range r.members {
 		m.p.obs.ParticipantLeft(info)
 	}
+	r.retarget()
 }
 
 // publish adds t to p's tracks and subscribes everyone else to it.
@@ -91,6 +93,7 @@ func (r *Room) publish(p *Participant, t *Track) {
 				o.p.sub.add(t)
 			}
 		}
+		r.retarget()
 	})
 }
 
@@ -108,6 +111,7 @@ func (r *Room) unpublish(p *Participant, t *Track) {
 		}
 		m.tracks = slices.Delete(m.tracks, i, i+1)
 		r.broadcastUnpublished(t)
+		r.retarget()
 		t.log.Info("track unpublished")
 	})
 }
@@ -167,14 +171,39 @@ func (rs *Rooms) Join(id RoomID, name string, obs Observer) (*Participant, error
 
 // JoinWith is Join with options.
 func (rs *Rooms) JoinWith(id RoomID, name string, obs Observer, opts JoinOptions) (*Participant, error) {
-	pubPC, subPC, err := rs.connections(opts)
+	// The subscriber's connection only sends, unless it is the participant's only one.
+	newConnection := rs.engine.newSubscriberConnection
+	if opts.SingleConnection {
+		newConnection = rs.engine.newPublisherConnection
+	}
+	subPC, err := newConnection()
 	if err != nil {
 		return nil, err
 	}
+	r, err := rs.holdOrCreate(id)
+	if err != nil {
+		_ = subPC.Close()
+		return nil, err
+	}
+
+	pid := ParticipantID(newID("p_"))
+	p := &Participant{id: pid, name: name, room: r, obs: obs, log: r.log.With("participant", pid)}
+	p.sub = newSubscriber(p, subPC)
+	if opts.SingleConnection {
+		p.pub = newPublisherOn(p, subPC)
+		p.sub.receiveAV()
+	} else {
+		p.pub = newPublisher(p, rs.engine)
+	}
+	r.ops.post(func() { r.joinOp(p) })
+	return p, nil
+}
+
+// holdOrCreate takes a hold on the room id, creating it if needed.
+func (rs *Rooms) holdOrCreate(id RoomID) (*Room, error) {
 	rs.mu.Lock()
+	defer rs.mu.Unlock()
 	if rs.closed {
-		rs.mu.Unlock()
-		_, _ = pubPC.Close(), subPC.Close()
 		return nil, ErrShuttingDown
 	}
 	r := rs.rooms[id]
@@ -185,34 +214,22 @@ func (rs *Rooms) JoinWith(id RoomID, name string, obs Observer, opts JoinOptions
 		r.log.Info("room created")
 	}
 	r.count++
-	rs.mu.Unlock()
-
-	pid := ParticipantID(newID("p_"))
-	p := &Participant{id: pid, name: name, room: r, obs: obs, log: r.log.With("participant", pid)}
-	p.sub = newSubscriber(p, subPC)
-	if opts.SingleConnection {
-		p.pub = newPublisherOn(p, subPC)
-		p.sub.receiveAV()
-	} else {
-		p.pub = newPublisher(p, pubPC)
-	}
-	r.ops.post(func() { r.joinOp(p) })
-	return p, nil
+	return r, nil
 }
 
-// connections makes a participant's peer connections: one for each side, or a single
-// one that is both.
-func (rs *Rooms) connections(opts JoinOptions) (pub, sub *webrtc.PeerConnection, err error) {
-	sub, err = rs.engine.newPeerConnection()
-	if err != nil || opts.SingleConnection {
-		return sub, sub, err
+// hold takes a hold on the existing room id.
+func (rs *Rooms) hold(id RoomID) (*Room, error) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.closed {
+		return nil, ErrShuttingDown
 	}
-	pub, err = rs.engine.newPeerConnection()
-	if err != nil {
-		_ = sub.Close()
-		return nil, nil, err
+	r := rs.rooms[id]
+	if r == nil {
+		return nil, ErrNoRoom
 	}
-	return pub, sub, nil
+	r.count++
+	return r, nil
 }
 
 // release drops one participant's hold on r and removes the room when it was the last.

@@ -38,7 +38,7 @@ func newTestSubscriber(t *testing.T) (*Subscriber, *recorder) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, err := engine.newPeerConnection()
+	pc, err := engine.newSubscriberConnection()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,6 +55,9 @@ type Track struct {
 	keyframePending     atomic.Bool  // a delayed request is scheduled
 
 	forwarded atomic.Uint64 // packets read from the publisher
+
+	// cache answers subscribers' NACKs; nil for audio, whose codecs negotiate none.
+	cache *packetCache
 }
 
 func newTrack(info TrackInfo, codec webrtc.RTPCodecParameters, ssrc uint32,
@@ -62,6 +65,9 @@ func newTrack(info TrackInfo, codec webrtc.RTPCodecParameters, ssrc uint32,
 ) *Track {
 	t := &Track{info: info, codec: codec, ssrc: ssrc, sendRTCP: sendRTCP, log: log}
 	t.downs.Store(new([]*DownTrack))
+	if info.Kind == webrtc.RTPCodecTypeVideo {
+		t.cache = &packetCache{}
+	}
 	return t
 }
 
@@ -95,8 +101,11 @@ func (t *Track) forward(pkt *rtp.Packet, b []byte) {
 		return
 	}
 	t.forwarded.Add(1)
+	if t.cache != nil {
+		t.cache.put(pkt.SequenceNumber, b)
+	}
 	for _, d := range *t.downs.Load() {
-		d.writeRTP(pkt)
+		d.writeRTP(t, pkt)
 	}
 }
 

@@ -1,6 +1,8 @@
 // Command switchboard runs the Switchboard conferencing server.
 //
-//	switchboard [serve] [flags]   run the server (the default)
+//	switchboard [serve] [flags]          run the server (the default)
+//	switchboard bench [flags]            load a server with synthetic peers and report
+//	switchboard bench baseline [flags]   measure the yardstick relay on this machine
 //
 // Every flag can also be set by an environment variable: --ice-loopback is
 // SWITCHBOARD_ICE_LOOPBACK, and so on. A flag on the command line wins.
@@ -38,8 +40,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "serve":
 		return serve(ctx, args, stdout, stderr)
+	case "bench":
+		return benchCmd(ctx, args, stdout, stderr)
 	case "help":
-		fmt.Fprintln(stdout, "usage: switchboard [serve] [flags]; switchboard serve -h lists the flags")
+		fmt.Fprintln(stdout, "usage: switchboard [serve] [flags] | switchboard bench [baseline] [flags]; add -h to list the flags")
 		return nil
 	}
 	return fmt.Errorf("unknown command %q (try: switchboard help)", cmd)

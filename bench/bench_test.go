@@ -1,0 +1,110 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-rtc/switchboard/bench"
+	"github.com/switchboard-rtc/switchboard/server"
+	"github.com/switchboard-rtc/switchboard/sfu"
+)
+
+func startServer(t *testing.T) string {
+	t.Helper()
+	srv, err := server.New(server.Config{Media: sfu.Config{ICELoopback: true}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		_ = srv.Close()
+		hs.Close()
+	})
+	return hs.URL
+}
+
+// TestBenchReportIsComplete runs a short bench of each protocol against an
+// in-process server and checks that every field of the JSON report is present and
+// that packets were delivered. The in-process server's pid is this test's, so the
+// server figures are filled in (and include the load generator's own work).
+func TestBenchReportIsComplete(t *testing.T) {
+	target := startServer(t)
+	for _, proto := range []string{bench.ProtocolNative, bench.ProtocolWHIP} {
+		t.Run(proto, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			var progress bytes.Buffer
+			rep, err := bench.Run(ctx, bench.Config{
+				Target: target, Protocol: proto, Subscribers: 3, Bitrate: 300_000,
+				Duration: 2 * time.Second, ServerPID: os.Getpid(), Room: "bench-" + proto,
+			}, &progress)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := json.Marshal(rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fields map[string]any
+			if err := json.Unmarshal(b, &fields); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range jsonNames(reflect.TypeOf(bench.Report{})) {
+				if _, ok := fields[name]; !ok {
+					t.Errorf("report has no %q: %s", name, b)
+				}
+			}
+			server, _ := fields["server"].(map[string]any)
+			for _, name := range jsonNames(reflect.TypeOf(bench.ServerReport{})) {
+				if _, ok := server[name]; !ok {
+					t.Errorf("server report has no %q: %s", name, b)
+				}
+			}
+			if rep.PeersConnected != 4 || rep.PeersFailed != 0 || rep.Packets == 0 || rep.LatencyP50 <= 0 ||
+				rep.FirstPacketP50 <= 0 || rep.Server.CPUSeconds <= 0 || rep.Server.PeakRSS <= 0 {
+				t.Errorf("implausible report: %s", b)
+			}
+			if !strings.Contains(progress.String(), "pkt/s") {
+				t.Errorf("no progress lines: %q", progress.String())
+			}
+		})
+	}
+}
+
+// jsonNames lists the JSON names of t's fields.
+func jsonNames(t reflect.Type) []string {
+	var names []string
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		names = append(names, name)
+	}
+	return names
+}
+
+func TestBenchRefusesRemoteTargets(t *testing.T) {
+	for _, target := range []string{"http://192.0.2.1:8080", "http://10.0.0.1"} {
+		_, err := bench.Run(context.Background(), bench.Config{Target: target}, nil)
+		if err == nil || !strings.Contains(err.Error(), "--allow-remote") {
+			t.Errorf("target %s: %v, want a refusal naming --allow-remote", target, err)
+		}
+	}
+}
+
+func TestBaselineRelays(t *testing.T) {
+	rep, err := bench.Baseline(context.Background(), bench.BaselineConfig{Receivers: 5, Duration: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Packets == 0 || rep.Packets%5 != 0 || rep.CPUSeconds < 0 {
+		t.Errorf("relayed %d packets to 5 receivers on %v CPU s", rep.Packets, rep.CPUSeconds)
+	}
+}

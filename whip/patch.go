@@ -1,0 +1,90 @@
+package whip
+
+import (
+	"net/http"
+)
+
+// patch answers PATCH on a resource with an sdpfrag (RFC 8840): trickled ICE
+// candidates (204), or, with If-Match: "*", an ICE restart (RFC 9725 section 4.3.2):
+// 200 with the server's new credentials and candidates and a new entity tag. A
+// trickle whose If-Match is not the session's current entity tag gets 412.
+func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
+	h.cors(w)
+	s := h.get(r.PathValue("id"))
+	if s == nil {
+		writeError(w, http.StatusNotFound, "no such session")
+		return
+	}
+	if !hasContentType(r, sdpFragType) {
+		writeError(w, http.StatusUnsupportedMediaType, "a PATCH must be "+sdpFragType)
+		return
+	}
+	match := r.Header.Get("If-Match")
+	if match != "" && match != "*" && match != h.etag(s.ID()) {
+		writeError(w, http.StatusPreconditionFailed, "If-Match does not match the session's entity tag")
+		return
+	}
+	body, ok := readBody(w, r, maxFragSize)
+	if !ok {
+		return
+	}
+	frag, err := parseFrag(string(body))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if match == "*" {
+		h.restart(w, r, s, frag)
+		return
+	}
+	if addCandidates(w, s, frag) {
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// restart applies an ICE restart and answers with the server's new fragment.
+func (h *Handler) restart(w http.ResponseWriter, r *http.Request, s resource, frag fragment) {
+	if frag.ufrag == "" || frag.pwd == "" {
+		writeError(w, http.StatusBadRequest, "an ICE restart needs a=ice-ufrag and a=ice-pwd")
+		return
+	}
+	ctx, cancel := answerContext(r)
+	defer cancel()
+	answer, err := s.RestartICE(ctx, frag.ufrag, frag.pwd)
+	if err != nil {
+		writeMediaError(w, err)
+		return
+	}
+	if !addCandidates(w, s, frag) {
+		return
+	}
+	w.Header().Set("Content-Type", sdpFragType)
+	w.Header().Set("ETag", h.restarted(s.ID()))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(answerFrag(answer)))
+	h.log.Info("ICE restarted", "resource", s.ID())
+}
+
+// addCandidates applies the fragment's candidates; on failure it writes the error.
+func addCandidates(w http.ResponseWriter, s resource, frag fragment) bool {
+	for _, c := range frag.candidates {
+		if err := s.AddCandidate(c); err != nil {
+			writeMediaError(w, err)
+			return false
+		}
+	}
+	return true
+}
+
+// delete ends a session.
+func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
+	h.cors(w)
+	s := h.take(r.PathValue("id"))
+	if s == nil {
+		writeError(w, http.StatusNotFound, "no such session")
+		return
+	}
+	s.Close()
+	h.log.Info("session ended", "resource", s.ID())
+	w.WriteHeader(http.StatusOK)
+}
