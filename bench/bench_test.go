@@ -104,7 +104,9 @@ func TestBaselineRelays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Packets == 0 || rep.Packets%5 != 0 || rep.CPUSeconds < 0 {
+	// A send may fail (a full socket buffer), so the count need not be a multiple of
+	// the receivers; it must show that packets went out and what they cost.
+	if rep.Packets < 5 || rep.CPUSeconds <= 0 || rep.PacketsPerCPUSecond <= 0 {
 		t.Errorf("relayed %d packets to 5 receivers on %v CPU s", rep.Packets, rep.CPUSeconds)
 	}
 }
