@@ -173,7 +173,8 @@ const KEEPALIVE_MAX = 16 * 1024;
 /**
  * {@link Transport} over Server-Sent Events (the server's messages) and one POST per
  * message of the client's. The stream's first event gives the session id and secret;
- * posts carry the secret and go out one at a time, in order. When the stream drops,
+ * posts carry the secret and go out one at a time, in order (on close, what is left
+ * goes at once). When the stream drops,
  * EventSource reconnects with Last-Event-ID and the server replays what was missed;
  * the transport ends only when the server ends the session or refuses to resume it.
  * @implements {Transport}
@@ -192,8 +193,10 @@ export class SSETransport {
     this.ended = false;
     /** @type {{session: string, secret: string} | null} */
     this.session = null;
-    /** @type {Promise<void>} the last post; the next one waits for it */
-    this.posting = Promise.resolve();
+    /** @type {string[]} bodies waiting for the post in flight */
+    this.queue = [];
+    /** @type {Promise<void> | null} the post in flight */
+    this.inflight = null;
     this.source = new EventSource(url);
     this.source.addEventListener('session', (event) => this.handleSession(/** @type {MessageEvent} */ (event)));
     this.source.addEventListener('end', (event) => this.handleEnd(/** @type {MessageEvent} */ (event)));
@@ -205,40 +208,64 @@ export class SSETransport {
   send(message) {
     if (this.ended) throw new SwitchboardError('closed', 'the connection to the server is closed');
     const body = JSON.stringify(message);
-    if (this.session) this.post(body);
-    else this.waiting.push(body);
+    if (this.session) {
+      this.queue.push(body);
+      this.pump();
+    } else {
+      this.waiting.push(body);
+    }
   }
 
+  /**
+   * Posts what is still queued (a leave, say) at once, side by side rather than one
+   * after another: the page may be going away, and a post that waits for another one
+   * would never start. Then closes the stream.
+   */
   close() {
     if (this.ended) return;
     this.ended = true;
-    // Messages already handed to send() (a leave) are posted before the stream closes.
-    void this.posting.finally(() => this.source.close());
+    const posts = this.session ? this.queue.splice(0).map((body) => this.postOne(body)) : [];
+    if (this.inflight) posts.push(this.inflight);
+    void Promise.allSettled(posts).then(() => this.source.close());
+  }
+
+  /**
+   * Starts the next queued post unless one is in flight: posts go out one at a time,
+   * in order.
+   * @private
+   */
+  pump() {
+    if (this.inflight || this.ended) return;
+    const body = this.queue.shift();
+    if (body === undefined) return;
+    this.inflight = this.postOne(body).finally(() => {
+      this.inflight = null;
+      this.pump();
+    });
   }
 
   /**
    * @private
    * @param {string} body
+   * @returns {Promise<void>}
    */
-  post(body) {
+  async postOne(body) {
     const session = /** @type {{session: string, secret: string}} */ (this.session);
     const url = `${this.url}/${encodeURIComponent(session.session)}`;
-    this.posting = this.posting.then(async () => {
-      try {
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: { 'Authorization': `Bearer ${session.secret}`, 'Content-Type': 'application/json' },
-          body,
-          keepalive: body.length <= KEEPALIVE_MAX,
-        });
-        if (!response.ok) {
-          const text = await response.text();
-          this.end({ opened: true, code: 1008, reason: `message refused (${response.status}): ${text.slice(0, 200)}` });
-        }
-      } catch {
-        if (!this.ended) this.end({ opened: true, code: 1006, reason: '' });
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'Authorization': `Bearer ${session.secret}`, 'Content-Type': 'application/json' },
+        body,
+        keepalive: body.length <= KEEPALIVE_MAX,
+      });
+      if (!response.ok) {
+        const text = await response.text();
+        this.end({ opened: true, code: 1008, reason: `message refused (${response.status}): ${text.slice(0, 200)}` });
       }
-    });
+    } catch {
+      if (!this.ended) this.end({ opened: true, code: 1006, reason: '' });
+    }
   }
 
   /**
@@ -259,8 +286,9 @@ export class SSETransport {
     }
     this.session = { session: data.session, secret: data.secret };
     this.opened = true;
-    for (const body of this.waiting) this.post(body);
+    this.queue.push(...this.waiting);
     this.waiting = [];
+    this.pump();
   }
 
   /**
