@@ -187,7 +187,9 @@ func dialRefusal(t *testing.T, url, token string) refusal {
 
 func jsonErrorMessage(t *testing.T, body interface{ Read([]byte) (int, error) }) string {
 	t.Helper()
-	var e struct{ Error struct{ Code, Message string } }
+	var e struct {
+		Error struct{ Code, Message string }
+	}
 	if err := json.NewDecoder(body).Decode(&e); err != nil {
 		t.Fatalf("error body is not JSON: %v", err)
 	}
