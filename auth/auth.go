@@ -84,6 +84,10 @@ var (
 	ErrNoToken = &Error{"no token"}
 )
 
+// ClockSkew is how far the clocks of the token's issuer and the server may differ:
+// exp, nbf and iat are checked with this much leeway.
+const ClockSkew = 30 * time.Second
+
 // MaxTokenSize bounds a token: claims of a few names and grants fit in 1 KiB; more is
 // not a token this server issued.
 const MaxTokenSize = 4 << 10
@@ -134,6 +138,7 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(v.now),
+		jwt.WithLeeway(ClockSkew),
 	)
 	_, err = parser.ParseWithClaims(token, claims, v.keyFor)
 	if err != nil {

@@ -19,16 +19,16 @@ import (
 // an accepted request carries the token's access in its context for the transport.
 // The room checked is the "room" query parameter: the native protocol names its room
 // in the join message, after the upgrade, and the session checks it again there.
-// Without API keys it returns h.
-func (s *Server) tokens(h http.Handler) http.Handler {
+// resumable is for the SSE stream: a request with Last-Event-ID resumes a session,
+// and the event id carries the session's secret, which the SSE handler checks; the
+// token may have expired since, the session it opened has not. Without API keys it
+// returns h.
+func (s *Server) tokens(h http.Handler, resumable bool) http.Handler {
 	if s.verifier == nil {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Last-Event-ID") != "" {
-			// An SSE stream coming back: the session exists, and the event id carries
-			// its secret, which the SSE handler checks. The token may have expired
-			// since; the session it opened has not.
+		if resumable && r.Header.Get("Last-Event-ID") != "" {
 			h.ServeHTTP(w, r)
 			return
 		}

@@ -207,6 +207,32 @@ func postRefusal(t *testing.T, url, offer, token string) refusal {
 	return refusal{res.status, strings.TrimSpace(res.body)}
 }
 
+// TestLastEventIDIsNoTokenOnWebSocket: only the SSE stream resumes a session by
+// Last-Event-ID; on the WebSocket endpoint the header does not stand in for a token.
+func TestLastEventIDIsNoTokenOnWebSocket(t *testing.T) {
+	ts := startAuthServer(t, modeWS)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, ts.WSURL+"?room=standup", &websocket.DialOptions{
+		HTTPHeader: http.Header{"Last-Event-ID": {"s_x:y:1"}}})
+	if err == nil {
+		c.CloseNow()
+		t.Fatal("a WebSocket without a token was accepted")
+	}
+	if resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("dial: %v", err)
+	}
+	if msg := jsonErrorMessage(t, resp.Body); msg != "no token" {
+		t.Errorf("reason %q", msg)
+	}
+	// On the SSE stream, a Last-Event-ID that names no session creates none.
+	res := httpDo(t, http.MethodGet, ts.SSEURL+"?room=standup", "", "", map[string]string{"Last-Event-ID": "s_x:y:1"})
+	if res.status != http.StatusNoContent {
+		t.Errorf("SSE resume of an unknown session: %d %s", res.status, res.body)
+	}
+	assertNothingCreated(t, ts)
+}
+
 // TestTokenRoomQueryAndJoinMessage: the room named by ?room= must be the token's;
 // without ?room=, a join naming another room is refused with forbidden and creates
 // nothing, and the token's own room can still be joined on the same connection.
