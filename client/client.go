@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	neturl "net/url"
 	"sync"
 	"time"
 
@@ -45,9 +46,10 @@ type Message struct {
 
 // ParticipantInfo describes a participant.
 type ParticipantInfo struct {
-	ID     string      `json:"id"`
-	Name   string      `json:"name"`
-	Tracks []TrackInfo `json:"tracks,omitempty"`
+	ID       string      `json:"id"`
+	Identity string      `json:"identity,omitempty"`
+	Name     string      `json:"name"`
+	Tracks   []TrackInfo `json:"tracks,omitempty"`
 }
 
 // TrackInfo describes a published track; Mid is set in subscribe-offer.
@@ -57,6 +59,7 @@ type TrackInfo struct {
 	Participant string `json:"participant"`
 	Kind        string `json:"kind"`
 	Source      string `json:"source"`
+	Muted       bool   `json:"muted,omitempty"`
 }
 
 // Options configure a client. The zero value uses Pion's default codecs and
@@ -69,6 +72,9 @@ type Options struct {
 	// HTTPClient makes the requests of the SSE transport; nil means
 	// http.DefaultClient.
 	HTTPClient *http.Client
+	// Token is a join token, sent as "Authorization: Bearer" on the request that
+	// opens the connection (a WebSocket, or the SSE stream). Empty: none.
+	Token string
 }
 
 // NewAPI returns a Pion API with the default codecs and interceptors that offers
@@ -129,7 +135,7 @@ func Connect(ctx context.Context, url string, opts Options) (*Client, error) {
 			return nil, err
 		}
 	}
-	conn, err := dial(ctx, url, opts.HTTPClient)
+	conn, err := dial(ctx, url, opts.HTTPClient, opts.Token)
 	if err != nil {
 		return nil, err
 	}
@@ -144,9 +150,11 @@ func Connect(ctx context.Context, url string, opts Options) (*Client, error) {
 	return c, nil
 }
 
-// Join connects to url and joins room as name.
+// Join connects to url and joins room as name. The room also goes in url's "room"
+// query parameter, unless url has one: a server with join tokens checks it against
+// the token before the connection opens.
 func Join(ctx context.Context, url, room, name string, opts Options) (*Client, error) {
-	c, err := Connect(ctx, url, opts)
+	c, err := Connect(ctx, withRoom(url, room), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -160,6 +168,18 @@ func Join(ctx context.Context, url, room, name string, opts Options) (*Client, e
 	}
 	c.Self, c.Present = *reply.Participant, reply.Participants
 	return c, nil
+}
+
+// withRoom adds room to url's query, unless url names one or cannot be parsed.
+func withRoom(url, room string) string {
+	u, err := neturl.Parse(url)
+	if err != nil || u.Query().Has("room") {
+		return url
+	}
+	q := u.Query()
+	q.Set("room", room)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // Events delivers every message that is not a reply to a request or part of

@@ -40,6 +40,7 @@ type sseWire struct {
 	ctx    context.Context // ends the stream requests on Close
 	cancel context.CancelFunc
 
+	token           string // sent when opening the stream
 	session, secret string
 	postURL         string // the stream URL's path + "/" + session, with its query
 
@@ -52,11 +53,11 @@ type sseWire struct {
 	resumed atomic.Int64
 }
 
-func dialSSE(ctx context.Context, url string, hc *http.Client) (*sseWire, error) {
+func dialSSE(ctx context.Context, url string, hc *http.Client, token string) (*sseWire, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	w := &sseWire{url: url, hc: hc}
+	w := &sseWire{url: url, hc: hc, token: token}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	stop := context.AfterFunc(ctx, w.cancel) // the dial's deadline bounds the first event
 	defer stop()
@@ -96,6 +97,8 @@ func (w *sseWire) open(lastID string) error {
 	req.Header.Set("Accept", "text/event-stream")
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
+	} else if w.token != "" {
+		req.Header.Set("Authorization", "Bearer "+w.token)
 	}
 	resp, err := w.hc.Do(req)
 	if err != nil {
@@ -105,6 +108,9 @@ func (w *sseWire) open(lastID string) error {
 	case resp.StatusCode == http.StatusNoContent:
 		resp.Body.Close()
 		return ErrSessionOver
+	case resp.StatusCode == http.StatusUnauthorized:
+		defer resp.Body.Close()
+		return refusedBy(resp)
 	case resp.StatusCode != http.StatusOK:
 		defer resp.Body.Close()
 		return fmt.Errorf("client: sse: %s: %s", resp.Status, readSome(resp.Body))

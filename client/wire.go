@@ -2,6 +2,9 @@ package client
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -17,13 +20,18 @@ type wire interface {
 }
 
 // dial opens the transport url names by its scheme.
-func dial(ctx context.Context, url string, hc *http.Client) (wire, error) {
+// A non-empty token goes in an Authorization header.
+func dial(ctx context.Context, url string, hc *http.Client, token string) (wire, error) {
 	if strings.HasPrefix(url, "http:") || strings.HasPrefix(url, "https:") {
-		return dialSSE(ctx, url, hc)
+		return dialSSE(ctx, url, hc, token)
 	}
-	conn, _, err := websocket.Dial(ctx, url, nil)
+	var opts websocket.DialOptions
+	if token != "" {
+		opts.HTTPHeader = http.Header{"Authorization": {"Bearer " + token}}
+	}
+	conn, resp, err := websocket.Dial(ctx, url, &opts)
 	if err != nil {
-		return nil, err
+		return nil, refusal(resp, err)
 	}
 	// The server's messages are bounded by its own limits; 1 MiB leaves room.
 	conn.SetReadLimit(1 << 20)
@@ -42,3 +50,38 @@ func (w wsWire) Write(ctx context.Context, msg []byte) error {
 }
 
 func (w wsWire) Close() error { return w.c.CloseNow() }
+
+// RefusedError is the server's refusal of a connection: its HTTP status and the
+// reason it gave (a join token's refusal, say).
+type RefusedError struct {
+	Status int
+	Code   string
+	Reason string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("client: refused with %d %s: %s", e.Status, http.StatusText(e.Status), e.Reason)
+}
+
+// refusal turns a failed upgrade with an HTTP answer into a *RefusedError.
+func refusal(resp *http.Response, err error) error {
+	if resp == nil || resp.StatusCode < 400 {
+		return err
+	}
+	defer resp.Body.Close()
+	return refusedBy(resp)
+}
+
+// refusedBy reads the refusal resp carries: a JSON error ({"error": {"code",
+// "message"}}) or text.
+func refusedBy(resp *http.Response) *RefusedError {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	e := &RefusedError{Status: resp.StatusCode, Reason: strings.TrimSpace(string(body))}
+	var j struct {
+		Error struct{ Code, Message string }
+	}
+	if json.Unmarshal(body, &j) == nil && j.Error.Message != "" {
+		e.Code, e.Reason = j.Error.Code, j.Error.Message
+	}
+	return e
+}

@@ -72,5 +72,9 @@ func (s *Server) compatHandler(cfg Config) http.Handler {
 	if r, ok := cfg.Rooms.(sfuws.Rooms); ok {
 		rooms = r
 	}
-	return &sfuws.Handler{Rooms: rooms, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: s.log}
+	h := &sfuws.Handler{Rooms: rooms, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: s.log}
+	if s.verifier != nil {
+		h.Admit = s.admitCompat
+	}
+	return h
 }

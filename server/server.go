@@ -12,6 +12,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard-rtc/switchboard/auth"
 	"github.com/switchboard-rtc/switchboard/sfu"
 	"github.com/switchboard-rtc/switchboard/signal"
 	"github.com/switchboard-rtc/switchboard/signal/sse"
@@ -45,18 +46,25 @@ type Config struct {
 	Authorize func(*http.Request) error
 	// SSE tunes the Server-Sent Events transport (grace period, keepalive).
 	SSE sse.Options
+	// APIKeys maps API keys to their secrets (at least 32 characters). When set,
+	// every signaling endpoint (WebSocket, SSE stream, sfu-ws, WHIP, WHEP) needs a
+	// join token signed with one of them, and the admin API at /v1/admin/ is served
+	// to tokens with the admin grant. Empty: the server is open to anyone who can
+	// reach it, and the admin API is disabled. See docs/auth.md.
+	APIKeys map[string]string
 }
 
 // Server is Switchboard as an http.Handler. Create it with New; Close ends every
 // session and waits for them.
 type Server struct {
-	mux     *http.ServeMux
-	handler http.Handler // mux, behind the path prefix
-	rooms   *sfu.Rooms
-	log     *slog.Logger
-	sig     *signal.Config
-	sse     *sse.Handler
-	whip    *whip.Handler
+	mux      *http.ServeMux
+	handler  http.Handler // mux, behind the path prefix
+	rooms    *sfu.Rooms
+	log      *slog.Logger
+	sig      *signal.Config
+	sse      *sse.Handler
+	whip     *whip.Handler
+	verifier *auth.Verifier // nil without API keys
 
 	ctx      context.Context // ends every session on Close
 	cancel   context.CancelFunc
@@ -77,6 +85,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s := &Server{mux: http.NewServeMux(), log: log, rooms: sfu.NewRooms(engine)}
+	if len(cfg.APIKeys) > 0 {
+		if s.verifier, err = auth.NewVerifier(cfg.APIKeys); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	rooms := cfg.Rooms
 	if rooms == nil {
@@ -89,14 +102,21 @@ func New(cfg Config) (*Server, error) {
 		sseOpts.Logger = log
 	}
 	s.sse = sse.New(s.ctx, s.sig, sseOpts)
-	auth := authorizer(cfg.Authorize)
+	hook := authorizer(cfg.Authorize)
 
-	s.mux.Handle("GET /ws", auth(s.track(wsHandler)))
-	s.mux.Handle("GET /sse", auth(s.track(s.sse)))
-	s.mux.Handle("POST /sse/{session}", auth(s.track(s.sse)))
-	s.mux.Handle("GET /compat/sfu-ws", auth(s.track(s.compatHandler(cfg))))
-	s.whip = whip.New(whip.Config{Rooms: s.rooms, ICEServers: cfg.ClientICEServers, Logger: log})
+	// The POSTs of an SSE session are bound to it by its secret, not by a token.
+	s.mux.Handle("GET /ws", hook(s.tokens(s.track(wsHandler), false)))
+	s.mux.Handle("GET /sse", hook(s.tokens(s.track(s.sse), true)))
+	s.mux.Handle("POST /sse/{session}", hook(s.track(s.sse)))
+	s.mux.Handle("GET /compat/sfu-ws", hook(s.track(s.compatHandler(cfg))))
+	whipCfg := whip.Config{Rooms: s.rooms, ICEServers: cfg.ClientICEServers, Logger: log}
+	if s.verifier != nil {
+		whipCfg.Authorize = s.authorizeWHIP
+	}
+	s.whip = whip.New(whipCfg)
 	s.whip.Register(s.mux)
+	s.mux.HandleFunc("GET /v1/token", s.tokenInfo)
+	s.registerAdmin()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

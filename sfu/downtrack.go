@@ -151,6 +151,16 @@ func (d *DownTrack) switchTo(t *Track) {
 	}
 }
 
+// resume notes that src, the source, forwards again after a mute: numbering
+// continues from the last packet sent, and video waits for a keyframe.
+func (d *DownTrack) resume(src *Track, now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.source == src {
+		d.rw.switched(now, d.kind == webrtc.RTPCodecTypeVideo)
+	}
+}
+
 // Source is the track the down-track forwards now, nil when none.
 func (d *DownTrack) Source() *Track {
 	d.mu.Lock()

@@ -16,6 +16,22 @@ var (
 	ErrNoOffer = errors.New("no subscriber offer is outstanding")
 	// ErrClosed: the participant has left.
 	ErrClosed = errors.New("participant has left")
+	// ErrForbidden: the participant's grants do not allow what it asked (publishing,
+	// or publishing that source).
+	ErrForbidden = errors.New("not allowed")
+	// ErrNoTrack: no track with that id is published in the room.
+	ErrNoTrack = errors.New("sfu: no such track in the room")
+)
+
+// Reasons given to Observer.Removed: why the server took a participant out of its
+// room.
+var (
+	// ErrReplaced: another participant joined the room with the same identity.
+	ErrReplaced = errors.New("another connection joined the room with the same identity")
+	// ErrRemoved: an administrator removed the participant.
+	ErrRemoved = errors.New("removed from the room by an administrator")
+	// ErrRoomClosed: an administrator closed the room.
+	ErrRoomClosed = errors.New("the room was closed by an administrator")
 )
 
 var errTooManyCandidates = errors.New("too many candidates before the description")

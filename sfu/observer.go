@@ -8,9 +8,11 @@ import (
 
 // ParticipantInfo describes a participant to the rest of the room.
 type ParticipantInfo struct {
-	ID     ParticipantID
-	Name   string
-	Tracks []TrackInfo
+	ID ParticipantID
+	// Identity is who the participant is, from its join token; empty without one.
+	Identity string
+	Name     string
+	Tracks   []TrackInfo
 }
 
 // ChatMessage is a text message to a whole room, stamped by the server.
@@ -56,4 +58,11 @@ type Observer interface {
 	// Failed reports that a connection failed for good; the owner should end the
 	// participant.
 	Failed(err error)
+	// Removed reports that the server took the participant out of the room, for
+	// reason (ErrReplaced, ErrRemoved, ErrRoomClosed): the others have been told it
+	// left. The owner should tell its client why and end the participant (Leave).
+	Removed(reason error)
+	// TrackMuted reports that a track in the room was muted or unmuted (TrackInfo.Muted)
+	// by an administrator. Everyone in the room is told, the publisher included.
+	TrackMuted(TrackInfo)
 }

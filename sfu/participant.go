@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,11 +15,13 @@ import (
 // and its Subscriber (what it receives). It is created by Rooms.Join and lives until
 // Leave.
 type Participant struct {
-	id   ParticipantID
-	name string
-	room *Room
-	obs  Observer
-	log  *slog.Logger
+	id       ParticipantID
+	identity string
+	name     string
+	grants   *Grants // nil: everything allowed
+	room     *Room
+	obs      Observer
+	log      *slog.Logger
 
 	pub *Publisher
 	sub *Subscriber
@@ -28,6 +31,9 @@ type Participant struct {
 
 // ID is the participant's server-assigned id.
 func (p *Participant) ID() ParticipantID { return p.id }
+
+// Identity is who the participant is, from its join token; empty without one.
+func (p *Participant) Identity() string { return p.identity }
 
 // Name is the display name the participant joined with.
 func (p *Participant) Name() string { return p.name }
@@ -44,7 +50,33 @@ type JoinOptions struct {
 	// the connection (negotiation, candidates, state); the Publisher only publishes
 	// what arrives on it.
 	SingleConnection bool
+	// Identity is who joins, from a join token. A participant joining with the
+	// identity of one already in the room replaces it: the earlier one is removed
+	// (Observer.Removed with ErrReplaced). Empty: no identity, nobody is replaced.
+	Identity string
+	// Grants limit what the participant may do; nil allows everything.
+	Grants *Grants
 }
+
+// Grants limit what a participant may do: publish (which sources), and receive the
+// others' media.
+type Grants struct {
+	Publish bool
+	// Sources limits Publish to these sources; empty allows every source.
+	Sources   []Source
+	Subscribe bool
+}
+
+// maySend reports whether src may be published under g (nil allows everything).
+func (g *Grants) maySend(src Source) bool {
+	if g == nil {
+		return true
+	}
+	return g.Publish && (len(g.Sources) == 0 || slices.Contains(g.Sources, src))
+}
+
+// maySubscribe reports whether g lets the participant receive others' media.
+func (g *Grants) maySubscribe() bool { return g == nil || g.Subscribe }
 
 // Publisher is the connection that receives the participant's media.
 func (p *Participant) Publisher() *Publisher { return p.pub }
@@ -77,9 +109,9 @@ func (p *Participant) Leave() {
 func (p *Participant) info(tracks []*Track) ParticipantInfo {
 	infos := make([]TrackInfo, len(tracks))
 	for i, t := range tracks {
-		infos[i] = t.info
+		infos[i] = t.Info()
 	}
-	return ParticipantInfo{ID: p.id, Name: p.name, Tracks: infos}
+	return ParticipantInfo{ID: p.id, Identity: p.identity, Name: p.name, Tracks: infos}
 }
 
 // watchConnection reports a failed connection to the observer.

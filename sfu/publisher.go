@@ -89,6 +89,10 @@ func (pub *Publisher) Answer(offerSDP string, sources map[string]Source) (string
 			return "", wrapSDPError(fmt.Errorf("m-line %q stopped sending and cannot send again; use a new transceiver", mid))
 		}
 	}
+	if err := pub.checkGrantsLocked(parsed, sources); err != nil {
+		pub.mu.Unlock()
+		return "", err
+	}
 	for mid, src := range sources {
 		pub.sources[mid] = src
 	}
@@ -112,6 +116,43 @@ func (pub *Publisher) Answer(offerSDP string, sources map[string]Source) (string
 	pub.mu.Unlock()
 	pub.unpublishStopped(parsed)
 	return answer.SDP, nil
+}
+
+// checkGrantsLocked refuses an offer that sends what the participant may not publish.
+// pub.mu is held.
+func (pub *Publisher) checkGrantsLocked(offer *sdp.SessionDescription, sources map[string]Source) error {
+	g := pub.p.grants
+	if g == nil {
+		return nil
+	}
+	for _, md := range offer.MediaDescriptions {
+		if !sends(md) {
+			continue
+		}
+		if !g.Publish {
+			return fmt.Errorf("%w: this participant may not publish", ErrForbidden)
+		}
+		mid, _ := md.Attribute(sdp.AttrKeyMID)
+		src, ok := sources[mid]
+		if !ok {
+			src, ok = pub.sources[mid]
+		}
+		if !ok {
+			src = defaultSource(md.MediaName.Media == "audio")
+		}
+		if !g.maySend(src) {
+			return fmt.Errorf("%w: this participant may not publish %s", ErrForbidden, src)
+		}
+	}
+	return nil
+}
+
+// defaultSource is the source of a track its client did not name.
+func defaultSource(audio bool) Source {
+	if audio {
+		return SourceMicrophone
+	}
+	return SourceCamera
 }
 
 // AddCandidate applies a remote ICE candidate, or keeps it until the first offer.
@@ -169,10 +210,14 @@ func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 	}
 	src, ok := pub.sources[mid]
 	if !ok {
-		src = SourceCamera
-		if remote.Kind() == webrtc.RTPCodecTypeAudio {
-			src = SourceMicrophone
-		}
+		src = defaultSource(remote.Kind() == webrtc.RTPCodecTypeAudio)
+	}
+	if !pub.p.grants.maySend(src) {
+		// Offers are checked before they are answered; a single-connection
+		// participant's tracks arrive on transceivers the server offered.
+		pub.mu.Unlock()
+		pub.log.Info("track refused: not allowed to publish it", "source", src)
+		return
 	}
 	info := TrackInfo{ID: TrackID(newID("t_")), Participant: pub.p.id, Kind: remote.Kind(), Source: src}
 	log := pub.log.With("track", info.ID, "source", src, "codec", remote.Codec().MimeType)

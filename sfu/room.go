@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
-
 )
 
 // Room is a set of participants who receive each other's tracks.
@@ -45,6 +44,12 @@ func (r *Room) find(id ParticipantID) *member {
 }
 
 func (r *Room) joinOp(p *Participant) {
+	if p.identity != "" {
+		if i := slices.IndexFunc(r.members, func(m *member) bool { return m.p.identity == p.identity }); i >= 0 {
+			r.members[i].p.log.Info("participant replaced by a new connection with its identity")
+			r.removeOp(r.members[i].p, ErrReplaced)
+		}
+	}
 	others := make([]ParticipantInfo, 0, len(r.members))
 	self := p.info(nil)
 	for _, m := range r.members {
@@ -79,6 +84,13 @@ func (r *Room) leaveOp(p *Participant) {
 	r.retarget()
 }
 
+// removeOp takes p out of the room as if it had left, and tells its owner why; the
+// owner then calls Leave, which finds it gone.
+func (r *Room) removeOp(p *Participant, reason error) {
+	r.leaveOp(p)
+	p.obs.Removed(reason)
+}
+
 // publish adds t to p's tracks and subscribes everyone else to it.
 func (r *Room) publish(p *Participant, t *Track) {
 	r.ops.post(func() {
@@ -89,7 +101,7 @@ func (r *Room) publish(p *Participant, t *Track) {
 		m.tracks = append(m.tracks, t)
 		for _, o := range r.members {
 			if o != m {
-				o.p.obs.TrackPublished(t.info)
+				o.p.obs.TrackPublished(t.Info())
 				o.p.sub.add(t)
 			}
 		}
@@ -120,7 +132,7 @@ func (r *Room) broadcastUnpublished(t *Track) {
 	for _, o := range r.members {
 		if o.p.id != t.info.Participant {
 			o.p.sub.remove(t.info.ID)
-			o.p.obs.TrackUnpublished(t.info)
+			o.p.obs.TrackUnpublished(t.Info())
 		}
 	}
 }
@@ -187,11 +199,15 @@ func (rs *Rooms) JoinWith(id RoomID, name string, obs Observer, opts JoinOptions
 	}
 
 	pid := ParticipantID(newID("p_"))
-	p := &Participant{id: pid, name: name, room: r, obs: obs, log: r.log.With("participant", pid)}
+	p := &Participant{id: pid, identity: opts.Identity, name: name, grants: opts.Grants, room: r, obs: obs,
+		log: r.log.With("participant", pid)}
+	if opts.Identity != "" {
+		p.log = p.log.With("identity", opts.Identity)
+	}
 	p.sub = newSubscriber(p, subPC)
 	if opts.SingleConnection {
 		p.pub = newPublisherOn(p, subPC)
-		p.sub.receiveAV()
+		p.sub.receiveAV(p.grants.maySend(SourceMicrophone), p.grants.maySend(SourceCamera))
 	} else {
 		p.pub = newPublisher(p, rs.engine)
 	}

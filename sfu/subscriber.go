@@ -43,6 +43,9 @@ func newSubscriber(p *Participant, pc *webrtc.PeerConnection) *Subscriber {
 // add subscribes to t. It returns at once; the change reaches the client in the next
 // offer.
 func (s *Subscriber) add(t *Track) {
+	if !s.p.grants.maySubscribe() {
+		return
+	}
 	s.ops.post(func() {
 		if s.subscriptions[t.info.ID] != nil {
 			return
@@ -60,12 +63,20 @@ func (s *Subscriber) add(t *Track) {
 	})
 }
 
-// receiveAV adds one audio and one video transceiver that receive from the client,
-// for a single-connection participant: they go out in the first offer, and what the
-// client sends on them is published by the Publisher sharing the connection.
-func (s *Subscriber) receiveAV() {
+// receiveAV adds an audio and a video transceiver that receive from the client (each
+// when asked for), for a single-connection participant: they go out in the first
+// offer, and what the client sends on them is published by the Publisher sharing the
+// connection.
+func (s *Subscriber) receiveAV(audio, video bool) {
+	var kinds []webrtc.RTPCodecType
+	if audio {
+		kinds = append(kinds, webrtc.RTPCodecTypeAudio)
+	}
+	if video {
+		kinds = append(kinds, webrtc.RTPCodecTypeVideo)
+	}
 	s.ops.post(func() {
-		for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		for _, kind := range kinds {
 			_, err := s.pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
 			if err != nil {
 				s.log.Error("cannot add a receiving transceiver", "kind", kind, "err", err)

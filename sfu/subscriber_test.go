@@ -28,6 +28,8 @@ func (r *recorder) TrackUnpublished(TrackInfo)                {}
 func (r *recorder) Chat(ChatMessage)                          {}
 func (r *recorder) Candidate(Side, webrtc.ICECandidateInit)   {}
 func (r *recorder) Failed(error)                              {}
+func (r *recorder) Removed(error)                             {}
+func (r *recorder) TrackMuted(TrackInfo)                      {}
 func (r *recorder) SubscriberOffer(sdp string, tracks []SubscribedTrack) {
 	r.offers <- offer{sdp, tracks}
 }

@@ -19,6 +19,8 @@ type TrackInfo struct {
 	Participant ParticipantID
 	Kind        webrtc.RTPCodecType
 	Source      Source
+	// Muted is set while an administrator has stopped the track's forwarding.
+	Muted bool
 }
 
 // keyframeInterval is the least time between two keyframe requests sent to one
@@ -55,6 +57,7 @@ type Track struct {
 	keyframePending     atomic.Bool  // a delayed request is scheduled
 
 	forwarded atomic.Uint64 // packets read from the publisher
+	muted     atomic.Bool   // forward nothing: an administrator muted the track
 
 	// cache answers subscribers' NACKs; nil for audio, whose codecs negotiate none.
 	cache *packetCache
@@ -72,7 +75,11 @@ func newTrack(info TrackInfo, codec webrtc.RTPCodecParameters, ssrc uint32,
 }
 
 // Info describes the track.
-func (t *Track) Info() TrackInfo { return t.info }
+func (t *Track) Info() TrackInfo {
+	info := t.info
+	info.Muted = t.muted.Load()
+	return info
+}
 
 // Codec is the codec the publisher sends; subscribers receive the same.
 func (t *Track) Codec() webrtc.RTPCodecParameters { return t.codec }
@@ -101,6 +108,10 @@ func (t *Track) forward(pkt *rtp.Packet, b []byte) {
 		return
 	}
 	t.forwarded.Add(1)
+	if t.muted.Load() {
+		// Not cached either: a NACK must not bring a muted packet back.
+		return
+	}
 	if t.cache != nil {
 		t.cache.put(pkt.SequenceNumber, b)
 	}
@@ -161,4 +172,24 @@ func (t *Track) RequestKeyframe() {
 	if err != nil {
 		t.log.Debug("keyframe request not sent", "err", err)
 	}
+}
+
+// setMuted stops (true) or resumes (false) forwarding, and reports whether that
+// changed anything. On resuming, every down-track continues its numbering where it
+// stopped, from the next keyframe, as after a change of source.
+func (t *Track) setMuted(muted bool) bool {
+	if !muted {
+		if !t.muted.Load() {
+			return false
+		}
+		now := time.Now()
+		for _, d := range *t.downs.Load() {
+			d.resume(t, now)
+		}
+	}
+	changed := t.muted.Swap(muted) != muted
+	if changed && !muted {
+		t.RequestKeyframe()
+	}
+	return changed
 }

@@ -16,6 +16,10 @@ const (
 	CodeInvalidSDP       = "invalid-sdp"
 	CodeInvalidCandidate = "invalid-candidate"
 	CodeNoOffer          = "no-offer"
+	CodeForbidden        = "forbidden"
+	CodeReplaced         = "replaced"
+	CodeRemoved          = "removed"
+	CodeRoomClosed       = "room-closed"
 	CodeInternal         = "internal"
 )
 
@@ -39,6 +43,9 @@ var (
 	ErrSlowConsumer = errors.New("slow consumer")
 	// ErrConnectionFailed: a media connection failed for good.
 	ErrConnectionFailed = errors.New("media connection failed")
+	// ErrRemoved: the server took the participant out of its room; it wraps the
+	// media core's reason (sfu.ErrReplaced, sfu.ErrRemoved, sfu.ErrRoomClosed).
+	ErrRemoved = errors.New("removed")
 )
 
 // toWire maps an error from a request handler to the code and message sent to the
@@ -54,6 +61,14 @@ func toWire(err error) (code, msg string) {
 		return CodeInvalidCandidate, err.Error()
 	case errors.Is(err, sfu.ErrNoOffer):
 		return CodeNoOffer, err.Error()
+	case errors.Is(err, sfu.ErrForbidden):
+		return CodeForbidden, err.Error()
+	case errors.Is(err, sfu.ErrReplaced):
+		return CodeReplaced, err.Error()
+	case errors.Is(err, sfu.ErrRemoved):
+		return CodeRemoved, err.Error()
+	case errors.Is(err, sfu.ErrRoomClosed):
+		return CodeRoomClosed, err.Error()
 	}
 	return CodeInternal, "internal error"
 }

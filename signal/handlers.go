@@ -2,6 +2,7 @@ package signal
 
 import (
 	"encoding/json"
+	"errors"
 	"regexp"
 	"strings"
 	"unicode"
@@ -47,17 +48,36 @@ func (s *Session) join(id string, frame []byte) error {
 	if !roomName.MatchString(req.Room) {
 		return protocolError(CodeBadRequest, "room: 1 to 64 letters, digits, '-', '_' or '.'")
 	}
+	if a := s.access; a.Room != "" && a.Room != sfu.RoomID(req.Room) {
+		return protocolError(CodeForbidden, "token is for room "+quote(string(a.Room)))
+	}
+	if s.access.Name != "" {
+		req.Name = s.access.Name
+	}
 	name, err := displayName(req.Name)
 	if err != nil {
 		return err
 	}
 	s.obs.joinRe, s.obs.room = id, req.Room
-	p, err := s.cfg.Rooms.Join(sfu.RoomID(req.Room), name, s.obs)
+	p, err := s.joinRoom(sfu.RoomID(req.Room), name)
 	if err != nil {
 		return err
 	}
 	s.participant = p
 	return nil
+}
+
+// joinRoom joins through the directory, with the session's identity and grants when
+// it has any.
+func (s *Session) joinRoom(room sfu.RoomID, name string) (*sfu.Participant, error) {
+	if !s.access.restricted() {
+		return s.cfg.Rooms.Join(room, name, s.obs)
+	}
+	rooms, ok := s.cfg.Rooms.(RoomsWithOptions)
+	if !ok {
+		return nil, errors.New("signal: the room directory cannot apply a token's identity and grants")
+	}
+	return rooms.JoinWith(room, name, s.obs, s.access.joinOptions())
 }
 
 // displayName checks a client's display name: 1 to 64 printable characters once

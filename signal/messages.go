@@ -22,6 +22,7 @@ const (
 	TypeParticipantLeft   = "participant-left"
 	TypeTrackPublished    = "track-published"
 	TypeTrackUnpublished  = "track-unpublished"
+	TypeTrackMuted        = "track-muted"
 	TypePublishAnswer     = "publish-answer"
 	TypeSubscribeOffer    = "subscribe-offer"
 	TypePong              = "pong"
@@ -78,9 +79,10 @@ type chatRequest struct {
 // Wire forms of what the server sends.
 
 type participantJSON struct {
-	ID     string      `json:"id"`
-	Name   string      `json:"name"`
-	Tracks []trackJSON `json:"tracks"`
+	ID       string      `json:"id"`
+	Identity string      `json:"identity,omitempty"`
+	Name     string      `json:"name"`
+	Tracks   []trackJSON `json:"tracks"`
 }
 
 type trackJSON struct {
@@ -89,6 +91,7 @@ type trackJSON struct {
 	Participant string `json:"participant"`
 	Kind        string `json:"kind"`
 	Source      string `json:"source"`
+	Muted       bool   `json:"muted,omitempty"`
 }
 
 type joinedMessage struct {

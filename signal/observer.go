@@ -1,6 +1,7 @@
 package signal
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -65,13 +66,24 @@ func (o *observer) Candidate(side sfu.Side, c webrtc.ICECandidateInit) {
 	o.s.send(candidateMessage{Type: TypeCandidate, Target: string(side), Candidate: &c})
 }
 
+// Removed tells the client why (an error with code replaced, removed or room-closed)
+// and ends the session; the error goes out before the connection closes.
+func (o *observer) Removed(reason error) {
+	o.s.sendError("", reason)
+	o.s.End(fmt.Errorf("%w: %w", ErrRemoved, reason))
+}
+
+func (o *observer) TrackMuted(t sfu.TrackInfo) {
+	o.s.send(trackMessage{Type: TypeTrackMuted, Track: trackToWire("", t)})
+}
+
 func (o *observer) Failed(err error) {
 	o.s.log.Warn("media connection failed", "err", err)
 	o.s.End(ErrConnectionFailed)
 }
 
 func participantToWire(p sfu.ParticipantInfo) participantJSON {
-	out := participantJSON{ID: string(p.ID), Name: p.Name, Tracks: make([]trackJSON, len(p.Tracks))}
+	out := participantJSON{ID: string(p.ID), Identity: p.Identity, Name: p.Name, Tracks: make([]trackJSON, len(p.Tracks))}
 	for i, t := range p.Tracks {
 		out.Tracks[i] = trackToWire("", t)
 	}
@@ -79,5 +91,6 @@ func participantToWire(p sfu.ParticipantInfo) participantJSON {
 }
 
 func trackToWire(mid string, t sfu.TrackInfo) trackJSON {
-	return trackJSON{Mid: mid, ID: string(t.ID), Participant: string(t.Participant), Kind: t.Kind.String(), Source: string(t.Source)}
+	return trackJSON{Mid: mid, ID: string(t.ID), Participant: string(t.Participant), Kind: t.Kind.String(),
+		Source: string(t.Source), Muted: t.Muted}
 }

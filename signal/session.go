@@ -55,6 +55,8 @@ type Session struct {
 	ended chan error    // first reason to end, from any goroutine
 	done  chan struct{} // closed when Run stops taking frames
 
+	access Access // set before Run
+
 	// Owned by Run.
 	participant *sfu.Participant
 	lastHeard   time.Time
@@ -73,6 +75,9 @@ func NewSession(cfg *Config, out Outbox) *Session {
 	s.obs = &observer{s: s}
 	return s
 }
+
+// Restrict limits the session to what a allows. Call it before Run.
+func (s *Session) Restrict(a Access) { s.access = a }
 
 // Deliver hands one frame from the client to the session and waits until the session
 // takes it. It returns false once the session has ended: the transport should stop

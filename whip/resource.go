@@ -77,6 +77,12 @@ func (o *publisherEvents) Failed(error) {
 	}
 }
 
+// Removed ends the session as a failure does: a WHIP client has no channel to be told
+// why, and sees its resource gone.
+func (o *publisherEvents) Removed(reason error) { o.Failed(reason) }
+
+func (o *publisherEvents) TrackMuted(sfu.TrackInfo) {}
+
 func (o *publisherEvents) setFailed(f func()) {
 	o.mu.Lock()
 	o.failed = f

@@ -1,6 +1,8 @@
 // Command switchboard runs the Switchboard conferencing server.
 //
 //	switchboard [serve] [flags]          run the server (the default)
+//	switchboard token --room R --identity I [flags]
+//	                                     mint a join token signed with an API key
 //	switchboard bench [flags]            load a server with synthetic peers and report
 //	switchboard bench baseline [flags]   measure the yardstick relay on this machine
 //
@@ -42,8 +44,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args, stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args, stdout, stderr)
+	case "token":
+		return tokenCmd(ctx, args, stdout, stderr)
 	case "help":
-		fmt.Fprintln(stdout, "usage: switchboard [serve] [flags] | switchboard bench [baseline] [flags]; add -h to list the flags")
+		fmt.Fprintln(stdout, "usage: switchboard [serve] [flags] | switchboard token [flags] | switchboard bench [baseline] [flags]; add -h to list the flags")
 		return nil
 	}
 	return fmt.Errorf("unknown command %q (try: switchboard help)", cmd)

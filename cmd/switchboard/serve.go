@@ -26,6 +26,8 @@ type serveFlags struct {
 	iceServers     string
 	allowedOrigins string
 	logLevel       string
+	apiKey         string
+	apiSecret      string
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -42,6 +44,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.allowedOrigins, "allowed-origins", "",
 		"comma-separated `hosts` besides the server's own whose pages may connect, e.g. app.example.com")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.StringVar(&f.apiKey, "api-key", "", "API `key`: with --api-secret, every client needs a join token (see switchboard token)")
+	fs.StringVar(&f.apiSecret, "api-secret", "", "the API key's `secret`, at least 32 characters")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -74,6 +78,12 @@ func (f *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 		}
 		cfg.Media.UDPPortMin, cfg.Media.UDPPortMax = lo, hi
 	}
+	switch {
+	case f.apiKey != "" && f.apiSecret != "":
+		cfg.APIKeys = map[string]string{f.apiKey: f.apiSecret}
+	case f.apiKey != "" || f.apiSecret != "":
+		return cfg, nil, errors.New("--api-key and --api-secret go together")
+	}
 	if urls := splitList(f.iceServers); len(urls) > 0 {
 		cfg.Media.ICEServers = []webrtc.ICEServer{{URLs: urls}}
 		cfg.ClientICEServers = cfg.Media.ICEServers
@@ -101,6 +111,7 @@ func listenAndServe(ctx context.Context, addr string, cfg server.Config, log *sl
 	if cfg.Media.ICELoopback {
 		log.Info("offering loopback ICE candidates")
 	}
+	warnIfOpen(log, ln.Addr(), len(cfg.APIKeys) > 0)
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
@@ -114,6 +125,18 @@ func listenAndServe(ctx context.Context, addr string, cfg server.Config, log *sl
 		err = nil
 	}
 	return err
+}
+
+// warnIfOpen warns, loudly, when the server listens beyond loopback without API keys:
+// anyone who reaches it can then join any room and publish.
+func warnIfOpen(log *slog.Logger, a net.Addr, keyed bool) {
+	tcp, ok := a.(*net.TCPAddr)
+	if keyed || !ok || tcp.IP.IsLoopback() {
+		return
+	}
+	log.Warn("!!! NO AUTHENTICATION: listening on a non-loopback address without an API key; " +
+		"anyone who can reach " + a.String() + " can join any room and publish. " +
+		"Set --api-key and --api-secret (SWITCHBOARD_API_KEY, SWITCHBOARD_API_SECRET) to require join tokens.")
 }
 
 // clientURL is where a browser on this machine finds the client.

@@ -41,8 +41,9 @@ func newConn(c *websocket.Conn, log *slog.Logger) *conn {
 }
 
 // serve joins the room, runs the connection until it ends and leaves.
-func (k *conn) serve(ctx context.Context, rooms Rooms, room sfu.RoomID, name string) error {
-	p, err := rooms.JoinWith(room, name, &observer{k: k}, sfu.JoinOptions{SingleConnection: true})
+func (k *conn) serve(ctx context.Context, rooms Rooms, room sfu.RoomID, name string, opts sfu.JoinOptions) error {
+	opts.SingleConnection = true
+	p, err := rooms.JoinWith(room, name, &observer{k: k}, opts)
 	if err != nil {
 		_ = k.c.Close(websocket.StatusTryAgainLater, "cannot join")
 		return err
@@ -183,6 +184,12 @@ func closeStatus(reason error) (websocket.StatusCode, string) {
 		return websocket.StatusPolicyViolation, "slow consumer"
 	case errors.Is(reason, context.Canceled):
 		return websocket.StatusGoingAway, "server shutting down"
+	case errors.Is(reason, sfu.ErrReplaced):
+		return websocket.StatusPolicyViolation, "replaced by a new connection with the same identity"
+	case errors.Is(reason, sfu.ErrRemoved):
+		return websocket.StatusPolicyViolation, "removed by an administrator"
+	case errors.Is(reason, sfu.ErrRoomClosed):
+		return websocket.StatusPolicyViolation, "room closed by an administrator"
 	}
 	return websocket.StatusNormalClosure, ""
 }

@@ -22,6 +22,11 @@ func (o *observer) Candidate(_ sfu.Side, c webrtc.ICECandidateInit) {
 
 func (o *observer) Failed(err error) { o.k.end(err) }
 
+// Removed ends the connection; its close reason says why.
+func (o *observer) Removed(reason error) { o.k.end(reason) }
+
+func (o *observer) TrackMuted(sfu.TrackInfo) {}
+
 func (o *observer) Joined(sfu.ParticipantInfo, []sfu.ParticipantInfo) {}
 func (o *observer) ParticipantJoined(sfu.ParticipantInfo)             {}
 func (o *observer) ParticipantLeft(sfu.ParticipantInfo)               {}

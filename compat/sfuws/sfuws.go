@@ -51,6 +51,10 @@ type Handler struct {
 	Context context.Context
 	// Logger receives logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Admit, when set, decides before the upgrade whether the request may join room
+	// and with which options (identity, grants). When it refuses it has answered the
+	// request itself. Nil admits everyone with no options.
+	Admit func(w http.ResponseWriter, r *http.Request, room sfu.RoomID) (sfu.JoinOptions, bool)
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -69,6 +73,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "room and name are at most 64 characters", http.StatusBadRequest)
 		return
 	}
+	var opts sfu.JoinOptions
+	if h.Admit != nil {
+		var ok bool
+		if opts, ok = h.Admit(w, r, sfu.RoomID(room)); !ok {
+			return
+		}
+	}
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.OriginPatterns})
 	if err != nil {
 		log.Debug("sfu-ws upgrade refused", "err", err, "remote", r.RemoteAddr)
@@ -82,6 +93,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(base)
 	defer cancel()
 	conn := newConn(c, log.With("transport", "sfu-ws", "remote", r.RemoteAddr))
-	reason := conn.serve(ctx, h.Rooms, sfu.RoomID(room), name)
+	reason := conn.serve(ctx, h.Rooms, sfu.RoomID(room), name, opts)
 	log.Debug("sfu-ws closed", "remote", r.RemoteAddr, "reason", reason)
 }

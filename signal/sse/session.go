@@ -23,9 +23,11 @@ type session struct {
 }
 
 // newSession registers a session and starts its Run.
-func (h *Handler) newSession() *session {
+// access is what the opening request's token allows.
+func (h *Handler) newSession(access signal.Access) *session {
 	s := &session{id: "s_" + randomToken(16), secret: randomToken(32), out: newOutbox(), done: make(chan struct{})}
 	s.sig = signal.NewSession(h.cfg, s.out)
+	s.sig.Restrict(access)
 	h.mu.Lock()
 	h.byID[s.id] = s
 	h.mu.Unlock()

@@ -17,7 +17,7 @@ func TestGracePeriod(t *testing.T) {
 		cfg := &signal.Config{IdleTimeout: time.Hour} // only the grace period ends it
 		h := New(context.Background(), cfg, Options{GracePeriod: 15 * time.Second})
 		defer h.Close()
-		s := h.newSession()
+		s := h.newSession(signal.Access{})
 		gen, _, _ := s.out.attach(0)
 		h.streamLost(s, gen)
 

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/switchboard-rtc/switchboard/signal"
 )
 
 // retryMillis is the reconnection delay the stream asks EventSource to use: short,
@@ -50,7 +52,7 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) streamSession(w http.ResponseWriter, r *http.Request) (s *session, last uint64, fresh, ok bool) {
 	lastID := r.Header.Get("Last-Event-ID")
 	if lastID == "" {
-		return h.newSession(), 0, true, true
+		return h.newSession(signal.AccessFrom(r.Context())), 0, true, true
 	}
 	id, secret, seq, valid := parseEventID(lastID)
 	if !valid {

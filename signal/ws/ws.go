@@ -58,6 +58,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	out := &outbox{queue: make(chan []byte, queueSize)}
 	s := signal.NewSession(h.Config, out)
+	s.Restrict(signal.AccessFrom(r.Context())) // what the request's token allows, if any
 	stop := make(chan struct{})
 	writerDone := make(chan struct{})
 	go func() {
@@ -102,6 +103,8 @@ func closeStatus(reason error) (websocket.StatusCode, string) {
 		return websocket.StatusPolicyViolation, "timeout"
 	case errors.Is(reason, signal.ErrSlowConsumer):
 		return websocket.StatusPolicyViolation, "slow consumer"
+	case errors.Is(reason, signal.ErrRemoved):
+		return websocket.StatusPolicyViolation, "removed from the room"
 	case errors.Is(reason, signal.ErrConnectionFailed):
 		return websocket.StatusInternalError, "media connection failed"
 	case errors.Is(reason, context.Canceled):

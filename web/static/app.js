@@ -8,8 +8,8 @@
  * connection state is `#state[data-state]`; chat is `#chat-log`; user-facing messages
  * are `.notice[data-code]` inside `#messages`.
  *
- * URL parameters: `room`, `name`, and `autojoin=1` to join at once (with a random name
- * when `name` is missing).
+ * URL parameters: `room`, `name`, `autojoin=1` to join at once (with a random name
+ * when `name` is missing), and `token`, a join token for a server that requires one.
  */
 
 import {
@@ -73,6 +73,8 @@ const STATE_TEXT = /** @type {const} */ ({
 
 /** @type {Call | null} */
 let call = null;
+/** The join token from the address (`?token=`), kept for joining again once the address no longer shows it. */
+let joinToken = '';
 
 /** Remote tiles by `<participant id>/<camera|screen>`. */
 /** @type {Map<string, Tile>} */
@@ -175,6 +177,21 @@ function showError(err) {
     case 'bad-request':
     case 'bad-state':
       notify(err.code, err.message, 'warning');
+      return;
+    case 'unauthorized':
+      notify('unauthorized', `The server refused to let you join: ${err.message}.`);
+      return;
+    case 'forbidden':
+      notify('forbidden', `Not allowed: ${err.message}.`, 'warning');
+      return;
+    case 'replaced':
+      notify('replaced', 'You joined this room from another window or device, so this one has left.', 'info');
+      return;
+    case 'removed':
+      notify('removed', 'An administrator removed you from the room.', 'info');
+      return;
+    case 'room-closed':
+      notify('room-closed', 'An administrator closed the room.', 'info');
       return;
     default:
       notify(`server-${err.code}`, `Server error: ${err.message} (${err.code})`);
@@ -440,7 +457,9 @@ async function joinRoom(room, name) {
   rememberName(name);
 
   // ?transport=sse signals over Server-Sent Events instead of the WebSocket.
-  const client = new SwitchboardClient({ transport: transportFromQuery(location.search) });
+  const token = new URLSearchParams(location.search).get('token') ?? joinToken;
+  joinToken = token;
+  const client = new SwitchboardClient({ transport: transportFromQuery(location.search), token });
   window.switchboard = client;
   call = { client, camera: null, screen: null, media: new Map() };
   wireClient(client);

@@ -38,6 +38,9 @@ export const ROOM_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 /** Display names: 1 to 64 characters (code points). */
 export const MAX_NAME_CHARS = 64;
 
+/** Error codes with which the server ends a participant (docs/protocol.md). */
+const REMOVAL_CODES = new Set(['replaced', 'removed', 'room-closed']);
+
 /** How long a request waits for its reply before it fails with code `timeout`. */
 const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 
@@ -100,7 +103,39 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
  *   current location. Transport URLs are resolved against it.
  * @property {TransportFactory} [transport] defaults to a WebSocket at `<baseUrl>ws`
  * @property {number} [requestTimeoutMs]
+ * @property {string} [token] a join token, for a server that requires one (see
+ *   docs/auth.md); it is checked at `<baseUrl>v1/token` before connecting, so that a
+ *   refusal comes with its reason (code `unauthorized`)
  */
+
+/**
+ * Asks the server whether it accepts token for room. A browser cannot read why a
+ * WebSocket or EventSource was refused; this request can. Rejects with a
+ * SwitchboardError: `unauthorized` with the server's reason, or `unreachable`.
+ * @param {string} baseUrl
+ * @param {string} room
+ * @param {string} token
+ */
+async function checkToken(baseUrl, room, token) {
+  const url = new URL('v1/token', baseUrl);
+  url.search = '';
+  url.hash = '';
+  url.searchParams.set('room', room);
+  let response;
+  try {
+    response = await fetch(url, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
+  } catch (err) {
+    throw new SwitchboardError('unreachable', 'Cannot reach the server to check the join token.', { cause: err });
+  }
+  if (response.ok) return;
+  /** @type {unknown} */
+  let body = null;
+  try { body = await response.json(); } catch { /* not JSON: no reason to show */ }
+  const error = isRecord(body) && isRecord(body.error) ? body.error : {};
+  const code = typeof error.code === 'string' ? error.code : `http-${response.status}`;
+  const message = typeof error.message === 'string' ? error.message : `the server answered ${response.status}`;
+  throw new SwitchboardError(code, message);
+}
 
 /**
  * @param {unknown} value
@@ -163,7 +198,8 @@ export class SwitchboardClient {
   constructor(options = {}) {
     this.baseUrl = options.baseUrl ?? globalThis.location?.href ?? '';
     /** @type {TransportFactory} */
-    this.transportFactory = options.transport ?? ((base) => new WebSocketTransport(webSocketUrl(base)));
+    this.transportFactory = options.transport ?? ((base, params) => new WebSocketTransport(webSocketUrl(base, params)));
+    this.token = options.token ?? '';
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
 
     /** @type {ClientState} */
@@ -257,7 +293,15 @@ export class SwitchboardClient {
       throw new SwitchboardError('bad-request', `Names are 1 to ${MAX_NAME_CHARS} characters.`);
     }
     this.setState('connecting');
-    const transport = this.transportFactory(this.baseUrl);
+    if (this.token) {
+      try {
+        await checkToken(this.baseUrl, room, this.token);
+      } catch (err) {
+        this.setState('closed');
+        throw err;
+      }
+    }
+    const transport = this.transportFactory(this.baseUrl, { room, token: this.token });
     this.transport = transport;
     transport.onmessage = (message) => this.handleMessage(message);
     transport.onclose = (info) => this.fail(closeError(info));
@@ -669,7 +713,11 @@ export class SwitchboardClient {
    * @param {Record<string, unknown>} m
    */
   handleError(m) {
-    this.report(this.errorFrom(m));
+    const err = this.errorFrom(m);
+    // The server took this participant out of the room and closes the connection
+    // next: end here, so that the close is not reported as a lost connection.
+    if (REMOVAL_CODES.has(err.code)) this.fail(err);
+    else this.report(err);
   }
 }
 

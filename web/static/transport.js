@@ -27,8 +27,17 @@
  */
 
 /**
+ * What a connection URL carries besides its path: the room about to be joined and a
+ * join token, which a server with API keys checks before the connection opens
+ * (browsers cannot set headers on WebSocket and EventSource requests).
+ * @typedef {object} ConnectParams
+ * @property {string} [room]
+ * @property {string} [token]
+ */
+
+/**
  * Makes a transport for the page at `baseUrl`.
- * @typedef {(baseUrl: string) => Transport} TransportFactory
+ * @typedef {(baseUrl: string, params?: ConnectParams) => Transport} TransportFactory
  */
 
 /**
@@ -55,13 +64,25 @@ export class SwitchboardError extends Error {
  * URL of the WebSocket endpoint for the page at `baseUrl`. The path is relative
  * (`ws` next to the page) so that a server mounted under a prefix works too.
  * @param {string} baseUrl
+ * @param {ConnectParams} [params]
  */
-export function webSocketUrl(baseUrl) {
+export function webSocketUrl(baseUrl, params = {}) {
   const url = new URL('ws', baseUrl);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  setConnectParams(url, params);
+  return url.href;
+}
+
+/**
+ * Replaces url's query with params.
+ * @param {URL} url
+ * @param {ConnectParams} params
+ */
+function setConnectParams(url, params) {
   url.search = '';
   url.hash = '';
-  return url.href;
+  if (params.room) url.searchParams.set('room', params.room);
+  if (params.token) url.searchParams.set('token', params.token);
 }
 
 /**
@@ -158,11 +179,11 @@ export function closeError(info) {
  * URL of the Server-Sent Events endpoint for the page at `baseUrl` (`sse` next to the
  * page, like {@link webSocketUrl}).
  * @param {string} baseUrl
+ * @param {ConnectParams} [params]
  */
-export function sseUrl(baseUrl) {
+export function sseUrl(baseUrl, params = {}) {
   const url = new URL('sse', baseUrl);
-  url.search = '';
-  url.hash = '';
+  setConnectParams(url, params);
   return url.href;
 }
 
@@ -251,7 +272,10 @@ export class SSETransport {
    */
   async postOne(body) {
     const session = /** @type {{session: string, secret: string}} */ (this.session);
-    const url = `${this.url}/${encodeURIComponent(session.session)}`;
+    // The post path is the stream's plus the session id; the stream's query (room,
+    // token) stays off it: posts are bound to the session by its secret.
+    const streamUrl = new URL(this.url);
+    const url = `${streamUrl.origin}${streamUrl.pathname}/${encodeURIComponent(session.session)}`;
     try {
       const response = await fetch(url, {
         method: 'POST',
@@ -352,7 +376,7 @@ export class SSETransport {
  */
 export function transportFromQuery(search) {
   if (new URLSearchParams(search).get('transport') === 'sse') {
-    return (base) => new SSETransport(sseUrl(base));
+    return (base, params) => new SSETransport(sseUrl(base, params));
   }
-  return (base) => new WebSocketTransport(webSocketUrl(base));
+  return (base, params) => new WebSocketTransport(webSocketUrl(base, params));
 }

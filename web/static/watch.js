@@ -1,5 +1,5 @@
-// The /watch?room=R page: plays a room's publisher through WHEP, and waits for one
-// while the room is empty.
+// The /watch?room=R[&token=T] page: plays a room's publisher through WHEP, and waits
+// for one while the room is empty.
 
 import { WhepPlayer } from './whep.js';
 
@@ -14,7 +14,10 @@ const stateLabels = {
   closed: 'Stopped',
 };
 
-const room = new URLSearchParams(window.location.search).get('room') ?? '';
+const params = new URLSearchParams(window.location.search);
+const room = params.get('room') ?? '';
+/** A join token (`?token=`), for a server that requires one. */
+const token = params.get('token') ?? '';
 const stateEl = /** @type {HTMLElement} */ (document.getElementById('state'));
 const player = /** @type {HTMLVideoElement} */ (document.getElementById('player'));
 /** @type {HTMLElement} */ (document.getElementById('room-label')).textContent = room;
@@ -39,7 +42,7 @@ async function watch() {
     // empty stream would hold back the page's load event.
     const whep = new WhepPlayer(`/whep/${encodeURIComponent(room)}`, showState, (stream) => {
       if (player.srcObject !== stream) player.srcObject = stream;
-    });
+    }, token);
     // Exposed for the browser tests.
     window.switchboardWatch = whep;
     if (await whep.start()) {

@@ -13,9 +13,11 @@ export class WhepPlayer {
    * @param {string} endpoint  e.g. /whep/room
    * @param {(state: WatchState, detail?: string) => void} onState
    * @param {(stream: MediaStream) => void} onTrack  called when a track is added to stream
+   * @param {string} [token]  a join token with the subscribe grant, sent as Bearer
    */
-  constructor(endpoint, onState, onTrack) {
+  constructor(endpoint, onState, onTrack, token = '') {
     this.endpoint = endpoint;
+    this.token = token;
     this.onState = onState;
     this.onTrack = onTrack;
     /** @type {WatchState} */
@@ -47,9 +49,12 @@ export class WhepPlayer {
     };
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
+    /** @type {Record<string, string>} */
+    const headers = { 'Content-Type': 'application/sdp' };
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
     const resp = await fetch(this.endpoint, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/sdp' },
+      headers,
       body: pc.localDescription?.sdp ?? '',
     });
     if (resp.status === 404) {

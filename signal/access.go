@@ -1,0 +1,51 @@
+package signal
+
+import (
+	"context"
+
+	"github.com/switchboard-rtc/switchboard/sfu"
+)
+
+// Access is what a session's client may do, as its join token says. The zero value
+// allows everything: a server without tokens.
+type Access struct {
+	// Room is the only room the client may join; empty allows any.
+	Room sfu.RoomID
+	// Identity is who the client is. A second session joining the room with the same
+	// identity replaces this one. Empty: no identity.
+	Identity string
+	// Name, when set, is the display name, whatever the join message says.
+	Name string
+	// Grants limit publishing and receiving; nil allows both.
+	Grants *sfu.Grants
+}
+
+// joinOptions are the media core's options for a.
+func (a Access) joinOptions() sfu.JoinOptions {
+	return sfu.JoinOptions{Identity: a.Identity, Grants: a.Grants}
+}
+
+// restricted reports whether joining under a needs more than Rooms.Join offers.
+func (a Access) restricted() bool { return a.Identity != "" || a.Grants != nil }
+
+type accessKey struct{}
+
+// WithAccess returns ctx carrying a: how an authenticating middleware hands a
+// request's access to the transport that runs its session.
+func WithAccess(ctx context.Context, a Access) context.Context {
+	return context.WithValue(ctx, accessKey{}, a)
+}
+
+// AccessFrom returns the Access ctx carries; the zero Access (everything allowed)
+// when it carries none.
+func AccessFrom(ctx context.Context) Access {
+	a, _ := ctx.Value(accessKey{}).(Access)
+	return a
+}
+
+// RoomsWithOptions is a room directory that can apply join options (identity and
+// grants). A session whose access needs them joins through JoinWith, and is refused
+// when the directory lacks it.
+type RoomsWithOptions interface {
+	JoinWith(room sfu.RoomID, name string, obs sfu.Observer, opts sfu.JoinOptions) (*sfu.Participant, error)
+}
