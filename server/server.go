@@ -52,6 +52,7 @@ type Config struct {
 type Server struct {
 	mux     *http.ServeMux
 	handler http.Handler // mux, behind the path prefix
+	engine  *sfu.Engine
 	rooms   *sfu.Rooms
 	log     *slog.Logger
 	sig     *signal.Config
@@ -76,7 +77,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s := &Server{mux: http.NewServeMux(), log: log, rooms: sfu.NewRooms(engine)}
+	s := &Server{mux: http.NewServeMux(), log: log, engine: engine, rooms: sfu.NewRooms(engine)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	rooms := cfg.Rooms
 	if rooms == nil {
@@ -129,8 +130,8 @@ func (s *Server) track(h http.Handler) http.Handler {
 	})
 }
 
-// Close refuses new participants, ends every session (each leaves its room) and
-// waits for them. http.Server.Shutdown does not wait for upgraded connections; call
+// Close refuses new participants, ends every session (each leaves its room), waits
+// for them and closes the media sockets of single-port mode. http.Server.Shutdown does not wait for upgraded connections; call
 // Close after it.
 func (s *Server) Close() error {
 	s.mu.Lock()
@@ -141,8 +142,11 @@ func (s *Server) Close() error {
 	s.whip.Close()
 	s.sessions.Wait()
 	s.sse.Close()
-	return nil
+	return s.engine.Close()
 }
+
+// UDPPort is the port all media uses in single-port mode, 0 otherwise.
+func (s *Server) UDPPort() int { return s.engine.UDPPort() }
 
 // contentSecurityPolicy lets the client load and connect to nothing but this server.
 const contentSecurityPolicy = "default-src 'self'; connect-src 'self'; media-src 'self' blob: mediastream:; " +

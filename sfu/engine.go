@@ -20,8 +20,16 @@ type Config struct {
 	// PublicIPs are addresses that replace the host's own in the candidates offered,
 	// for a server behind a 1:1 NAT (a cloud instance's public address).
 	PublicIPs []string
-	// UDPPortMin and UDPPortMax bound the UDP ports used for media; both zero means any.
+	// UDPPortMin and UDPPortMax bound the ephemeral UDP ports used for media, one per
+	// connection; both zero means any. Not used in single-port mode.
 	UDPPortMin, UDPPortMax uint16
+	// SinglePort carries the media of every connection over one UDP port (UDPPort, or a
+	// free one when UDPPort is zero), one socket per local address, with the datagrams
+	// of a packet's fan-out to its subscribers sent in batches (sendmmsg). A non-zero
+	// UDPPort implies it.
+	SinglePort bool
+	// UDPPort is the port of single-port mode.
+	UDPPort uint16
 	// ICEServers are the STUN/TURN servers the server's own connections use.
 	ICEServers []webrtc.ICEServer
 	// Logger receives the media core's logs; nil means slog.Default().
@@ -39,6 +47,7 @@ type Engine struct {
 	pubAPI, subAPI *webrtc.API
 	config         webrtc.Configuration
 	log            *slog.Logger
+	mux            *udpMux // nil unless in single-port mode
 }
 
 // NewEngine checks cfg and prepares the codecs, interceptors and ICE settings.
@@ -51,15 +60,47 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	pubAPI, err := newAPI(settings, registerInterceptors)
+	e := &Engine{config: webrtc.Configuration{ICEServers: cfg.ICEServers}, log: log}
+	if cfg.SinglePort || cfg.UDPPort != 0 {
+		if e.mux, err = listenUDPMux(cfg.UDPPort, cfg.ICELoopback, settings.LoggerFactory.NewLogger("udpmux")); err != nil {
+			return nil, err
+		}
+		settings.SetICEUDPMux(e.mux.mux)
+	}
+	if e.pubAPI, err = newAPI(settings, registerInterceptors); err == nil {
+		e.subAPI, err = newAPI(settings, registerSenderInterceptors)
+	}
 	if err != nil {
+		_ = e.Close()
 		return nil, err
 	}
-	subAPI, err := newAPI(settings, registerSenderInterceptors)
-	if err != nil {
-		return nil, err
+	return e, nil
+}
+
+// UDPPort is the port every connection uses in single-port mode, 0 otherwise.
+func (e *Engine) UDPPort() int {
+	if e.mux == nil {
+		return 0
 	}
-	return &Engine{pubAPI: pubAPI, subAPI: subAPI, config: webrtc.Configuration{ICEServers: cfg.ICEServers}, log: log}, nil
+	return e.mux.Port()
+}
+
+// Close closes the single-port mode's sockets; connections still using them fail.
+// Call it once every connection is closed. It is safe to call more than once.
+func (e *Engine) Close() error {
+	if e.mux == nil {
+		return nil
+	}
+	return e.mux.Close()
+}
+
+// fanout is what a Track's forward loop marks its fan-outs with; nil unless in
+// single-port mode.
+func (e *Engine) fanout() *sendGroup {
+	if e == nil || e.mux == nil {
+		return nil
+	}
+	return e.mux.group
 }
 
 // newAPI builds an API with the server's codecs and the interceptors that
@@ -89,7 +130,7 @@ func settingsFor(cfg Config, log *slog.Logger) (webrtc.SettingEngine, error) {
 	if len(cfg.PublicIPs) > 0 {
 		settings.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
-	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
+	if (cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0) && !cfg.SinglePort && cfg.UDPPort == 0 {
 		if err := settings.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
 			return settings, fmt.Errorf("sfu: UDP port range %d-%d: %w", cfg.UDPPortMin, cfg.UDPPortMax, err)
 		}

@@ -190,7 +190,7 @@ func (rs *Rooms) JoinWith(id RoomID, name string, obs Observer, opts JoinOptions
 	p := &Participant{id: pid, name: name, room: r, obs: obs, log: r.log.With("participant", pid)}
 	p.sub = newSubscriber(p, subPC)
 	if opts.SingleConnection {
-		p.pub = newPublisherOn(p, subPC)
+		p.pub = newPublisherOn(p, rs.engine, subPC)
 		p.sub.receiveAV()
 	} else {
 		p.pub = newPublisher(p, rs.engine)

@@ -23,6 +23,8 @@ type serveFlags struct {
 	iceLoopback    bool
 	publicIPs      string
 	udpPorts       string
+	udpPort        uint
+	pprof          string
 	iceServers     string
 	allowedOrigins string
 	logLevel       string
@@ -38,6 +40,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.publicIPs, "public-ip", "",
 		"comma-separated `addresses` to announce instead of the host's own (server behind a 1:1 NAT)")
 	fs.StringVar(&f.udpPorts, "udp-ports", "", "UDP port `range` for media, e.g. 50000-50200 (default: any)")
+	fs.UintVar(&f.udpPort, "udp-port", 0,
+		"carry all media over this one UDP `port` (one socket per local address, batched sends); 0: a port per connection")
+	fs.StringVar(&f.pprof, "pprof", "", "serve Go's profiler (net/http/pprof) on this loopback `address`, e.g. 127.0.0.1:6060")
 	fs.StringVar(&f.iceServers, "ice-servers", "", "comma-separated STUN/TURN `urls` for clients and the server")
 	fs.StringVar(&f.allowedOrigins, "allowed-origins", "",
 		"comma-separated `hosts` besides the server's own whose pages may connect, e.g. app.example.com")
@@ -48,6 +53,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, log, err := f.config(stderr)
 	if err != nil {
 		return err
+	}
+	if f.pprof != "" {
+		addr, err := servePprof(ctx, f.pprof)
+		if err != nil {
+			return err
+		}
+		log.Info("serving profiles", "addr", addr.String()+"/debug/pprof/")
 	}
 	return listenAndServe(ctx, f.addr, cfg, log, stdout)
 }
@@ -74,6 +86,10 @@ func (f *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 		}
 		cfg.Media.UDPPortMin, cfg.Media.UDPPortMax = lo, hi
 	}
+	if f.udpPort > 65535 {
+		return cfg, nil, fmt.Errorf("--udp-port: %d is not a port", f.udpPort)
+	}
+	cfg.Media.UDPPort = uint16(f.udpPort)
 	if urls := splitList(f.iceServers); len(urls) > 0 {
 		cfg.Media.ICEServers = []webrtc.ICEServer{{URLs: urls}}
 		cfg.ClientICEServers = cfg.Media.ICEServers
