@@ -131,8 +131,9 @@ func (s *Server) track(h http.Handler) http.Handler {
 }
 
 // Close refuses new participants, ends every session (each leaves its room), waits
-// for them and closes the media sockets of single-port mode. http.Server.Shutdown does not wait for upgraded connections; call
-// Close after it.
+// for them and closes the shared media sockets. http.Server.Shutdown does not wait
+// for upgraded connections; call Close after it. Sessions run with RunSession must
+// have ended before Close: their media stops with the sockets.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
@@ -145,7 +146,8 @@ func (s *Server) Close() error {
 	return s.engine.Close()
 }
 
-// UDPPort is the port all media uses in single-port mode, 0 otherwise.
+// UDPPort is the UDP port all media uses, 0 with a port per connection
+// (sfu.Config.PortPerConnection).
 func (s *Server) UDPPort() int { return s.engine.UDPPort() }
 
 // contentSecurityPolicy lets the client load and connect to nothing but this server.

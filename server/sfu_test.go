@@ -11,17 +11,27 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/client"
 	"github.com/switchboard-rtc/switchboard/server"
+	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
 // TestSFURoom runs a room through its life: three participants publish and receive
 // each other, a fourth joins late and gets everything (with a fresh keyframe), one
 // leaves and the others stop receiving it.
 func TestSFURoom(t *testing.T) {
-	run(t, testSFURoom)
+	run(t, func(t *testing.T, m mode) { testSFURoom(t, m, server.Config{}) })
 }
 
-func testSFURoom(t *testing.T, m mode) {
-	ts := startServerWith(t, m, server.Config{})
+// TestSFURoomPortPerConnection is TestSFURoom with every connection on UDP ports of
+// its own instead of the one shared port.
+func TestSFURoomPortPerConnection(t *testing.T) {
+	testSFURoom(t, modeWS, server.Config{Media: sfu.Config{PortPerConnection: true}})
+}
+
+func testSFURoom(t *testing.T, m mode, cfg server.Config) {
+	ts := startServerWith(t, m, cfg)
+	if shared := ts.UDPPort() != 0; shared == cfg.Media.PortPerConnection {
+		t.Fatalf("shared UDP port %d with PortPerConnection %v", ts.UDPPort(), cfg.Media.PortPerConnection)
+	}
 	const room = "standup"
 	peers := []*peer{joinPeer(t, ts, room, "alice"), joinPeer(t, ts, room, "bob"), joinPeer(t, ts, room, "carol")}
 	for _, p := range peers {

@@ -12,24 +12,27 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// Config sets how the server's peer connections reach clients. The zero value gathers
-// host candidates on every non-loopback interface, on ephemeral ports.
+// Config sets how the server's peer connections reach clients. The zero value offers
+// host candidates on every non-loopback interface, all on one UDP port picked at start.
 type Config struct {
 	// ICELoopback offers loopback candidates (127.0.0.1, ::1): for local use and tests.
 	ICELoopback bool
 	// PublicIPs are addresses that replace the host's own in the candidates offered,
 	// for a server behind a 1:1 NAT (a cloud instance's public address).
 	PublicIPs []string
-	// UDPPortMin and UDPPortMax bound the ephemeral UDP ports used for media, one per
-	// connection; both zero means any. Not used in single-port mode.
-	UDPPortMin, UDPPortMax uint16
-	// SinglePort carries the media of every connection over one UDP port (UDPPort, or a
-	// free one when UDPPort is zero), one socket per local address, with the datagrams
-	// of a packet's fan-out to its subscribers sent in batches (sendmmsg). A non-zero
-	// UDPPort implies it.
-	SinglePort bool
-	// UDPPort is the port of single-port mode.
+	// UDPPort is the one UDP port that carries the media of every connection: the
+	// server opens a socket on it on each local address (the loopback ones only with
+	// ICELoopback) and Pion's ICE UDP mux sorts datagrams by sender. Zero picks a free
+	// port at start (Engine.UDPPort tells which). The datagrams of one packet's fan-out
+	// to its subscribers are sent together (sendmmsg).
 	UDPPort uint16
+	// PortPerConnection gives every connection UDP sockets of its own, on ephemeral
+	// ports or in UDPPortMin-UDPPortMax, instead of the one shared port; writes are
+	// then one system call per datagram.
+	PortPerConnection bool
+	// UDPPortMin and UDPPortMax bound the ports of PortPerConnection; setting them
+	// implies it.
+	UDPPortMin, UDPPortMax uint16
 	// ICEServers are the STUN/TURN servers the server's own connections use.
 	ICEServers []webrtc.ICEServer
 	// Logger receives the media core's logs; nil means slog.Default().
@@ -47,7 +50,7 @@ type Engine struct {
 	pubAPI, subAPI *webrtc.API
 	config         webrtc.Configuration
 	log            *slog.Logger
-	mux            *udpMux // nil unless in single-port mode
+	mux            *udpMux // the shared UDP port; nil with a port per connection
 }
 
 // NewEngine checks cfg and prepares the codecs, interceptors and ICE settings.
@@ -61,7 +64,11 @@ func NewEngine(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{config: webrtc.Configuration{ICEServers: cfg.ICEServers}, log: log}
-	if cfg.SinglePort || cfg.UDPPort != 0 {
+	perConnection := cfg.PortPerConnection || cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0
+	if perConnection && cfg.UDPPort != 0 {
+		return nil, errors.New("sfu: UDPPort is the shared port; it cannot be set with a port per connection")
+	}
+	if !perConnection {
 		if e.mux, err = listenUDPMux(cfg.UDPPort, cfg.ICELoopback, settings.LoggerFactory.NewLogger("udpmux")); err != nil {
 			return nil, err
 		}
@@ -77,7 +84,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-// UDPPort is the port every connection uses in single-port mode, 0 otherwise.
+// UDPPort is the port every connection uses, 0 with a port per connection.
 func (e *Engine) UDPPort() int {
 	if e.mux == nil {
 		return 0
@@ -85,7 +92,7 @@ func (e *Engine) UDPPort() int {
 	return e.mux.Port()
 }
 
-// Close closes the single-port mode's sockets; connections still using them fail.
+// Close closes the shared UDP sockets; connections still using them fail.
 // Call it once every connection is closed. It is safe to call more than once.
 func (e *Engine) Close() error {
 	if e.mux == nil {
@@ -94,8 +101,8 @@ func (e *Engine) Close() error {
 	return e.mux.Close()
 }
 
-// fanout is what a Track's forward loop marks its fan-outs with; nil unless in
-// single-port mode.
+// fanout is what a Track's forward loop marks its fan-outs with; nil with a port
+// per connection.
 func (e *Engine) fanout() *sendGroup {
 	if e == nil || e.mux == nil {
 		return nil
@@ -130,7 +137,7 @@ func settingsFor(cfg Config, log *slog.Logger) (webrtc.SettingEngine, error) {
 	if len(cfg.PublicIPs) > 0 {
 		settings.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
-	if (cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0) && !cfg.SinglePort && cfg.UDPPort == 0 {
+	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
 		if err := settings.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
 			return settings, fmt.Errorf("sfu: UDP port range %d-%d: %w", cfg.UDPPortMin, cfg.UDPPortMax, err)
 		}

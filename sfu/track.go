@@ -59,8 +59,8 @@ type Track struct {
 	// cache answers subscribers' NACKs; nil for audio, whose codecs negotiate none.
 	cache *packetCache
 
-	// fanout batches the datagrams of one packet's fan-out (single-port mode); nil
-	// sends each at once.
+	// fanout batches the datagrams of one packet's fan-out on the shared UDP port;
+	// nil (a port per connection) sends each at once.
 	fanout *sendGroup
 }
 

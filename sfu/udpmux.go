@@ -10,15 +10,15 @@ import (
 	"github.com/pion/logging"
 )
 
-// udpMux is the single-port mode: one UDP socket per local address, all on one
-// port, shared by every peer connection through Pion's ICE UDP mux. The sockets
+// udpMux is the shared UDP port: one socket per local address, all on one port,
+// shared by every peer connection through Pion's ICE UDP mux. The sockets
 // batch their writes (see sendGroup).
 type udpMux struct {
 	mux   *ice.MultiUDPMuxDefault
 	group *sendGroup
 }
 
-// listenUDPMux opens the sockets of the single-port mode on port (0: a free port,
+// listenUDPMux opens the shared sockets on port (0: a free port,
 // then the same port on every address) on the addresses of the host's interfaces
 // that are up, loopback ones only when loopback is set.
 func listenUDPMux(port uint16, loopback bool, log logging.LeveledLogger) (*udpMux, error) {

@@ -24,6 +24,7 @@ type serveFlags struct {
 	publicIPs      string
 	udpPorts       string
 	udpPort        uint
+	portPerConn    bool
 	pprof          string
 	iceServers     string
 	allowedOrigins string
@@ -39,9 +40,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"offer loopback ICE candidates, for local use and tests (on by itself when loopback is the only interface up)")
 	fs.StringVar(&f.publicIPs, "public-ip", "",
 		"comma-separated `addresses` to announce instead of the host's own (server behind a 1:1 NAT)")
-	fs.StringVar(&f.udpPorts, "udp-ports", "", "UDP port `range` for media, e.g. 50000-50200 (default: any)")
 	fs.UintVar(&f.udpPort, "udp-port", 0,
-		"carry all media over this one UDP `port` (one socket per local address, batched sends); 0: a port per connection")
+		"the one UDP `port` that carries all media (one socket per local address); 0 picks a free port")
+	fs.BoolVar(&f.portPerConn, "port-per-connection", false,
+		"give every connection UDP ports of its own instead of the one --udp-port (slower: no batched sends)")
+	fs.StringVar(&f.udpPorts, "udp-ports", "",
+		"with a port per connection, the UDP port `range` to use, e.g. 50000-50200 (implies --port-per-connection)")
 	fs.StringVar(&f.pprof, "pprof", "", "serve Go's profiler (net/http/pprof) on this loopback `address`, e.g. 127.0.0.1:6060")
 	fs.StringVar(&f.iceServers, "ice-servers", "", "comma-separated STUN/TURN `urls` for clients and the server")
 	fs.StringVar(&f.allowedOrigins, "allowed-origins", "",
@@ -90,6 +94,10 @@ func (f *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 		return cfg, nil, fmt.Errorf("--udp-port: %d is not a port", f.udpPort)
 	}
 	cfg.Media.UDPPort = uint16(f.udpPort)
+	cfg.Media.PortPerConnection = f.portPerConn
+	if cfg.Media.UDPPort != 0 && (f.portPerConn || f.udpPorts != "") {
+		return cfg, nil, errors.New("--udp-port is the one shared port: it cannot be set with a port per connection")
+	}
 	if urls := splitList(f.iceServers); len(urls) > 0 {
 		cfg.Media.ICEServers = []webrtc.ICEServer{{URLs: urls}}
 		cfg.ClientICEServers = cfg.Media.ICEServers
@@ -105,6 +113,7 @@ func listenAndServe(ctx context.Context, addr string, cfg server.Config, log *sl
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		_ = srv.Close()
 		return err
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
@@ -116,6 +125,9 @@ func listenAndServe(ctx context.Context, addr string, cfg server.Config, log *sl
 	fmt.Fprintf(stdout, "Switchboard is running at %s\n", clientURL(ln.Addr()))
 	if cfg.Media.ICELoopback {
 		log.Info("offering loopback ICE candidates")
+	}
+	if port := srv.UDPPort(); port != 0 {
+		log.Info("media on one UDP port", "port", port)
 	}
 	select {
 	case err = <-errc:
