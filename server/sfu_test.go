@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -237,4 +238,31 @@ func TestRestartedMlineRefused(t *testing.T) {
 		}
 		return false, "bob does not receive the second share"
 	})
+}
+
+// TestCloseReleasesUDPPort checks that Close closes the shared media sockets: the
+// port can be bound again at once, by another socket or another server.
+func TestCloseReleasesUDPPort(t *testing.T) {
+	checkGoroutines(t) // the sockets' readers end too
+	srv, err := server.New(server.Config{Media: sfu.Config{ICELoopback: true}, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := srv.UDPPort()
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+	if err != nil {
+		t.Fatalf("port %d still held after Close: %v", port, err)
+	}
+	_ = conn.Close()
+	again, err := server.New(server.Config{Media: sfu.Config{ICELoopback: true, UDPPort: uint16(port)}, Logger: testLogger()})
+	if err != nil {
+		t.Fatalf("a new server on port %d: %v", port, err)
+	}
+	if again.UDPPort() != port {
+		t.Errorf("new server on port %d, asked for %d", again.UDPPort(), port)
+	}
+	_ = again.Close()
 }
