@@ -18,9 +18,10 @@ import (
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
-func startServer(t *testing.T) string {
+func startServer(t *testing.T, media sfu.Config) string {
 	t.Helper()
-	srv, err := server.New(server.Config{Media: sfu.Config{ICELoopback: true}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	media.ICELoopback = true
+	srv, err := server.New(server.Config{Media: media, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,9 +36,15 @@ func startServer(t *testing.T) string {
 // TestBenchReportIsComplete runs a short bench of each protocol against an
 // in-process server and checks that every field of the JSON report is present and
 // that packets were delivered. The in-process server's pid is this test's, so the
-// server figures are filled in (and include the load generator's own work).
+// server figures are filled in (and include the load generator's own work). It runs
+// against a server with the one shared UDP port and one with a port per connection.
 func TestBenchReportIsComplete(t *testing.T) {
-	target := startServer(t)
+	for name, media := range map[string]sfu.Config{"shared-port": {}, "port-per-connection": {PortPerConnection: true}} {
+		t.Run(name, func(t *testing.T) { testBenchReport(t, startServer(t, media)) })
+	}
+}
+
+func testBenchReport(t *testing.T, target string) {
 	for _, proto := range []string{bench.ProtocolNative, bench.ProtocolWHIP} {
 		t.Run(proto, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -2,6 +2,8 @@
 # Measures the rows of docs/performance.md: for each shape, a fresh server, a bench run
 # with the server's pid, and `bench baseline` for the same fan-out; ROUNDS times.
 # JSON reports go to OUT (default /tmp/switchboard-perf); take medians per row.
+# SERVE_ARGS adds flags to serve (e.g. --port-per-connection); SHAPES picks rows
+# (default: all, e.g. SHAPES="fanout:100").
 #
 # Run it inside a private network namespace with nothing but loopback, as root:
 #   go build -o bin/switchboard ./cmd/switchboard
@@ -11,10 +13,13 @@ cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/switchboard-perf}
 rounds=${ROUNDS:-3}
 mkdir -p "$out"
+shapes=${SHAPES:-"fanout:1 fanout:10 fanout:50 fanout:100 fanout:200 rooms:0"}
 for round in $(seq "$rounds"); do
-  for spec in "fanout 1" "fanout 10" "fanout 50" "fanout 100" "fanout 200" "rooms 0"; do
-    set -- $spec
-    ./bin/switchboard serve --addr 127.0.0.1:18080 --ice-loopback --log-level warn >/dev/null 2>&1 &
+  for spec in $shapes; do
+    # shellcheck disable=SC2046 # two words
+    set -- $(echo "$spec" | tr : ' ')
+    # shellcheck disable=SC2086 # SERVE_ARGS are several flags
+    ./bin/switchboard serve --addr 127.0.0.1:18080 --ice-loopback --log-level warn ${SERVE_ARGS:-} >/dev/null 2>&1 &
     server=$!
     sleep 0.5
     if [ "$1" = fanout ]; then

@@ -21,7 +21,6 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/client"
 	"github.com/switchboard-rtc/switchboard/server"
-	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
 // testLogger is quiet unless SWITCHBOARD_TEST_LOG is set.
@@ -63,12 +62,12 @@ func startServer(t *testing.T) *testServer {
 	return startServerWith(t, modeWS, server.Config{})
 }
 
-// startServerWith starts a server configured by cfg (media and logger are set here),
-// whose peers connect over m. sse-http2 gets a TLS server that speaks HTTP/2.
+// startServerWith starts a server configured by cfg (loopback candidates and the
+// logger are set here), whose peers connect over m. sse-http2 gets a TLS server that speaks HTTP/2.
 func startServerWith(t *testing.T, m mode, cfg server.Config) *testServer {
 	t.Helper()
 	checkGoroutines(t)
-	cfg.Media = sfu.Config{ICELoopback: true}
+	cfg.Media.ICELoopback = true
 	cfg.Logger = testLogger()
 	srv, err := server.New(cfg)
 	if err != nil {

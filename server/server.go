@@ -59,6 +59,7 @@ type Config struct {
 type Server struct {
 	mux      *http.ServeMux
 	handler  http.Handler // mux, behind the path prefix
+	engine   *sfu.Engine
 	rooms    *sfu.Rooms
 	log      *slog.Logger
 	sig      *signal.Config
@@ -84,7 +85,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s := &Server{mux: http.NewServeMux(), log: log, rooms: sfu.NewRooms(engine)}
+	s := &Server{mux: http.NewServeMux(), log: log, engine: engine, rooms: sfu.NewRooms(engine)}
 	if len(cfg.APIKeys) > 0 {
 		if s.verifier, err = auth.NewVerifier(cfg.APIKeys); err != nil {
 			return nil, fmt.Errorf("server: %w", err)
@@ -149,9 +150,10 @@ func (s *Server) track(h http.Handler) http.Handler {
 	})
 }
 
-// Close refuses new participants, ends every session (each leaves its room) and
-// waits for them. http.Server.Shutdown does not wait for upgraded connections; call
-// Close after it.
+// Close refuses new participants, ends every session (each leaves its room), waits
+// for them and closes the shared media sockets. http.Server.Shutdown does not wait
+// for upgraded connections; call Close after it. Sessions run with RunSession must
+// have ended before Close: their media stops with the sockets.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
@@ -161,8 +163,12 @@ func (s *Server) Close() error {
 	s.whip.Close()
 	s.sessions.Wait()
 	s.sse.Close()
-	return nil
+	return s.engine.Close()
 }
+
+// UDPPort is the UDP port all media uses, 0 with a port per connection
+// (sfu.Config.PortPerConnection).
+func (s *Server) UDPPort() int { return s.engine.UDPPort() }
 
 // contentSecurityPolicy lets the client load and connect to nothing but this server.
 const contentSecurityPolicy = "default-src 'self'; connect-src 'self'; media-src 'self' blob: mediastream:; " +

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -11,17 +12,27 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/client"
 	"github.com/switchboard-rtc/switchboard/server"
+	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
 // TestSFURoom runs a room through its life: three participants publish and receive
 // each other, a fourth joins late and gets everything (with a fresh keyframe), one
 // leaves and the others stop receiving it.
 func TestSFURoom(t *testing.T) {
-	run(t, testSFURoom)
+	run(t, func(t *testing.T, m mode) { testSFURoom(t, m, server.Config{}) })
 }
 
-func testSFURoom(t *testing.T, m mode) {
-	ts := startServerWith(t, m, server.Config{})
+// TestSFURoomPortPerConnection is TestSFURoom with every connection on UDP ports of
+// its own instead of the one shared port.
+func TestSFURoomPortPerConnection(t *testing.T) {
+	testSFURoom(t, modeWS, server.Config{Media: sfu.Config{PortPerConnection: true}})
+}
+
+func testSFURoom(t *testing.T, m mode, cfg server.Config) {
+	ts := startServerWith(t, m, cfg)
+	if shared := ts.UDPPort() != 0; shared == cfg.Media.PortPerConnection {
+		t.Fatalf("shared UDP port %d with PortPerConnection %v", ts.UDPPort(), cfg.Media.PortPerConnection)
+	}
 	const room = "standup"
 	peers := []*peer{joinPeer(t, ts, room, "alice"), joinPeer(t, ts, room, "bob"), joinPeer(t, ts, room, "carol")}
 	for _, p := range peers {
@@ -227,4 +238,31 @@ func TestRestartedMlineRefused(t *testing.T) {
 		}
 		return false, "bob does not receive the second share"
 	})
+}
+
+// TestCloseReleasesUDPPort checks that Close closes the shared media sockets: the
+// port can be bound again at once, by another socket or another server.
+func TestCloseReleasesUDPPort(t *testing.T) {
+	checkGoroutines(t) // the sockets' readers end too
+	srv, err := server.New(server.Config{Media: sfu.Config{ICELoopback: true}, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := srv.UDPPort()
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+	if err != nil {
+		t.Fatalf("port %d still held after Close: %v", port, err)
+	}
+	_ = conn.Close()
+	again, err := server.New(server.Config{Media: sfu.Config{ICELoopback: true, UDPPort: uint16(port)}, Logger: testLogger()})
+	if err != nil {
+		t.Fatalf("a new server on port %d: %v", port, err)
+	}
+	if again.UDPPort() != port {
+		t.Errorf("new server on port %d, asked for %d", again.UDPPort(), port)
+	}
+	_ = again.Close()
 }

@@ -12,15 +12,26 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// Config sets how the server's peer connections reach clients. The zero value gathers
-// host candidates on every non-loopback interface, on ephemeral ports.
+// Config sets how the server's peer connections reach clients. The zero value offers
+// host candidates on every non-loopback interface, all on one UDP port picked at start.
 type Config struct {
 	// ICELoopback offers loopback candidates (127.0.0.1, ::1): for local use and tests.
 	ICELoopback bool
 	// PublicIPs are addresses that replace the host's own in the candidates offered,
 	// for a server behind a 1:1 NAT (a cloud instance's public address).
 	PublicIPs []string
-	// UDPPortMin and UDPPortMax bound the UDP ports used for media; both zero means any.
+	// UDPPort is the one UDP port that carries the media of every connection: the
+	// server opens a socket on it on each local address (the loopback ones only with
+	// ICELoopback) and Pion's ICE UDP mux sorts datagrams by sender. Zero picks a free
+	// port at start (Engine.UDPPort tells which). The datagrams of one packet's fan-out
+	// to its subscribers are sent together (sendmmsg).
+	UDPPort uint16
+	// PortPerConnection gives every connection UDP sockets of its own, on ephemeral
+	// ports or in UDPPortMin-UDPPortMax, instead of the one shared port; writes are
+	// then one system call per datagram.
+	PortPerConnection bool
+	// UDPPortMin and UDPPortMax bound the ports of PortPerConnection; setting them
+	// implies it.
 	UDPPortMin, UDPPortMax uint16
 	// ICEServers are the STUN/TURN servers the server's own connections use.
 	ICEServers []webrtc.ICEServer
@@ -39,6 +50,7 @@ type Engine struct {
 	pubAPI, subAPI *webrtc.API
 	config         webrtc.Configuration
 	log            *slog.Logger
+	mux            *udpMux // the shared UDP port; nil with a port per connection
 }
 
 // NewEngine checks cfg and prepares the codecs, interceptors and ICE settings.
@@ -51,15 +63,51 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	pubAPI, err := newAPI(settings, registerInterceptors)
+	e := &Engine{config: webrtc.Configuration{ICEServers: cfg.ICEServers}, log: log}
+	perConnection := cfg.PortPerConnection || cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0
+	if perConnection && cfg.UDPPort != 0 {
+		return nil, errors.New("sfu: UDPPort is the shared port; it cannot be set with a port per connection")
+	}
+	if !perConnection {
+		if e.mux, err = listenUDPMux(cfg.UDPPort, cfg.ICELoopback, settings.LoggerFactory.NewLogger("udpmux")); err != nil {
+			return nil, err
+		}
+		settings.SetICEUDPMux(e.mux.mux)
+	}
+	if e.pubAPI, err = newAPI(settings, registerInterceptors); err == nil {
+		e.subAPI, err = newAPI(settings, registerSenderInterceptors)
+	}
 	if err != nil {
+		_ = e.Close()
 		return nil, err
 	}
-	subAPI, err := newAPI(settings, registerSenderInterceptors)
-	if err != nil {
-		return nil, err
+	return e, nil
+}
+
+// UDPPort is the port every connection uses, 0 with a port per connection.
+func (e *Engine) UDPPort() int {
+	if e.mux == nil {
+		return 0
 	}
-	return &Engine{pubAPI: pubAPI, subAPI: subAPI, config: webrtc.Configuration{ICEServers: cfg.ICEServers}, log: log}, nil
+	return e.mux.Port()
+}
+
+// Close closes the shared UDP sockets; connections still using them fail.
+// Call it once every connection is closed. It is safe to call more than once.
+func (e *Engine) Close() error {
+	if e.mux == nil {
+		return nil
+	}
+	return e.mux.Close()
+}
+
+// fanout is what a Track's forward loop marks its fan-outs with; nil with a port
+// per connection.
+func (e *Engine) fanout() *sendGroup {
+	if e == nil || e.mux == nil {
+		return nil
+	}
+	return e.mux.group
 }
 
 // newAPI builds an API with the server's codecs and the interceptors that

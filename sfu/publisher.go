@@ -44,8 +44,8 @@ func newPublisher(p *Participant, engine *Engine) *Publisher {
 // newPublisherOn publishes the remote tracks of pc, a connection whose state and
 // candidates someone else watches: the subscriber's, for a single-connection
 // participant.
-func newPublisherOn(p *Participant, pc *webrtc.PeerConnection) *Publisher {
-	pub := newPublisher(p, nil)
+func newPublisherOn(p *Participant, engine *Engine, pc *webrtc.PeerConnection) *Publisher {
+	pub := newPublisher(p, engine)
 	pub.pc = pc
 	pc.OnTrack(pub.onTrack)
 	return pub
@@ -222,6 +222,7 @@ func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 	info := TrackInfo{ID: TrackID(newID("t_")), Participant: pub.p.id, Kind: remote.Kind(), Source: src}
 	log := pub.log.With("track", info.ID, "source", src, "codec", remote.Codec().MimeType)
 	t := newTrack(info, remote.Codec(), uint32(remote.SSRC()), pc.WriteRTCP, log)
+	t.fanout = pub.engine.fanout()
 	pub.tracks[mid] = t
 	pub.used[mid] = true
 	pub.loops.Add(2)

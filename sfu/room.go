@@ -206,7 +206,7 @@ func (rs *Rooms) JoinWith(id RoomID, name string, obs Observer, opts JoinOptions
 	}
 	p.sub = newSubscriber(p, subPC)
 	if opts.SingleConnection {
-		p.pub = newPublisherOn(p, subPC)
+		p.pub = newPublisherOn(p, rs.engine, subPC)
 		p.sub.receiveAV(p.grants.maySend(SourceMicrophone), p.grants.maySend(SourceCamera))
 	} else {
 		p.pub = newPublisher(p, rs.engine)

@@ -40,6 +40,7 @@ func newTestSubscriber(t *testing.T) (*Subscriber, *recorder) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = engine.Close() })
 	pc, err := engine.newSubscriberConnection()
 	if err != nil {
 		t.Fatal(err)

@@ -61,6 +61,10 @@ type Track struct {
 
 	// cache answers subscribers' NACKs; nil for audio, whose codecs negotiate none.
 	cache *packetCache
+
+	// fanout batches the datagrams of one packet's fan-out on the shared UDP port;
+	// nil (a port per connection) sends each at once.
+	fanout *sendGroup
 }
 
 func newTrack(info TrackInfo, codec webrtc.RTPCodecParameters, ssrc uint32,
@@ -115,9 +119,11 @@ func (t *Track) forward(pkt *rtp.Packet, b []byte) {
 	if t.cache != nil {
 		t.cache.put(pkt.SequenceNumber, b)
 	}
+	t.fanout.begin()
 	for _, d := range *t.downs.Load() {
 		d.writeRTP(t, pkt)
 	}
+	t.fanout.end()
 }
 
 func (t *Track) attach(d *DownTrack) {

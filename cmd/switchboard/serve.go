@@ -23,6 +23,9 @@ type serveFlags struct {
 	iceLoopback    bool
 	publicIPs      string
 	udpPorts       string
+	udpPort        uint
+	portPerConn    bool
+	pprof          string
 	iceServers     string
 	allowedOrigins string
 	logLevel       string
@@ -39,7 +42,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"offer loopback ICE candidates, for local use and tests (on by itself when loopback is the only interface up)")
 	fs.StringVar(&f.publicIPs, "public-ip", "",
 		"comma-separated `addresses` to announce instead of the host's own (server behind a 1:1 NAT)")
-	fs.StringVar(&f.udpPorts, "udp-ports", "", "UDP port `range` for media, e.g. 50000-50200 (default: any)")
+	fs.UintVar(&f.udpPort, "udp-port", 0,
+		"the one UDP `port` that carries all media (one socket per local address); 0 picks a free port")
+	fs.BoolVar(&f.portPerConn, "port-per-connection", false,
+		"give every connection UDP ports of its own instead of the one --udp-port (slower: no batched sends)")
+	fs.StringVar(&f.udpPorts, "udp-ports", "",
+		"with a port per connection, the UDP port `range` to use, e.g. 50000-50200 (implies --port-per-connection)")
+	fs.StringVar(&f.pprof, "pprof", "", "serve Go's profiler (net/http/pprof) on this loopback `address`, e.g. 127.0.0.1:6060")
 	fs.StringVar(&f.iceServers, "ice-servers", "", "comma-separated STUN/TURN `urls` for clients and the server")
 	fs.StringVar(&f.allowedOrigins, "allowed-origins", "",
 		"comma-separated `hosts` besides the server's own whose pages may connect, e.g. app.example.com")
@@ -52,6 +61,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, log, err := f.config(stderr)
 	if err != nil {
 		return err
+	}
+	if f.pprof != "" {
+		addr, err := servePprof(ctx, f.pprof)
+		if err != nil {
+			return err
+		}
+		log.Info("serving profiles", "addr", addr.String()+"/debug/pprof/")
 	}
 	return listenAndServe(ctx, f.addr, cfg, log, stdout)
 }
@@ -84,6 +100,14 @@ func (f *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 	case f.apiKey != "" || f.apiSecret != "":
 		return cfg, nil, errors.New("--api-key and --api-secret go together")
 	}
+	if f.udpPort > 65535 {
+		return cfg, nil, fmt.Errorf("--udp-port: %d is not a port", f.udpPort)
+	}
+	cfg.Media.UDPPort = uint16(f.udpPort)
+	cfg.Media.PortPerConnection = f.portPerConn
+	if cfg.Media.UDPPort != 0 && (f.portPerConn || f.udpPorts != "") {
+		return cfg, nil, errors.New("--udp-port is the one shared port: it cannot be set with a port per connection")
+	}
 	if urls := splitList(f.iceServers); len(urls) > 0 {
 		cfg.Media.ICEServers = []webrtc.ICEServer{{URLs: urls}}
 		cfg.ClientICEServers = cfg.Media.ICEServers
@@ -99,6 +123,7 @@ func listenAndServe(ctx context.Context, addr string, cfg server.Config, log *sl
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		_ = srv.Close()
 		return err
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
@@ -112,6 +137,9 @@ func listenAndServe(ctx context.Context, addr string, cfg server.Config, log *sl
 		log.Info("offering loopback ICE candidates")
 	}
 	warnIfOpen(log, ln.Addr(), len(cfg.APIKeys) > 0)
+	if port := srv.UDPPort(); port != 0 {
+		log.Info("media on one UDP port", "port", port)
+	}
 	select {
 	case err = <-errc:
 	case <-ctx.Done():

@@ -1,0 +1,94 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/logging"
+)
+
+// udpMux is the shared UDP port: one socket per local address, all on one port,
+// shared by every peer connection through Pion's ICE UDP mux. The sockets
+// batch their writes (see sendGroup).
+type udpMux struct {
+	mux   *ice.MultiUDPMuxDefault
+	group *sendGroup
+}
+
+// listenUDPMux opens the shared sockets on port (0: a free port,
+// then the same port on every address) on the addresses of the host's interfaces
+// that are up, loopback ones only when loopback is set.
+func listenUDPMux(port uint16, loopback bool, log logging.LeveledLogger) (*udpMux, error) {
+	addrs, err := hostAddrs(loopback)
+	if err != nil {
+		return nil, err
+	}
+	if len(addrs) == 0 {
+		return nil, errors.New("sfu: no address to listen on for media")
+	}
+	group := &sendGroup{}
+	var muxes []ice.UDPMux
+	closeAll := func() {
+		for _, m := range muxes {
+			_ = m.Close()
+		}
+	}
+	for _, a := range addrs {
+		conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, port)))
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("sfu: media port: %w", err)
+		}
+		port = uint16(conn.LocalAddr().(*net.UDPAddr).Port)
+		bc := newBatchConn(conn, group)
+		group.conns = append(group.conns, bc)
+		muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: log, UDPConn: bc}))
+	}
+	return &udpMux{mux: ice.NewMultiUDPMuxDefault(muxes...), group: group}, nil
+}
+
+// hostAddrs are the addresses of the interfaces that are up, without IPv6
+// link-local ones (they need a zone, and browsers do not offer them).
+func hostAddrs(loopback bool) ([]netip.Addr, error) {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("sfu: list interfaces: %w", err)
+	}
+	var out []netip.Addr
+	for _, iface := range ifaces {
+		if iface.Flags&net.FlagUp == 0 || (!loopback && iface.Flags&net.FlagLoopback != 0) {
+			continue
+		}
+		addrs, err := iface.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			ipnet, ok := a.(*net.IPNet)
+			if !ok {
+				continue
+			}
+			ip, ok := netip.AddrFromSlice(ipnet.IP)
+			if !ok || ip.IsLinkLocalUnicast() || ip.IsMulticast() {
+				continue
+			}
+			out = append(out, ip.Unmap())
+		}
+	}
+	return out, nil
+}
+
+// Port is the UDP port every connection uses.
+func (m *udpMux) Port() int {
+	addrs := m.mux.GetListenAddresses()
+	if len(addrs) == 0 {
+		return 0
+	}
+	return addrs[0].(*net.UDPAddr).Port
+}
+
+// Close closes the mux and its sockets.
+func (m *udpMux) Close() error { return m.mux.Close() }
