@@ -72,5 +72,7 @@ func (s *Server) compatHandler(cfg Config) http.Handler {
 	if r, ok := cfg.Rooms.(sfuws.Rooms); ok {
 		rooms = r
 	}
-	return &sfuws.Handler{Rooms: rooms, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: s.log}
+	return &sfuws.Handler{Rooms: rooms, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: s.log,
+		MessagesPerSecond: cfg.Limits.MessagesPerSecond, MessageBurst: cfg.Limits.MessageBurst,
+		PingInterval: cfg.Liveness.PingInterval, PongTimeout: cfg.Liveness.PongTimeout}
 }

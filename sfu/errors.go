@@ -16,6 +16,13 @@ var (
 	ErrNoOffer = errors.New("no subscriber offer is outstanding")
 	// ErrClosed: the participant has left.
 	ErrClosed = errors.New("participant has left")
+	// ErrRoomFull: the room has Limits.MaxParticipants participants already.
+	ErrRoomFull = errors.New("the room is full")
+	// ErrTooManyRooms: the server has Limits.MaxRooms rooms already, and a join would
+	// make another.
+	ErrTooManyRooms = errors.New("the server has as many rooms as it may")
+	// ErrTooManyTracks: an offer would publish more than Limits.MaxTracks tracks.
+	ErrTooManyTracks = errors.New("too many tracks")
 )
 
 var errTooManyCandidates = errors.New("too many candidates before the description")

@@ -17,6 +17,10 @@ const (
 	CodeInvalidCandidate = "invalid-candidate"
 	CodeNoOffer          = "no-offer"
 	CodeInternal         = "internal"
+	CodeRateLimited      = "rate-limited"
+	CodeRoomFull         = "room-full"
+	CodeTooManyRooms     = "too-many-rooms"
+	CodeTooManyTracks    = "too-many-tracks"
 )
 
 // ProtocolError is a client's mistake, reported to it with a code; the session goes on.
@@ -39,6 +43,8 @@ var (
 	ErrSlowConsumer = errors.New("slow consumer")
 	// ErrConnectionFailed: a media connection failed for good.
 	ErrConnectionFailed = errors.New("media connection failed")
+	// ErrRateLimited: the client went on sending far over its message rate.
+	ErrRateLimited = errors.New("rate limited: too many messages")
 )
 
 // toWire maps an error from a request handler to the code and message sent to the
@@ -54,6 +60,12 @@ func toWire(err error) (code, msg string) {
 		return CodeInvalidCandidate, err.Error()
 	case errors.Is(err, sfu.ErrNoOffer):
 		return CodeNoOffer, err.Error()
+	case errors.Is(err, sfu.ErrRoomFull):
+		return CodeRoomFull, err.Error()
+	case errors.Is(err, sfu.ErrTooManyRooms):
+		return CodeTooManyRooms, err.Error()
+	case errors.Is(err, sfu.ErrTooManyTracks):
+		return CodeTooManyTracks, err.Error()
 	}
 	return CodeInternal, "internal error"
 }
