@@ -21,7 +21,7 @@ func dial(ctx context.Context, url string, hc *http.Client) (wire, error) {
 	if strings.HasPrefix(url, "http:") || strings.HasPrefix(url, "https:") {
 		return dialSSE(ctx, url, hc)
 	}
-	conn, _, err := websocket.Dial(ctx, url, nil)
+	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: hc})
 	if err != nil {
 		return nil, err
 	}
