@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
@@ -211,4 +213,36 @@ func expectEventWithin(t *testing.T, c *client.Client, timeout time.Duration, ma
 			t.Fatalf("no %s within %v", what, timeout)
 		}
 	}
+}
+
+// TestSFUWSVanishedClientLeaves: an sfu-ws client whose connection stalls (no FIN, no
+// close frame) is noticed by its unanswered pings and removed from the room within
+// 15 s.
+func TestSFUWSVanishedClientLeaves(t *testing.T) {
+	ts := startServer(t)
+	hc := newStallingHTTP()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	url := "ws" + strings.TrimPrefix(ts.URL, "http") + "/compat/sfu-ws?room=compat-vanish"
+	ws, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: hc.Client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	go func() {
+		for {
+			if _, _, err := ws.Read(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	waitFor(t, 5*time.Second, func() (bool, string) {
+		return ts.Rooms().Room("compat-vanish") != nil, "the sfu-ws client is not in its room yet"
+	})
+	start := time.Now()
+	hc.stall()
+	waitFor(t, 15*time.Second, func() (bool, string) {
+		return ts.Rooms().Room("compat-vanish") == nil, "the vanished sfu-ws client is still in its room"
+	})
+	t.Logf("the vanished sfu-ws client was removed after %v", time.Since(start).Round(10*time.Millisecond))
 }
