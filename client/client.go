@@ -69,8 +69,8 @@ type Options struct {
 	API *webrtc.API
 	// OnTrack is called, on a goroutine of its own, for each track received.
 	OnTrack func(info TrackInfo, track *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
-	// HTTPClient makes the requests of the SSE transport; nil means
-	// http.DefaultClient.
+	// HTTPClient makes the requests of the SSE transport and the WebSocket's
+	// upgrade; nil means http.DefaultClient.
 	HTTPClient *http.Client
 	// Token is a join token, sent as "Authorization: Bearer" on the request that
 	// opens the connection (a WebSocket, or the SSE stream). Empty: none.

@@ -25,7 +25,7 @@ func dial(ctx context.Context, url string, hc *http.Client, token string) (wire,
 	if strings.HasPrefix(url, "http:") || strings.HasPrefix(url, "https:") {
 		return dialSSE(ctx, url, hc, token)
 	}
-	var opts websocket.DialOptions
+	opts := websocket.DialOptions{HTTPClient: hc}
 	if token != "" {
 		opts.HTTPHeader = http.Header{"Authorization": {"Bearer " + token}}
 	}

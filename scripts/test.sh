@@ -52,6 +52,27 @@ summary() {
   exit 0
 }
 
+# fuzz_targets lists each fuzz target as "package FuzzName".
+fuzz_targets() {
+  grep -rl --include='*_test.go' --exclude-dir=node_modules '^func Fuzz' . | sort | while read -r file; do
+    sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$file" | while read -r name; do
+      echo "./$(dirname "${file#./}") $name"
+    done
+  done
+}
+
+# run_fuzz runs every fuzz target briefly, one at a time ($FUZZTIME each, 4 s by
+# default): new inputs beyond the seed corpora. docs/testing.md says how to run them
+# long.
+run_fuzz() {
+  local failed=0 pkg name
+  while read -r pkg name; do
+    echo "-- $name ($pkg)"
+    go test -run='^$' -fuzz="^$name\$" -fuzztime="${FUZZTIME:-4s}" -parallel 1 "$pkg" || failed=1
+  done < <(fuzz_targets)
+  return $failed
+}
+
 # The tests proper. Needs no network beyond loopback: everything was fetched before.
 run_tests() {
   export GOFLAGS=${GOFLAGS:--mod=readonly}
@@ -60,6 +81,7 @@ run_tests() {
   step "go test -race" go test -race -count=1 ./...
   # examples/fiber is a module of its own (Fiber stays out of Switchboard's go.mod).
   step "go vet + go test -race (examples/fiber)" bash -c 'cd examples/fiber && go vet ./... && go test -race -count=1 ./...'
+  step "fuzz targets, ${FUZZTIME:-4s} each" run_fuzz
   step "type check of the browser client (tsc -p web)" e2e/node_modules/.bin/tsc -p web
   step "browser tests (node --test e2e)" bash -c 'cd e2e && node --test'
 }

@@ -72,7 +72,9 @@ func (s *Server) compatHandler(cfg Config) http.Handler {
 	if r, ok := cfg.Rooms.(sfuws.Rooms); ok {
 		rooms = r
 	}
-	h := &sfuws.Handler{Rooms: rooms, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: s.log}
+	h := &sfuws.Handler{Rooms: rooms, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: s.log,
+		MessagesPerSecond: cfg.Limits.MessagesPerSecond, MessageBurst: cfg.Limits.MessageBurst,
+		PingInterval: cfg.Liveness.PingInterval, PongTimeout: cfg.Liveness.PongTimeout}
 	if s.verifier != nil {
 		h.Admit = s.admitCompat
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -44,7 +45,8 @@ type Config struct {
 	// refuses it with 401 and the error's text. The browser client and health checks
 	// are not asked.
 	Authorize func(*http.Request) error
-	// SSE tunes the Server-Sent Events transport (grace period, keepalive).
+	// SSE tunes the Server-Sent Events transport (grace period, keepalive). Its
+	// MaxDetached and OriginPatterns are set from Limits and AllowedOrigins.
 	SSE sse.Options
 	// APIKeys maps API keys to their secrets (at least 32 characters). When set,
 	// every signaling endpoint (WebSocket, SSE stream, sfu-ws, WHIP, WHEP) needs a
@@ -52,6 +54,48 @@ type Config struct {
 	// to tokens with the admin grant. Empty: the server is open to anyone who can
 	// reach it, and the admin API is disabled. See docs/auth.md.
 	APIKeys map[string]string
+	// Limits bound what clients may do; the zero value is the defaults. They replace
+	// Media.Limits.
+	Limits Limits
+	// Liveness sets how fast a client that vanished is noticed; the zero value is the
+	// defaults. Its ICE timeouts replace Media.Liveness.
+	Liveness Liveness
+}
+
+// Limits bound what clients may do. The zero value of each field means its default
+// (in brackets); a negative count means no limit.
+type Limits struct {
+	// MaxMessageSize bounds one signaling message, in bytes [256 KiB]: a larger
+	// WebSocket frame closes the connection (1009), a larger SSE POST gets 413.
+	MaxMessageSize int
+	// MessagesPerSecond [20] and MessageBurst [50] limit the messages of one
+	// connection: beyond them a message is refused (rate-limited), and a client that
+	// goes on at over twice the rate is disconnected. A negative rate means no limit.
+	MessagesPerSecond float64
+	MessageBurst      int
+	// MaxRooms bounds the rooms of the server [1000]; a join that would create one
+	// more is refused (too-many-rooms).
+	MaxRooms int
+	// MaxParticipants bounds the participants of a room [200] (room-full).
+	MaxParticipants int
+	// MaxTracks bounds the tracks a participant publishes at a time [8]: a publisher
+	// offer with more is refused (too-many-tracks).
+	MaxTracks int
+	// MaxPendingSSE bounds the SSE sessions waiting for their stream to come back
+	// [1024]; a stream that drops beyond it ends its session at once.
+	MaxPendingSSE int
+}
+
+// Liveness sets how a client that vanished without a word is noticed: by WebSocket
+// pings, and by its media connections going silent. The zero value of each field
+// means its default.
+type Liveness struct {
+	// PingInterval [5 s] is how often WebSocket clients are pinged, and PongTimeout
+	// [5 s] how long a ping waits for its pong before the client is taken for gone.
+	PingInterval, PongTimeout time.Duration
+	// ICE timeouts of the media connections [4 s silent: disconnected; 5 s more:
+	// failed, and the participant is removed; a check every second].
+	sfu.Liveness
 }
 
 // Server is Switchboard as an http.Handler. Create it with New; Close ends every
@@ -81,6 +125,9 @@ func New(cfg Config) (*Server, error) {
 		log = slog.Default()
 	}
 	cfg.Media.Logger = log
+	cfg.Media.Limits = sfu.Limits{MaxRooms: cfg.Limits.MaxRooms, MaxParticipants: cfg.Limits.MaxParticipants,
+		MaxTracks: cfg.Limits.MaxTracks}
+	cfg.Media.Liveness = cfg.Liveness.Liveness
 	engine, err := sfu.NewEngine(cfg.Media)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -96,11 +143,19 @@ func New(cfg Config) (*Server, error) {
 	if rooms == nil {
 		rooms = s.rooms
 	}
-	s.sig = &signal.Config{Rooms: rooms, ICEServers: cfg.ClientICEServers, Logger: log}
-	wsHandler := &ws.Handler{Config: s.sig, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: log}
+	s.sig = &signal.Config{Rooms: rooms, ICEServers: cfg.ClientICEServers, Logger: log, Limits: signal.Limits{
+		MaxMessageSize: cfg.Limits.MaxMessageSize, MessagesPerSecond: cfg.Limits.MessagesPerSecond,
+		MessageBurst: cfg.Limits.MessageBurst,
+	}}
+	wsHandler := &ws.Handler{Config: s.sig, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: log,
+		PingInterval: cfg.Liveness.PingInterval, PongTimeout: cfg.Liveness.PongTimeout}
 	sseOpts := cfg.SSE
 	if sseOpts.Logger == nil {
 		sseOpts.Logger = log
+	}
+	sseOpts.OriginPatterns = cfg.AllowedOrigins
+	if cfg.Limits.MaxPendingSSE != 0 {
+		sseOpts.MaxDetached = cfg.Limits.MaxPendingSSE
 	}
 	s.sse = sse.New(s.ctx, s.sig, sseOpts)
 	hook := authorizer(cfg.Authorize)
@@ -133,6 +188,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // Rooms is the server's in-process room directory.
 func (s *Server) Rooms() *sfu.Rooms { return s.rooms }
+
+// OpenConnections is the number of the server's peer connections not yet closed.
+func (s *Server) OpenConnections() int { return s.engine.OpenConnections() }
 
 // track counts long-lived requests so that Close can wait for them.
 func (s *Server) track(h http.Handler) http.Handler {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -35,6 +37,11 @@ type Config struct {
 	UDPPortMin, UDPPortMax uint16
 	// ICEServers are the STUN/TURN servers the server's own connections use.
 	ICEServers []webrtc.ICEServer
+	// Limits bound rooms, participants and tracks; the zero value is the defaults.
+	Limits Limits
+	// Liveness sets how fast a connection whose client vanished is declared failed;
+	// the zero value is the defaults.
+	Liveness Liveness
 	// Logger receives the media core's logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -49,8 +56,11 @@ type Config struct {
 type Engine struct {
 	pubAPI, subAPI *webrtc.API
 	config         webrtc.Configuration
+	limits         Limits
 	log            *slog.Logger
-	mux            *udpMux // the shared UDP port; nil with a port per connection
+	mux            *udpMux      // the shared UDP port; nil with a port per connection
+	conns          sync.Map     // *webrtc.PeerConnection made and not yet closed
+	open           atomic.Int64 // how many
 }
 
 // NewEngine checks cfg and prepares the codecs, interceptors and ICE settings.
@@ -63,7 +73,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{config: webrtc.Configuration{ICEServers: cfg.ICEServers}, log: log}
+	e := &Engine{config: webrtc.Configuration{ICEServers: cfg.ICEServers}, limits: cfg.Limits.withDefaults(), log: log}
 	perConnection := cfg.PortPerConnection || cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0
 	if perConnection && cfg.UDPPort != 0 {
 		return nil, errors.New("sfu: UDPPort is the shared port; it cannot be set with a port per connection")
@@ -134,6 +144,8 @@ func settingsFor(cfg Config, log *slog.Logger) (webrtc.SettingEngine, error) {
 	// client's own connectivity checks (a peer-reflexive candidate). Without it every
 	// connection saves a multicast socket and its reading goroutine.
 	settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	live := cfg.Liveness.withDefaults()
+	settings.SetICETimeouts(live.ICEDisconnectedTimeout, live.ICEFailedTimeout, live.ICEKeepalive)
 	if len(cfg.PublicIPs) > 0 {
 		settings.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
@@ -147,13 +159,39 @@ func settingsFor(cfg Config, log *slog.Logger) (webrtc.SettingEngine, error) {
 
 // newPublisherConnection is a connection that receives a client's media.
 func (e *Engine) newPublisherConnection() (*webrtc.PeerConnection, error) {
-	return e.pubAPI.NewPeerConnection(e.config)
+	return e.counted(e.pubAPI.NewPeerConnection(e.config))
 }
 
 // newSubscriberConnection is a connection that only sends media to a client.
 func (e *Engine) newSubscriberConnection() (*webrtc.PeerConnection, error) {
-	return e.subAPI.NewPeerConnection(e.config)
+	return e.counted(e.subAPI.NewPeerConnection(e.config))
 }
+
+// counted counts pc among the open connections until closeConnection closes it.
+func (e *Engine) counted(pc *webrtc.PeerConnection, err error) (*webrtc.PeerConnection, error) {
+	if err != nil {
+		return nil, err
+	}
+	e.conns.Store(pc, struct{}{})
+	e.open.Add(1)
+	return pc, nil
+}
+
+// closeConnection closes pc, a connection of engine e (nil in some tests). Closing
+// one twice (the single connection of an sfu-ws participant is its publisher's and
+// its subscriber's) counts once.
+func closeConnection(e *Engine, pc *webrtc.PeerConnection) error {
+	if e != nil {
+		if _, ok := e.conns.LoadAndDelete(pc); ok {
+			e.open.Add(-1)
+		}
+	}
+	return pc.Close()
+}
+
+// OpenConnections is the number of peer connections made and not yet closed: each
+// participant's, viewer's and WHIP/WHEP session's.
+func (e *Engine) OpenConnections() int { return int(e.open.Load()) }
 
 // registerCodecs offers what browsers, OBS and GStreamer send: Opus, VP8, H.264 and
 // VP9. Nothing is transcoded, so a subscriber receives a track only in its publisher's

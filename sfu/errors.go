@@ -21,6 +21,13 @@ var (
 	ErrForbidden = errors.New("not allowed")
 	// ErrNoTrack: no track with that id is published in the room.
 	ErrNoTrack = errors.New("sfu: no such track in the room")
+	// ErrRoomFull: the room has Limits.MaxParticipants participants already.
+	ErrRoomFull = errors.New("the room is full")
+	// ErrTooManyRooms: the server has Limits.MaxRooms rooms already, and a join would
+	// make another.
+	ErrTooManyRooms = errors.New("the server has as many rooms as it may")
+	// ErrTooManyTracks: an offer would publish more than Limits.MaxTracks tracks.
+	ErrTooManyTracks = errors.New("too many tracks")
 )
 
 // Reasons given to Observer.Removed: why the server took a participant out of its

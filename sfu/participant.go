@@ -98,11 +98,20 @@ func (p *Participant) Chat(text string) {
 func (p *Participant) Leave() {
 	p.leaveOnce.Do(func() {
 		p.room.ops.post(func() { p.room.leaveOp(p) })
-		p.room.rooms.release(p.room)
+		p.room.rooms.releaseParticipant(p.room)
 		p.pub.close()
 		p.sub.close()
 		p.log.Info("participant left")
 	})
+}
+
+// engine is the engine that made the participant's connections; nil for a
+// participant made by hand in a test.
+func (p *Participant) engine() *Engine {
+	if p.room == nil {
+		return nil
+	}
+	return p.room.rooms.engine
 }
 
 // info describes the participant with the given tracks.

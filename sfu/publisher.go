@@ -82,6 +82,9 @@ func (pub *Publisher) Answer(offerSDP string, sources map[string]Source) (string
 	if err != nil {
 		return "", wrapSDPError(err)
 	}
+	if err := pub.checkTracks(parsed); err != nil {
+		return "", err
+	}
 	pub.mu.Lock()
 	for _, md := range parsed.MediaDescriptions {
 		if mid, _ := md.Attribute(sdp.AttrKeyMID); pub.used[mid] && pub.tracks[mid] == nil && sends(md) {
@@ -153,6 +156,24 @@ func defaultSource(audio bool) Source {
 		return SourceMicrophone
 	}
 	return SourceCamera
+}
+
+// checkTracks refuses an offer that sends more tracks than the limit.
+func (pub *Publisher) checkTracks(offer *sdp.SessionDescription) error {
+	e := pub.p.engine()
+	if e == nil {
+		return nil
+	}
+	n := 0
+	for _, md := range offer.MediaDescriptions {
+		if kind := md.MediaName.Media; (kind == "audio" || kind == "video") && sends(md) {
+			n++
+		}
+	}
+	if exceeds(n, e.limits.MaxTracks) {
+		return fmt.Errorf("%w: the offer sends %d, at most %d are allowed", ErrTooManyTracks, n, e.limits.MaxTracks)
+	}
+	return nil
 }
 
 // AddCandidate applies a remote ICE candidate, or keeps it until the first offer.
@@ -270,7 +291,7 @@ func (pub *Publisher) close() {
 	pc := pub.pc
 	pub.mu.Unlock()
 	if pc != nil {
-		if err := pc.Close(); err != nil {
+		if err := closeConnection(pub.p.engine(), pc); err != nil {
 			pub.log.Debug("close", "err", err)
 		}
 	}

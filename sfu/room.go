@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -18,8 +19,9 @@ type Room struct {
 	log   *slog.Logger
 	ops   *opQueue
 
-	// Guarded by rooms.mu: participants joined and not yet released.
-	count int
+	// Guarded by rooms.mu: holds not yet released (participants and viewers), and
+	// how many of them are participants.
+	count, participants int
 
 	// Owned by the operation queue's goroutine.
 	members []*member
@@ -194,7 +196,7 @@ func (rs *Rooms) JoinWith(id RoomID, name string, obs Observer, opts JoinOptions
 	}
 	r, err := rs.holdOrCreate(id)
 	if err != nil {
-		_ = subPC.Close()
+		_ = closeConnection(rs.engine, subPC)
 		return nil, err
 	}
 
@@ -215,21 +217,29 @@ func (rs *Rooms) JoinWith(id RoomID, name string, obs Observer, opts JoinOptions
 	return p, nil
 }
 
-// holdOrCreate takes a hold on the room id, creating it if needed.
+// holdOrCreate takes a participant's hold on the room id, creating it if needed,
+// within the limits on rooms and participants.
 func (rs *Rooms) holdOrCreate(id RoomID) (*Room, error) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	if rs.closed {
 		return nil, ErrShuttingDown
 	}
+	limits := rs.engine.limits
 	r := rs.rooms[id]
 	if r == nil {
+		if exceeds(len(rs.rooms)+1, limits.MaxRooms) {
+			return nil, fmt.Errorf("%w (%d)", ErrTooManyRooms, limits.MaxRooms)
+		}
 		r = &Room{id: id, rooms: rs, log: rs.log.With("room", id)}
 		r.ops = newOpQueue(nil)
 		rs.rooms[id] = r
 		r.log.Info("room created")
+	} else if exceeds(r.participants+1, limits.MaxParticipants) {
+		return nil, fmt.Errorf("%w: %d participants", ErrRoomFull, limits.MaxParticipants)
 	}
 	r.count++
+	r.participants++
 	return r, nil
 }
 
@@ -248,7 +258,15 @@ func (rs *Rooms) hold(id RoomID) (*Room, error) {
 	return r, nil
 }
 
-// release drops one participant's hold on r and removes the room when it was the last.
+// releaseParticipant drops a participant's hold on r.
+func (rs *Rooms) releaseParticipant(r *Room) {
+	rs.mu.Lock()
+	r.participants--
+	rs.mu.Unlock()
+	rs.release(r)
+}
+
+// release drops one hold on r and removes the room when it was the last.
 func (rs *Rooms) release(r *Room) {
 	rs.mu.Lock()
 	r.count--

@@ -188,7 +188,7 @@ func (s *Subscriber) readRTCP(sender *webrtc.RTPSender, d *DownTrack) {
 // close stops the operation queue, ends the connection and waits for the readers.
 func (s *Subscriber) close() {
 	s.ops.close()
-	if err := s.pc.Close(); err != nil {
+	if err := closeConnection(s.p.engine(), s.pc); err != nil {
 		s.log.Debug("close", "err", err)
 	}
 	s.readers.Wait()

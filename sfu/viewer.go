@@ -103,7 +103,7 @@ func (rs *Rooms) newViewer(r *Room, want ParticipantID, audio, video webrtc.RTPC
 	for _, d := range []*DownTrack{v.audio, v.video} {
 		sender, err := pc.AddTrack(d)
 		if err != nil {
-			_ = pc.Close()
+			_ = closeConnection(rs.engine, pc)
 			return nil, err
 		}
 		v.readers.Add(1)
@@ -199,7 +199,7 @@ func (v *Viewer) Close() {
 			v.audio.switchTo(nil)
 			v.video.switchTo(nil)
 		})
-		if err := v.pc.Close(); err != nil {
+		if err := closeConnection(r.rooms.engine, v.pc); err != nil {
 			v.log.Debug("close", "err", err)
 		}
 		v.readers.Wait()

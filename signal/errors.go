@@ -21,6 +21,10 @@ const (
 	CodeRemoved          = "removed"
 	CodeRoomClosed       = "room-closed"
 	CodeInternal         = "internal"
+	CodeRateLimited      = "rate-limited"
+	CodeRoomFull         = "room-full"
+	CodeTooManyRooms     = "too-many-rooms"
+	CodeTooManyTracks    = "too-many-tracks"
 )
 
 // ProtocolError is a client's mistake, reported to it with a code; the session goes on.
@@ -46,6 +50,8 @@ var (
 	// ErrRemoved: the server took the participant out of its room; it wraps the
 	// media core's reason (sfu.ErrReplaced, sfu.ErrRemoved, sfu.ErrRoomClosed).
 	ErrRemoved = errors.New("removed")
+	// ErrRateLimited: the client went on sending far over its message rate.
+	ErrRateLimited = errors.New("rate limited: too many messages")
 )
 
 // toWire maps an error from a request handler to the code and message sent to the
@@ -69,6 +75,12 @@ func toWire(err error) (code, msg string) {
 		return CodeRemoved, err.Error()
 	case errors.Is(err, sfu.ErrRoomClosed):
 		return CodeRoomClosed, err.Error()
+	case errors.Is(err, sfu.ErrRoomFull):
+		return CodeRoomFull, err.Error()
+	case errors.Is(err, sfu.ErrTooManyRooms):
+		return CodeTooManyRooms, err.Error()
+	case errors.Is(err, sfu.ErrTooManyTracks):
+		return CodeTooManyTracks, err.Error()
 	}
 	return CodeInternal, "internal error"
 }

@@ -29,11 +29,11 @@ const (
 	TypeError             = "error"
 )
 
-// Limits on what a client sends. The transport enforces MaxMessageSize on each frame;
-// the session checks the rest.
+// Limits on what a client sends. The transport enforces the message size (Limits,
+// MaxMessageSize by default) on each frame; the session checks the rest.
 const (
-	// MaxMessageSize bounds one message: an SDP at its limit, JSON-escaped, and the
-	// rest of the message.
+	// MaxMessageSize bounds one message unless Limits say otherwise: an SDP at its
+	// limit, JSON-escaped, and the rest of the message.
 	MaxMessageSize = 256 << 10
 	// MaxSDPSize bounds an offer or answer inside a message. Chrome's answer costs
 	// about 0.8 KB per m-line, so 192 KiB leaves room for over 200 received tracks

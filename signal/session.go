@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
@@ -32,6 +33,8 @@ type Config struct {
 	// IdleTimeout ends a session that has received nothing for this long. Clients ping
 	// every 10 s. Zero means 30 s.
 	IdleTimeout time.Duration
+	// Limits bound what each client may send; the zero value is the defaults.
+	Limits Limits
 	// Logger receives session logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -51,6 +54,8 @@ type Session struct {
 	log *slog.Logger
 	obs *observer
 
+	limit *ratelimit.Limiter
+
 	inbox chan []byte
 	ended chan error    // first reason to end, from any goroutine
 	done  chan struct{} // closed when Run stops taking frames
@@ -68,8 +73,9 @@ func NewSession(cfg *Config, out Outbox) *Session {
 	if log == nil {
 		log = slog.Default()
 	}
+	rate, burst := cfg.Limits.Rate()
 	s := &Session{
-		cfg: cfg, out: out, log: log,
+		cfg: cfg, out: out, log: log, limit: ratelimit.New(rate, burst),
 		inbox: make(chan []byte), ended: make(chan error, 1), done: make(chan struct{}),
 	}
 	s.obs = &observer{s: s}
@@ -111,7 +117,7 @@ func (s *Session) Run(ctx context.Context) error {
 		select {
 		case frame := <-s.inbox:
 			s.lastHeard = time.Now()
-			err = s.handle(frame)
+			err = s.admit(frame)
 		case err = <-s.ended:
 		case <-ticker.C:
 			if time.Since(s.lastHeard) > idle {
@@ -127,6 +133,25 @@ func (s *Session) Run(ctx context.Context) error {
 	}
 	s.log.Debug("session ended", "participant", s.participantID(), "reason", err)
 	return err
+}
+
+// admit handles frame if the client is within its message rate, refuses it with a
+// rate-limited error if it is over, and ends the session if it is far over.
+func (s *Session) admit(frame []byte) error {
+	switch s.limit.Take(time.Now()) {
+	case ratelimit.Refuse:
+		var env envelope
+		_ = json.Unmarshal(frame, &env) // only for the id; the message is not handled
+		if len(env.ID) > MaxNameSize {
+			env.ID = ""
+		}
+		s.sendError(env.ID, protocolError(CodeRateLimited, "too many messages: this one was not handled"))
+		return nil
+	case ratelimit.Cut:
+		s.log.Info("client over its message rate: disconnected", "participant", s.participantID())
+		return ErrRateLimited
+	}
+	return s.handle(frame)
 }
 
 // handle decodes one frame and runs its handler. It returns an error only when the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -119,4 +120,23 @@ func TestSlowConsumerEndsSession(t *testing.T) {
 			t.Fatalf("session ended with %v, want ErrSlowConsumer", err)
 		}
 	})
+}
+
+// frameBox is an Outbox that keeps every frame as sent.
+type frameBox struct {
+	mu   sync.Mutex
+	msgs [][]byte
+}
+
+func (b *frameBox) Send(msg []byte) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.msgs = append(b.msgs, msg)
+	return true
+}
+
+func (b *frameBox) all() [][]byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.msgs)
 }

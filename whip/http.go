@@ -59,8 +59,10 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 func writeMediaError(w http.ResponseWriter, err error) {
 	status := http.StatusInternalServerError
 	switch {
-	case errors.Is(err, sfu.ErrInvalidSDP), errors.Is(err, sfu.ErrInvalidCandidate):
+	case errors.Is(err, sfu.ErrInvalidSDP), errors.Is(err, sfu.ErrInvalidCandidate), errors.Is(err, sfu.ErrTooManyTracks):
 		status = http.StatusBadRequest
+	case errors.Is(err, sfu.ErrRoomFull), errors.Is(err, sfu.ErrTooManyRooms):
+		status = http.StatusServiceUnavailable
 	case errors.Is(err, sfu.ErrNoRoom), errors.Is(err, sfu.ErrNoParticipant):
 		status = http.StatusNotFound
 	case errors.Is(err, sfu.ErrShuttingDown), errors.Is(err, sfu.ErrClosed):

@@ -31,6 +31,8 @@ type serveFlags struct {
 	logLevel       string
 	apiKey         string
 	apiSecret      string
+	limits         server.Limits
+	liveness       server.Liveness
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -55,6 +57,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.StringVar(&f.apiKey, "api-key", "", "API `key`: with --api-secret, every client needs a join token (see switchboard token)")
 	fs.StringVar(&f.apiSecret, "api-secret", "", "the API key's `secret`, at least 32 characters")
+	f.limitFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -72,6 +75,26 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return listenAndServe(ctx, f.addr, cfg, log, stdout)
 }
 
+// limitFlags declares the flags of the limits and liveness; zero means the server's
+// default (shown), and a negative count no limit.
+func (f *serveFlags) limitFlags(fs *flag.FlagSet) {
+	l, v := &f.limits, &f.liveness
+	fs.IntVar(&l.MaxMessageSize, "max-message-size", 256<<10, "largest signaling message, in `bytes`")
+	fs.Float64Var(&l.MessagesPerSecond, "messages-per-second", 20,
+		"`rate` of signaling messages per second one connection may keep up (beyond it: refused; over twice it: disconnected; negative: no limit)")
+	fs.IntVar(&l.MessageBurst, "message-burst", 50, "signaling messages one connection may send at once beyond its rate")
+	fs.IntVar(&l.MaxRooms, "max-rooms", 1000, "rooms of the server")
+	fs.IntVar(&l.MaxParticipants, "max-participants", 200, "participants of one room")
+	fs.IntVar(&l.MaxTracks, "max-tracks", 8, "tracks one participant may publish at a time")
+	fs.IntVar(&l.MaxPendingSSE, "max-pending-sse", 1024, "SSE sessions waiting for their dropped stream to come back")
+	fs.DurationVar(&v.PingInterval, "ws-ping-interval", 5*time.Second, "how often WebSocket clients are pinged")
+	fs.DurationVar(&v.PongTimeout, "ws-pong-timeout", 5*time.Second, "how long a ping waits for its pong before the client is dropped")
+	fs.DurationVar(&v.ICEDisconnectedTimeout, "ice-disconnected-timeout", 4*time.Second,
+		"silence after which a media connection is disconnected")
+	fs.DurationVar(&v.ICEFailedTimeout, "ice-failed-timeout", 5*time.Second,
+		"further silence after which it has failed and its participant is removed")
+}
+
 // config turns the flags into a server configuration.
 func (f *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, error) {
 	var level slog.Level
@@ -79,7 +102,7 @@ func (f *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 		return server.Config{}, nil, fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	cfg := server.Config{Logger: log, AllowedOrigins: splitList(f.allowedOrigins)}
+	cfg := server.Config{Logger: log, AllowedOrigins: splitList(f.allowedOrigins), Limits: f.limits, Liveness: f.liveness}
 	cfg.Media.ICELoopback = f.iceLoopback || onlyLoopback()
 	cfg.Media.PublicIPs = splitList(f.publicIPs)
 	for _, ip := range cfg.Media.PublicIPs {

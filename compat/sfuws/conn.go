@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard-rtc/switchboard/internal/keepalive"
+	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
@@ -34,6 +37,9 @@ type conn struct {
 	log   *slog.Logger
 	queue chan []byte
 	ended chan error // first reason to end
+
+	limit             *ratelimit.Limiter // owned by readLoop; nil means no limit
+	ping, pongTimeout time.Duration
 }
 
 func newConn(c *websocket.Conn, log *slog.Logger) *conn {
@@ -45,7 +51,7 @@ func (k *conn) serve(ctx context.Context, rooms Rooms, room sfu.RoomID, name str
 	opts.SingleConnection = true
 	p, err := rooms.JoinWith(room, name, &observer{k: k}, opts)
 	if err != nil {
-		_ = k.c.Close(websocket.StatusTryAgainLater, "cannot join")
+		_ = k.c.Close(websocket.StatusTryAgainLater, closeText("cannot join: "+err.Error()))
 		return err
 	}
 	writerDone := make(chan struct{})
@@ -59,6 +65,14 @@ func (k *conn) serve(ctx context.Context, rooms Rooms, room sfu.RoomID, name str
 		defer close(readerDone)
 		k.end(k.readLoop(ctx, p.Subscriber()))
 	}()
+	pingCtx, stopPing := context.WithCancel(ctx)
+	pingDone := make(chan struct{})
+	go func() {
+		defer close(pingDone)
+		if err := keepalive.Ping(pingCtx, k.c, k.ping, k.pongTimeout); err != nil {
+			k.end(err)
+		}
+	}()
 	var reason error
 	select {
 	case reason = <-k.ended:
@@ -66,6 +80,8 @@ func (k *conn) serve(ctx context.Context, rooms Rooms, room sfu.RoomID, name str
 		reason = ctx.Err()
 	}
 	p.Leave()
+	stopPing()
+	<-pingDone
 	close(stop)
 	<-writerDone
 	_ = k.c.Close(closeStatus(reason))
@@ -87,6 +103,14 @@ func (k *conn) readLoop(ctx context.Context, sub *sfu.Subscriber) error {
 		_, frame, err := k.c.Read(ctx)
 		if err != nil {
 			return err
+		}
+		if k.limit != nil {
+			switch k.limit.Take(time.Now()) {
+			case ratelimit.Refuse:
+				continue // the protocol cannot say so: dropped
+			case ratelimit.Cut:
+				return errRateLimited
+			}
 		}
 		if err := apply(sub, frame); err != nil {
 			return err
@@ -145,7 +169,10 @@ func (k *conn) send(event string, data any) {
 	}
 }
 
-var errSlowConsumer = errors.New("slow consumer")
+var (
+	errSlowConsumer = errors.New("slow consumer")
+	errRateLimited  = errors.New("rate limited: too many messages")
+)
 
 // writeLoop is the connection's single writer. Once stop is closed it writes what is
 // queued and returns.
@@ -175,13 +202,13 @@ func closeStatus(reason error) (websocket.StatusCode, string) {
 	var bad *badMessage
 	switch {
 	case errors.As(reason, &bad):
-		text := bad.Error()
-		if len(text) > 120 { // a close reason is at most 123 bytes
-			text = text[:120]
-		}
-		return websocket.StatusPolicyViolation, text
+		return websocket.StatusPolicyViolation, closeText(bad.Error())
 	case errors.Is(reason, errSlowConsumer):
 		return websocket.StatusPolicyViolation, "slow consumer"
+	case errors.Is(reason, errRateLimited):
+		return websocket.StatusPolicyViolation, "rate limited"
+	case errors.Is(reason, keepalive.ErrPongTimeout):
+		return websocket.StatusPolicyViolation, "no pong"
 	case errors.Is(reason, context.Canceled):
 		return websocket.StatusGoingAway, "server shutting down"
 	case errors.Is(reason, sfu.ErrReplaced):
@@ -192,4 +219,12 @@ func closeStatus(reason error) (websocket.StatusCode, string) {
 		return websocket.StatusPolicyViolation, "room closed by an administrator"
 	}
 	return websocket.StatusNormalClosure, ""
+}
+
+// closeText shortens text to fit a close frame's reason (at most 123 bytes).
+func closeText(text string) string {
+	if len(text) > 120 {
+		text = text[:120]
+	}
+	return text
 }

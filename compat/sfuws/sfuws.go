@@ -17,6 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
@@ -32,6 +33,9 @@ const (
 	queueSize = 256
 	// writeTimeout bounds one write: a client that takes longer is gone or stuck.
 	writeTimeout = 10 * time.Second
+	// defaultRate and defaultBurst are the native protocol's (signal.Limits).
+	defaultRate  = 20
+	defaultBurst = 50
 )
 
 // Rooms is what the handler needs of the room directory.
@@ -47,6 +51,16 @@ type Handler struct {
 	// OriginPatterns are the hosts, other than the request's own, whose pages may
 	// connect. Empty means same-origin only.
 	OriginPatterns []string
+	// MessagesPerSecond and MessageBurst limit the messages of each client as the
+	// native protocol does (see signal.Limits): beyond them messages are dropped, since
+	// the protocol has no error message, and a client that goes on at more than twice
+	// the rate is disconnected with status 1008. Zero means 20 per second with bursts
+	// of 50; a negative rate means no limit.
+	MessagesPerSecond float64
+	MessageBurst      int
+	// PingInterval and PongTimeout: the server pings every PingInterval, and a client
+	// that does not answer within PongTimeout is gone. Zero means 5 s each.
+	PingInterval, PongTimeout time.Duration
 	// Context ends every connection when done: the server's lifetime. Nil means none.
 	Context context.Context
 	// Logger receives logs; nil means slog.Default().
@@ -55,6 +69,21 @@ type Handler struct {
 	// and with which options (identity, grants). When it refuses it has answered the
 	// request itself. Nil admits everyone with no options.
 	Admit func(w http.ResponseWriter, r *http.Request, room sfu.RoomID) (sfu.JoinOptions, bool)
+}
+
+// rate is the limiter's rate and burst.
+func (h *Handler) rate() (float64, int) {
+	rate, burst := h.MessagesPerSecond, h.MessageBurst
+	switch {
+	case rate == 0:
+		rate = defaultRate
+	case rate < 0:
+		rate = 0
+	}
+	if burst <= 0 {
+		burst = defaultBurst
+	}
+	return rate, burst
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -93,6 +122,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(base)
 	defer cancel()
 	conn := newConn(c, log.With("transport", "sfu-ws", "remote", r.RemoteAddr))
+	conn.limit = ratelimit.New(h.rate())
+	conn.ping, conn.pongTimeout = h.PingInterval, h.PongTimeout
 	reason := conn.serve(ctx, h.Rooms, sfu.RoomID(room), name, opts)
 	log.Debug("sfu-ws closed", "remote", r.RemoteAddr, "reason", reason)
 }

@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/switchboard-rtc/switchboard/internal/origin"
 	"github.com/switchboard-rtc/switchboard/signal"
 )
 
@@ -55,6 +56,11 @@ type Options struct {
 	// MaxDetached caps the sessions waiting for their stream to come back; a stream
 	// that drops beyond it ends its session at once. Zero means DefaultMaxDetached.
 	MaxDetached int
+	// OriginPatterns are the hosts, other than the request's own, whose pages may
+	// open streams and post (path.Match patterns); a request from a page of any other
+	// origin gets 403. Requests without an Origin header (not from a browser) are
+	// allowed. Empty means same-origin only.
+	OriginPatterns []string
 	// Logger receives transport logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -84,6 +90,10 @@ func New(ctx context.Context, cfg *signal.Config, opts Options) *Handler {
 
 // ServeHTTP opens or resumes a stream on GET and takes one message on POST.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := origin.Check(r, h.opts.OriginPatterns); err != nil {
+		httpError(w, http.StatusForbidden, "forbidden-origin", err.Error())
+		return
+	}
 	switch r.Method {
 	case http.MethodGet:
 		h.serveStream(w, r)

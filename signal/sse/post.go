@@ -3,12 +3,11 @@ package sse
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"path"
 	"strings"
-
-	"github.com/switchboard-rtc/switchboard/signal"
 )
 
 // servePost hands one message to the session named by the path, if the request
@@ -33,11 +32,12 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// One message per POST, bounded like a WebSocket frame.
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, signal.MaxMessageSize))
+	limit := h.cfg.Limits.MessageSize()
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(limit)))
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		httpError(w, http.StatusRequestEntityTooLarge, "too-large", "a message is at most 256 KiB")
+		httpError(w, http.StatusRequestEntityTooLarge, "too-large", fmt.Sprintf("a message is at most %d bytes", limit))
 		return
 	case err != nil:
 		httpError(w, http.StatusBadRequest, "bad-request", "cannot read the body")

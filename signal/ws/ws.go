@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/switchboard-rtc/switchboard/internal/keepalive"
 	"github.com/switchboard-rtc/switchboard/signal"
 )
 
@@ -22,6 +23,9 @@ const (
 	writeTimeout = 10 * time.Second
 )
 
+// ErrPongTimeout ends a session whose client did not answer a ping in time.
+var ErrPongTimeout = keepalive.ErrPongTimeout
+
 // Handler accepts WebSocket connections and runs one signaling session on each.
 type Handler struct {
 	// Config is shared by every session. Required.
@@ -31,6 +35,11 @@ type Handler struct {
 	OriginPatterns []string
 	// Context ends every session when done: the server's lifetime. Nil means none.
 	Context context.Context
+	// PingInterval is how often the server pings the client, and PongTimeout how
+	// long a ping waits for its pong before the client is taken for gone (its network
+	// vanished without a FIN reaching the server) and its session ends. Zero means 5 s
+	// each: a vanished client leaves within 10 s.
+	PingInterval, PongTimeout time.Duration
 	// Logger receives transport logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -47,7 +56,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Frames over the limit make Read fail, and the library closes the connection
 	// with status 1009 (message too big).
-	c.SetReadLimit(signal.MaxMessageSize)
+	c.SetReadLimit(int64(h.Config.Limits.MessageSize()))
 
 	base := h.Context
 	if base == nil {
@@ -68,11 +77,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	go readLoop(ctx, c, s)
-
+	pingerDone := make(chan struct{})
+	go func() {
+		defer close(pingerDone)
+		if err := keepalive.Ping(ctx, c, h.PingInterval, h.PongTimeout); err != nil {
+			s.End(err)
+		}
+	}()
 	reason := s.Run(ctx)
 	close(stop)
 	<-writerDone
 	cancel()
+	<-pingerDone
 	code, text := closeStatus(reason)
 	_ = c.Close(code, text)
 	log.Debug("websocket closed", "remote", r.RemoteAddr, "reason", reason)
@@ -105,6 +121,10 @@ func closeStatus(reason error) (websocket.StatusCode, string) {
 		return websocket.StatusPolicyViolation, "slow consumer"
 	case errors.Is(reason, signal.ErrRemoved):
 		return websocket.StatusPolicyViolation, "removed from the room"
+	case errors.Is(reason, signal.ErrRateLimited):
+		return websocket.StatusPolicyViolation, "rate limited"
+	case errors.Is(reason, ErrPongTimeout):
+		return websocket.StatusPolicyViolation, "no pong"
 	case errors.Is(reason, signal.ErrConnectionFailed):
 		return websocket.StatusInternalError, "media connection failed"
 	case errors.Is(reason, context.Canceled):

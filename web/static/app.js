@@ -193,6 +193,18 @@ function showError(err) {
     case 'room-closed':
       notify('room-closed', 'An administrator closed the room.', 'info');
       return;
+    case 'room-full':
+      notify(err.code, 'This room is full. Try again later, or pick another room.', 'warning');
+      return;
+    case 'too-many-rooms':
+      notify(err.code, 'The server has as many rooms as it may hold. Try again later, or join a room that is open.', 'warning');
+      return;
+    case 'too-many-tracks':
+      notify(err.code, 'You are sending as many tracks as the server allows: stop one before adding another.', 'warning');
+      return;
+    case 'rate-limited':
+      notify(err.code, 'Too many requests at once: that one was not carried out. Wait a moment and try again.', 'warning');
+      return;
     default:
       notify(`server-${err.code}`, `Server error: ${err.message} (${err.code})`);
   }

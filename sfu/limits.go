@@ -1,0 +1,77 @@
+package sfu
+
+import "time"
+
+// Defaults of Limits and Liveness.
+const (
+	DefaultMaxRooms        = 1000
+	DefaultMaxParticipants = 200
+	DefaultMaxTracks       = 8
+
+	// A connection whose client has sent nothing (media, RTCP, ICE checks) for
+	// DefaultICEDisconnectedTimeout is disconnected, and after
+	// DefaultICEFailedTimeout more it has failed: its participant is removed about
+	// 9 s after its network vanished. The keepalive makes a client with nothing to
+	// send still heard more than twice within the first timeout.
+	DefaultICEDisconnectedTimeout = 4 * time.Second
+	DefaultICEFailedTimeout       = 5 * time.Second
+	DefaultICEKeepalive           = time.Second
+)
+
+// Limits bound what the rooms of one server hold. The zero value of each field means
+// its default; a negative value means no limit.
+type Limits struct {
+	// MaxRooms bounds the rooms of the server; a join that would create one more is
+	// refused with ErrTooManyRooms. WHEP viewers join no room and are not counted.
+	MaxRooms int
+	// MaxParticipants bounds the participants of one room (WHIP publishers and sfu-ws
+	// clients included, WHEP viewers not); a join beyond it is refused with
+	// ErrRoomFull.
+	MaxParticipants int
+	// MaxTracks bounds the tracks one participant publishes at a time: an offer that
+	// sends on more m-lines is refused with ErrTooManyTracks.
+	MaxTracks int
+}
+
+func (l Limits) withDefaults() Limits {
+	set := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	set(&l.MaxRooms, DefaultMaxRooms)
+	set(&l.MaxParticipants, DefaultMaxParticipants)
+	set(&l.MaxTracks, DefaultMaxTracks)
+	return l
+}
+
+// exceeds reports whether n is over limit; a negative limit is none.
+func exceeds(n, limit int) bool { return limit >= 0 && n > limit }
+
+// Liveness sets how the server's connections notice a client that vanished without
+// a word (network lost, laptop closed). The zero value of each field means its
+// default.
+type Liveness struct {
+	// ICEDisconnectedTimeout is how long a connection hears nothing before it is
+	// disconnected.
+	ICEDisconnectedTimeout time.Duration
+	// ICEFailedTimeout is how much longer it hears nothing before it has failed, and
+	// its participant is removed.
+	ICEFailedTimeout time.Duration
+	// ICEKeepalive is the interval of the connectivity checks sent on an idle
+	// connection.
+	ICEKeepalive time.Duration
+}
+
+func (l Liveness) withDefaults() Liveness {
+	if l.ICEDisconnectedTimeout <= 0 {
+		l.ICEDisconnectedTimeout = DefaultICEDisconnectedTimeout
+	}
+	if l.ICEFailedTimeout <= 0 {
+		l.ICEFailedTimeout = DefaultICEFailedTimeout
+	}
+	if l.ICEKeepalive <= 0 {
+		l.ICEKeepalive = DefaultICEKeepalive
+	}
+	return l
+}

@@ -1,0 +1,51 @@
+package signal
+
+// Defaults of Limits.
+const (
+	// DefaultMessagesPerSecond is the rate a client may keep up: a joining client
+	// sends a few messages and a dozen candidates, then pings every 10 s and chats.
+	DefaultMessagesPerSecond = 20
+	// DefaultMessageBurst is how many messages a client may send at once: joining
+	// and publishing with candidates trickled from several interfaces.
+	DefaultMessageBurst = 50
+)
+
+// Limits bound what one client may send. The zero value of each field means its
+// default.
+type Limits struct {
+	// MaxMessageSize bounds one message, in bytes; the transport enforces it on
+	// each frame or POST body. Zero means MaxMessageSize (256 KiB).
+	MaxMessageSize int
+	// MessagesPerSecond is the rate of messages a client may keep up. Messages beyond
+	// it and the burst are refused with a rate-limited error; a client that goes on at
+	// more than twice the rate is disconnected (ErrRateLimited). Zero means
+	// DefaultMessagesPerSecond; negative means no limit.
+	MessagesPerSecond float64
+	// MessageBurst is how many messages a client may send at once beyond the rate.
+	// Zero means DefaultMessageBurst.
+	MessageBurst int
+}
+
+// MessageSize is the largest message a client may send, in bytes.
+func (l Limits) MessageSize() int {
+	if l.MaxMessageSize > 0 {
+		return l.MaxMessageSize
+	}
+	return MaxMessageSize
+}
+
+// Rate is the rate and burst of messages a client may send; a rate of zero means no
+// limit.
+func (l Limits) Rate() (perSecond float64, burst int) {
+	perSecond, burst = l.MessagesPerSecond, l.MessageBurst
+	switch {
+	case perSecond == 0:
+		perSecond = DefaultMessagesPerSecond
+	case perSecond < 0:
+		perSecond = 0
+	}
+	if burst <= 0 {
+		burst = DefaultMessageBurst
+	}
+	return perSecond, burst
+}

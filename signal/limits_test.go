@@ -1,0 +1,84 @@
+package signal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+func runLimited(out Outbox, l Limits) (*Session, chan error) {
+	s := NewSession(&Config{Rooms: noRooms{}, Limits: l}, out)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	return s, done
+}
+
+// TestRateLimit: a burst is served; beyond it each message is refused with
+// rate-limited and its request id; the client may go on at its rate; a client that
+// keeps sending far over it is disconnected.
+func TestRateLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		out := &box{}
+		s, done := runLimited(out, Limits{MessagesPerSecond: 10, MessageBurst: 20})
+		ping := func(id string) map[string]any {
+			s.Deliver(fmt.Appendf(nil, `{"type":"ping","id":%q}`, id))
+			synctest.Wait()
+			return out.last()
+		}
+		for i := range 20 {
+			if got := ping(fmt.Sprint("b", i)); got["type"] != TypePong {
+				t.Fatalf("message %d of the burst: %v, want a pong", i, got)
+			}
+		}
+		got := ping("over")
+		if got["type"] != TypeError || got["code"] != CodeRateLimited || got["re"] != "over" || got["message"] == "" {
+			t.Fatalf("beyond the burst: %v, want error rate-limited re \"over\"", got)
+		}
+		// At the rate, everything is served again.
+		for i := range 30 {
+			time.Sleep(100 * time.Millisecond)
+			if got := ping(fmt.Sprint("r", i)); got["type"] != TypePong {
+				t.Fatalf("message %d at the rate: %v, want a pong", i, got)
+			}
+		}
+		// A flood: 20 served (the refilled burst), 20 refused, then the end.
+		refused := 0
+		for i := 0; ; i++ {
+			if !s.Deliver([]byte(`{"type":"ping"}`)) {
+				break
+			}
+			synctest.Wait()
+			if m := out.last(); m["code"] == CodeRateLimited {
+				refused++
+			}
+			if i > 1000 {
+				t.Fatal("a flood of 1000 messages was never cut off")
+			}
+		}
+		if err := <-done; !errors.Is(err, ErrRateLimited) {
+			t.Fatalf("session ended with %v, want ErrRateLimited", err)
+		}
+		if refused < 19 || refused > 21 {
+			t.Errorf("%d messages refused before the cut, want about the burst (20)", refused)
+		}
+	})
+}
+
+// TestNoRateLimit: a negative rate turns the limit off.
+func TestNoRateLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		out := &box{}
+		s, _ := runLimited(out, Limits{MessagesPerSecond: -1})
+		for range 500 {
+			s.Deliver([]byte(`{"type":"ping"}`))
+		}
+		synctest.Wait()
+		if n := len(out.msgs); n != 500 {
+			t.Fatalf("%d answers to 500 pings, want 500", n)
+		}
+		s.End(context.Canceled)
+	})
+}
