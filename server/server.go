@@ -12,6 +12,8 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard-rtc/switchboard/directory"
+	"github.com/switchboard-rtc/switchboard/mesh"
 	"github.com/switchboard-rtc/switchboard/sfu"
 	"github.com/switchboard-rtc/switchboard/signal"
 	"github.com/switchboard-rtc/switchboard/signal/sse"
@@ -33,6 +35,16 @@ type Config struct {
 	// Rooms replaces the in-process room directory (a multi-node build). Nil means
 	// rooms in this process.
 	Rooms signal.Rooms
+	// MeshRooms are path.Match patterns ("p2p-*") of room names that are mesh rooms
+	// by configuration: a join that names no mode gets mesh there, and SFU joins
+	// (WHIP publishers included) are refused. Other rooms get the mode of their
+	// first joiner, SFU unless it asks for mesh.
+	MeshRooms []string
+	// MeshMaxSize bounds the peers of a mesh room. Zero means mesh.DefaultMaxSize (6).
+	MeshMaxSize int
+	// Directory replaces the in-process record of which room has which mode (a
+	// multi-node build). Nil means one in this process, configured by MeshRooms.
+	Directory directory.Directory
 	// Logger receives all logs; nil means slog.Default().
 	Logger *slog.Logger
 	// PathPrefix mounts the server under a path ("/rtc"): every route, the browser
@@ -53,6 +65,7 @@ type Server struct {
 	mux     *http.ServeMux
 	handler http.Handler // mux, behind the path prefix
 	rooms   *sfu.Rooms
+	mesh    *mesh.Rooms
 	log     *slog.Logger
 	sig     *signal.Config
 	sse     *sse.Handler
@@ -76,13 +89,28 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s := &Server{mux: http.NewServeMux(), log: log, rooms: sfu.NewRooms(engine)}
+	dir := cfg.Directory
+	if dir == nil {
+		local, err := directory.NewLocal(cfg.MeshRooms)
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		dir = local
+	}
+	s := &Server{mux: http.NewServeMux(), log: log}
+	s.rooms = sfu.NewRoomsWith(engine, sfu.RoomsOptions{Claim: func(id sfu.RoomID) (func(), error) {
+		return dir.Claim(string(id), directory.SFU)
+	}})
+	s.mesh = mesh.NewRooms(mesh.Config{MaxSize: cfg.MeshMaxSize, Logger: log, Claim: func(id mesh.RoomID) (func(), error) {
+		return dir.Claim(string(id), directory.Mesh)
+	}})
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	rooms := cfg.Rooms
 	if rooms == nil {
 		rooms = s.rooms
 	}
-	s.sig = &signal.Config{Rooms: rooms, ICEServers: cfg.ClientICEServers, Logger: log}
+	s.sig = &signal.Config{Rooms: rooms, Mesh: s.mesh, DefaultMode: dir.DefaultMode,
+		ICEServers: cfg.ClientICEServers, Logger: log}
 	wsHandler := &ws.Handler{Config: s.sig, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: log}
 	sseOpts := cfg.SSE
 	if sseOpts.Logger == nil {
@@ -113,6 +141,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // Rooms is the server's in-process room directory.
 func (s *Server) Rooms() *sfu.Rooms { return s.rooms }
 
+// MeshRooms is the server's in-process set of mesh rooms.
+func (s *Server) MeshRooms() *mesh.Rooms { return s.mesh }
+
 // track counts long-lived requests so that Close can wait for them.
 func (s *Server) track(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -137,6 +168,7 @@ func (s *Server) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	s.rooms.Close()
+	s.mesh.Close()
 	s.cancel()
 	s.whip.Close()
 	s.sessions.Wait()

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
-
 )
 
 // Room is a set of participants who receive each other's tracks.
@@ -21,6 +20,8 @@ type Room struct {
 
 	// Guarded by rooms.mu: participants joined and not yet released.
 	count int
+	// unclaim releases the room's name (RoomsOptions.Claim); nil without a claim.
+	unclaim func()
 
 	// Owned by the operation queue's goroutine.
 	members []*member
@@ -147,6 +148,7 @@ func (r *Room) Participants() []ParticipantInfo {
 type Rooms struct {
 	engine *Engine
 	log    *slog.Logger
+	claim  ClaimFunc
 
 	mu     sync.Mutex
 	rooms  map[RoomID]*Room
@@ -156,10 +158,28 @@ type Rooms struct {
 // ErrShuttingDown is returned by Join once Close has been called.
 var ErrShuttingDown = errors.New("sfu: server is shutting down")
 
+// ClaimFunc claims a room name before a room is created with it, so that rooms of
+// other kinds (mesh rooms) never share the name; release is called once the room is
+// removed. It is called with the set's lock held and must return quickly, without
+// calling back into the set.
+type ClaimFunc func(id RoomID) (release func(), err error)
+
+// RoomsOptions change a set of rooms. The zero value is a set that shares its names
+// with nothing.
+type RoomsOptions struct {
+	// Claim, when set, must succeed before a room is created; its error is Join's.
+	Claim ClaimFunc
+}
+
 // NewRooms returns an empty set of rooms whose participants' connections are built by
 // engine.
 func NewRooms(engine *Engine) *Rooms {
-	return &Rooms{engine: engine, log: engine.log, rooms: map[RoomID]*Room{}}
+	return NewRoomsWith(engine, RoomsOptions{})
+}
+
+// NewRoomsWith is NewRooms with options.
+func NewRoomsWith(engine *Engine, opts RoomsOptions) *Rooms {
+	return &Rooms{engine: engine, log: engine.log, claim: opts.Claim, rooms: map[RoomID]*Room{}}
 }
 
 // Join adds a participant named name to the room id, creating the room if needed.
@@ -208,7 +228,14 @@ func (rs *Rooms) holdOrCreate(id RoomID) (*Room, error) {
 	}
 	r := rs.rooms[id]
 	if r == nil {
-		r = &Room{id: id, rooms: rs, log: rs.log.With("room", id)}
+		var unclaim func()
+		if rs.claim != nil {
+			var err error
+			if unclaim, err = rs.claim(id); err != nil {
+				return nil, err
+			}
+		}
+		r = &Room{id: id, rooms: rs, log: rs.log.With("room", id), unclaim: unclaim}
 		r.ops = newOpQueue(nil)
 		rs.rooms[id] = r
 		r.log.Info("room created")
@@ -243,6 +270,9 @@ func (rs *Rooms) release(r *Room) {
 	rs.mu.Unlock()
 	if empty {
 		r.ops.close()
+		if r.unclaim != nil {
+			r.unclaim()
+		}
 		r.log.Info("room closed")
 	}
 }

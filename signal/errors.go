@@ -3,6 +3,8 @@ package signal
 import (
 	"errors"
 
+	"github.com/switchboard-rtc/switchboard/directory"
+	"github.com/switchboard-rtc/switchboard/mesh"
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
@@ -17,6 +19,18 @@ const (
 	CodeInvalidCandidate = "invalid-candidate"
 	CodeNoOffer          = "no-offer"
 	CodeInternal         = "internal"
+	// CodeModeMismatch: a join for a room that exists, or is configured, in the
+	// other mode.
+	CodeModeMismatch = "mode-mismatch"
+	// CodeRoomFull: a join for a mesh room that has its maximum of members.
+	CodeRoomFull = "room-full"
+	// CodeWrongMode: a message for the other mode of room (publish-offer in a mesh
+	// room, relay in an SFU room).
+	CodeWrongMode = "wrong-mode"
+	// CodeUnknownPeer: a relay to no other peer of the room.
+	CodeUnknownPeer = "unknown-peer"
+	// CodeFlood: a relay over the client's rate; the session ends if it keeps on.
+	CodeFlood = "flood"
 )
 
 // ProtocolError is a client's mistake, reported to it with a code; the session goes on.
@@ -39,6 +53,8 @@ var (
 	ErrSlowConsumer = errors.New("slow consumer")
 	// ErrConnectionFailed: a media connection failed for good.
 	ErrConnectionFailed = errors.New("media connection failed")
+	// ErrFlood: the client kept relaying far over its rate.
+	ErrFlood = errors.New("flood: too many relays")
 )
 
 // toWire maps an error from a request handler to the code and message sent to the
@@ -54,6 +70,10 @@ func toWire(err error) (code, msg string) {
 		return CodeInvalidCandidate, err.Error()
 	case errors.Is(err, sfu.ErrNoOffer):
 		return CodeNoOffer, err.Error()
+	case errors.Is(err, directory.ErrModeMismatch):
+		return CodeModeMismatch, err.Error()
+	case errors.Is(err, mesh.ErrRoomFull):
+		return CodeRoomFull, err.Error()
 	}
 	return CodeInternal, "internal error"
 }

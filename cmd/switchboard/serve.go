@@ -26,6 +26,8 @@ type serveFlags struct {
 	iceServers     string
 	allowedOrigins string
 	logLevel       string
+	meshRooms      string
+	meshMaxSize    int
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -42,6 +44,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.allowedOrigins, "allowed-origins", "",
 		"comma-separated `hosts` besides the server's own whose pages may connect, e.g. app.example.com")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.StringVar(&f.meshRooms, "mesh-rooms", "",
+		"comma-separated room name `patterns` (path.Match, e.g. 'p2p-*') of mesh rooms: peer-to-peer media, signaling through the server")
+	fs.IntVar(&f.meshMaxSize, "mesh-max-size", 6, "most `peers` in one mesh room")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -59,7 +64,11 @@ func (f *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 		return server.Config{}, nil, fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	cfg := server.Config{Logger: log, AllowedOrigins: splitList(f.allowedOrigins)}
+	cfg := server.Config{Logger: log, AllowedOrigins: splitList(f.allowedOrigins),
+		MeshRooms: splitList(f.meshRooms), MeshMaxSize: f.meshMaxSize}
+	if f.meshMaxSize < 2 {
+		return cfg, nil, fmt.Errorf("--mesh-max-size: %d: a mesh room holds at least 2 peers", f.meshMaxSize)
+	}
 	cfg.Media.ICELoopback = f.iceLoopback || onlyLoopback()
 	cfg.Media.PublicIPs = splitList(f.publicIPs)
 	for _, ip := range cfg.Media.PublicIPs {

@@ -102,6 +102,8 @@ func closeStatus(reason error) (websocket.StatusCode, string) {
 		return websocket.StatusPolicyViolation, "timeout"
 	case errors.Is(reason, signal.ErrSlowConsumer):
 		return websocket.StatusPolicyViolation, "slow consumer"
+	case errors.Is(reason, signal.ErrFlood):
+		return websocket.StatusPolicyViolation, "flood"
 	case errors.Is(reason, signal.ErrConnectionFailed):
 		return websocket.StatusInternalError, "media connection failed"
 	case errors.Is(reason, context.Canceled):
