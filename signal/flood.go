@@ -13,8 +13,9 @@ const (
 	relayRate = 50
 	// relayBurst is the bucket's size.
 	relayBurst = 200
-	// relayGrace is how many relays in a row the session refuses (each with a flood
-	// error) before it ends with ErrFlood.
+	// relayGrace is how far refused relays (each answered with a flood error) may
+	// outnumber admitted ones before the session ends with ErrFlood: a client that
+	// goes over now and then is told; one that keeps sending far over is cut off.
 	relayGrace = 50
 )
 
@@ -22,11 +23,11 @@ const (
 type relayLimiter struct {
 	tokens  float64
 	last    time.Time
-	refused int // relays refused since the last one admitted
+	refused int // relays refused, less one for each admitted since
 }
 
 // admit takes a token for a relay at now. Without one it returns a flood protocol
-// error, or ErrFlood once relayGrace relays in a row were refused.
+// error, or ErrFlood once refusals outnumber admissions by relayGrace.
 func (l *relayLimiter) admit(now time.Time) error {
 	if l.last.IsZero() {
 		l.tokens = relayBurst
@@ -36,7 +37,7 @@ func (l *relayLimiter) admit(now time.Time) error {
 	l.last = now
 	if l.tokens >= 1 {
 		l.tokens--
-		l.refused = 0
+		l.refused = max(0, l.refused-1)
 		return nil
 	}
 	l.refused++
