@@ -44,6 +44,9 @@ type Config struct {
 	MeshMaxSize int
 	// Directory replaces the in-process record of which room has which mode (a
 	// multi-node build). Nil means one in this process, configured by MeshRooms.
+	// The server's own SFU and mesh rooms claim their names from it; a Rooms
+	// replacement must do the same for its SFU rooms, or a mesh room could share a
+	// name with one of them.
 	Directory directory.Directory
 	// Logger receives all logs; nil means slog.Default().
 	Logger *slog.Logger

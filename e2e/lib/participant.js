@@ -23,10 +23,11 @@ export function uniqueRoom(prefix = 'e2e') {
  * @param {import('playwright-core').Browser} browser
  * @param {string} url
  * @param {string} name  label for logs
- * @param {{initScript?: () => void}} [options] script run in the page before its own
+ * @param {{initScript?: () => void, timeout?: number}} [options] script run in the page
+ *   before its own; bound of the page's loading (default 30 s)
  * @returns {Promise<Participant>}
  */
-export async function openPage(browser, url, name, { initScript } = {}) {
+export async function openPage(browser, url, name, { initScript, timeout } = {}) {
   const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
   if (initScript) await context.addInitScript(initScript);
   const page = await context.newPage();
@@ -43,7 +44,7 @@ export async function openPage(browser, url, name, { initScript } = {}) {
       window.reportCspViolation(`${event.violatedDirective} blocked ${event.blockedURI || 'inline code'}`);
     });
   });
-  await page.goto(url);
+  await page.goto(url, timeout ? { timeout } : undefined);
   return {
     name,
     context,
@@ -131,9 +132,9 @@ export function videoCounters(page) {
  * then until both counts have grown, which shows that video keeps flowing.
  * @param {Participant} viewer
  * @param {string[]} keys
- * @param {{timeout?: number}} [options]
+ * @param {{timeout?: number, growTimeout?: number}} [options] bounds of the two waits
  */
-export async function expectVideoFlowing(viewer, keys, { timeout = 30_000 } = {}) {
+export async function expectVideoFlowing(viewer, keys, { timeout = 30_000, growTimeout = 15_000 } = {}) {
   const first = await waitFor(`${viewer.name} to decode and play ${keys.join(', ')}`, async () => {
     const counters = await videoCounters(viewer.page);
     for (const key of keys) {
@@ -150,7 +151,7 @@ export async function expectVideoFlowing(viewer, keys, { timeout = 30_000 } = {}
       assert.ok(c && c.decoded > was.decoded && c.played > was.played,
         `${key}: was ${JSON.stringify(was)}, now ${c ? JSON.stringify(c) : 'gone'}`);
     }
-  }, { timeout: 15_000 });
+  }, { timeout: growTimeout });
 }
 
 /**

@@ -11,18 +11,21 @@
  * its own back and answers, the impolite one ignores the other's.
  *
  * Who offers first: a peer already in the room adds its tracks as soon as it hears of
- * a newcomer, and so offers; the newcomer holds its tracks back until that offer has
- * been answered (or FIRST_OFFER_WAIT_MS passed without one, when the other peer has
- * nothing to send), then adds them and renegotiates. Both sides offering at once
- * would work by the pattern, but Chromium's implicit rollback of a crossing offer
- * misbehaves at times in headless runs; letting one side go first avoids the race on
- * every join, and the pattern still settles later crossings.
+ * a newcomer, and so offers (or, with nothing to send, relays `{ready: true}`); the
+ * newcomer holds its tracks back until it has answered that offer or got `ready` (or
+ * FIRST_OFFER_WAIT_MS passed, for a peer that sends neither), then adds them and
+ * renegotiates. Both sides offering at once would work by the pattern, but Chromium's
+ * implicit rollback of a crossing offer misbehaves at times in headless runs; letting
+ * one side go first avoids the race on every join, and the pattern still settles
+ * later crossings.
  *
  * Relay payloads (the `data` of a relay):
  * - `{description: {type, sdp}, streams: {<stream id>: <source>}}`: an offer or an
  *   answer, with the source (`camera` or `screen`) of each local stream it may carry;
  *   a stream's audio is its `microphone`.
  * - `{candidate: RTCIceCandidateInit}`: one trickled ICE candidate.
+ * - `{ready: true}`: a peer already in the room has nothing to offer; the newcomer
+ *   may offer its own tracks.
  *
  * @module mesh
  */
@@ -31,8 +34,11 @@ import { SwitchboardError } from './transport.js';
 
 /** @import { ClientState, RemoteTrack, Source, TrackInfo } from './switchboard.js' */
 
-/** How long a newcomer waits for a peer's first offer before offering itself. */
-export const FIRST_OFFER_WAIT_MS = 2000;
+/**
+ * How long a newcomer waits for a peer's first offer (or `ready`) before offering
+ * itself: a bound for peers that send neither, long enough for a loaded machine.
+ */
+export const FIRST_OFFER_WAIT_MS = 10_000;
 
 /** Remote candidates kept while their description has not arrived; a bound only. */
 const MAX_QUEUED_CANDIDATES = 256;
@@ -92,8 +98,12 @@ export class MeshConnections {
     const polite = (this.host.self?.id ?? '') > peerId;
     const peer = new MeshPeer(this, peerId, polite);
     this.peers.set(peerId, peer);
-    if (present) peer.holdTracks(FIRST_OFFER_WAIT_MS);
-    else peer.sendTracks();
+    if (present) {
+      peer.holdTracks(FIRST_OFFER_WAIT_MS);
+      return;
+    }
+    peer.sendTracks();
+    if (peer.senders.size === 0) this.host.relay(peerId, { ready: true });
   }
 
   /** @param {string} peerId */
@@ -300,6 +310,8 @@ export class MeshPeer {
       await this.applyDescription({ type: description.type, sdp: description.sdp });
     } else if (isRecord(data.candidate)) {
       await this.addCandidate(/** @type {RTCIceCandidateInit} */ (data.candidate));
+    } else if (data.ready === true) {
+      this.sendTracks();
     }
   }
 
