@@ -33,7 +33,8 @@ let browser;
 const opened = [];
 
 before(async () => {
-  server = await startServer({ args: ['--mesh-rooms', CONFIGURED] });
+  // Debug logs say why each session ended, should a test fail.
+  server = await startServer({ args: ['--mesh-rooms', CONFIGURED, '--log-level', 'debug'] });
   browser = await launchBrowser();
 });
 
@@ -54,7 +55,11 @@ async function step(t, name, body) {
       await body();
     } catch (err) {
       console.error(`--- ${name} failed; server log tail:\n${server.log().split('\n').slice(-60).join('\n')}`);
-      for (const p of opened) if (p.log.length) console.error(p.log.slice(-30).join('\n'));
+      for (const p of opened) {
+        if (p.log.length) console.error(p.log.slice(-30).join('\n'));
+        const notices = await p.page.locator('.notice').allTextContents().catch(() => []);
+        if (notices.length) console.error(`[${p.name} notices] ${notices.join(' | ')}`);
+      }
       throw err;
     }
   });

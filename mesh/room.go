@@ -33,7 +33,7 @@ func (r *Room) Peers() []PeerInfo {
 	return r.peersLocked("")
 }
 
-// peersLocked lists the members but except.
+// peersLocked describes the members other than except; the caller holds r.mu.
 func (r *Room) peersLocked(except PeerID) []PeerInfo {
 	out := make([]PeerInfo, 0, len(r.members))
 	for _, m := range r.members {
