@@ -59,6 +59,11 @@ async function step(t, name, body) {
         if (p.log.length) console.error(p.log.slice(-30).join('\n'));
         const notices = await p.page.locator('.notice').allTextContents().catch(() => []);
         if (notices.length) console.error(`[${p.name} notices] ${notices.join(' | ')}`);
+        const peers = await p.page.evaluate(() => [...(window.switchboard?.mesh?.peers.values() ?? [])].map((peer) => ({
+          peer: peer.peerId, polite: peer.polite, signaling: peer.pc.signalingState, ice: peer.pc.iceConnectionState,
+          connection: peer.pc.connectionState, sending: peer.sending, senders: peer.senders.size, remote: peer.remote.size, ...peer.stats,
+        }))).catch(() => []);
+        if (peers.length) console.error(`[${p.name} peers] ${JSON.stringify(peers)}`);
       }
       throw err;
     }

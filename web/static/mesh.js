@@ -36,9 +36,10 @@ import { SwitchboardError } from './transport.js';
 
 /**
  * How long a newcomer waits for a peer's first offer (or `ready`) before offering
- * itself: a bound for peers that send neither, long enough for a loaded machine.
+ * itself: a bound for peers that send neither, long enough for a heavily loaded
+ * machine, on which a fallback that fires early would make the offers cross.
  */
-export const FIRST_OFFER_WAIT_MS = 10_000;
+export const FIRST_OFFER_WAIT_MS = 30_000;
 
 /** Remote candidates kept while their description has not arrived; a bound only. */
 const MAX_QUEUED_CANDIDATES = 256;
@@ -215,6 +216,8 @@ export class MeshPeer {
     /** @type {Promise<void>} */
     this.chain = Promise.resolve();
     this.closed = false;
+    /** what negotiation has done so far, for diagnostics */
+    this.stats = { offersSent: 0, answersSent: 0, offersIgnored: 0, received: 0, lastError: '' };
 
     const pc = this.pc;
     pc.onnegotiationneeded = () => { void this.offer(); };
@@ -280,6 +283,8 @@ export class MeshPeer {
   sendDescription() {
     const description = this.pc.localDescription;
     if (!description) return;
+    if (description.type === 'offer') this.stats.offersSent++;
+    else this.stats.answersSent++;
     this.host.relay(this.peerId, { description: description.toJSON(), streams: this.mesh.streamSources() });
   }
 
@@ -324,7 +329,11 @@ export class MeshPeer {
     const pc = this.pc;
     const collision = description.type === 'offer' && (this.makingOffer || pc.signalingState !== 'stable');
     this.ignoreOffer = !this.polite && collision;
-    if (this.ignoreOffer) return;
+    this.stats.received++;
+    if (this.ignoreOffer) {
+      this.stats.offersIgnored++;
+      return;
+    }
     await pc.setRemoteDescription(description); // rolls a crossing offer of ours back
     const queued = this.queued.splice(0);
     for (const candidate of queued) await this.addCandidate(candidate);
@@ -387,6 +396,7 @@ export class MeshPeer {
    * @param {unknown} err
    */
   fail(what, err) {
+    this.stats.lastError = `${what}: ${String(err)}`;
     if (this.closed || this.host.state !== 'joined') return;
     this.host.report(new SwitchboardError('negotiation-failed', `${what} (peer ${this.peerId}): ${String(err)}`, { cause: err }));
   }
