@@ -25,6 +25,7 @@ type Message struct {
 	ID           string                   `json:"id,omitempty"`
 	Re           string                   `json:"re,omitempty"`
 	Room         string                   `json:"room,omitempty"`
+	Mode         string                   `json:"mode,omitempty"`
 	Code         string                   `json:"code,omitempty"`
 	Message      string                   `json:"message,omitempty"`
 	SDP          string                   `json:"sdp,omitempty"`
@@ -42,6 +43,10 @@ type Message struct {
 	Participant *ParticipantInfo `json:"participant,omitempty"`
 	// Track is set in track-published and track-unpublished.
 	Track *TrackInfo `json:"track,omitempty"`
+	// To names the peer a relay is for (mesh rooms); From is set in a relay received.
+	To string `json:"to,omitempty"`
+	// Data is a relay's payload, a JSON object.
+	Data json.RawMessage `json:"data,omitempty"`
 }
 
 // ParticipantInfo describes a participant.
@@ -75,6 +80,10 @@ type Options struct {
 	// Token is a join token, sent as "Authorization: Bearer" on the request that
 	// opens the connection (a WebSocket, or the SSE stream). Empty: none.
 	Token string
+	// Mode is the room mode Join asks for: "sfu", "mesh", or "" for the server's
+	// choice. In a mesh room the client has no peer connections of its own: it
+	// relays (Relay) and reads relays from Events.
+	Mode string
 }
 
 // NewAPI returns a Pion API with the default codecs and interceptors that offers
@@ -104,9 +113,11 @@ type Client struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the read loop ends
 
-	// Self is this participant; Present are the others when it joined.
+	// Self is this participant; Present are the others when it joined; Mode is the
+	// room's mode ("sfu" or "mesh").
 	Self    ParticipantInfo
 	Present []ParticipantInfo
+	Mode    string
 
 	writeMu sync.Mutex
 
@@ -158,7 +169,7 @@ func Join(ctx context.Context, url, room, name string, opts Options) (*Client, e
 	if err != nil {
 		return nil, err
 	}
-	reply, err := c.Request(ctx, Message{Type: "join", Room: room, Name: name})
+	reply, err := c.Request(ctx, Message{Type: "join", Room: room, Name: name, Mode: opts.Mode})
 	if err == nil && reply.Type != "joined" {
 		err = fmt.Errorf("client: join: %s: %s", reply.Code, reply.Message)
 	}
@@ -166,7 +177,7 @@ func Join(ctx context.Context, url, room, name string, opts Options) (*Client, e
 		c.Close()
 		return nil, err
 	}
-	c.Self, c.Present = *reply.Participant, reply.Participants
+	c.Self, c.Present, c.Mode = *reply.Participant, reply.Participants, reply.Mode
 	return c, nil
 }
 
@@ -180,6 +191,17 @@ func withRoom(url, room string) string {
 	q.Set("room", room)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// Relay sends data (a JSON object) to the peer to of a mesh room, without waiting.
+// The server stamps the relay with this client's id; an error about it comes among
+// Events.
+func (c *Client) Relay(ctx context.Context, to string, data any) error {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	return c.Send(ctx, Message{Type: "relay", To: to, Data: b})
 }
 
 // Events delivers every message that is not a reply to a request or part of

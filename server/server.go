@@ -14,6 +14,8 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/auth"
+	"github.com/switchboard-rtc/switchboard/directory"
+	"github.com/switchboard-rtc/switchboard/mesh"
 	"github.com/switchboard-rtc/switchboard/sfu"
 	"github.com/switchboard-rtc/switchboard/signal"
 	"github.com/switchboard-rtc/switchboard/signal/sse"
@@ -35,6 +37,19 @@ type Config struct {
 	// Rooms replaces the in-process room directory (a multi-node build). Nil means
 	// rooms in this process.
 	Rooms signal.Rooms
+	// MeshRooms are path.Match patterns ("p2p-*") of room names that are mesh rooms
+	// by configuration: a join that names no mode gets mesh there, and SFU joins
+	// (WHIP publishers included) are refused. Other rooms get the mode of their
+	// first joiner, SFU unless it asks for mesh.
+	MeshRooms []string
+	// MeshMaxSize bounds the peers of a mesh room. Zero means mesh.DefaultMaxSize (6).
+	MeshMaxSize int
+	// Directory replaces the in-process record of which room has which mode (a
+	// multi-node build). Nil means one in this process, configured by MeshRooms.
+	// The server's own SFU and mesh rooms claim their names from it; a Rooms
+	// replacement must do the same for its SFU rooms, or a mesh room could share a
+	// name with one of them.
+	Directory directory.Directory
 	// Logger receives all logs; nil means slog.Default().
 	Logger *slog.Logger
 	// PathPrefix mounts the server under a path ("/rtc"): every route, the browser
@@ -105,6 +120,7 @@ type Server struct {
 	handler  http.Handler // mux, behind the path prefix
 	engine   *sfu.Engine
 	rooms    *sfu.Rooms
+	mesh     *mesh.Rooms
 	log      *slog.Logger
 	sig      *signal.Config
 	sse      *sse.Handler
@@ -132,7 +148,21 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s := &Server{mux: http.NewServeMux(), log: log, engine: engine, rooms: sfu.NewRooms(engine)}
+	dir := cfg.Directory
+	if dir == nil {
+		local, err := directory.NewLocal(cfg.MeshRooms)
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		dir = local
+	}
+	s := &Server{mux: http.NewServeMux(), log: log, engine: engine}
+	s.rooms = sfu.NewRoomsWith(engine, sfu.RoomsOptions{Claim: func(id sfu.RoomID) (func(), error) {
+		return dir.Claim(string(id), directory.SFU)
+	}})
+	s.mesh = mesh.NewRooms(mesh.Config{MaxSize: cfg.MeshMaxSize, Logger: log, Claim: func(id mesh.RoomID) (func(), error) {
+		return dir.Claim(string(id), directory.Mesh)
+	}})
 	if len(cfg.APIKeys) > 0 {
 		if s.verifier, err = auth.NewVerifier(cfg.APIKeys); err != nil {
 			return nil, fmt.Errorf("server: %w", err)
@@ -143,7 +173,7 @@ func New(cfg Config) (*Server, error) {
 	if rooms == nil {
 		rooms = s.rooms
 	}
-	s.sig = &signal.Config{Rooms: rooms, ICEServers: cfg.ClientICEServers, Logger: log, Limits: signal.Limits{
+	s.sig = &signal.Config{Rooms: rooms, Mesh: s.mesh, DefaultMode: dir.DefaultMode, ICEServers: cfg.ClientICEServers, Logger: log, Limits: signal.Limits{
 		MaxMessageSize: cfg.Limits.MaxMessageSize, MessagesPerSecond: cfg.Limits.MessagesPerSecond,
 		MessageBurst: cfg.Limits.MessageBurst,
 	}}
@@ -192,6 +222,9 @@ func (s *Server) Rooms() *sfu.Rooms { return s.rooms }
 // OpenConnections is the number of the server's peer connections not yet closed.
 func (s *Server) OpenConnections() int { return s.engine.OpenConnections() }
 
+// MeshRooms is the server's in-process set of mesh rooms.
+func (s *Server) MeshRooms() *mesh.Rooms { return s.mesh }
+
 // track counts long-lived requests so that Close can wait for them.
 func (s *Server) track(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -217,6 +250,7 @@ func (s *Server) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	s.rooms.Close()
+	s.mesh.Close()
 	s.cancel()
 	s.whip.Close()
 	s.sessions.Wait()

@@ -22,6 +22,8 @@ type Room struct {
 	// Guarded by rooms.mu: holds not yet released (participants and viewers), and
 	// how many of them are participants.
 	count, participants int
+	// unclaim releases the room's name (RoomsOptions.Claim); nil without a claim.
+	unclaim func()
 
 	// Owned by the operation queue's goroutine.
 	members []*member
@@ -161,6 +163,7 @@ func (r *Room) Participants() []ParticipantInfo {
 type Rooms struct {
 	engine *Engine
 	log    *slog.Logger
+	claim  ClaimFunc
 
 	mu     sync.Mutex
 	rooms  map[RoomID]*Room
@@ -170,10 +173,28 @@ type Rooms struct {
 // ErrShuttingDown is returned by Join once Close has been called.
 var ErrShuttingDown = errors.New("sfu: server is shutting down")
 
+// ClaimFunc claims a room name before a room is created with it, so that rooms of
+// other kinds (mesh rooms) never share the name; release is called once the room is
+// removed. It is called with the set's lock held and must return quickly, without
+// calling back into the set.
+type ClaimFunc func(id RoomID) (release func(), err error)
+
+// RoomsOptions change a set of rooms. The zero value is a set that shares its names
+// with nothing.
+type RoomsOptions struct {
+	// Claim, when set, must succeed before a room is created; its error is Join's.
+	Claim ClaimFunc
+}
+
 // NewRooms returns an empty set of rooms whose participants' connections are built by
 // engine.
 func NewRooms(engine *Engine) *Rooms {
-	return &Rooms{engine: engine, log: engine.log, rooms: map[RoomID]*Room{}}
+	return NewRoomsWith(engine, RoomsOptions{})
+}
+
+// NewRoomsWith is NewRooms with options.
+func NewRoomsWith(engine *Engine, opts RoomsOptions) *Rooms {
+	return &Rooms{engine: engine, log: engine.log, claim: opts.Claim, rooms: map[RoomID]*Room{}}
 }
 
 // Join adds a participant named name to the room id, creating the room if needed.
@@ -231,7 +252,14 @@ func (rs *Rooms) holdOrCreate(id RoomID) (*Room, error) {
 		if exceeds(len(rs.rooms)+1, limits.MaxRooms) {
 			return nil, fmt.Errorf("%w (%d)", ErrTooManyRooms, limits.MaxRooms)
 		}
-		r = &Room{id: id, rooms: rs, log: rs.log.With("room", id)}
+		var unclaim func()
+		if rs.claim != nil {
+			var err error
+			if unclaim, err = rs.claim(id); err != nil {
+				return nil, err
+			}
+		}
+		r = &Room{id: id, rooms: rs, log: rs.log.With("room", id), unclaim: unclaim}
 		r.ops = newOpQueue(nil)
 		rs.rooms[id] = r
 		r.log.Info("room created")
@@ -277,6 +305,9 @@ func (rs *Rooms) release(r *Room) {
 	rs.mu.Unlock()
 	if empty {
 		r.ops.close()
+		if r.unclaim != nil {
+			r.unclaim()
+		}
 		r.log.Info("room closed")
 	}
 }

@@ -3,6 +3,8 @@ package signal
 import (
 	"errors"
 
+	"github.com/switchboard-rtc/switchboard/directory"
+	"github.com/switchboard-rtc/switchboard/mesh"
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
@@ -25,6 +27,16 @@ const (
 	CodeRoomFull         = "room-full"
 	CodeTooManyRooms     = "too-many-rooms"
 	CodeTooManyTracks    = "too-many-tracks"
+	// CodeModeMismatch: a join for a room that exists, or is configured, in the
+	// other mode.
+	CodeModeMismatch = "mode-mismatch"
+	// CodeWrongMode: a message for the other mode of room (publish-offer in a mesh
+	// room, relay in an SFU room).
+	CodeWrongMode = "wrong-mode"
+	// CodeUnknownPeer: a relay to no other peer of the room.
+	CodeUnknownPeer = "unknown-peer"
+	// CodeFlood: a relay over the client's rate; the session ends if it keeps on.
+	CodeFlood = "flood"
 )
 
 // ProtocolError is a client's mistake, reported to it with a code; the session goes on.
@@ -52,6 +64,8 @@ var (
 	ErrRemoved = errors.New("removed")
 	// ErrRateLimited: the client went on sending far over its message rate.
 	ErrRateLimited = errors.New("rate limited: too many messages")
+	// ErrFlood: the client kept relaying far over its rate.
+	ErrFlood = errors.New("flood: too many relays")
 )
 
 // toWire maps an error from a request handler to the code and message sent to the
@@ -81,6 +95,10 @@ func toWire(err error) (code, msg string) {
 		return CodeTooManyRooms, err.Error()
 	case errors.Is(err, sfu.ErrTooManyTracks):
 		return CodeTooManyTracks, err.Error()
+	case errors.Is(err, directory.ErrModeMismatch):
+		return CodeModeMismatch, err.Error()
+	case errors.Is(err, mesh.ErrRoomFull):
+		return CodeRoomFull, err.Error()
 	}
 	return CodeInternal, "internal error"
 }

@@ -8,21 +8,33 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/switchboard-rtc/switchboard/directory"
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
-// handler runs one type of client message. joined handlers need a joined session.
+// handler runs one type of client message, in the sessions need says.
 type handler struct {
-	joined bool
-	run    func(s *Session, id string, frame []byte) error
+	need need
+	run  func(s *Session, id string, frame []byte) error
 }
+
+// need says which sessions take a type of message.
+type need int
+
+const (
+	anytime need = iota // before or after join
+	joined              // joined to a room of either mode
+	inSFU               // joined to an SFU room
+	inMesh              // joined to a mesh room
+)
 
 var handlers = map[string]handler{
 	TypeJoin:            {run: (*Session).join},
-	TypePublishOffer:    {joined: true, run: (*Session).publishOffer},
-	TypeSubscribeAnswer: {joined: true, run: (*Session).subscribeAnswer},
-	TypeCandidate:       {joined: true, run: (*Session).candidate},
-	TypeChat:            {joined: true, run: (*Session).chat},
+	TypePublishOffer:    {need: inSFU, run: (*Session).publishOffer},
+	TypeSubscribeAnswer: {need: inSFU, run: (*Session).subscribeAnswer},
+	TypeCandidate:       {need: inSFU, run: (*Session).candidate},
+	TypeChat:            {need: joined, run: (*Session).chat},
+	TypeRelay:           {need: inMesh, run: (*Session).relay},
 	TypeLeave:           {run: func(*Session, string, []byte) error { return ErrLeft }},
 	TypePing:            {run: (*Session).ping},
 }
@@ -38,8 +50,11 @@ func decode(frame []byte, v any) error {
 var roomName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 func (s *Session) join(id string, frame []byte) error {
-	if s.participant != nil {
+	switch {
+	case s.participant != nil:
 		return protocolError(CodeAlreadyJoined, "this session has joined room "+quote(string(s.participant.RoomID())))
+	case s.member != nil:
+		return protocolError(CodeAlreadyJoined, "this session has joined room "+quote(string(s.member.RoomID())))
 	}
 	var req joinRequest
 	if err := decode(frame, &req); err != nil {
@@ -57,6 +72,13 @@ func (s *Session) join(id string, frame []byte) error {
 	name, err := displayName(req.Name)
 	if err != nil {
 		return err
+	}
+	mode, err := s.joinMode(req)
+	if err != nil {
+		return err
+	}
+	if mode == directory.Mesh {
+		return s.joinMesh(id, req.Room, name)
 	}
 	s.obs.joinRe, s.obs.room = id, req.Room
 	p, err := s.joinRoom(sfu.RoomID(req.Room), name)
@@ -78,6 +100,25 @@ func (s *Session) joinRoom(room sfu.RoomID, name string) (*sfu.Participant, erro
 		return nil, errors.New("signal: the room directory cannot apply a token's identity and grants")
 	}
 	return rooms.JoinWith(room, name, s.obs, s.access.joinOptions())
+}
+
+// joinMode is the mode a join asks for: the one it names, else the configured
+// default for its room.
+func (s *Session) joinMode(req joinRequest) (directory.Mode, error) {
+	if req.Mode == "" {
+		if s.cfg.DefaultMode == nil {
+			return directory.SFU, nil
+		}
+		return s.cfg.DefaultMode(req.Room), nil
+	}
+	mode, ok := directory.ParseMode(req.Mode)
+	if !ok {
+		return "", protocolError(CodeBadRequest, "mode: \"sfu\" or \"mesh\"")
+	}
+	if mode == directory.Mesh && s.cfg.Mesh == nil {
+		return "", protocolError(CodeBadRequest, "this server has no mesh rooms")
+	}
+	return mode, nil
 }
 
 // displayName checks a client's display name: 1 to 64 printable characters once
@@ -167,6 +208,9 @@ func (s *Session) chat(_ string, frame []byte) error {
 		return protocolError(CodeBadRequest, "text is empty")
 	case len(text) > MaxChatSize:
 		return protocolError(CodeBadRequest, "text is longer than 4096 bytes")
+	}
+	if s.member != nil {
+		return s.member.Chat(text)
 	}
 	s.participant.Chat(text)
 	return nil

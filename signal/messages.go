@@ -1,6 +1,8 @@
 package signal
 
 import (
+	"encoding/json"
+
 	"github.com/pion/webrtc/v4"
 )
 
@@ -13,6 +15,9 @@ const (
 	TypeChat            = "chat"
 	TypeLeave           = "leave"
 	TypePing            = "ping"
+	// TypeRelay is a message for one other peer of a mesh room; the server sends it
+	// on as TypeRelay too, stamped with its sender.
+	TypeRelay = "relay"
 )
 
 // Message types the server sends (TypeCandidate and TypeChat too).
@@ -43,6 +48,11 @@ const (
 	MaxChatSize = 4 << 10
 	// MaxNameSize bounds room names, display names and request ids, in characters.
 	MaxNameSize = 64
+	// MaxRelaySize bounds the data of one relay in a mesh room, in bytes. Peers relay
+	// an offer or answer of their own (a browser's, with a camera, a microphone and
+	// a screen share, is under 10 KB) or one ICE candidate; 64 KiB leaves room for
+	// a few times that and keeps one client from making the server copy much.
+	MaxRelaySize = 64 << 10
 )
 
 // envelope is what every message has: its type, and the optional request id that
@@ -55,6 +65,12 @@ type envelope struct {
 type joinRequest struct {
 	Room string `json:"room"`
 	Name string `json:"name"`
+	Mode string `json:"mode"`
+}
+
+type relayRequest struct {
+	To   string          `json:"to"`
+	Data json.RawMessage `json:"data"`
 }
 
 type publishOffer struct {
@@ -98,6 +114,7 @@ type joinedMessage struct {
 	Type         string             `json:"type"`
 	Re           string             `json:"re,omitempty"`
 	Room         string             `json:"room"`
+	Mode         string             `json:"mode"`
 	Participant  participantJSON    `json:"participant"`
 	Participants []participantJSON  `json:"participants"`
 	ICEServers   []webrtc.ICEServer `json:"iceServers"`
@@ -131,6 +148,13 @@ type chatMessage struct {
 	Name string `json:"name"`
 	Text string `json:"text"`
 	Time string `json:"time"`
+}
+
+// relayMessage is a relay on its way to its target; From is stamped by the server.
+type relayMessage struct {
+	Type string          `json:"type"`
+	From string          `json:"from"`
+	Data json.RawMessage `json:"data"`
 }
 
 type pongMessage struct {

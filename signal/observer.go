@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-rtc/switchboard/directory"
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
@@ -21,7 +23,7 @@ var _ sfu.Observer = (*observer)(nil)
 
 func (o *observer) Joined(self sfu.ParticipantInfo, others []sfu.ParticipantInfo) {
 	msg := joinedMessage{
-		Type: TypeJoined, Re: o.joinRe, Room: o.room, Participant: participantToWire(self),
+		Type: TypeJoined, Re: o.joinRe, Room: o.room, Mode: string(directory.SFU), Participant: participantToWire(self),
 		Participants: make([]participantJSON, len(others)), ICEServers: o.s.cfg.ICEServers,
 	}
 	if o.s.cfg.ICEServers == nil {

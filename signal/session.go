@@ -3,12 +3,15 @@ package signal
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard-rtc/switchboard/directory"
 	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
+	"github.com/switchboard-rtc/switchboard/mesh"
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
@@ -16,6 +19,12 @@ import (
 // node, a cluster-aware directory on several.
 type Rooms interface {
 	Join(room sfu.RoomID, name string, obs sfu.Observer) (*sfu.Participant, error)
+}
+
+// MeshRooms is what a session needs to put its client in a mesh room: *mesh.Rooms on
+// a single node.
+type MeshRooms interface {
+	Join(room mesh.RoomID, name string, obs mesh.Observer) (*mesh.Member, error)
 }
 
 // Outbox carries encoded messages to the client. Send never blocks: it queues msg and
@@ -26,8 +35,13 @@ type Outbox interface {
 
 // Config is shared by all sessions of a server.
 type Config struct {
-	// Rooms is where clients join. Required.
+	// Rooms is where clients join SFU rooms. Required.
 	Rooms Rooms
+	// Mesh is where clients join mesh rooms; nil refuses joins in mesh mode.
+	Mesh MeshRooms
+	// DefaultMode is the mode of a join that names none, for a room name; nil means
+	// SFU. (directory.Local.DefaultMode: mesh for names configured so.)
+	DefaultMode func(room string) directory.Mode
 	// ICEServers are handed to clients in joined, for both their connections.
 	ICEServers []webrtc.ICEServer
 	// IdleTimeout ends a session that has received nothing for this long. Clients ping
@@ -62,8 +76,11 @@ type Session struct {
 
 	access Access // set before Run
 
-	// Owned by Run.
+	// Owned by Run. At most one of participant and member is set: the session is
+	// in an SFU room or in a mesh room.
 	participant *sfu.Participant
+	member      *mesh.Member
+	relays      relayLimiter
 	lastHeard   time.Time
 }
 
@@ -131,17 +148,25 @@ func (s *Session) Run(ctx context.Context) error {
 	if s.participant != nil {
 		s.participant.Leave()
 	}
+	if s.member != nil {
+		s.member.Leave()
+	}
 	s.log.Debug("session ended", "participant", s.participantID(), "reason", err)
 	return err
 }
 
 // admit handles frame if the client is within its message rate, refuses it with a
-// rate-limited error if it is over, and ends the session if it is far over.
+// rate-limited error if it is over, and ends the session if it is far over. A mesh
+// peer's relays have a budget of their own (relayLimiter), sized for the offers and
+// candidates it exchanges with every other peer at once, and are not counted here.
 func (s *Session) admit(frame []byte) error {
+	var env envelope
+	_ = json.Unmarshal(frame, &env) // for the type and id; handle reports bad JSON
+	if s.member != nil && env.Type == "relay" {
+		return s.handle(frame)
+	}
 	switch s.limit.Take(time.Now()) {
 	case ratelimit.Refuse:
-		var env envelope
-		_ = json.Unmarshal(frame, &env) // only for the id; the message is not handled
 		if len(env.ID) > MaxNameSize {
 			env.ID = ""
 		}
@@ -172,14 +197,17 @@ func (s *Session) handle(frame []byte) error {
 		s.sendError(env.ID, protocolError(CodeUnknownType, "unknown message type "+quote(env.Type)))
 		return nil
 	}
-	if h.joined && s.participant == nil {
-		s.sendError(env.ID, protocolError(CodeNotJoined, env.Type+" before join"))
+	if err := s.admits(h.need, env.Type); err != nil {
+		s.sendError(env.ID, err)
 		return nil
 	}
 	err := h.run(s, env.ID, frame)
 	switch {
 	case err == nil:
 	case err == ErrLeft:
+		return err
+	case errors.Is(err, ErrFlood):
+		s.sendError(env.ID, protocolError(CodeFlood, "too many relays: disconnecting"))
 		return err
 	default:
 		code, _ := toWire(err)
@@ -191,11 +219,29 @@ func (s *Session) handle(frame []byte) error {
 	return nil
 }
 
-func (s *Session) participantID() sfu.ParticipantID {
-	if s.participant == nil {
-		return ""
+// admits checks that the session is where a message of type typ needs it to be.
+func (s *Session) admits(need need, typ string) error {
+	switch {
+	case need == anytime:
+	case s.participant == nil && s.member == nil:
+		return protocolError(CodeNotJoined, typ+" before join")
+	case need == inSFU && s.participant == nil:
+		return protocolError(CodeWrongMode, typ+" is for SFU rooms; this is a mesh room")
+	case need == inMesh && s.member == nil:
+		return protocolError(CodeWrongMode, typ+" is for mesh rooms; this is an SFU room")
 	}
-	return s.participant.ID()
+	return nil
+}
+
+// participantID is the client's id in its room, SFU or mesh, or "".
+func (s *Session) participantID() string {
+	switch {
+	case s.participant != nil:
+		return string(s.participant.ID())
+	case s.member != nil:
+		return string(s.member.ID())
+	}
+	return ""
 }
 
 // send encodes v and queues it for the client; a full queue ends the session.

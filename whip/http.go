@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/switchboard-rtc/switchboard/directory"
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
@@ -67,6 +68,8 @@ func writeMediaError(w http.ResponseWriter, err error) {
 		status = http.StatusNotFound
 	case errors.Is(err, sfu.ErrShuttingDown), errors.Is(err, sfu.ErrClosed):
 		status = http.StatusServiceUnavailable
+	case errors.Is(err, directory.ErrModeMismatch):
+		status = http.StatusConflict // a mesh room has that name
 	}
 	writeError(w, status, err.Error())
 }

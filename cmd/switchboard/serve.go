@@ -33,6 +33,8 @@ type serveFlags struct {
 	apiSecret      string
 	limits         server.Limits
 	liveness       server.Liveness
+	meshRooms      string
+	meshMaxSize    int
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -58,6 +60,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.apiKey, "api-key", "", "API `key`: with --api-secret, every client needs a join token (see switchboard token)")
 	fs.StringVar(&f.apiSecret, "api-secret", "", "the API key's `secret`, at least 32 characters")
 	f.limitFlags(fs)
+	fs.StringVar(&f.meshRooms, "mesh-rooms", "",
+		"comma-separated room name `patterns` (path.Match, e.g. 'p2p-*') of mesh rooms: peer-to-peer media, signaling through the server")
+	fs.IntVar(&f.meshMaxSize, "mesh-max-size", 6, "most `peers` in one mesh room")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -102,7 +107,11 @@ func (f *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 		return server.Config{}, nil, fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	cfg := server.Config{Logger: log, AllowedOrigins: splitList(f.allowedOrigins), Limits: f.limits, Liveness: f.liveness}
+	cfg := server.Config{Logger: log, AllowedOrigins: splitList(f.allowedOrigins), Limits: f.limits, Liveness: f.liveness,
+		MeshRooms: splitList(f.meshRooms), MeshMaxSize: f.meshMaxSize}
+	if f.meshMaxSize < 2 {
+		return cfg, nil, fmt.Errorf("--mesh-max-size: %d: a mesh room holds at least 2 peers", f.meshMaxSize)
+	}
 	cfg.Media.ICELoopback = f.iceLoopback || onlyLoopback()
 	cfg.Media.PublicIPs = splitList(f.publicIPs)
 	for _, ip := range cfg.Media.PublicIPs {

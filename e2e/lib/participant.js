@@ -23,10 +23,11 @@ export function uniqueRoom(prefix = 'e2e') {
  * @param {import('playwright-core').Browser} browser
  * @param {string} url
  * @param {string} name  label for logs
- * @param {{initScript?: () => void}} [options] script run in the page before its own
+ * @param {{initScript?: () => void, timeout?: number}} [options] script run in the page
+ *   before its own; bound of the page's loading (default 30 s)
  * @returns {Promise<Participant>}
  */
-export async function openPage(browser, url, name, { initScript } = {}) {
+export async function openPage(browser, url, name, { initScript, timeout } = {}) {
   const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
   if (initScript) await context.addInitScript(initScript);
   const page = await context.newPage();
@@ -43,7 +44,7 @@ export async function openPage(browser, url, name, { initScript } = {}) {
       window.reportCspViolation(`${event.violatedDirective} blocked ${event.blockedURI || 'inline code'}`);
     });
   });
-  await page.goto(url);
+  await page.goto(url, timeout ? { timeout } : undefined);
   return {
     name,
     context,
@@ -63,8 +64,9 @@ export async function openPage(browser, url, name, { initScript } = {}) {
  * @param {string} baseUrl
  * @param {string} room
  * @param {string} name
- * @param {{initScript?: () => void, params?: Record<string, string>}} [options]
- *   params are added to the page's query (`{transport: 'sse'}`)
+ * @param {{initScript?: () => void, params?: Record<string, string>, timeout?: number}} [options]
+ *   params are added to the page's query (`{transport: 'sse'}`); timeout bounds the
+ *   wait for the page to join (default 15 s)
  */
 export async function joinByLink(browser, baseUrl, room, name, options) {
   const url = new URL(baseUrl);
@@ -74,14 +76,16 @@ export async function joinByLink(browser, baseUrl, room, name, options) {
     const state = await participant.page.getAttribute('#state', 'data-state');
     const notices = await participant.page.locator('.notice').allTextContents();
     assert.equal(state, 'joined', `state is ${state}; notices: ${JSON.stringify(notices)}`);
-  }, { timeout: 15_000 });
+  }, { timeout: options?.timeout ?? 15_000 });
   return participant;
 }
 
 /**
  * Video counters per remote track, keyed `<participant id>/<source>`: `decoded` is
- * framesDecoded of its inbound-rtp stats on the subscriber connection; `played` is
- * totalVideoFrames of the tile's <video> that shows it (0 when there is none).
+ * framesDecoded of its inbound-rtp stats on the connection that receives it (the
+ * subscriber connection in an SFU room, the connection to its peer in a mesh room);
+ * `played` is totalVideoFrames of the tile's <video> that shows it (0 when there is
+ * none).
  * @param {import('playwright-core').Page} page
  * @returns {Promise<Record<string, {decoded: number, played: number}>>}
  */
@@ -90,20 +94,28 @@ export function videoCounters(page) {
     /** @type {Record<string, {decoded: number, played: number}>} */
     const out = {};
     const client = window.switchboard;
-    const pc = client?.subscriberConnection;
-    if (!client || !pc) return out;
-    const byMid = new Map(client.remoteTracks().map((t) => [t.mid, t]));
-    const stats = await pc.getStats();
-    stats.forEach((report) => {
-      if (report.type !== 'inbound-rtp' || report.kind !== 'video') return;
-      const track = byMid.get(report.mid);
-      if (!track) return;
-      // An m-line reused for a new track can leave the old SSRC's report behind:
-      // the sum grows exactly when some stream of the track is being decoded.
-      const key = `${track.participant}/${track.source}`;
-      out[key] ??= { decoded: 0, played: 0 };
-      out[key].decoded += report.framesDecoded ?? 0;
-    });
+    if (!client) return out;
+    /** @type {Array<{pc: RTCPeerConnection, tracks: Array<{mid: string, participant: string, source: string}>}>} */
+    const connections = [];
+    if (client.mesh) {
+      for (const peer of client.mesh.peers.values()) connections.push({ pc: peer.pc, tracks: peer.remoteTracks() });
+    } else if (client.subscriberConnection) {
+      connections.push({ pc: client.subscriberConnection, tracks: client.remoteTracks() });
+    }
+    for (const { pc, tracks } of connections) {
+      const byMid = new Map(tracks.map((t) => [t.mid, t]));
+      const stats = await pc.getStats();
+      stats.forEach((report) => {
+        if (report.type !== 'inbound-rtp' || report.kind !== 'video') return;
+        const track = byMid.get(report.mid);
+        if (!track) return;
+        // An m-line reused for a new track can leave the old SSRC's report behind:
+        // the sum grows exactly when some stream of the track is being decoded.
+        const key = `${track.participant}/${track.source}`;
+        out[key] ??= { decoded: 0, played: 0 };
+        out[key].decoded += report.framesDecoded ?? 0;
+      });
+    }
     for (const video of document.querySelectorAll('.tile.remote video')) {
       const tile = video.closest('.tile');
       if (!(tile instanceof HTMLElement) || !(video instanceof HTMLVideoElement)) continue;
@@ -120,9 +132,9 @@ export function videoCounters(page) {
  * then until both counts have grown, which shows that video keeps flowing.
  * @param {Participant} viewer
  * @param {string[]} keys
- * @param {{timeout?: number}} [options]
+ * @param {{timeout?: number, growTimeout?: number}} [options] bounds of the two waits
  */
-export async function expectVideoFlowing(viewer, keys, { timeout = 30_000 } = {}) {
+export async function expectVideoFlowing(viewer, keys, { timeout = 30_000, growTimeout = 15_000 } = {}) {
   const first = await waitFor(`${viewer.name} to decode and play ${keys.join(', ')}`, async () => {
     const counters = await videoCounters(viewer.page);
     for (const key of keys) {
@@ -139,7 +151,7 @@ export async function expectVideoFlowing(viewer, keys, { timeout = 30_000 } = {}
       assert.ok(c && c.decoded > was.decoded && c.played > was.played,
         `${key}: was ${JSON.stringify(was)}, now ${c ? JSON.stringify(c) : 'gone'}`);
     }
-  }, { timeout: 15_000 });
+  }, { timeout: growTimeout });
 }
 
 /**

@@ -125,6 +125,8 @@ func closeStatus(reason error) (websocket.StatusCode, string) {
 		return websocket.StatusPolicyViolation, "rate limited"
 	case errors.Is(reason, ErrPongTimeout):
 		return websocket.StatusPolicyViolation, "no pong"
+	case errors.Is(reason, signal.ErrFlood):
+		return websocket.StatusPolicyViolation, "flood"
 	case errors.Is(reason, signal.ErrConnectionFailed):
 		return websocket.StatusInternalError, "media connection failed"
 	case errors.Is(reason, context.Canceled):

@@ -8,15 +8,17 @@
  * connection state is `#state[data-state]`; chat is `#chat-log`; user-facing messages
  * are `.notice[data-code]` inside `#messages`.
  *
- * URL parameters: `room`, `name`, `autojoin=1` to join at once (with a random name
- * when `name` is missing), and `token`, a join token for a server that requires one.
+ * URL parameters: `room`, `name`, and `autojoin=1` to join at once (with a random name
+ * when `name` is missing); `mode=mesh` to start or join a mesh room (media directly
+ * between the browsers), `transport=sse` to signal over Server-Sent Events; `token`, a
+ * join token for a server that requires one.
  */
 
 import {
   SwitchboardClient, SwitchboardError, transportFromQuery, ROOM_NAME_PATTERN, MAX_NAME_CHARS, MAX_CHAT_BYTES,
 } from './switchboard.js';
 
-/** @import { ChatMessage, ClientState, Source } from './switchboard.js' */
+/** @import { ChatMessage, ClientState, RoomMode, Source } from './switchboard.js' */
 
 /**
  * @template {HTMLElement} T
@@ -110,10 +112,24 @@ function randomName() {
   return `Guest ${String(n).padStart(4, '0')}`;
 }
 
-/** @param {string} room */
-function shareUrl(room) {
+/**
+ * The room mode the page's address asks for (`?mode=mesh`), if any.
+ * @returns {RoomMode | undefined}
+ */
+function requestedMode() {
+  const mode = new URLSearchParams(location.search).get('mode');
+  return mode === 'mesh' || mode === 'sfu' ? mode : undefined;
+}
+
+/**
+ * The link that brings others into room; mesh rooms keep `mode=mesh` in it.
+ * @param {string} room
+ * @param {RoomMode | undefined} [mode]
+ */
+function shareUrl(room, mode = requestedMode()) {
   const url = new URL(location.pathname, location.origin);
   if (room) url.searchParams.set('room', room);
+  if (room && mode === 'mesh') url.searchParams.set('mode', 'mesh');
   return url.href;
 }
 
@@ -173,6 +189,12 @@ function showError(err) {
       return;
     case 'ice-failed':
       notify('ice-failed', `${err.message} Audio and video may not get through.`);
+      return;
+    case 'mode-mismatch':
+      notify('mode-mismatch', `${err.message}. Join it in its own mode: add or remove "mode=mesh" in the link.`);
+      return;
+    case 'room-full':
+      notify('room-full', 'This peer-to-peer room is full. Try again when someone leaves, or use a room without "mode=mesh".');
       return;
     case 'bad-request':
     case 'bad-state':
@@ -482,7 +504,8 @@ async function joinRoom(room, name) {
   call.camera = camera;
 
   try {
-    await client.join(room, name);
+    const mode = requestedMode();
+    await client.join(room, name, mode ? { mode } : {});
   } catch (err) {
     showError(err);
     endCall();
@@ -569,9 +592,11 @@ function onRemoteTrackRemoved(participantId, source, track) {
 function showCallView(room) {
   ui.joinView.hidden = true;
   ui.callView.hidden = false;
-  ui.roomLabel.textContent = `Room ${room}`;
+  const mode = call?.client.mode ?? 'sfu';
+  ui.roomLabel.textContent = mode === 'mesh' ? `Room ${room} (peer-to-peer)` : `Room ${room}`;
+  ui.roomLabel.dataset.mode = mode;
   document.title = `${room} · Switchboard`;
-  history.replaceState(null, '', shareUrl(room));
+  history.replaceState(null, '', shareUrl(room, mode));
   ui.chatLog.replaceChildren();
   renderLocalCamera();
   renderParticipants();

@@ -12,19 +12,27 @@
  * promise. Errors that belong to no call (the connection dropped, the server sent an
  * `error` for something it did on its own, a media connection failed) go to `onerror`.
  *
- * The pieces live in transport.js (signaling transports, errors) and peers.js (the
- * two peer connections); this module re-exports what applications use.
+ * In a mesh room (docs/protocol.md, "Mesh rooms") media flows between the browsers:
+ * the same client then holds one peer connection per remote peer (mesh.js) instead of
+ * the publisher and subscriber, and carries their negotiation as relays. The
+ * application's calls and callbacks are the same in both modes; `mode` says which.
+ *
+ * The pieces live in transport.js (signaling transports, errors), peers.js (the two
+ * peer connections of an SFU room) and mesh.js (those of a mesh room); this module
+ * re-exports what applications use.
  *
  * @module switchboard
  */
 
 import { SSETransport, SwitchboardError, WebSocketTransport, closeError, sseUrl, transportFromQuery, webSocketUrl } from './transport.js';
 import { PublisherConnection, SubscriberConnection } from './peers.js';
+import { MeshConnections } from './mesh.js';
 
 export { SSETransport, SwitchboardError, WebSocketTransport, sseUrl, transportFromQuery, webSocketUrl };
 
 /** @import { Transport, TransportFactory } from './transport.js' */
 /** @import { PeerHost } from './peers.js' */
+/** @import { MeshHost } from './mesh.js' */
 
 /** Keepalive period; the server drops a session that sends nothing for 30 s. */
 export const PING_INTERVAL_MS = 10_000;
@@ -48,6 +56,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 /** @typedef {'audio' | 'video'} Kind */
 /** @typedef {'disconnected' | 'connecting' | 'joined' | 'closed'} ClientState */
 /** @typedef {'publisher' | 'subscriber'} Target */
+/** @typedef {'sfu' | 'mesh'} RoomMode */
 
 /**
  * A published track as the server describes it.
@@ -192,6 +201,7 @@ function defaultSource(track) {
  * One participant's session with a Switchboard server. Single use: once `state` is
  * `closed`, make a new client to join again.
  * @implements {PeerHost}
+ * @implements {MeshHost}
  */
 export class SwitchboardClient {
   /** @param {ClientOptions} [options] */
@@ -206,6 +216,10 @@ export class SwitchboardClient {
     this.state = 'disconnected';
     /** room joined, as the server spelled it */
     this.room = '';
+    /** @type {RoomMode} the room's mode, once joined */
+    this.mode = 'sfu';
+    /** @type {MeshConnections | null} the peer connections of a mesh room */
+    this.mesh = null;
     /** @type {{id: string, name: string} | null} this participant, once joined */
     this.self = null;
     /** @type {Map<string, Participant>} the other participants, by id */
@@ -233,7 +247,7 @@ export class SwitchboardClient {
     this.onlocaltrackended = null;
     /** @type {((message: ChatMessage) => void) | null} */
     this.onchat = null;
-    /** @type {((target: Target, state: RTCPeerConnectionState) => void) | null} */
+    /** @type {((target: Target | string, state: RTCPeerConnectionState) => void) | null} `peer:<id>` in mesh rooms */
     this.onconnectionstate = null;
     /** @type {((error: SwitchboardError) => void) | null} */
     this.onerror = null;
@@ -264,6 +278,7 @@ export class SwitchboardClient {
    * @returns {Array<TrackInfo & {mid: string}>}
    */
   remoteTracks() {
+    if (this.mesh) return this.mesh.remoteTracks();
     return [...this.subscriber.remote.values()].map((r) => ({ mid: r.mid, ...r.info }));
   }
 
@@ -272,16 +287,21 @@ export class SwitchboardClient {
    * @returns {Array<{track: MediaStreamTrack, source: Source}>}
    */
   localTracks() {
-    return [...this.publisher.local.values()].map((l) => ({ track: l.track, source: l.source }));
+    const local = this.mesh ? this.mesh.local : this.publisher.local;
+    return [...local.values()].map((l) => ({ track: l.track, source: l.source }));
   }
 
   /**
    * Connects and joins `room` as `name`. Resolves when the server has answered
    * `joined`; `onparticipantjoined` has then been called for everyone present.
+   * `mode` asks for an SFU or a mesh room; without it the server decides (SFU unless
+   * it is configured otherwise for the room). Joining a room that exists in the other
+   * mode fails with `mode-mismatch`.
    * @param {string} room
    * @param {string} name
+   * @param {{mode?: RoomMode}} [options]
    */
-  async join(room, name) {
+  async join(room, name, options = {}) {
     if (this.state !== 'disconnected') {
       throw new SwitchboardError('bad-state', `join: the client is ${this.state}; make a new client to join again`);
     }
@@ -307,7 +327,7 @@ export class SwitchboardClient {
     transport.onclose = (info) => this.fail(closeError(info));
     let reply;
     try {
-      reply = await this.request({ type: 'join', room, name });
+      reply = await this.request({ type: 'join', room, name, ...(options.mode ? { mode: options.mode } : {}) });
       if (reply.type !== 'joined' || !isParticipantInfo(reply.participant)) {
         throw new SwitchboardError('protocol', `join was answered by "${reply.type}" without a participant`);
       }
@@ -318,11 +338,15 @@ export class SwitchboardClient {
     this.room = typeof reply.room === 'string' ? reply.room : room;
     this.self = { id: reply.participant.id, name: reply.participant.name };
     this.iceServers = Array.isArray(reply.iceServers) ? /** @type {RTCIceServer[]} */ (reply.iceServers) : [];
+    if (reply.mode === 'mesh') {
+      this.mode = 'mesh';
+      this.mesh = new MeshConnections(this);
+    }
     this.pingTimer = setInterval(() => this.ping(), PING_INTERVAL_MS);
     this.setState('joined');
     const present = Array.isArray(reply.participants) ? reply.participants : [];
     for (const info of present) {
-      if (isParticipantInfo(info)) this.addParticipant(info);
+      if (isParticipantInfo(info)) this.addParticipant(info, true);
     }
     return this.self;
   }
@@ -340,6 +364,13 @@ export class SwitchboardClient {
     const stream = media instanceof MediaStream ? media : new MediaStream();
     const tracks = media instanceof MediaStream ? media.getTracks()
       : media instanceof MediaStreamTrack ? [media] : media;
+    if (this.mesh) {
+      for (const track of tracks) {
+        if (source !== 'screen' && this.muted[/** @type {Kind} */ (track.kind)]) track.enabled = false;
+      }
+      this.mesh.publish(tracks, (track) => source ?? defaultSource(track), stream);
+      return;
+    }
     let changed = false;
     for (const track of tracks) {
       const trackSource = source ?? defaultSource(track);
@@ -357,7 +388,11 @@ export class SwitchboardClient {
    */
   async unpublish(what) {
     this.requireJoined('unpublish');
-    const tracks = typeof what === 'string' ? this.publisher.tracksOf(what) : [what];
+    const tracks = typeof what === 'string' ? this.tracksOf(what) : [what];
+    if (this.mesh) {
+      this.mesh.unpublish(tracks);
+      return;
+    }
     let changed = false;
     for (const track of tracks) changed = this.publisher.remove(track) || changed;
     if (changed) await this.publisher.negotiate();
@@ -373,7 +408,15 @@ export class SwitchboardClient {
   setMuted(kind, muted) {
     this.muted[kind] = muted;
     const source = kind === 'audio' ? 'microphone' : 'camera';
-    for (const track of this.publisher.tracksOf(source)) track.enabled = !muted;
+    for (const track of this.tracksOf(source)) track.enabled = !muted;
+  }
+
+  /**
+   * Local tracks published as `source`.
+   * @param {Source} source
+   */
+  tracksOf(source) {
+    return this.mesh ? this.mesh.tracksOf(source) : this.publisher.tracksOf(source);
   }
 
   /**
@@ -452,6 +495,16 @@ export class SwitchboardClient {
   }
 
   /**
+   * Sends a relay to another peer of a mesh room, if the session is still up. The
+   * server stamps it with this client's id.
+   * @param {string} to
+   * @param {object} data  a JSON object, at most 64 KiB encoded
+   */
+  relay(to, data) {
+    this.sendQuietly({ type: 'relay', to, data });
+  }
+
+  /**
    * Reports an error that belongs to no call of the application.
    * @param {SwitchboardError} err
    */
@@ -461,14 +514,14 @@ export class SwitchboardClient {
   }
 
   /**
-   * @param {Target} target
+   * @param {Target | string} target
    * @param {RTCPeerConnectionState} state
    */
   peerStateChanged(target, state) {
     this.onconnectionstate?.(target, state);
     if (state === 'failed' && this.state === 'joined') {
-      this.report(new SwitchboardError('ice-failed',
-        `The ${target === 'publisher' ? 'sending' : 'receiving'} media connection failed; the network may block WebRTC.`));
+      const which = target === 'publisher' ? 'sending' : target === 'subscriber' ? 'receiving' : 'peer-to-peer';
+      this.report(new SwitchboardError('ice-failed', `The ${which} media connection failed; the network may block WebRTC.`));
     }
   }
 
@@ -547,6 +600,7 @@ export class SwitchboardClient {
     this.pendingRequests.clear();
     this.publisher.close();
     this.subscriber.close();
+    this.mesh?.close();
     this.setState('closed');
   }
 
@@ -579,6 +633,7 @@ export class SwitchboardClient {
       case 'subscribe-offer': return this.handleSubscribeOffer(m);
       case 'candidate': return this.handleCandidate(m);
       case 'chat': return this.handleChat(m);
+      case 'relay': return this.handleRelay(m);
       case 'error': return this.handleError(m);
       case 'pong': return; // a late pong, after its request timed out
       default: console.debug('switchboard: ignoring message of unknown type', m.type);
@@ -614,8 +669,9 @@ export class SwitchboardClient {
   /**
    * @private
    * @param {ParticipantInfo} info
+   * @param {boolean} [present] whether the participant was there when this client joined
    */
-  addParticipant(info) {
+  addParticipant(info, present = false) {
     if (info.id === this.self?.id) return;
     /** @type {Participant} */
     const participant = { id: info.id, name: info.name, tracks: new Map() };
@@ -624,6 +680,7 @@ export class SwitchboardClient {
     }
     this.participants.set(info.id, participant);
     this.onparticipantjoined?.(participant);
+    this.mesh?.peerJoined(info.id, { present });
   }
 
   /**
@@ -643,6 +700,7 @@ export class SwitchboardClient {
     const participant = this.participants.get(m.participant.id);
     if (!participant) return;
     this.participants.delete(participant.id);
+    this.mesh?.peerLeft(participant.id);
     this.onparticipantleft?.(participant);
   }
 
@@ -706,6 +764,16 @@ export class SwitchboardClient {
       time: typeof m.time === 'string' ? m.time : new Date().toISOString(),
       self: m.from === this.self?.id,
     });
+  }
+
+  /**
+   * A mesh peer's relay; `from` is stamped by the server.
+   * @private
+   * @param {Record<string, unknown>} m
+   */
+  handleRelay(m) {
+    if (this.state !== 'joined' || typeof m.from !== 'string') return;
+    this.mesh?.handleRelay(m.from, m.data);
   }
 
   /**

@@ -1,0 +1,24 @@
+package mesh
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestDeps: mesh rooms carry no media and speak no protocol: they import no other
+// package of this module, nothing of Pion and no HTTP.
+func TestDeps(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const module = "github.com/switchboard-rtc/switchboard/"
+	for _, dep := range strings.Fields(string(out)) {
+		switch {
+		case strings.HasPrefix(dep, module) && dep != module+"mesh",
+			strings.HasPrefix(dep, "github.com/pion/"), dep == "net/http":
+			t.Errorf("mesh imports %s", dep)
+		}
+	}
+}

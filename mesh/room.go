@@ -1,0 +1,164 @@
+package mesh
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Room is one mesh room: its members and nothing else.
+type Room struct {
+	id      RoomID
+	log     *slog.Logger
+	unclaim func()
+
+	// holds is guarded by the Rooms' lock: members joined or joining, not yet
+	// released.
+	holds int
+
+	// mu guards members. Observers are called with it held (they only queue), so
+	// that membership events and chat reach every member in one order.
+	mu      sync.Mutex
+	members map[PeerID]*Member
+}
+
+// ID names the room.
+func (r *Room) ID() RoomID { return r.id }
+
+// Peers describes who is in the room now.
+func (r *Room) Peers() []PeerInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.peersLocked("")
+}
+
+// peersLocked describes the members other than except; the caller holds r.mu.
+func (r *Room) peersLocked(except PeerID) []PeerInfo {
+	out := make([]PeerInfo, 0, len(r.members))
+	for _, m := range r.members {
+		if m.id != except {
+			out = append(out, m.info())
+		}
+	}
+	return out
+}
+
+// add makes m a member unless the room has max members already.
+func (r *Room) add(m *Member, max int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.members) >= max {
+		return fmt.Errorf("%w (at most %d peers)", ErrRoomFull, max)
+	}
+	others := r.peersLocked("")
+	self := m.info()
+	for _, o := range r.members {
+		o.obs.PeerJoined(self)
+	}
+	r.members[m.id] = m
+	m.obs.Joined(self, others)
+	m.log.Info("peer joined", "name", m.name, "present", len(others))
+	return nil
+}
+
+// remove takes m out of the room and tells the others.
+func (r *Room) remove(m *Member) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.members[m.id] != m {
+		return
+	}
+	delete(r.members, m.id)
+	info := m.info()
+	for _, o := range r.members {
+		o.obs.PeerLeft(info)
+	}
+}
+
+// lookup returns the member id, or nil.
+func (r *Room) lookup(id PeerID) *Member {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.members[id]
+}
+
+func (r *Room) chat(msg ChatMessage) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range r.members {
+		m.obs.Chat(msg)
+	}
+}
+
+// Member is one peer in one mesh room. It is created by Rooms.Join and lives until
+// Leave. Its methods are safe for concurrent use.
+type Member struct {
+	id   PeerID
+	name string
+	room *Room
+	obs  Observer
+	log  *slog.Logger
+
+	leaveOnce sync.Once
+	rooms     *Rooms
+	left      chan struct{}
+}
+
+// ID is the member's server-assigned id.
+func (m *Member) ID() PeerID { return m.id }
+
+// Name is the display name the member joined with.
+func (m *Member) Name() string { return m.name }
+
+// RoomID names the member's room.
+func (m *Member) RoomID() RoomID { return m.room.id }
+
+func (m *Member) info() PeerInfo { return PeerInfo{ID: m.id, Name: m.name} }
+
+// Relay hands data to member to, stamped as coming from m. It does not wait for the
+// target: the target's observer queues it. It fails with ErrUnknownPeer when to is
+// not another member of m's room, and with ErrLeft after Leave.
+func (m *Member) Relay(to PeerID, data []byte) error {
+	if m.hasLeft() {
+		return ErrLeft
+	}
+	if to == m.id {
+		return ErrUnknownPeer
+	}
+	target := m.room.lookup(to)
+	if target == nil {
+		return ErrUnknownPeer
+	}
+	target.obs.Relay(m.id, data)
+	return nil
+}
+
+// Chat sends text to everyone in the room, m included, stamped with m's id, name and
+// the current time.
+func (m *Member) Chat(text string) error {
+	if m.hasLeft() {
+		return ErrLeft
+	}
+	m.room.chat(ChatMessage{From: m.id, Name: m.name, Text: text, Time: time.Now().UTC()})
+	return nil
+}
+
+// Leave removes m from its room; everyone else is told. Safe to call more than once.
+func (m *Member) Leave() {
+	m.leaveOnce.Do(func() {
+		close(m.left)
+		m.room.remove(m)
+		m.rooms.release(m.room)
+		m.log.Info("peer left")
+	})
+}
+
+func (m *Member) hasLeft() bool {
+	select {
+	case <-m.left:
+		return true
+	default:
+		return false
+	}
+}

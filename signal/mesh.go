@@ -1,0 +1,93 @@
+package signal
+
+import (
+	"errors"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-rtc/switchboard/directory"
+	"github.com/switchboard-rtc/switchboard/mesh"
+)
+
+// Mesh rooms: the session joins a mesh.Member instead of an sfu.Participant, and
+// relays addressed messages to the other peers.
+
+func (s *Session) joinMesh(id, room, name string) error {
+	obs := &meshObserver{s: s, joinRe: id, room: room}
+	m, err := s.cfg.Mesh.Join(mesh.RoomID(room), name, obs)
+	if err != nil {
+		return err
+	}
+	s.member = m
+	return nil
+}
+
+func (s *Session) relay(_ string, frame []byte) error {
+	if err := s.relays.admit(time.Now()); err != nil {
+		return err
+	}
+	var req relayRequest
+	if err := decode(frame, &req); err != nil {
+		return err
+	}
+	switch {
+	case req.To == "":
+		return protocolError(CodeBadRequest, "to: the id of the peer the relay is for")
+	case len(req.Data) == 0 || req.Data[0] != '{':
+		return protocolError(CodeBadRequest, "data: a JSON object")
+	case len(req.Data) > MaxRelaySize:
+		return protocolError(CodeBadRequest, "data is larger than 64 KiB")
+	}
+	err := s.member.Relay(mesh.PeerID(req.To), req.Data)
+	if errors.Is(err, mesh.ErrUnknownPeer) {
+		return protocolError(CodeUnknownPeer, "no other peer "+quote(req.To)+" in this room")
+	}
+	return err
+}
+
+// meshObserver turns a mesh room's events into messages for the client. Its methods
+// only encode and queue.
+type meshObserver struct {
+	s            *Session
+	joinRe, room string
+}
+
+var _ mesh.Observer = (*meshObserver)(nil)
+
+func (o *meshObserver) Joined(self mesh.PeerInfo, others []mesh.PeerInfo) {
+	msg := joinedMessage{
+		Type: TypeJoined, Re: o.joinRe, Room: o.room, Mode: string(directory.Mesh), Participant: peerToWire(self),
+		Participants: make([]participantJSON, len(others)), ICEServers: o.s.cfg.ICEServers,
+	}
+	if msg.ICEServers == nil {
+		msg.ICEServers = []webrtc.ICEServer{}
+	}
+	for i, p := range others {
+		msg.Participants[i] = peerToWire(p)
+	}
+	o.s.send(msg)
+}
+
+func (o *meshObserver) PeerJoined(p mesh.PeerInfo) {
+	o.s.send(participantMessage{Type: TypeParticipantJoined, Participant: peerToWire(p)})
+}
+
+func (o *meshObserver) PeerLeft(p mesh.PeerInfo) {
+	o.s.send(participantMessage{Type: TypeParticipantLeft, Participant: peerToWire(p)})
+}
+
+func (o *meshObserver) Relay(from mesh.PeerID, data []byte) {
+	o.s.send(relayMessage{Type: TypeRelay, From: string(from), Data: data})
+}
+
+func (o *meshObserver) Chat(m mesh.ChatMessage) {
+	o.s.send(chatMessage{Type: TypeChat, From: string(m.From), Name: m.Name, Text: m.Text,
+		Time: m.Time.Format(time.RFC3339Nano)})
+}
+
+// peerToWire describes a mesh peer as the protocol describes a participant: it
+// publishes nothing through the server.
+func peerToWire(p mesh.PeerInfo) participantJSON {
+	return participantJSON{ID: string(p.ID), Name: p.Name, Tracks: []trackJSON{}}
+}
