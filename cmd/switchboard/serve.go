@@ -109,8 +109,8 @@ func (f *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg := server.Config{Logger: log, AllowedOrigins: splitList(f.allowedOrigins), Limits: f.limits, Liveness: f.liveness,
 		MeshRooms: splitList(f.meshRooms), MeshMaxSize: f.meshMaxSize}
-	if f.meshMaxSize < 2 {
-		return cfg, nil, fmt.Errorf("--mesh-max-size: %d: a mesh room holds at least 2 peers", f.meshMaxSize)
+	if f.meshMaxSize < 0 || f.meshMaxSize == 1 {
+		return cfg, nil, fmt.Errorf("--mesh-max-size: %d: a mesh room holds at least 2 peers (0: the default, 6)", f.meshMaxSize)
 	}
 	cfg.Media.ICELoopback = f.iceLoopback || onlyLoopback()
 	cfg.Media.PublicIPs = splitList(f.publicIPs)
