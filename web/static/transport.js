@@ -194,6 +194,8 @@ export class SSETransport {
     this.session = null;
     /** @type {Promise<void>} the last post; the next one waits for it */
     this.posting = Promise.resolve();
+    /** @type {string[]} bodies queued behind a post in flight */
+    this.pending = [];
     this.source = new EventSource(url);
     this.source.addEventListener('session', (event) => this.handleSession(/** @type {MessageEvent} */ (event)));
     this.source.addEventListener('end', (event) => this.handleEnd(/** @type {MessageEvent} */ (event)));
@@ -212,33 +214,47 @@ export class SSETransport {
   close() {
     if (this.ended) return;
     this.ended = true;
-    // Messages already handed to send() (a leave) are posted before the stream closes.
+    // Messages already handed to send() (a leave) go out now, without waiting for a
+    // post in flight: the page may be going away, and a keepalive request started
+    // now outlives it where one queued behind another would not.
+    for (const body of this.pending.splice(0)) void this.postNow(body);
     void this.posting.finally(() => this.source.close());
+  }
+
+  /**
+   * Queues a post behind the one in flight.
+   * @private
+   * @param {string} body
+   */
+  post(body) {
+    this.pending.push(body);
+    this.posting = this.posting.then(() => {
+      const next = this.pending.shift();
+      return next === undefined ? undefined : this.postNow(next); // undefined: close() sent it
+    });
   }
 
   /**
    * @private
    * @param {string} body
    */
-  post(body) {
+  async postNow(body) {
     const session = /** @type {{session: string, secret: string}} */ (this.session);
     const url = `${this.url}/${encodeURIComponent(session.session)}`;
-    this.posting = this.posting.then(async () => {
-      try {
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: { 'Authorization': `Bearer ${session.secret}`, 'Content-Type': 'application/json' },
-          body,
-          keepalive: body.length <= KEEPALIVE_MAX,
-        });
-        if (!response.ok) {
-          const text = await response.text();
-          this.end({ opened: true, code: 1008, reason: `message refused (${response.status}): ${text.slice(0, 200)}` });
-        }
-      } catch {
-        if (!this.ended) this.end({ opened: true, code: 1006, reason: '' });
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'Authorization': `Bearer ${session.secret}`, 'Content-Type': 'application/json' },
+        body,
+        keepalive: body.length <= KEEPALIVE_MAX,
+      });
+      if (!response.ok) {
+        const text = await response.text();
+        this.end({ opened: true, code: 1008, reason: `message refused (${response.status}): ${text.slice(0, 200)}` });
       }
-    });
+    } catch {
+      if (!this.ended) this.end({ opened: true, code: 1006, reason: '' });
+    }
   }
 
   /**
