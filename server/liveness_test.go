@@ -14,46 +14,81 @@ import (
 	"github.com/coder/websocket"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/transport/v5"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/client"
 )
 
-// vanishingUDP is a UDP socket that a test can silence: afterwards whatever is sent
-// is dropped and whatever arrives is never delivered, like a network that vanished.
-// Nothing says goodbye: no DTLS close_notify, no RTCP BYE gets out.
+// vanishingUDP silences the UDP sockets of a vanishingAPI: once gone is set,
+// whatever they send is dropped and whatever arrives is never delivered, like a
+// network that vanished. Nothing says goodbye: no DTLS close_notify, no RTCP BYE
+// gets out.
 type vanishingUDP struct {
-	net.PacketConn
 	gone atomic.Bool
 }
 
-func (u *vanishingUDP) ReadFrom(p []byte) (int, net.Addr, error) {
+// vanishingNet is the host's network whose UDP sockets vanishingUDP can silence.
+type vanishingNet struct {
+	*stdnet.Net
+	udp *vanishingUDP
+}
+
+func (n vanishingNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	c, err := n.Net.ListenUDP(network, laddr)
+	if err != nil {
+		return nil, err
+	}
+	return &vanishingConn{UDPConn: c, udp: n.udp}, nil
+}
+
+type vanishingConn struct {
+	transport.UDPConn
+	udp *vanishingUDP
+}
+
+func (c *vanishingConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	for {
-		n, addr, err := u.PacketConn.ReadFrom(p)
-		if err != nil || !u.gone.Load() {
+		n, addr, err := c.UDPConn.ReadFrom(p)
+		if err != nil || !c.udp.gone.Load() {
 			return n, addr, err
 		}
 	}
 }
 
-func (u *vanishingUDP) WriteTo(p []byte, addr net.Addr) (int, error) {
-	if u.gone.Load() {
-		return len(p), nil
+func (c *vanishingConn) ReadFromUDP(p []byte) (int, *net.UDPAddr, error) {
+	for {
+		n, addr, err := c.UDPConn.ReadFromUDP(p)
+		if err != nil || !c.udp.gone.Load() {
+			return n, addr, err
+		}
 	}
-	return u.PacketConn.WriteTo(p, addr)
 }
 
-// vanishingAPI is a Pion API whose connections all use one vanishing UDP socket on
-// loopback.
+func (c *vanishingConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	if c.udp.gone.Load() {
+		return len(p), nil
+	}
+	return c.UDPConn.WriteTo(p, addr)
+}
+
+func (c *vanishingConn) WriteToUDP(p []byte, addr *net.UDPAddr) (int, error) {
+	if c.udp.gone.Load() {
+		return len(p), nil
+	}
+	return c.UDPConn.WriteToUDP(p, addr)
+}
+
+// vanishingAPI is a Pion API whose connections use UDP sockets on loopback (one per
+// connection, as a browser's) that the returned vanishingUDP can silence.
 func vanishingAPI(t *testing.T) (*webrtc.API, *vanishingUDP) {
 	t.Helper()
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	host, err := stdnet.NewNet()
 	if err != nil {
 		t.Fatal(err)
 	}
-	udp := &vanishingUDP{PacketConn: conn}
-	mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: udp})
-	t.Cleanup(func() { _ = mux.Close() })
+	udp := &vanishingUDP{}
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
@@ -64,8 +99,9 @@ func vanishingAPI(t *testing.T) (*webrtc.API, *vanishingUDP) {
 	}
 	var settings webrtc.SettingEngine
 	settings.SetIncludeLoopbackCandidate(true)
+	settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	settings.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	settings.SetICEUDPMux(mux)
+	settings.SetNet(vanishingNet{Net: host, udp: udp})
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(settings),
 		webrtc.WithInterceptorRegistry(reg)), udp
 }
