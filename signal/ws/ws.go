@@ -87,10 +87,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reason := s.Run(ctx)
 	close(stop)
 	<-writerDone
-	cancel()
-	<-pingerDone
+	// Close before cancelling ctx: a Read or Ping whose context ends closes the
+	// connection at once, and the client would get no close status.
 	code, text := closeStatus(reason)
 	_ = c.Close(code, text)
+	cancel()
+	<-pingerDone
 	log.Debug("websocket closed", "remote", r.RemoteAddr, "reason", reason)
 }
 
