@@ -19,8 +19,6 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/client"
-	"github.com/switchboard-rtc/switchboard/server"
-	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
 // vanishingUDP silences the UDP sockets of a vanishingAPI: once gone is set,
@@ -186,10 +184,7 @@ func TestVanishedClientLeaves(t *testing.T) {
 		{name: "signaling only", signaling: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			// Alice's two connections share her one vanishing UDP socket; the server's
-			// shared port tells connections apart by the client's address, so here
-			// each of its connections gets a port of its own.
-			ts := startServerWith(t, modeWS, server.Config{Media: sfu.Config{PortPerConnection: true}})
+			ts := startServer(t)
 			bob := joinPeer(t, ts, "room", "bob")
 			bob.publishAV()
 			api, udp := vanishingAPI(t)
