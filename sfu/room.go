@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
-
 )
 
 // Room is a set of participants who receive each other's tracks.
