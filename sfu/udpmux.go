@@ -18,6 +18,12 @@ type udpMux struct {
 	group *sendGroup
 }
 
+// socketBuffer is the receive and send buffer asked for on each shared socket: all
+// media of the server goes through it, where a connection's own socket would carry
+// one stream. The kernel caps it at net.core.rmem_max and wmem_max; raise those to
+// get all of it.
+const socketBuffer = 4 << 20
+
 // listenUDPMux opens the shared sockets on port (0: a free port,
 // then the same port on every address) on the addresses of the host's interfaces
 // that are up, loopback ones only when loopback is set.
@@ -43,6 +49,9 @@ func listenUDPMux(port uint16, loopback bool, log logging.LeveledLogger) (*udpMu
 			return nil, fmt.Errorf("sfu: media port: %w", err)
 		}
 		port = uint16(conn.LocalAddr().(*net.UDPAddr).Port)
+		// Best effort: a smaller buffer still works, and drops show in the stats.
+		_ = conn.SetReadBuffer(socketBuffer)
+		_ = conn.SetWriteBuffer(socketBuffer)
 		bc := newBatchConn(conn, group)
 		group.conns = append(group.conns, bc)
 		muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: log, UDPConn: bc}))
