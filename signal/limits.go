@@ -1,13 +1,11 @@
 package signal
 
-// Defaults of Limits.
+import "github.com/switchboard-rtc/switchboard/internal/ratelimit"
+
+// Defaults of Limits: what internal/ratelimit gives every transport.
 const (
-	// DefaultMessagesPerSecond is the rate a client may keep up: a joining client
-	// sends a few messages and a dozen candidates, then pings every 10 s and chats.
-	DefaultMessagesPerSecond = 20
-	// DefaultMessageBurst is how many messages a client may send at once: joining
-	// and publishing with candidates trickled from several interfaces.
-	DefaultMessageBurst = 50
+	DefaultMessagesPerSecond = ratelimit.DefaultRate
+	DefaultMessageBurst      = ratelimit.DefaultBurst
 )
 
 // Limits bound what one client may send. The zero value of each field means its
@@ -37,15 +35,5 @@ func (l Limits) MessageSize() int {
 // Rate is the rate and burst of messages a client may send; a rate of zero means no
 // limit.
 func (l Limits) Rate() (perSecond float64, burst int) {
-	perSecond, burst = l.MessagesPerSecond, l.MessageBurst
-	switch {
-	case perSecond == 0:
-		perSecond = DefaultMessagesPerSecond
-	case perSecond < 0:
-		perSecond = 0
-	}
-	if burst <= 0 {
-		burst = DefaultMessageBurst
-	}
-	return perSecond, burst
+	return ratelimit.Resolve(l.MessagesPerSecond, l.MessageBurst)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/directory"
+	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
 	"github.com/switchboard-rtc/switchboard/mesh"
 )
 
@@ -24,8 +25,11 @@ func (s *Session) joinMesh(id, room, name string) error {
 }
 
 func (s *Session) relay(_ string, frame []byte) error {
-	if err := s.relays.admit(time.Now()); err != nil {
-		return err
+	switch s.relays.Take(time.Now()) {
+	case ratelimit.Refuse:
+		return protocolError(CodeFlood, "too many relays: at most 50 a second, in bursts of 200")
+	case ratelimit.Cut:
+		return ErrFlood
 	}
 	var req relayRequest
 	if err := decode(frame, &req); err != nil {

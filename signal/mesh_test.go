@@ -126,7 +126,7 @@ func TestRelayFlood(t *testing.T) {
 		default:
 		}
 		// Far over it, for good: cut off.
-		for range 2 * relayBurst {
+		for range 3 * relayBurst {
 			if !s.Deliver(frame) {
 				break
 			}

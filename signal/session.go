@@ -80,7 +80,7 @@ type Session struct {
 	// in an SFU room or in a mesh room.
 	participant *sfu.Participant
 	member      *mesh.Member
-	relays      relayLimiter
+	relays      *ratelimit.Limiter // a mesh peer's relays
 	lastHeard   time.Time
 }
 
@@ -92,7 +92,7 @@ func NewSession(cfg *Config, out Outbox) *Session {
 	}
 	rate, burst := cfg.Limits.Rate()
 	s := &Session{
-		cfg: cfg, out: out, log: log, limit: ratelimit.New(rate, burst),
+		cfg: cfg, out: out, log: log, limit: ratelimit.New(rate, burst), relays: newRelayLimiter(),
 		inbox: make(chan []byte), ended: make(chan error, 1), done: make(chan struct{}),
 	}
 	s.obs = &observer{s: s}
@@ -157,7 +157,7 @@ func (s *Session) Run(ctx context.Context) error {
 
 // admit handles frame if the client is within its message rate, refuses it with a
 // rate-limited error if it is over, and ends the session if it is far over. A mesh
-// peer's relays have a budget of their own (relayLimiter), sized for the offers and
+// peer's relays have a budget of their own (newRelayLimiter), sized for the offers and
 // candidates it exchanges with every other peer at once, and are not counted here.
 func (s *Session) admit(frame []byte) error {
 	var env envelope

@@ -33,9 +33,6 @@ const (
 	queueSize = 256
 	// writeTimeout bounds one write: a client that takes longer is gone or stuck.
 	writeTimeout = 10 * time.Second
-	// defaultRate and defaultBurst are the native protocol's (signal.Limits).
-	defaultRate  = 20
-	defaultBurst = 50
 )
 
 // Rooms is what the handler needs of the room directory.
@@ -69,21 +66,6 @@ type Handler struct {
 	// and with which options (identity, grants). When it refuses it has answered the
 	// request itself. Nil admits everyone with no options.
 	Admit func(w http.ResponseWriter, r *http.Request, room sfu.RoomID) (sfu.JoinOptions, bool)
-}
-
-// rate is the limiter's rate and burst.
-func (h *Handler) rate() (float64, int) {
-	rate, burst := h.MessagesPerSecond, h.MessageBurst
-	switch {
-	case rate == 0:
-		rate = defaultRate
-	case rate < 0:
-		rate = 0
-	}
-	if burst <= 0 {
-		burst = defaultBurst
-	}
-	return rate, burst
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -122,7 +104,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(base)
 	defer cancel()
 	conn := newConn(c, log.With("transport", "sfu-ws", "remote", r.RemoteAddr))
-	conn.limit = ratelimit.New(h.rate())
+	conn.limit = ratelimit.New(ratelimit.Resolve(h.MessagesPerSecond, h.MessageBurst))
 	conn.ping, conn.pongTimeout = h.PingInterval, h.PongTimeout
 	reason := conn.serve(ctx, h.Rooms, sfu.RoomID(room), name, opts)
 	log.Debug("sfu-ws closed", "remote", r.RemoteAddr, "reason", reason)

@@ -31,6 +31,30 @@ type Limiter struct {
 	unlimited bool
 }
 
+// The default rate and burst of a connection's messages: a joining client sends a
+// few messages and a dozen candidates, then pings every 10 s and chats; its burst
+// covers joining and publishing with candidates trickled from several interfaces.
+const (
+	DefaultRate  = 20
+	DefaultBurst = 50
+)
+
+// Resolve turns configured values into a limiter's rate and burst: a rate of zero
+// means DefaultRate and a negative one no limit; a burst of zero or less means
+// DefaultBurst.
+func Resolve(rate float64, burst int) (float64, int) {
+	switch {
+	case rate == 0:
+		rate = DefaultRate
+	case rate < 0:
+		rate = 0
+	}
+	if burst <= 0 {
+		burst = DefaultBurst
+	}
+	return rate, burst
+}
+
 // New returns a limiter with a full bucket. A rate of zero or less means no limit.
 func New(rate float64, burst int) *Limiter {
 	if burst < 1 {
