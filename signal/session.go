@@ -161,30 +161,28 @@ func (s *Session) Run(ctx context.Context) error {
 // candidates it exchanges with every other peer at once, and are not counted here.
 func (s *Session) admit(frame []byte) error {
 	var env envelope
-	_ = json.Unmarshal(frame, &env) // for the type and id; handle reports bad JSON
-	if s.member != nil && env.Type == "relay" {
-		return s.handle(frame)
-	}
-	switch s.limit.Take(time.Now()) {
-	case ratelimit.Refuse:
-		if len(env.ID) > MaxNameSize {
-			env.ID = ""
+	decodeErr := json.Unmarshal(frame, &env)
+	if s.member == nil || env.Type != "relay" {
+		switch s.limit.Take(time.Now()) {
+		case ratelimit.Refuse:
+			if len(env.ID) > MaxNameSize {
+				env.ID = ""
+			}
+			s.sendError(env.ID, protocolError(CodeRateLimited, "too many messages: this one was not handled"))
+			return nil
+		case ratelimit.Cut:
+			s.log.Info("client over its message rate: disconnected", "participant", s.participantID())
+			return ErrRateLimited
 		}
-		s.sendError(env.ID, protocolError(CodeRateLimited, "too many messages: this one was not handled"))
-		return nil
-	case ratelimit.Cut:
-		s.log.Info("client over its message rate: disconnected", "participant", s.participantID())
-		return ErrRateLimited
 	}
-	return s.handle(frame)
+	return s.handle(env, decodeErr, frame)
 }
 
-// handle decodes one frame and runs its handler. It returns an error only when the
-// session must end; anything else the client got wrong is answered with an error
-// message.
-func (s *Session) handle(frame []byte) error {
-	var env envelope
-	if err := json.Unmarshal(frame, &env); err != nil || env.Type == "" {
+// handle runs the handler of frame, whose envelope decoded to env (or failed with
+// decodeErr). It returns an error only when the session must end; anything else the
+// client got wrong is answered with an error message.
+func (s *Session) handle(env envelope, decodeErr error, frame []byte) error {
+	if decodeErr != nil || env.Type == "" {
 		s.sendError("", protocolError(CodeBadJSON, "a message is a JSON object with a string \"type\""))
 		return nil
 	}
