@@ -8,6 +8,7 @@ import { startServer } from './lib/server.js';
 import { launchBrowser } from './lib/browser.js';
 import { joinByLink, openPage, uniqueRoom, expectVideoFlowing, tileSelector, expectCleanLog } from './lib/participant.js';
 import { waitFor } from './lib/wait.js';
+import { stepper } from './lib/step.js';
 
 /** Signaling transports every scenario runs over (`?transport=`). */
 const TRANSPORTS = ['ws', 'sse'];
@@ -44,31 +45,18 @@ after(async () => {
 });
 
 /**
- * Runs a step; on failure prints what the server and the pages said.
- * @param {import('node:test').TestContext} t
- * @param {string} name
- * @param {() => Promise<void>} body
+ * The state of a page's mesh peer connections, for a failed step's report.
+ * @param {import('./lib/participant.js').Participant} p
  */
-async function step(t, name, body) {
-  await t.test(name, async () => {
-    try {
-      await body();
-    } catch (err) {
-      console.error(`--- ${name} failed; server log tail:\n${server.log().split('\n').slice(-60).join('\n')}`);
-      for (const p of opened) {
-        if (p.log.length) console.error(p.log.slice(-30).join('\n'));
-        const notices = await p.page.locator('.notice').allTextContents().catch(() => []);
-        if (notices.length) console.error(`[${p.name} notices] ${notices.join(' | ')}`);
-        const peers = await p.page.evaluate(() => [...(window.switchboard?.mesh?.peers.values() ?? [])].map((peer) => ({
-          peer: peer.peerId, polite: peer.polite, signaling: peer.pc.signalingState, ice: peer.pc.iceConnectionState,
-          connection: peer.pc.connectionState, sending: peer.sending, senders: peer.senders.size, remote: peer.remote.size, ...peer.stats,
-        }))).catch(() => []);
-        if (peers.length) console.error(`[${p.name} peers] ${JSON.stringify(peers)}`);
-      }
-      throw err;
-    }
-  });
+async function meshPeers(p) {
+  const peers = await p.page.evaluate(() => [...(window.switchboard?.mesh?.peers.values() ?? [])].map((peer) => ({
+    peer: peer.peerId, polite: peer.polite, signaling: peer.pc.signalingState, ice: peer.pc.iceConnectionState,
+    connection: peer.pc.connectionState, sending: peer.sending, senders: peer.senders.size, remote: peer.remote.size, ...peer.stats,
+  })));
+  return peers.length ? `[${p.name} peers] ${JSON.stringify(peers)}` : '';
 }
+
+const step = stepper(() => server, opened, meshPeers);
 
 /**
  * Joins people one after the other.

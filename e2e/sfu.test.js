@@ -7,6 +7,7 @@ import { startServer } from './lib/server.js';
 import { launchBrowser } from './lib/browser.js';
 import { joinByLink, uniqueRoom, expectVideoFlowing, tileSelector, expectCleanLog } from './lib/participant.js';
 import { waitFor } from './lib/wait.js';
+import { stepper } from './lib/step.js';
 
 /** @type {import('./lib/server.js').RunningServer} */
 let server;
@@ -25,23 +26,7 @@ after(async () => {
   await server?.stop();
 });
 
-/**
- * Runs a step; on failure prints what the server and the pages said.
- * @param {import('node:test').TestContext} t
- * @param {string} name
- * @param {() => Promise<void>} body
- */
-async function step(t, name, body) {
-  await t.test(name, async () => {
-    try {
-      await body();
-    } catch (err) {
-      console.error(`--- ${name} failed; server log tail:\n${server.log().split('\n').slice(-60).join('\n')}`);
-      for (const p of opened) if (p.log.length) console.error(p.log.slice(-30).join('\n'));
-      throw err;
-    }
-  });
-}
+const step = stepper(() => server, opened);
 
 // The same room over each signaling transport, and over a mix of them: participants
 // on one transport see and are seen by those on another.
