@@ -3,10 +3,7 @@ package signal
 import (
 	"encoding/json"
 	"errors"
-	"regexp"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/switchboard-rtc/switchboard/directory"
 	"github.com/switchboard-rtc/switchboard/sfu"
@@ -47,8 +44,6 @@ func decode(frame []byte, v any) error {
 	return nil
 }
 
-var roomName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-
 func (s *Session) join(id string, frame []byte) error {
 	switch {
 	case s.participant != nil:
@@ -60,8 +55,8 @@ func (s *Session) join(id string, frame []byte) error {
 	if err := decode(frame, &req); err != nil {
 		return err
 	}
-	if !roomName.MatchString(req.Room) {
-		return protocolError(CodeBadRequest, "room: 1 to 64 letters, digits, '-', '_' or '.'")
+	if _, err := sfu.ParseRoomID(req.Room); err != nil {
+		return protocolError(CodeBadRequest, err.Error())
 	}
 	if a := s.access; a.Room != "" && a.Room != sfu.RoomID(req.Room) {
 		return protocolError(CodeForbidden, "token is for room "+quote(string(a.Room)))
@@ -121,13 +116,11 @@ func (s *Session) joinMode(req joinRequest) (directory.Mode, error) {
 	return mode, nil
 }
 
-// displayName checks a client's display name: 1 to 64 printable characters once
-// trimmed.
+// displayName checks a client's display name by the rule of every transport.
 func displayName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	n := utf8.RuneCountInString(name)
-	if n == 0 || n > MaxNameSize || !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0 {
-		return "", protocolError(CodeBadRequest, "name: 1 to 64 printable characters")
+	name, err := sfu.ParseDisplayName(name)
+	if err != nil {
+		return "", protocolError(CodeBadRequest, err.Error())
 	}
 	return name, nil
 }

@@ -46,7 +46,8 @@ const (
 	MaxSDPSize = 192 << 10
 	// MaxChatSize bounds one chat message, in bytes.
 	MaxChatSize = 4 << 10
-	// MaxNameSize bounds room names, display names and request ids, in characters.
+	// MaxNameSize bounds request ids, in bytes. Room and display names follow
+	// sfu.ParseRoomID and sfu.ParseDisplayName.
 	MaxNameSize = 64
 	// MaxRelaySize bounds the data of one relay in a mesh room, in bytes. Peers relay
 	// an offer or answer of their own (a browser's, with a camera, a microphone and

@@ -21,8 +21,6 @@ const (
 	// maxFragSize bounds a trickle PATCH: a few candidates, or the ICE credentials of
 	// a restart.
 	maxFragSize = 16 << 10
-	// maxNameSize bounds a publisher's display name, as the native protocol does.
-	maxNameSize = 64
 )
 
 const sdpFragType = "application/trickle-ice-sdpfrag"

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
-	"regexp"
 	"sync/atomic"
 
 	"github.com/pion/webrtc/v4"
@@ -23,8 +22,9 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 	if name == "" {
 		name = "whip-" + randomHex(4)
 	}
-	if len(name) > maxNameSize {
-		writeError(w, http.StatusBadRequest, "name is longer than 64 bytes")
+	name, err := sfu.ParseDisplayName(name)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	obs := &publisherEvents{}
@@ -110,9 +110,9 @@ func (h *Handler) created(w http.ResponseWriter, kind string, s resource, answer
 // readOffer checks a POST's authorization, content type and body. It writes the
 // error response and returns false when one fails.
 func (h *Handler) readOffer(w http.ResponseWriter, r *http.Request, publish bool) (sfu.RoomID, string, bool) {
-	room := sfu.RoomID(r.PathValue("room"))
-	if !roomName.MatchString(string(room)) {
-		writeError(w, http.StatusBadRequest, "room: 1 to 64 letters, digits, '-', '_' or '.'")
+	room, err := sfu.ParseRoomID(r.PathValue("room"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
 		return "", "", false
 	}
 	if !h.authorized(w, r, room, publish) {
@@ -134,9 +134,6 @@ func (h *Handler) readOffer(w http.ResponseWriter, r *http.Request, publish bool
 	}
 	return room, offer.SDP, true
 }
-
-// roomName is the rule for room names, the native protocol's.
-var roomName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // randomHex is n random bytes in hex.
 func randomHex(n int) string {

@@ -62,7 +62,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.limitFlags(fs)
 	fs.StringVar(&f.meshRooms, "mesh-rooms", "",
 		"comma-separated room name `patterns` (path.Match, e.g. 'p2p-*') of mesh rooms: peer-to-peer media, signaling through the server")
-	fs.IntVar(&f.meshMaxSize, "mesh-max-size", 6, "most `peers` in one mesh room")
+	fs.IntVar(&f.meshMaxSize, "mesh-max-size", server.DefaultMeshMaxSize, "most `peers` in one mesh room")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -84,19 +84,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // default (shown), and a negative count no limit.
 func (f *serveFlags) limitFlags(fs *flag.FlagSet) {
 	l, v := &f.limits, &f.liveness
-	fs.IntVar(&l.MaxMessageSize, "max-message-size", 256<<10, "largest signaling message, in `bytes`")
-	fs.Float64Var(&l.MessagesPerSecond, "messages-per-second", 20,
+	fs.IntVar(&l.MaxMessageSize, "max-message-size", server.DefaultMaxMessageSize, "largest signaling message, in `bytes`")
+	fs.Float64Var(&l.MessagesPerSecond, "messages-per-second", server.DefaultMessagesPerSecond,
 		"`rate` of signaling messages per second one connection may keep up (beyond it: refused; over twice it: disconnected; negative: no limit)")
-	fs.IntVar(&l.MessageBurst, "message-burst", 50, "signaling messages one connection may send at once beyond its rate")
-	fs.IntVar(&l.MaxRooms, "max-rooms", 1000, "rooms of the server")
-	fs.IntVar(&l.MaxParticipants, "max-participants", 200, "participants of one room")
-	fs.IntVar(&l.MaxTracks, "max-tracks", 8, "tracks one participant may publish at a time")
-	fs.IntVar(&l.MaxPendingSSE, "max-pending-sse", 1024, "SSE sessions waiting for their dropped stream to come back")
-	fs.DurationVar(&v.PingInterval, "ws-ping-interval", 5*time.Second, "how often WebSocket clients are pinged")
-	fs.DurationVar(&v.PongTimeout, "ws-pong-timeout", 5*time.Second, "how long a ping waits for its pong before the client is dropped")
-	fs.DurationVar(&v.ICEDisconnectedTimeout, "ice-disconnected-timeout", 4*time.Second,
+	fs.IntVar(&l.MessageBurst, "message-burst", server.DefaultMessageBurst, "signaling messages one connection may send at once beyond its rate")
+	fs.IntVar(&l.MaxRooms, "max-rooms", server.DefaultMaxRooms, "rooms of the server")
+	fs.IntVar(&l.MaxParticipants, "max-participants", server.DefaultMaxParticipants, "participants of one room")
+	fs.IntVar(&l.MaxTracks, "max-tracks", server.DefaultMaxTracks, "tracks one participant may publish at a time")
+	fs.IntVar(&l.MaxPendingSSE, "max-pending-sse", server.DefaultMaxPendingSSE, "SSE sessions waiting for their dropped stream to come back")
+	fs.DurationVar(&v.PingInterval, "ws-ping-interval", server.DefaultPingInterval, "how often WebSocket clients are pinged")
+	fs.DurationVar(&v.PongTimeout, "ws-pong-timeout", server.DefaultPongTimeout, "how long a ping waits for its pong before the client is dropped")
+	fs.DurationVar(&v.ICEDisconnectedTimeout, "ice-disconnected-timeout", server.DefaultICEDisconnectedTimeout,
 		"silence after which a media connection is disconnected")
-	fs.DurationVar(&v.ICEFailedTimeout, "ice-failed-timeout", 5*time.Second,
+	fs.DurationVar(&v.ICEFailedTimeout, "ice-failed-timeout", server.DefaultICEFailedTimeout,
 		"further silence after which it has failed and its participant is removed")
 }
 

@@ -27,8 +27,6 @@ const (
 	// maxMessageSize bounds one message from the client: an answer for a room of a
 	// hundred tracks is about 100 KiB, escaped twice (a JSON string inside JSON).
 	maxMessageSize = 512 << 10
-	// maxRoomSize bounds the room name, as the native protocol does.
-	maxRoomSize = 64
 	// queueSize bounds the messages waiting for the client; see signal/ws.
 	queueSize = 256
 	// writeTimeout bounds one write: a client that takes longer is gone or stuck.
@@ -80,14 +78,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if name == "" {
 		name = "sfu-ws"
 	}
-	if len(room) > maxRoomSize || len(name) > maxRoomSize {
-		http.Error(w, "room and name are at most 64 characters", http.StatusBadRequest)
+	id, err := sfu.ParseRoomID(room)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if name, err = sfu.ParseDisplayName(name); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	var opts sfu.JoinOptions
 	if h.Admit != nil {
 		var ok bool
-		if opts, ok = h.Admit(w, r, sfu.RoomID(room)); !ok {
+		if opts, ok = h.Admit(w, r, id); !ok {
 			return
 		}
 	}
@@ -106,6 +109,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn := newConn(c, log.With("transport", "sfu-ws", "remote", r.RemoteAddr))
 	conn.limit = ratelimit.New(ratelimit.Resolve(h.MessagesPerSecond, h.MessageBurst))
 	conn.ping, conn.pongTimeout = h.PingInterval, h.PongTimeout
-	reason := conn.serve(ctx, h.Rooms, sfu.RoomID(room), name, opts)
+	reason := conn.serve(ctx, h.Rooms, id, name, opts)
 	log.Debug("sfu-ws closed", "remote", r.RemoteAddr, "reason", reason)
 }

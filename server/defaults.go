@@ -1,0 +1,32 @@
+package server
+
+import (
+	"github.com/switchboard-rtc/switchboard/internal/keepalive"
+	"github.com/switchboard-rtc/switchboard/internal/peraddr"
+	"github.com/switchboard-rtc/switchboard/mesh"
+	"github.com/switchboard-rtc/switchboard/sfu"
+	"github.com/switchboard-rtc/switchboard/signal"
+	"github.com/switchboard-rtc/switchboard/signal/sse"
+)
+
+// The defaults of Limits, Liveness and MeshMaxSize: what a zero field means. Each is
+// defined once, by the package that enforces it; the binary's flags show these.
+const (
+	DefaultMaxMessageSize    = signal.MaxMessageSize
+	DefaultMessagesPerSecond = signal.DefaultMessagesPerSecond
+	DefaultMessageBurst      = signal.DefaultMessageBurst
+	DefaultMaxRooms          = sfu.DefaultMaxRooms
+	DefaultMaxParticipants   = sfu.DefaultMaxParticipants
+	DefaultMaxTracks         = sfu.DefaultMaxTracks
+	DefaultMaxPendingSSE     = sse.DefaultMaxDetached
+	DefaultMeshMaxSize       = mesh.DefaultMaxSize
+
+	DefaultSessionsPerAddress   = peraddr.DefaultMaxSessions
+	DefaultNewSessionsPerSecond = peraddr.DefaultRate
+	DefaultNewSessionBurst      = peraddr.DefaultBurst
+
+	DefaultPingInterval           = keepalive.DefaultInterval
+	DefaultPongTimeout            = keepalive.DefaultTimeout
+	DefaultICEDisconnectedTimeout = sfu.DefaultICEDisconnectedTimeout
+	DefaultICEFailedTimeout       = sfu.DefaultICEFailedTimeout
+)
