@@ -14,42 +14,24 @@ import (
 // API is disabled (403, code admin-disabled). See docs/auth.md.
 
 func (s *Server) registerAdmin() {
-	s.mux.Handle("GET /v1/admin/rooms", s.admin(s.adminListRooms))
-	s.mux.Handle("GET /v1/admin/rooms/{room}", s.admin(s.adminGetRoom))
-	s.mux.Handle("DELETE /v1/admin/rooms/{room}", s.admin(s.adminCloseRoom))
-	s.mux.Handle("DELETE /v1/admin/rooms/{room}/participants/{participant}", s.admin(s.adminRemove))
-	s.mux.Handle("POST /v1/admin/rooms/{room}/tracks/{track}/mute", s.admin(s.adminMute(true)))
-	s.mux.Handle("POST /v1/admin/rooms/{room}/tracks/{track}/unmute", s.admin(s.adminMute(false)))
+	s.adminRoute("GET /v1/admin/rooms", s.adminListRooms)
+	s.adminRoute("GET /v1/admin/rooms/{room}", s.adminGetRoom)
+	s.adminRoute("DELETE /v1/admin/rooms/{room}", s.adminCloseRoom)
+	s.adminRoute("DELETE /v1/admin/rooms/{room}/participants/{participant}", s.adminRemove)
+	s.adminRoute("POST /v1/admin/rooms/{room}/tracks/{track}/mute", s.adminMute(true))
+	s.adminRoute("POST /v1/admin/rooms/{room}/tracks/{track}/unmute", s.adminMute(false))
+}
+
+// adminRoute registers an admin call behind admission, which checks the admin
+// grant and, for calls on one room, the token's room claim.
+func (s *Server) adminRoute(pattern string, f adminFunc) {
+	s.handle(route{pattern: pattern, entry: admin, origin: true}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f(w, r, adminClaimsFrom(r.Context()))
+	}))
 }
 
 // adminFunc is an admin call; claims is its verified token.
 type adminFunc func(w http.ResponseWriter, r *http.Request, claims *auth.Claims)
-
-// admin checks the request's token for the admin grant and, for calls on one room,
-// its room claim.
-func (s *Server) admin(f adminFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.verifier == nil {
-			writeJSONError(w, http.StatusForbidden, "admin-disabled",
-				"the admin API needs an API key: start the server with --api-key and --api-secret")
-			return
-		}
-		c, err := s.verifier.Verify(auth.FromRequest(r))
-		if err != nil {
-			refuseToken(w, err)
-			return
-		}
-		if !c.Grants.Admin {
-			writeJSONError(w, http.StatusForbidden, "forbidden", "token does not grant admin")
-			return
-		}
-		if room := r.PathValue("room"); room != "" && !adminAllows(c, room) {
-			writeJSONError(w, http.StatusForbidden, "forbidden", "token is for room "+quote(c.Room))
-			return
-		}
-		f(w, r, c)
-	})
-}
 
 // adminAllows reports whether an admin token manages room: every room when its room
 // claim is empty or "*".

@@ -28,22 +28,6 @@ func (s *Server) RunSession(out signal.Outbox, started func(*signal.Session)) er
 	return sess.Run(s.ctx)
 }
 
-// authorizer wraps a handler with the Authorize hook, if there is one.
-func authorizer(check func(*http.Request) error) func(http.Handler) http.Handler {
-	return func(h http.Handler) http.Handler {
-		if check == nil {
-			return h
-		}
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := check(r); err != nil {
-				http.Error(w, "unauthorized: "+err.Error(), http.StatusUnauthorized)
-				return
-			}
-			h.ServeHTTP(w, r)
-		})
-	}
-}
-
 // withPrefix serves h below prefix ("/rtc" or "/rtc/"); requests outside it get 404.
 // The prefix without its trailing slash redirects to it, so that the browser client's
 // relative URLs resolve below the prefix.
@@ -75,8 +59,6 @@ func (s *Server) compatHandler(cfg Config) http.Handler {
 	h := &sfuws.Handler{Rooms: rooms, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: s.log,
 		MessagesPerSecond: cfg.Limits.MessagesPerSecond, MessageBurst: cfg.Limits.MessageBurst,
 		PingInterval: cfg.Liveness.PingInterval, PongTimeout: cfg.Liveness.PongTimeout}
-	if s.verifier != nil {
-		h.Admit = s.admitCompat
-	}
+	h.Admit = s.admitCompat
 	return h
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/auth"
 	"github.com/switchboard-rtc/switchboard/directory"
+	"github.com/switchboard-rtc/switchboard/internal/peraddr"
 	"github.com/switchboard-rtc/switchboard/mesh"
 	"github.com/switchboard-rtc/switchboard/sfu"
 	"github.com/switchboard-rtc/switchboard/signal"
@@ -55,10 +56,11 @@ type Config struct {
 	// PathPrefix mounts the server under a path ("/rtc"): every route, the browser
 	// client included, is served below it, and ServeHTTP strips it. Empty means "/".
 	PathPrefix string
-	// Authorize, when set, is asked about every request that opens a signaling
-	// session (WebSocket, SSE stream and posts, sfu-ws compatibility); a non-nil error
-	// refuses it with 401 and the error's text. The browser client and health checks
-	// are not asked.
+	// Authorize, when set, is asked about every request to an entry point: the
+	// WebSocket, the SSE stream and its posts, sfu-ws compatibility, WHIP and WHEP
+	// and their session resources, the token check and the admin API. A non-nil
+	// error refuses the request with 401 and the error's text. The browser client,
+	// health checks and CORS preflights are not asked.
 	Authorize func(*http.Request) error
 	// SSE tunes the Server-Sent Events transport (grace period, keepalive). Its
 	// MaxDetached and OriginPatterns are set from Limits and AllowedOrigins.
@@ -99,6 +101,17 @@ type Limits struct {
 	// MaxPendingSSE bounds the SSE sessions waiting for their stream to come back
 	// [1024]; a stream that drops beyond it ends its session at once.
 	MaxPendingSSE int
+	// SessionsPerAddress bounds the sessions one client address holds at a time
+	// [1000]: signaling sessions (WebSocket, SSE streams, sfu-ws) and WHIP/WHEP
+	// sessions. Beyond it a new one gets 503 (too-many-sessions) with Retry-After.
+	// IPv6 addresses count by /64.
+	SessionsPerAddress int
+	// NewSessionsPerSecond [20] and NewSessionBurst [500] bound how fast one client
+	// address opens sessions; beyond them 429 (rate-limited) with Retry-After. The
+	// defaults let an office of a few hundred people behind one NAT address join
+	// at once, and a load test from loopback start a few hundred peers.
+	NewSessionsPerSecond float64
+	NewSessionBurst      int
 }
 
 // Liveness sets how a client that vanished without a word is noticed: by WebSocket
@@ -126,6 +139,12 @@ type Server struct {
 	sse      *sse.Handler
 	whip     *whip.Handler
 	verifier *auth.Verifier // nil without API keys
+
+	// Admission (admit.go).
+	routes    []route
+	origins   []string
+	authorize func(*http.Request) error
+	perAddr   *peraddr.Limiter
 
 	ctx      context.Context // ends every session on Close
 	cancel   context.CancelFunc
@@ -156,7 +175,9 @@ func New(cfg Config) (*Server, error) {
 		}
 		dir = local
 	}
-	s := &Server{mux: http.NewServeMux(), log: log, engine: engine}
+	s := &Server{mux: http.NewServeMux(), log: log, engine: engine, origins: cfg.AllowedOrigins, authorize: cfg.Authorize,
+		perAddr: peraddr.New(peraddr.Config{MaxSessions: cfg.Limits.SessionsPerAddress,
+			Rate: cfg.Limits.NewSessionsPerSecond, Burst: cfg.Limits.NewSessionBurst})}
 	s.rooms = sfu.NewRoomsWith(engine, sfu.RoomsOptions{Claim: func(id sfu.RoomID) (func(), error) {
 		return dir.Claim(string(id), directory.SFU)
 	}})
@@ -188,29 +209,43 @@ func New(cfg Config) (*Server, error) {
 		sseOpts.MaxDetached = cfg.Limits.MaxPendingSSE
 	}
 	s.sse = sse.New(s.ctx, s.sig, sseOpts)
-	hook := authorizer(cfg.Authorize)
-
-	// The POSTs of an SSE session are bound to it by its secret, not by a token.
-	s.mux.Handle("GET /ws", hook(s.tokens(s.track(wsHandler), false)))
-	s.mux.Handle("GET /sse", hook(s.tokens(s.track(s.sse), true)))
-	s.mux.Handle("POST /sse/{session}", hook(s.track(s.sse)))
-	s.mux.Handle("GET /compat/sfu-ws", hook(s.track(s.compatHandler(cfg))))
-	whipCfg := whip.Config{Rooms: s.rooms, ICEServers: cfg.ClientICEServers, Logger: log}
-	if s.verifier != nil {
-		whipCfg.Authorize = s.authorizeWHIP
-	}
-	s.whip = whip.New(whipCfg)
-	s.whip.Register(s.mux)
-	s.mux.HandleFunc("GET /v1/token", s.tokenInfo)
-	s.registerAdmin()
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	s.mux.Handle("GET /", clientHandler(web.Files()))
-	s.mux.Handle("GET /watch", clientPage(web.Files(), "watch.html"))
+	s.whip = whip.New(whip.Config{Rooms: s.rooms, ICEServers: cfg.ClientICEServers, Logger: log,
+		OwnerTokens: s.verifier != nil})
+	s.register(wsHandler, s.compatHandler(cfg))
 	s.handler = withPrefix(cfg.PathPrefix, s.mux)
 	return s, nil
+}
+
+// register mounts every route, each behind admission (admit.go).
+func (s *Server) register(wsHandler, compat http.Handler) {
+	s.handle(route{pattern: "GET /ws", entry: joinRoom, room: queryRoom, origin: true, creates: true, stream: true},
+		s.track(wsHandler))
+	s.handle(route{pattern: "GET /sse", entry: joinRoom, room: queryRoom, origin: true, creates: true, stream: true,
+		resumes: true}, s.track(s.sse))
+	// The POSTs of an SSE session are bound to it by its secret, not by a token.
+	s.handle(route{pattern: "POST /sse/{session}", entry: session, origin: true}, s.track(s.sse))
+	s.handle(route{pattern: "GET /compat/sfu-ws", entry: joinRoom, room: compatRoom, origin: true, creates: true,
+		stream: true}, s.track(compat))
+	for _, wr := range s.whip.Routes() {
+		rt := route{pattern: wr.Pattern}
+		switch wr.Kind {
+		case whip.Publish:
+			rt.entry, rt.room, rt.creates = publish, pathRoom, true
+		case whip.Watch:
+			rt.entry, rt.room, rt.creates = watch, pathRoom, true
+		case whip.Resource:
+			rt.entry = resource
+		}
+		s.handle(rt, wr.Handler)
+	}
+	s.handle(route{pattern: "GET /v1/token", entry: tokenInfo, room: queryRoom, origin: true}, http.HandlerFunc(s.tokenInfo))
+	s.registerAdmin()
+	s.handle(route{pattern: "GET /healthz"}, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	}))
+	s.handle(route{pattern: "GET /"}, clientHandler(web.Files()))
+	s.handle(route{pattern: "GET /watch"}, clientPage(web.Files(), "watch.html"))
 }
 
 // ServeHTTP routes a request.

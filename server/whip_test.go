@@ -24,6 +24,7 @@ type whipPeer struct {
 	pc       *webrtc.PeerConnection
 	location string // absolute URL of the session
 	etag     string
+	header   map[string]string // sent with the POST (Authorization)
 
 	stopMedia context.CancelFunc
 	media     sync.WaitGroup
@@ -56,7 +57,14 @@ func newWHIPPeer(t *testing.T) *whipPeer {
 // bitrate. trickle leaves the candidates out of the offer and PATCHes them.
 func publishWHIP(t *testing.T, ts *testServer, room string, bitrate int, trickle bool) *whipPeer {
 	t.Helper()
+	return publishWHIPWith(t, ts, room, bitrate, trickle, nil)
+}
+
+// publishWHIPWith is publishWHIP with headers on the POST.
+func publishWHIPWith(t *testing.T, ts *testServer, room string, bitrate int, trickle bool, header map[string]string) *whipPeer {
+	t.Helper()
 	w := newWHIPPeer(t)
+	w.header = header
 	video, err := client.NewVideoTrack("video", "whip")
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +123,7 @@ func (w *whipPeer) negotiate(url string, trickle bool) {
 	if !trickle {
 		<-gathered
 	}
-	resp := httpDo(t, "POST", url, "application/sdp", w.pc.LocalDescription().SDP, nil)
+	resp := httpDo(t, "POST", url, "application/sdp", w.pc.LocalDescription().SDP, w.header)
 	if resp.status != http.StatusCreated {
 		t.Fatalf("POST %s: %d %s", url, resp.status, resp.body)
 	}

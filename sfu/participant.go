@@ -78,6 +78,12 @@ func (g *Grants) maySend(src Source) bool {
 // maySubscribe reports whether g lets the participant receive others' media.
 func (g *Grants) maySubscribe() bool { return g == nil || g.Subscribe }
 
+// MaySend reports whether src may be published under g; nil allows everything.
+func (g *Grants) MaySend(src Source) bool { return g.maySend(src) }
+
+// MaySubscribe reports whether g allows receiving others' media; nil allows it.
+func (g *Grants) MaySubscribe() bool { return g.maySubscribe() }
+
 // Publisher is the connection that receives the participant's media.
 func (p *Participant) Publisher() *Publisher { return p.pub }
 

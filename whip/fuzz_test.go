@@ -111,7 +111,6 @@ type fakeResource struct {
 	candidates []webrtc.ICECandidateInit
 }
 
-func (s *fakeResource) ID() string { return "fake" }
 func (s *fakeResource) AddCandidate(c webrtc.ICECandidateInit) error {
 	s.candidates = append(s.candidates, c)
 	return nil
@@ -138,15 +137,15 @@ func FuzzTrickle(f *testing.F) {
 	h.Register(mux)
 	f.Fuzz(func(t *testing.T, match uint8, frag string) {
 		s := &fakeResource{}
-		location, _ := h.add("whip", s)
-		defer h.take(s.ID())
-		r := httptest.NewRequest(http.MethodPatch, location, strings.NewReader(frag))
+		id, _ := h.add(&session{resource: s, kind: "whip", release: func() {}})
+		defer h.take(id)
+		r := httptest.NewRequest(http.MethodPatch, "/whip/resource/"+id, strings.NewReader(frag))
 		r.Header.Set("Content-Type", sdpFragType)
 		switch match % 4 {
 		case 1:
 			r.Header.Set("If-Match", "*")
 		case 2:
-			r.Header.Set("If-Match", h.etag(s.ID()))
+			r.Header.Set("If-Match", h.etag(id))
 		case 3:
 			r.Header.Set("If-Match", `"other"`)
 		}

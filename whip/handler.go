@@ -12,26 +12,28 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/sfu"
+	"github.com/switchboard-rtc/switchboard/signal"
 )
 
 // Rooms is what the handler needs of the media core.
 type Rooms interface {
-	Join(room sfu.RoomID, name string, obs sfu.Observer) (*sfu.Participant, error)
+	JoinWith(room sfu.RoomID, name string, obs sfu.Observer, opts sfu.JoinOptions) (*sfu.Participant, error)
 	Watch(room sfu.RoomID, want sfu.ParticipantID, failed func()) (*sfu.Viewer, error)
 }
-
-// Authorizer decides whether a request may publish into or watch a room, given the
-// Bearer token it carried ("" when none). It returns nil to allow; any error answers
-// 401. A later version of the server checks join tokens here.
-type Authorizer func(token string, room sfu.RoomID, publish bool) error
 
 // Config configures a Handler. Rooms is required; the rest may be zero.
 type Config struct {
 	Rooms Rooms
-	// ICEServers are announced to clients in Link headers.
+	// ICEServers are announced to admitted clients in Link headers of the 201
+	// answer; OPTIONS, which anyone may send, announces only those without
+	// credentials.
 	ICEServers []webrtc.ICEServer
-	// Authorize, when set, is asked about every POST; nil lets everyone in.
-	Authorize Authorizer
+	// OwnerTokens, when set, makes every request to a session's resource (PATCH,
+	// DELETE) prove it comes from the session's owner: its request context must
+	// carry (signal.WithAccess) the identity and a room of the token that created
+	// the session; others get 403. Without it the unguessable resource URL is the
+	// only credential. The server sets it when it requires join tokens.
+	OwnerTokens bool
 	// Logger receives the handler's logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -47,7 +49,7 @@ type Handler struct {
 	log *slog.Logger
 
 	mu        sync.Mutex
-	resources map[string]resource
+	resources map[string]*session
 	restarts  map[string]int // ICE restarts per resource: part of its entity tag
 	closed    bool
 	ending    sync.WaitGroup // sessions ended in the background after a failure
@@ -59,21 +61,73 @@ func New(cfg Config) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{cfg: cfg, log: log.With("transport", "whip"), resources: map[string]resource{}, restarts: map[string]int{}}
+	return &Handler{cfg: cfg, log: log.With("transport", "whip"), resources: map[string]*session{}, restarts: map[string]int{}}
 }
 
-// Register mounts the endpoints on mux.
-func (h *Handler) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /whip/{room}", h.publish)
-	mux.HandleFunc("POST /whep/{room}", h.watch)
-	mux.HandleFunc("POST /whep/{room}/{participant}", h.watch)
-	for _, kind := range []string{"whip", "whep"} {
-		mux.HandleFunc("PATCH /"+kind+"/resource/{id}", h.patch)
-		mux.HandleFunc("DELETE /"+kind+"/resource/{id}", h.delete)
-		mux.HandleFunc("OPTIONS /"+kind+"/resource/{id}", h.options("OPTIONS, PATCH, DELETE"))
-		mux.HandleFunc("OPTIONS /"+kind+"/{room}", h.options("OPTIONS, POST"))
+// RouteKind says what a route does, for the admission in front of it.
+type RouteKind int
+
+const (
+	// Publish opens a WHIP session in the room of the path: a publisher.
+	Publish RouteKind = iota
+	// Watch opens a WHEP session in the room of the path: a viewer.
+	Watch
+	// Resource acts on an existing session (PATCH, DELETE).
+	Resource
+	// Preflight answers OPTIONS: CORS preflights, which carry no credentials.
+	Preflight
+)
+
+// Route is one endpoint of the handler.
+type Route struct {
+	Pattern string // for http.ServeMux, with the method
+	Kind    RouteKind
+	Handler http.Handler
+}
+
+// Routes are the handler's endpoints. Mount each behind the server's admission: the
+// handler checks no tokens itself, but reads what admission allowed from the
+// request's context (signal.AccessFrom) and keeps a session's slot of the client's
+// per-address limit (peraddr.Keep) until the session ends.
+func (h *Handler) Routes() []Route {
+	rs := []Route{
+		{"POST /whip/{room}", Publish, http.HandlerFunc(h.publish)},
+		{"POST /whep/{room}", Watch, http.HandlerFunc(h.watch)},
+		{"POST /whep/{room}/{participant}", Watch, http.HandlerFunc(h.watch)},
+		{"OPTIONS /whep/{room}/{participant}", Preflight, h.options("OPTIONS, POST")},
 	}
-	mux.HandleFunc("OPTIONS /whep/{room}/{participant}", h.options("OPTIONS, POST"))
+	for _, kind := range []string{"whip", "whep"} {
+		rs = append(rs,
+			Route{"PATCH /" + kind + "/resource/{id}", Resource, http.HandlerFunc(h.patch)},
+			Route{"DELETE /" + kind + "/resource/{id}", Resource, http.HandlerFunc(h.delete)},
+			Route{"OPTIONS /" + kind + "/resource/{id}", Preflight, h.options("OPTIONS, PATCH, DELETE")},
+			Route{"OPTIONS /" + kind + "/{room}", Preflight, h.options("OPTIONS, POST")})
+	}
+	return rs
+}
+
+// Register mounts the endpoints on mux as they are, with no admission: for a
+// handler whose clients are all trusted (tests, a private network).
+func (h *Handler) Register(mux *http.ServeMux) {
+	for _, r := range h.Routes() {
+		mux.Handle(r.Pattern, r.Handler)
+	}
+}
+
+// session is a registered WHIP or WHEP session: its resource, who opened it, and
+// its slot of the per-address limit.
+type session struct {
+	resource
+	kind    string
+	room    sfu.RoomID
+	owner   signal.Access
+	release func()
+}
+
+// Close ends the session and frees its slot.
+func (s *session) Close() {
+	s.resource.Close()
+	s.release()
 }
 
 // Close ends every session and refuses new ones.
@@ -81,7 +135,7 @@ func (h *Handler) Close() {
 	h.mu.Lock()
 	h.closed = true
 	all := h.resources
-	h.resources = map[string]resource{}
+	h.resources = map[string]*session{}
 	h.mu.Unlock()
 	for _, r := range all {
 		r.Close()
@@ -96,20 +150,22 @@ func (h *Handler) Sessions() int {
 	return len(h.resources)
 }
 
-// add registers r under a new id and returns its path, or fails once closed.
-func (h *Handler) add(kind string, r resource) (string, bool) {
-	id := r.ID()
+// add registers s under a new id and returns the id, or fails once closed. The id
+// is random, and derived from nothing shown to others (a publisher's participant id
+// is): knowing it is what lets a client act on the session when tokens are off.
+func (h *Handler) add(s *session) (string, bool) {
+	id := randomHex(16)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return "", false
 	}
-	h.resources[id] = r
-	return "/" + kind + "/resource/" + id, true
+	h.resources[id] = s
+	return id, true
 }
 
-// take removes and returns the resource id, nil when there is none.
-func (h *Handler) take(id string) resource {
+// take removes and returns the session id, nil when there is none.
+func (h *Handler) take(id string) *session {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	r := h.resources[id]
@@ -134,7 +190,7 @@ func (h *Handler) restarted(id string) string {
 	return h.etag(id)
 }
 
-func (h *Handler) get(id string) resource {
+func (h *Handler) get(id string) *session {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.resources[id]
@@ -152,9 +208,9 @@ func (h *Handler) endLater(id string) {
 	h.mu.Unlock()
 	go func() {
 		defer h.ending.Done()
-		if r := h.take(id); r != nil {
+		if s := h.take(id); s != nil {
 			h.log.Info("session failed", "resource", id)
-			r.Close()
+			s.Close()
 		}
 	}()
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/directory"
 	"github.com/switchboard-rtc/switchboard/sfu"
+	"github.com/switchboard-rtc/switchboard/signal"
 )
 
 // Limits on what a client may send.
@@ -92,7 +93,7 @@ func (h *Handler) options(methods string) http.HandlerFunc {
 		hdr.Set("Access-Control-Max-Age", "86400")
 		if strings.Contains(methods, "POST") {
 			hdr.Set("Accept-Post", "application/sdp")
-			h.linkICEServers(w)
+			h.linkICEServers(w, false)
 		} else {
 			hdr.Set("Accept-Patch", sdpFragType)
 		}
@@ -100,9 +101,13 @@ func (h *Handler) options(methods string) http.HandlerFunc {
 	}
 }
 
-// linkICEServers announces the configured STUN/TURN servers (RFC 9725 section 4.6).
-func (h *Handler) linkICEServers(w http.ResponseWriter) {
+// linkICEServers announces the configured STUN/TURN servers (RFC 9725 section 4.6);
+// those with credentials only when withCredentials (an admitted request).
+func (h *Handler) linkICEServers(w http.ResponseWriter, withCredentials bool) {
 	for _, s := range h.cfg.ICEServers {
+		if s.Username != "" && !withCredentials {
+			continue
+		}
 		for _, url := range s.URLs {
 			link := "<" + url + `>; rel="ice-server"`
 			if s.Username != "" {
@@ -113,16 +118,15 @@ func (h *Handler) linkICEServers(w http.ResponseWriter) {
 	}
 }
 
-// authorized applies the configured Authorizer to r's Bearer token; on refusal it
-// answers 401.
-func (h *Handler) authorized(w http.ResponseWriter, r *http.Request, room sfu.RoomID, publish bool) bool {
-	if h.cfg.Authorize == nil {
+// owned reports whether the request acting on s comes from s's owner, when the
+// handler checks owners; otherwise it answers 403.
+func (h *Handler) owned(w http.ResponseWriter, r *http.Request, s *session) bool {
+	if !h.cfg.OwnerTokens {
 		return true
 	}
-	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if err := h.cfg.Authorize(token, room, publish); err != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
-		writeError(w, http.StatusUnauthorized, err.Error())
+	a := signal.AccessFrom(r.Context())
+	if a.Identity != s.owner.Identity || (a.Room != "" && a.Room != s.room) {
+		writeError(w, http.StatusForbidden, "this session belongs to another identity")
 		return false
 	}
 	return true

@@ -10,9 +10,13 @@ import (
 // trickle whose If-Match is not the session's current entity tag gets 412.
 func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
 	h.cors(w)
-	s := h.get(r.PathValue("id"))
+	id := r.PathValue("id")
+	s := h.get(id)
 	if s == nil {
 		writeError(w, http.StatusNotFound, "no such session")
+		return
+	}
+	if !h.owned(w, r, s) {
 		return
 	}
 	if !hasContentType(r, sdpFragType) {
@@ -20,7 +24,7 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	match := r.Header.Get("If-Match")
-	if match != "" && match != "*" && match != h.etag(s.ID()) {
+	if match != "" && match != "*" && match != h.etag(id) {
 		writeError(w, http.StatusPreconditionFailed, "If-Match does not match the session's entity tag")
 		return
 	}
@@ -34,7 +38,7 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if match == "*" {
-		h.restart(w, r, s, frag)
+		h.restart(w, r, id, s, frag)
 		return
 	}
 	if addCandidates(w, s, frag) {
@@ -43,7 +47,7 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
 }
 
 // restart applies an ICE restart and answers with the server's new fragment.
-func (h *Handler) restart(w http.ResponseWriter, r *http.Request, s resource, frag fragment) {
+func (h *Handler) restart(w http.ResponseWriter, r *http.Request, id string, s resource, frag fragment) {
 	if frag.ufrag == "" || frag.pwd == "" {
 		writeError(w, http.StatusBadRequest, "an ICE restart needs a=ice-ufrag and a=ice-pwd")
 		return
@@ -59,10 +63,10 @@ func (h *Handler) restart(w http.ResponseWriter, r *http.Request, s resource, fr
 		return
 	}
 	w.Header().Set("Content-Type", sdpFragType)
-	w.Header().Set("ETag", h.restarted(s.ID()))
+	w.Header().Set("ETag", h.restarted(id))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte(answerFrag(answer)))
-	h.log.Info("ICE restarted", "resource", s.ID())
+	h.log.Info("ICE restarted", "resource", id)
 }
 
 // addCandidates applies the fragment's candidates; on failure it writes the error.
@@ -79,12 +83,20 @@ func addCandidates(w http.ResponseWriter, s resource, frag fragment) bool {
 // delete ends a session.
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
 	h.cors(w)
-	s := h.take(r.PathValue("id"))
+	id := r.PathValue("id")
+	s := h.get(id)
 	if s == nil {
 		writeError(w, http.StatusNotFound, "no such session")
 		return
 	}
+	if !h.owned(w, r, s) {
+		return
+	}
+	if s = h.take(id); s == nil {
+		writeError(w, http.StatusNotFound, "no such session")
+		return
+	}
 	s.Close()
-	h.log.Info("session ended", "resource", s.ID())
+	h.log.Info("session ended", "resource", id)
 	w.WriteHeader(http.StatusOK)
 }

@@ -8,17 +8,24 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard-rtc/switchboard/internal/peraddr"
 	"github.com/switchboard-rtc/switchboard/sfu"
+	"github.com/switchboard-rtc/switchboard/signal"
 )
 
-// publish answers POST /whip/{room}: the offer's tracks become a new participant's.
+// publish answers POST /whip/{room}: the offer's tracks become a new participant's,
+// with the identity and grants admission found in the request's token.
 func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 	h.cors(w)
-	room, offer, ok := h.readOffer(w, r, true)
+	room, offer, ok := h.readOffer(w, r)
 	if !ok {
 		return
 	}
-	name := r.URL.Query().Get("name")
+	access := signal.AccessFrom(r.Context())
+	name := access.Name
+	if name == "" {
+		name = r.URL.Query().Get("name")
+	}
 	if name == "" {
 		name = "whip-" + randomHex(4)
 	}
@@ -28,7 +35,7 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	obs := &publisherEvents{}
-	p, err := h.cfg.Rooms.Join(room, name, obs)
+	p, err := h.cfg.Rooms.JoinWith(room, name, obs, sfu.JoinOptions{Identity: access.Identity, Grants: access.Grants})
 	if err != nil {
 		writeMediaError(w, err)
 		return
@@ -39,8 +46,8 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 		writeMediaError(w, err)
 		return
 	}
-	s := &publisherSession{id: "w_" + string(p.ID()), p: p}
-	h.created(w, "whip", s, answer, func() { obs.setFailed(func() { h.endLater(s.ID()) }) })
+	s := &session{resource: &publisherSession{p: p}, kind: "whip", room: room, owner: access}
+	h.created(w, r, s, answer, func(id string) { obs.setFailed(func() { h.endLater(id) }) })
 }
 
 func answerPublisher(r *http.Request, p *sfu.Participant, offer string) (string, error) {
@@ -55,12 +62,12 @@ func answerPublisher(r *http.Request, p *sfu.Participant, offer string) (string,
 // watch answers POST /whep/{room}[/{participant}] with a new viewer.
 func (h *Handler) watch(w http.ResponseWriter, r *http.Request) {
 	h.cors(w)
-	room, offer, ok := h.readOffer(w, r, false)
+	room, offer, ok := h.readOffer(w, r)
 	if !ok {
 		return
 	}
 	want := sfu.ParticipantID(r.PathValue("participant"))
-	// The connection may fail before Watch returns the viewer's id.
+	// The connection may fail before the session is registered under its id.
 	var id atomic.Pointer[string]
 	v, err := h.cfg.Rooms.Watch(room, want, func() {
 		if p := id.Load(); p != nil {
@@ -71,8 +78,6 @@ func (h *Handler) watch(w http.ResponseWriter, r *http.Request) {
 		writeMediaError(w, err)
 		return
 	}
-	vid := string(v.ID())
-	id.Store(&vid)
 	ctx, cancel := answerContext(r)
 	defer cancel()
 	answer, err := v.Answer(ctx, offer)
@@ -81,41 +86,39 @@ func (h *Handler) watch(w http.ResponseWriter, r *http.Request) {
 		writeMediaError(w, err)
 		return
 	}
-	h.created(w, "whep", &viewerSession{v: v}, answer, nil)
+	s := &session{resource: &viewerSession{v: v}, kind: "whep", room: room, owner: signal.AccessFrom(r.Context())}
+	h.created(w, r, s, answer, func(sid string) { id.Store(&sid) })
 }
 
 // created registers s and writes 201 with its Location and the answer. registered
-// runs once s can be found by its id.
-func (h *Handler) created(w http.ResponseWriter, kind string, s resource, answer string, registered func()) {
-	location, ok := h.add(kind, s)
+// runs with s's id once s can be found by it. The session keeps the request's slot
+// of its client address's limit until it ends.
+func (h *Handler) created(w http.ResponseWriter, r *http.Request, s *session, answer string, registered func(id string)) {
+	s.release = peraddr.Keep(r.Context())
+	id, ok := h.add(s)
 	if !ok {
 		s.Close()
 		writeError(w, http.StatusServiceUnavailable, errShuttingDown.Error())
 		return
 	}
-	if registered != nil {
-		registered()
-	}
+	registered(id)
 	hdr := w.Header()
 	hdr.Set("Content-Type", "application/sdp")
-	hdr.Set("Location", location)
-	hdr.Set("ETag", h.etag(s.ID()))
+	hdr.Set("Location", "/"+s.kind+"/resource/"+id)
+	hdr.Set("ETag", h.etag(id))
 	hdr.Set("Accept-Patch", sdpFragType)
-	h.linkICEServers(w)
+	h.linkICEServers(w, true)
 	w.WriteHeader(http.StatusCreated)
 	_, _ = w.Write([]byte(answer))
-	h.log.Info("session started", "kind", kind, "resource", s.ID())
+	h.log.Info("session started", "kind", s.kind, "room", s.room, "resource", id)
 }
 
-// readOffer checks a POST's authorization, content type and body. It writes the
+// readOffer checks a POST's room, content type and body. It writes the
 // error response and returns false when one fails.
-func (h *Handler) readOffer(w http.ResponseWriter, r *http.Request, publish bool) (sfu.RoomID, string, bool) {
+func (h *Handler) readOffer(w http.ResponseWriter, r *http.Request) (sfu.RoomID, string, bool) {
 	room, err := sfu.ParseRoomID(r.PathValue("room"))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
-		return "", "", false
-	}
-	if !h.authorized(w, r, room, publish) {
 		return "", "", false
 	}
 	if !hasContentType(r, "application/sdp") {

@@ -9,9 +9,8 @@ import (
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
-// resource is one WHIP or WHEP session, addressed by its id in the Location URL.
+// resource is the media side of one WHIP or WHEP session.
 type resource interface {
-	ID() string
 	AddCandidate(c webrtc.ICECandidateInit) error
 	RestartICE(ctx context.Context, ufrag, pwd string) (string, error)
 	Close()
@@ -19,11 +18,8 @@ type resource interface {
 
 // publisherSession is a WHIP session: a room participant that only publishes.
 type publisherSession struct {
-	id string
-	p  *sfu.Participant
+	p *sfu.Participant
 }
-
-func (s *publisherSession) ID() string { return s.id }
 
 func (s *publisherSession) AddCandidate(c webrtc.ICECandidateInit) error {
 	return s.p.Publisher().AddCandidate(c)
@@ -37,8 +33,6 @@ func (s *publisherSession) Close() { s.p.Leave() }
 
 // viewerSession is a WHEP session.
 type viewerSession struct{ v *sfu.Viewer }
-
-func (s *viewerSession) ID() string { return string(s.v.ID()) }
 
 func (s *viewerSession) AddCandidate(c webrtc.ICECandidateInit) error { return s.v.AddCandidate(c) }
 

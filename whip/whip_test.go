@@ -1,7 +1,6 @@
 package whip
 
 import (
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,13 +9,18 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/sfu"
+	"github.com/switchboard-rtc/switchboard/signal"
 )
 
 // noRooms is a Rooms in which nothing can be joined: these tests stop before media.
-type noRooms struct{ joins int }
+type noRooms struct {
+	joins int
+	opts  []sfu.JoinOptions
+}
 
-func (r *noRooms) Join(sfu.RoomID, string, sfu.Observer) (*sfu.Participant, error) {
+func (r *noRooms) JoinWith(_ sfu.RoomID, _ string, _ sfu.Observer, opts sfu.JoinOptions) (*sfu.Participant, error) {
 	r.joins++
+	r.opts = append(r.opts, opts)
 	return nil, sfu.ErrShuttingDown
 }
 
@@ -54,26 +58,23 @@ func request(t *testing.T, method, url, body string, header map[string]string) *
 	return resp
 }
 
-func TestAuthorizerSeesTheBearerToken(t *testing.T) {
-	var got []string
-	srv, rooms := serve(t, Config{Authorize: func(token string, room sfu.RoomID, publish bool) error {
-		got = append(got, token+"|"+string(room))
-		if token != "good" {
-			return errors.New("bad token")
-		}
-		return nil
-	}})
-	sdp := map[string]string{"Content-Type": "application/sdp"}
-	resp := request(t, "POST", srv.URL+"/whip/r", minimalOffer, sdp)
-	if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
-		t.Errorf("without a token: %d %v", resp.StatusCode, resp.Header)
+// TestPublisherJoinsWithTheRequestsAccess: a WHIP publisher joins with the identity
+// and grants that admission put in the request's context.
+func TestPublisherJoinsWithTheRequestsAccess(t *testing.T) {
+	rooms := &noRooms{}
+	h := New(Config{Rooms: rooms})
+	grants := &sfu.Grants{Publish: true}
+	req := httptest.NewRequest("POST", "/whip/r", strings.NewReader(minimalOffer))
+	req.SetPathValue("room", "r")
+	req.Header.Set("Content-Type", "application/sdp")
+	req = req.WithContext(signal.WithAccess(req.Context(), signal.Access{Identity: "cam-1", Grants: grants}))
+	rec := httptest.NewRecorder()
+	h.publish(rec, req)
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("status %d, want the join's 503", rec.Code)
 	}
-	sdp["Authorization"] = "Bearer good"
-	if resp := request(t, "POST", srv.URL+"/whip/r", minimalOffer, sdp); resp.StatusCode != http.StatusServiceUnavailable {
-		t.Errorf("with a good token: %d, want the join's 503", resp.StatusCode)
-	}
-	if rooms.joins != 1 || strings.Join(got, ",") != "|r,good|r" {
-		t.Errorf("joins %d, authorizer saw %q", rooms.joins, got)
+	if rooms.joins != 1 || rooms.opts[0].Identity != "cam-1" || rooms.opts[0].Grants != grants {
+		t.Errorf("joins %d with %+v", rooms.joins, rooms.opts)
 	}
 }
 
@@ -82,12 +83,18 @@ func TestLinkHeadersAnnounceICEServers(t *testing.T) {
 		{URLs: []string{"stun:stun.example.net"}},
 		{URLs: []string{"turn:turn.example.net?transport=udp"}, Username: "u", Credential: "p"},
 	}})
+	// OPTIONS is answered to anyone (CORS preflights carry no credentials): it
+	// names no server that has credentials.
 	resp := request(t, "OPTIONS", srv.URL+"/whip/r", "", nil)
 	links := resp.Header.Values("Link")
-	want := []string{`<stun:stun.example.net>; rel="ice-server"`,
-		`<turn:turn.example.net?transport=udp>; rel="ice-server"; username="u"; credential="p"; credential-type="password"`}
+	want := []string{`<stun:stun.example.net>; rel="ice-server"`}
 	if strings.Join(links, "\n") != strings.Join(want, "\n") {
-		t.Errorf("Link headers:\n%s\nwant:\n%s", strings.Join(links, "\n"), strings.Join(want, "\n"))
+		t.Errorf("Link headers of OPTIONS:\n%s\nwant:\n%s", strings.Join(links, "\n"), strings.Join(want, "\n"))
+	}
+	rec := httptest.NewRecorder()
+	New(Config{ICEServers: []webrtc.ICEServer{{URLs: []string{"turn:t"}, Username: "u", Credential: "p"}}}).linkICEServers(rec, true)
+	if got := rec.Header().Get("Link"); got != `<turn:t>; rel="ice-server"; username="u"; credential="p"; credential-type="password"` {
+		t.Errorf("Link of an admitted request: %s", got)
 	}
 }
 
