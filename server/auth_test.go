@@ -204,7 +204,7 @@ func postRefusal(t *testing.T, url, offer, token string) refusal {
 		headers["Authorization"] = "Bearer " + token
 	}
 	res := httpDo(t, http.MethodPost, url, "application/sdp", offer, headers)
-	return refusal{res.status, strings.TrimSpace(res.body)}
+	return refusal{res.status, jsonErrorMessage(t, strings.NewReader(res.body))}
 }
 
 // TestLastEventIDIsNoTokenOnWebSocket: only the SSE stream resumes a session by
