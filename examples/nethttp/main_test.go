@@ -43,6 +43,17 @@ func TestExample(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("a stream without the token: %s, want 401", resp.Status)
 	}
+	// WHIP and WHEP go through the same hook.
+	for _, path := range []string{"/rtc/whip/open", "/rtc/whep/open"} {
+		resp, err := http.Post(base+path, "application/sdp", strings.NewReader("v=0\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("POST %s without the token: %s, want 401", path, resp.Status)
+		}
+	}
 
 	alice := peertest.Join(t, "ws://"+ln.Addr().String()+"/rtc/ws?token=let-me-in", "embedded", "alice", nil)
 	bob := peertest.Join(t, base+"/rtc/sse?token=let-me-in", "embedded", "bob", nil)
