@@ -72,7 +72,13 @@ export class WhepPlayer {
 
   /** Ends the session; keepalive lets the DELETE outlive a closing page. */
   stop() {
-    if (this.resource) fetch(this.resource, { method: 'DELETE', keepalive: true }).catch(() => {});
+    if (this.resource) {
+      // With join tokens, only the session's owner may end it: the same token.
+      /** @type {Record<string, string>} */
+      const headers = {};
+      if (this.token) headers.Authorization = `Bearer ${this.token}`;
+      fetch(this.resource, { method: 'DELETE', headers, keepalive: true }).catch(() => {});
+    }
     this.resource = null;
     this.pc?.close();
     this.setState('closed');
