@@ -92,6 +92,11 @@ func (f *serveFlags) limitFlags(fs *flag.FlagSet) {
 	fs.IntVar(&l.MaxParticipants, "max-participants", server.DefaultMaxParticipants, "participants of one room")
 	fs.IntVar(&l.MaxTracks, "max-tracks", server.DefaultMaxTracks, "tracks one participant may publish at a time")
 	fs.IntVar(&l.MaxPendingSSE, "max-pending-sse", server.DefaultMaxPendingSSE, "SSE sessions waiting for their dropped stream to come back")
+	fs.IntVar(&l.SessionsPerAddress, "sessions-per-address", server.DefaultSessionsPerAddress,
+		"sessions (signaling, WHIP, WHEP) one client address may hold at a time (negative: no limit)")
+	fs.Float64Var(&l.NewSessionsPerSecond, "new-sessions-per-second", server.DefaultNewSessionsPerSecond,
+		"`rate` at which one client address may open sessions beyond its burst (negative: no limit)")
+	fs.IntVar(&l.NewSessionBurst, "new-session-burst", server.DefaultNewSessionBurst, "sessions one client address may open at once")
 	fs.DurationVar(&v.PingInterval, "ws-ping-interval", server.DefaultPingInterval, "how often WebSocket clients are pinged")
 	fs.DurationVar(&v.PongTimeout, "ws-pong-timeout", server.DefaultPongTimeout, "how long a ping waits for its pong before the client is dropped")
 	fs.DurationVar(&v.ICEDisconnectedTimeout, "ice-disconnected-timeout", server.DefaultICEDisconnectedTimeout,
