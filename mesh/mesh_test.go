@@ -60,6 +60,12 @@ func (r *recorder) Chat(m ChatMessage) {
 	r.events = append(r.events, "chat "+string(m.From)+" "+m.Text)
 }
 
+func (r *recorder) Removed(reason error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, "removed "+reason.Error())
+}
+
 func (r *recorder) got() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
