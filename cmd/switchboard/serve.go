@@ -88,7 +88,7 @@ func (f *serveFlags) limitFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&l.MessagesPerSecond, "messages-per-second", 20,
 		"`rate` of signaling messages per second one connection may keep up (beyond it: refused; over twice it: disconnected; negative: no limit)")
 	fs.IntVar(&l.MessageBurst, "message-burst", 50, "signaling messages one connection may send at once beyond its rate")
-	fs.IntVar(&l.MaxRooms, "max-rooms", 1000, "rooms of the server")
+	fs.IntVar(&l.MaxRooms, "max-rooms", 1000, "rooms of the server, SFU and mesh together")
 	fs.IntVar(&l.MaxParticipants, "max-participants", 200, "participants of one room")
 	fs.IntVar(&l.MaxTracks, "max-tracks", 8, "tracks one participant may publish at a time")
 	fs.IntVar(&l.MaxPendingSSE, "max-pending-sse", 1024, "SSE sessions waiting for their dropped stream to come back")
