@@ -104,8 +104,8 @@ func (o *meshObserver) Chat(m mesh.ChatMessage) {
 }
 
 // peerToWire describes a mesh peer as the protocol describes a participant: it
-// publishes nothing through the server. A peer with grants shows them, so that the
-// others send it no media it may not receive.
+// publishes nothing through the server. A peer that joined with a token shows its
+// grants, so that the others send it no media it may not receive.
 func peerToWire(p mesh.PeerInfo) participantJSON {
 	out := participantJSON{ID: string(p.ID), Identity: p.Identity, Name: p.Name, Tracks: []trackJSON{}}
 	if g := p.Grants; g != nil {
