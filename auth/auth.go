@@ -27,6 +27,9 @@ const (
 // AnyRoom as a token's room lets it join every room.
 const AnyRoom = "*"
 
+// ModeMesh is the one value of a token's mode claim: the holder may create mesh rooms.
+const ModeMesh = "mesh"
+
 // Grants say what a token's holder may do.
 type Grants struct {
 	// Join lets the holder join the token's room. Without it, every signaling
@@ -64,6 +67,10 @@ type Claims struct {
 	Room   string `json:"room,omitempty"`
 	Name   string `json:"name,omitempty"`
 	Grants Grants `json:"grants"`
+	// Mode, when ModeMesh, lets the holder create mesh rooms: a join that asks for
+	// mesh in a room that does not exist yet, and that the server's configuration
+	// does not make a mesh room, is refused without it.
+	Mode string `json:"mode,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -143,6 +150,10 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 	_, err = parser.ParseWithClaims(token, claims, v.keyFor)
 	if err != nil {
 		return nil, refusal(err)
+	}
+	if claims.Mode != "" && claims.Mode != ModeMesh {
+		// Ignoring it could let a later meaning of the claim be granted by accident.
+		return nil, &Error{"token names an unknown mode " + quote(claims.Mode)}
 	}
 	return claims, nil
 }

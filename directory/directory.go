@@ -5,7 +5,8 @@
 // creates a room and releases the claim when the room is removed. The first claim
 // fixes the mode; while any claim is held, a claim for the other mode fails with
 // ErrModeMismatch. Names that match a configured mesh pattern can only ever be mesh
-// rooms.
+// rooms. Since every room of either kind holds a claim, the directory is where the
+// server counts its rooms against its limit (ErrTooManyRooms).
 package directory
 
 import (
@@ -39,6 +40,10 @@ func ParseMode(s string) (Mode, bool) {
 // the other mode. The wrapping error names the room and its mode.
 var ErrModeMismatch = errors.New("room has another mode")
 
+// ErrTooManyRooms is returned by Claim for a new room when the directory holds its
+// maximum of rooms, of both modes together. The wrapping error names the maximum.
+var ErrTooManyRooms = errors.New("the server has as many rooms as it may")
+
 // Directory is what a room kind and a signaling session need: the mode a room gets
 // when nobody asks for one, and claims on names. The in-memory Local is the
 // single-node one; a multi-node build supplies its own.
@@ -48,7 +53,9 @@ type Directory interface {
 	DefaultMode(room string) Mode
 	// Claim holds room in mode m until release is called (release may be called
 	// more than once). It fails with ErrModeMismatch while the room is held in the
-	// other mode, or when configuration fixes the other mode.
+	// other mode, or when configuration fixes the other mode, and with
+	// ErrTooManyRooms when room is not held and holding it would exceed the limit
+	// on rooms, if the directory has one.
 	Claim(room string, m Mode) (release func(), err error)
 }
 
@@ -57,6 +64,7 @@ type Directory interface {
 // kinds may call them while holding their own locks.
 type Local struct {
 	meshPatterns []string
+	maxRooms     int
 
 	mu   sync.Mutex
 	held map[string]*hold
@@ -69,15 +77,25 @@ type hold struct {
 
 var _ Directory = (*Local)(nil)
 
-// NewLocal returns an empty directory in which rooms whose names match one of
-// meshPatterns (path.Match syntax, e.g. "p2p-*") are mesh rooms.
-func NewLocal(meshPatterns []string) (*Local, error) {
-	for _, p := range meshPatterns {
+// Config configures a Local directory; the zero value has no mesh rooms by
+// configuration and no limit on rooms.
+type Config struct {
+	// MeshRooms are patterns (path.Match syntax, e.g. "p2p-*") of the names of rooms
+	// that are mesh rooms.
+	MeshRooms []string
+	// MaxRooms bounds the names held at once, SFU and mesh rooms together: the
+	// server's one count of its rooms. Zero or negative: no limit.
+	MaxRooms int
+}
+
+// NewLocal returns an empty directory configured by cfg.
+func NewLocal(cfg Config) (*Local, error) {
+	for _, p := range cfg.MeshRooms {
 		if _, err := path.Match(p, ""); err != nil {
 			return nil, fmt.Errorf("directory: mesh room pattern %q: %w", p, err)
 		}
 	}
-	return &Local{meshPatterns: meshPatterns, held: map[string]*hold{}}, nil
+	return &Local{meshPatterns: cfg.MeshRooms, maxRooms: cfg.MaxRooms, held: map[string]*hold{}}, nil
 }
 
 // configured is the mode configuration fixes for room, or "" when the first joiner
@@ -108,6 +126,8 @@ func (d *Local) Claim(room string, m Mode) (func(), error) {
 	defer d.mu.Unlock()
 	h := d.held[room]
 	switch {
+	case h == nil && d.maxRooms > 0 && len(d.held) >= d.maxRooms:
+		return nil, fmt.Errorf("%w (%d)", ErrTooManyRooms, d.maxRooms)
 	case h == nil:
 		h = &hold{mode: m}
 		d.held[room] = h

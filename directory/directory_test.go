@@ -8,7 +8,7 @@ import (
 // TestModeMismatch: the first claim fixes a room's mode until its last claim is
 // released; a claim for the other mode meanwhile fails and changes nothing.
 func TestModeMismatch(t *testing.T) {
-	d, err := NewLocal(nil)
+	d, err := NewLocal(Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,10 +45,10 @@ func TestModeMismatch(t *testing.T) {
 // TestConfiguredMeshRooms: names that match a mesh pattern default to mesh and can
 // never be SFU rooms; others default to SFU and may be either.
 func TestConfiguredMeshRooms(t *testing.T) {
-	if _, err := NewLocal([]string{"p2p-["}); err == nil {
+	if _, err := NewLocal(Config{MeshRooms: []string{"p2p-["}}); err == nil {
 		t.Fatal("a malformed pattern was accepted")
 	}
-	d, err := NewLocal([]string{"p2p-*", "call.?"})
+	d, err := NewLocal(Config{MeshRooms: []string{"p2p-*", "call.?"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,5 +65,38 @@ func TestConfiguredMeshRooms(t *testing.T) {
 		t.Errorf("mesh claim on an unconfigured room: %v", err)
 	} else {
 		release()
+	}
+}
+
+// TestMaxRoomsCountsBothModes: the limit counts names held in either mode; a claim
+// on a held name is no new room, and a released name makes room for another.
+func TestMaxRoomsCountsBothModes(t *testing.T) {
+	d, err := NewLocal(Config{MaxRooms: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	relMesh, err := d.Claim("a", Mesh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Claim("b", SFU); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []Mode{Mesh, SFU} {
+		if _, err := d.Claim("c", m); !errors.Is(err, ErrTooManyRooms) {
+			t.Errorf("%s claim of a third name: %v, want ErrTooManyRooms", m, err)
+		}
+	}
+	relAgain, err := d.Claim("a", Mesh)
+	if err != nil {
+		t.Fatalf("second claim of a held name: %v", err)
+	}
+	relMesh()
+	if _, err := d.Claim("c", Mesh); !errors.Is(err, ErrTooManyRooms) {
+		t.Errorf("a is still held once: %v, want ErrTooManyRooms", err)
+	}
+	relAgain()
+	if _, err := d.Claim("c", Mesh); err != nil {
+		t.Errorf("claim once a is free: %v", err)
 	}
 }

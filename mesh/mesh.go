@@ -1,10 +1,12 @@
 package mesh
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 )
@@ -17,8 +19,13 @@ type PeerID string
 
 // PeerInfo describes a member to the rest of the room.
 type PeerInfo struct {
-	ID   PeerID
-	Name string
+	ID PeerID
+	// Identity is who the member is, from its join token; empty without one.
+	Identity string
+	Name     string
+	// Grants are the member's (JoinOptions.Grants); nil: no limits. The others see
+	// them so that they send no media to a member that may not receive it.
+	Grants *Grants
 }
 
 // ChatMessage is a text message to a whole room, stamped by the server.
@@ -42,6 +49,10 @@ type Observer interface {
 	// sender's, unchanged; the member must not modify it.
 	Relay(from PeerID, data []byte)
 	Chat(ChatMessage)
+	// Removed reports that the server took the member out of its room for reason
+	// (ErrReplaced, ErrRemoved, ErrRoomClosed); the others have been told it left.
+	// The owner should end the member's session and call Leave.
+	Removed(reason error)
 }
 
 // DefaultMaxSize is the number of members a room holds when Config.MaxSize is zero:
@@ -56,9 +67,38 @@ var (
 	ErrUnknownPeer = errors.New("mesh: no such peer in the room")
 	// ErrShuttingDown: Close has been called.
 	ErrShuttingDown = errors.New("mesh: server is shutting down")
-	// ErrLeft: the member has left.
+	// ErrLeft: the member has left, or was removed.
 	ErrLeft = errors.New("mesh: member has left")
+	// ErrNoRoom: a join with JoinOptions.MustExist of a room that does not exist.
+	ErrNoRoom = errors.New("mesh: no such room")
+	// ErrForbidden: a relay that the sender's or the target's grants do not allow;
+	// the wrapping error says which.
+	ErrForbidden = errors.New("not allowed")
 )
+
+// Reasons given to Observer.Removed: why the server took a member out of its room.
+var (
+	// ErrReplaced: another member joined the room with the same identity.
+	ErrReplaced = errors.New("another connection joined the room with the same identity")
+	// ErrRemoved: an administrator removed the member.
+	ErrRemoved = errors.New("removed from the room by an administrator")
+	// ErrRoomClosed: an administrator closed the room.
+	ErrRoomClosed = errors.New("the room was closed by an administrator")
+)
+
+// JoinOptions change a join. The zero value joins with no identity and no limits,
+// creating the room if needed.
+type JoinOptions struct {
+	// Identity is who joins, from a join token. A member joining with the identity of
+	// one already in the room replaces it: that one is removed (Observer.Removed with
+	// ErrReplaced) before the newcomer joins. Empty: nobody is replaced.
+	Identity string
+	// Grants limit the media the member sends and receives; nil: no limits.
+	Grants *Grants
+	// MustExist refuses, with ErrNoRoom, to create the room: the member may only
+	// join a room that others are in.
+	MustExist bool
+}
 
 // ClaimFunc claims a room name before a room is created with it, so that rooms of
 // other kinds (SFU rooms) never share the name; release is called once the room is
@@ -104,12 +144,21 @@ func (rs *Rooms) MaxSize() int { return rs.cfg.MaxSize }
 // receives the member's events, starting with Joined (called before Join returns).
 // The caller owns the member and must call its Leave.
 func (rs *Rooms) Join(id RoomID, name string, obs Observer) (*Member, error) {
-	r, err := rs.hold(id)
+	return rs.JoinWith(id, name, obs, JoinOptions{})
+}
+
+// JoinWith is Join with options.
+func (rs *Rooms) JoinWith(id RoomID, name string, obs Observer, opts JoinOptions) (*Member, error) {
+	r, err := rs.hold(id, !opts.MustExist)
 	if err != nil {
 		return nil, err
 	}
-	m := &Member{id: PeerID(newID("p_")), name: name, room: r, obs: obs, rooms: rs, left: make(chan struct{})}
+	m := &Member{id: PeerID(newID("p_")), identity: opts.Identity, name: name, grants: opts.Grants, room: r,
+		obs: obs, rooms: rs, left: make(chan struct{})}
 	m.log = r.log.With("peer", m.id)
+	if opts.Identity != "" {
+		m.log = m.log.With("identity", opts.Identity)
+	}
 	if err := r.add(m, rs.cfg.MaxSize); err != nil {
 		rs.release(r)
 		return nil, err
@@ -117,14 +166,18 @@ func (rs *Rooms) Join(id RoomID, name string, obs Observer) (*Member, error) {
 	return m, nil
 }
 
-// hold takes a hold on room id, creating it if needed. A room lives while it is held.
-func (rs *Rooms) hold(id RoomID) (*Room, error) {
+// hold takes a hold on room id, creating it if needed and create allows. A room
+// lives while it is held.
+func (rs *Rooms) hold(id RoomID, create bool) (*Room, error) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	if rs.closed {
 		return nil, ErrShuttingDown
 	}
 	r := rs.rooms[id]
+	if r == nil && !create {
+		return nil, ErrNoRoom
+	}
 	if r == nil {
 		var unclaim func()
 		if rs.cfg.Claim != nil {
@@ -163,6 +216,18 @@ func (rs *Rooms) Room(id RoomID) *Room {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	return rs.rooms[id]
+}
+
+// List returns the rooms that exist now, by name.
+func (rs *Rooms) List() []*Room {
+	rs.mu.Lock()
+	out := make([]*Room, 0, len(rs.rooms))
+	for _, r := range rs.rooms {
+		out = append(out, r)
+	}
+	rs.mu.Unlock()
+	slices.SortFunc(out, func(a, b *Room) int { return cmp.Compare(a.id, b.id) })
+	return out
 }
 
 // Len is the number of rooms.

@@ -60,6 +60,12 @@ func (r *recorder) Chat(m ChatMessage) {
 	r.events = append(r.events, "chat "+string(m.From)+" "+m.Text)
 }
 
+func (r *recorder) Removed(reason error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, "removed "+reason.Error())
+}
+
 func (r *recorder) got() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -307,5 +313,75 @@ func TestMeshChurn(t *testing.T) {
 	}
 	if rs.Len() != 0 {
 		t.Errorf("%d rooms after everyone left", rs.Len())
+	}
+}
+
+// TestMeshIdentityReplaces: a member joining with the identity of one present
+// replaces it, even in a full room: the old one is told why, the others see it leave
+// before the newcomer joins; without an identity nobody is replaced.
+func TestMeshIdentityReplaces(t *testing.T) {
+	rs := NewRooms(Config{MaxSize: 2, Logger: quiet()})
+	old := newRecorder()
+	first, err := rs.JoinWith("r", "ada", old, JoinOptions{Identity: "ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rb := join(t, rs, "r", "bob")
+	second, err := rs.JoinWith("r", "ada", newRecorder(), JoinOptions{Identity: "ada"})
+	if err != nil {
+		t.Fatalf("replacing join in a full room: %v", err)
+	}
+	t.Cleanup(second.Leave)
+	if got := old.got(); len(got) != 2 || got[1] != "removed "+ErrReplaced.Error() {
+		t.Errorf("replaced member got %q", got)
+	}
+	want := []string{"left " + string(first.ID()), "joined " + string(second.ID())}
+	if got := rb.got(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("bob got %q, want %q", got, want)
+	}
+	if err := first.Relay(second.ID(), []byte(`{}`)); !errors.Is(err, ErrLeft) {
+		t.Errorf("relay from the replaced member: %v, want ErrLeft", err)
+	}
+	first.Leave() // as its owner does; the room keeps the others
+	if n := len(rs.Room("r").Peers()); n != 2 {
+		t.Errorf("%d peers after the replaced member left, want 2", n)
+	}
+}
+
+// TestMeshRemoveCloseAndMustExist: an administrator's Remove and Close tell the
+// members why; MustExist joins only a room that exists.
+func TestMeshRemoveCloseAndMustExist(t *testing.T) {
+	rs := NewRooms(Config{Logger: quiet()})
+	if _, err := rs.JoinWith("r", "x", newRecorder(), JoinOptions{MustExist: true}); !errors.Is(err, ErrNoRoom) || rs.Len() != 0 {
+		t.Fatalf("MustExist join of no room: %v, %d rooms", err, rs.Len())
+	}
+	a, ra := join(t, rs, "r", "a")
+	b, rb := join(t, rs, "r", "b")
+	c, err := rs.JoinWith("r", "c", newRecorder(), JoinOptions{MustExist: true})
+	if err != nil {
+		t.Fatalf("MustExist join of a room: %v", err)
+	}
+	t.Cleanup(c.Leave)
+	room := rs.Room("r")
+	if err := room.Remove("p_nobody", ErrRemoved); !errors.Is(err, ErrUnknownPeer) {
+		t.Errorf("remove nobody: %v", err)
+	}
+	if err := room.Remove(b.ID(), ErrRemoved); err != nil {
+		t.Fatal(err)
+	}
+	if got := rb.got(); len(got) == 0 || got[len(got)-1] != "removed "+ErrRemoved.Error() {
+		t.Errorf("b got %q", got)
+	}
+	if n := room.Close(ErrRoomClosed); n != 2 {
+		t.Errorf("close removed %d, want 2", n)
+	}
+	if got := ra.got(); got[len(got)-1] != "removed "+ErrRoomClosed.Error() {
+		t.Errorf("a got %q", got)
+	}
+	a.Leave()
+	b.Leave()
+	c.Leave()
+	if rs.Len() != 0 {
+		t.Error("room left after everyone's owners let go")
 	}
 }

@@ -44,12 +44,22 @@ func (r *Room) peersLocked(except PeerID) []PeerInfo {
 	return out
 }
 
-// add makes m a member unless the room has max members already.
+// add makes m a member unless the room has max members already. A member with m's
+// identity is removed first (ErrReplaced), and does not count against max.
 func (r *Room) add(m *Member, max int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.members) >= max {
+	old := r.withIdentityLocked(m.identity)
+	present := len(r.members)
+	if old != nil {
+		present--
+	}
+	if present >= max {
 		return fmt.Errorf("%w (at most %d peers)", ErrRoomFull, max)
+	}
+	if old != nil {
+		old.log.Info("peer replaced by a new connection with its identity")
+		r.removeLocked(old, ErrReplaced)
 	}
 	others := r.peersLocked("")
 	self := m.info()
@@ -62,6 +72,19 @@ func (r *Room) add(m *Member, max int) error {
 	return nil
 }
 
+// withIdentityLocked is the member with identity, or nil; the caller holds r.mu.
+func (r *Room) withIdentityLocked(identity string) *Member {
+	if identity == "" {
+		return nil
+	}
+	for _, o := range r.members {
+		if o.identity == identity {
+			return o
+		}
+	}
+	return nil
+}
+
 // remove takes m out of the room and tells the others.
 func (r *Room) remove(m *Member) {
 	r.mu.Lock()
@@ -69,6 +92,12 @@ func (r *Room) remove(m *Member) {
 	if r.members[m.id] != m {
 		return
 	}
+	r.leaveLocked(m)
+}
+
+// leaveLocked takes m, a member, out of the room and tells the others; the caller
+// holds r.mu.
+func (r *Room) leaveLocked(m *Member) {
 	delete(r.members, m.id)
 	info := m.info()
 	for _, o := range r.members {
@@ -76,11 +105,56 @@ func (r *Room) remove(m *Member) {
 	}
 }
 
-// lookup returns the member id, or nil.
-func (r *Room) lookup(id PeerID) *Member {
+// removeLocked takes m out as if it had left and tells its owner why; the owner then
+// calls Leave, which finds it gone. The caller holds r.mu.
+func (r *Room) removeLocked(m *Member, reason error) {
+	r.leaveLocked(m)
+	m.obs.Removed(reason)
+}
+
+// Remove takes the member id out of the room for reason (ErrRemoved, say): the others
+// are told it left, and its owner is told why through Observer.Removed. It returns
+// ErrUnknownPeer when id is not in the room.
+func (r *Room) Remove(id PeerID, reason error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.members[id]
+	m := r.members[id]
+	if m == nil {
+		return ErrUnknownPeer
+	}
+	m.log.Info("peer removed", "reason", reason)
+	r.removeLocked(m, reason)
+	return nil
+}
+
+// Close removes every member for reason (ErrRoomClosed), each told through
+// Observer.Removed, and returns how many. The room goes away once their owners have
+// called Leave, as after any last leave.
+func (r *Room) Close(reason error) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, m := range r.members {
+		r.removeLocked(m, reason)
+		n++
+	}
+	r.log.Info("room closed by an administrator", "removed", n)
+	return n
+}
+
+// route finds the target of a relay from m: ErrLeft when m is no longer a member,
+// ErrUnknownPeer when to is not another one.
+func (r *Room) route(m *Member, to PeerID) (*Member, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch target := r.members[to]; {
+	case r.members[m.id] != m:
+		return nil, ErrLeft
+	case target == nil || target == m:
+		return nil, ErrUnknownPeer
+	default:
+		return target, nil
+	}
 }
 
 func (r *Room) chat(msg ChatMessage) {
@@ -94,11 +168,13 @@ func (r *Room) chat(msg ChatMessage) {
 // Member is one peer in one mesh room. It is created by Rooms.Join and lives until
 // Leave. Its methods are safe for concurrent use.
 type Member struct {
-	id   PeerID
-	name string
-	room *Room
-	obs  Observer
-	log  *slog.Logger
+	id       PeerID
+	identity string
+	name     string
+	grants   *Grants
+	room     *Room
+	obs      Observer
+	log      *slog.Logger
 
 	leaveOnce sync.Once
 	rooms     *Rooms
@@ -114,21 +190,25 @@ func (m *Member) Name() string { return m.name }
 // RoomID names the member's room.
 func (m *Member) RoomID() RoomID { return m.room.id }
 
-func (m *Member) info() PeerInfo { return PeerInfo{ID: m.id, Name: m.name} }
+func (m *Member) info() PeerInfo {
+	return PeerInfo{ID: m.id, Identity: m.identity, Name: m.name, Grants: m.grants}
+}
 
 // Relay hands data to member to, stamped as coming from m. It does not wait for the
 // target: the target's observer queues it. It fails with ErrUnknownPeer when to is
-// not another member of m's room, and with ErrLeft after Leave.
+// not another member of m's room, with ErrLeft after Leave or removal, and with
+// ErrForbidden when data carries a description that the grants of m or of the target
+// do not allow (mayRelay).
 func (m *Member) Relay(to PeerID, data []byte) error {
 	if m.hasLeft() {
 		return ErrLeft
 	}
-	if to == m.id {
-		return ErrUnknownPeer
+	target, err := m.room.route(m, to)
+	if err != nil {
+		return err
 	}
-	target := m.room.lookup(to)
-	if target == nil {
-		return ErrUnknownPeer
+	if err := mayRelay(m.grants, target.grants, data); err != nil {
+		return err
 	}
 	target.obs.Relay(m.id, data)
 	return nil

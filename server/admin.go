@@ -1,17 +1,22 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/switchboard-rtc/switchboard/auth"
+	"github.com/switchboard-rtc/switchboard/directory"
+	"github.com/switchboard-rtc/switchboard/mesh"
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
 // The admin API, under /v1/admin/: JSON in and out, errors as
 // {"error": {"code", "message"}}. Every call needs a token with the admin grant; a
 // token whose room claim names one room manages that room only. Without API keys the
-// API is disabled (403, code admin-disabled). See docs/auth.md.
+// API is disabled (403, code admin-disabled). Rooms of both modes are listed, closed
+// and rid of participants alike; tracks exist in SFU rooms only. See docs/auth.md.
 
 func (s *Server) registerAdmin() {
 	s.adminRoute("GET /v1/admin/rooms", s.adminListRooms)
@@ -38,8 +43,9 @@ type adminFunc func(w http.ResponseWriter, r *http.Request, claims *auth.Claims)
 func adminAllows(c *auth.Claims, room string) bool { return c.Room == "" || c.AllowsRoom(room) }
 
 type adminRoom struct {
-	Name         string `json:"name"`
-	Participants int    `json:"participants"`
+	Name         string         `json:"name"`
+	Mode         directory.Mode `json:"mode"`
+	Participants int            `json:"participants"`
 }
 
 type adminParticipant struct {
@@ -56,20 +62,38 @@ type adminTrack struct {
 	Muted  bool   `json:"muted"`
 }
 
-// GET /v1/admin/rooms: {"rooms": [{"name", "participants"}]}.
+// GET /v1/admin/rooms: {"rooms": [{"name", "mode", "participants"}]}, by name.
 func (s *Server) adminListRooms(w http.ResponseWriter, _ *http.Request, c *auth.Claims) {
 	rooms := []adminRoom{}
 	for _, room := range s.rooms.List() {
 		if adminAllows(c, string(room.ID())) {
-			rooms = append(rooms, adminRoom{Name: string(room.ID()), Participants: len(room.Participants())})
+			rooms = append(rooms, adminRoom{Name: string(room.ID()), Mode: directory.SFU, Participants: len(room.Participants())})
 		}
 	}
+	for _, room := range s.mesh.List() {
+		if adminAllows(c, string(room.ID())) {
+			rooms = append(rooms, adminRoom{Name: string(room.ID()), Mode: directory.Mesh, Participants: len(room.Peers())})
+		}
+	}
+	slices.SortFunc(rooms, func(a, b adminRoom) int { return cmp.Compare(a.Name, b.Name) })
 	writeJSON(w, http.StatusOK, map[string]any{"rooms": rooms})
 }
 
-// GET /v1/admin/rooms/{room}: {"name", "participants": [{"id", "identity", "name",
-// "tracks": [{"id", "kind", "source", "muted"}]}]}.
+// GET /v1/admin/rooms/{room}: {"name", "mode", "participants": [{"id", "identity",
+// "name", "tracks": [{"id", "kind", "source", "muted"}]}]}; a mesh room's peers have
+// no tracks on the server.
 func (s *Server) adminGetRoom(w http.ResponseWriter, r *http.Request, _ *auth.Claims) {
+	if mr := s.adminMeshRoom(r); mr != nil {
+		peers := []adminParticipant{}
+		for _, p := range mr.Peers() {
+			peers = append(peers, adminParticipant{ID: string(p.ID), Identity: p.Identity, Name: p.Name, Tracks: []adminTrack{}})
+		}
+		slices.SortFunc(peers, func(a, b adminParticipant) int {
+			return cmp.Or(cmp.Compare(a.Identity, b.Identity), cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+		})
+		writeJSON(w, http.StatusOK, map[string]any{"name": mr.ID(), "mode": directory.Mesh, "participants": peers})
+		return
+	}
 	room, ok := s.adminRoom(w, r)
 	if !ok {
 		return
@@ -82,11 +106,17 @@ func (s *Server) adminGetRoom(w http.ResponseWriter, r *http.Request, _ *auth.Cl
 		}
 		members = append(members, ap)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"name": room.ID(), "participants": members})
+	writeJSON(w, http.StatusOK, map[string]any{"name": room.ID(), "mode": directory.SFU, "participants": members})
 }
 
 // DELETE /v1/admin/rooms/{room}: everyone is removed (told room-closed).
 func (s *Server) adminCloseRoom(w http.ResponseWriter, r *http.Request, _ *auth.Claims) {
+	if mr := s.adminMeshRoom(r); mr != nil {
+		n := mr.Close(mesh.ErrRoomClosed)
+		s.log.Info("admin: room closed", "room", mr.ID(), "mode", directory.Mesh, "removed", n)
+		writeJSON(w, http.StatusOK, map[string]any{"name": mr.ID(), "removed": n})
+		return
+	}
 	room, ok := s.adminRoom(w, r)
 	if !ok {
 		return
@@ -99,6 +129,16 @@ func (s *Server) adminCloseRoom(w http.ResponseWriter, r *http.Request, _ *auth.
 // DELETE /v1/admin/rooms/{room}/participants/{participant}: the participant is told
 // removed and disconnected; the others see it leave.
 func (s *Server) adminRemove(w http.ResponseWriter, r *http.Request, _ *auth.Claims) {
+	if mr := s.adminMeshRoom(r); mr != nil {
+		id := mesh.PeerID(r.PathValue("participant"))
+		if err := mr.Remove(id, mesh.ErrRemoved); err != nil {
+			writeAdminError(w, err)
+			return
+		}
+		s.log.Info("admin: participant removed", "room", mr.ID(), "mode", directory.Mesh, "participant", id)
+		writeJSON(w, http.StatusOK, map[string]any{"removed": id})
+		return
+	}
 	room, ok := s.adminRoom(w, r)
 	if !ok {
 		return
@@ -116,6 +156,11 @@ func (s *Server) adminRemove(w http.ResponseWriter, r *http.Request, _ *auth.Cla
 // (resumes) and the room is told with track-muted. Answers {"track": {...}}.
 func (s *Server) adminMute(muted bool) adminFunc {
 	return func(w http.ResponseWriter, r *http.Request, _ *auth.Claims) {
+		if s.adminMeshRoom(r) != nil {
+			writeJSONError(w, http.StatusConflict, "wrong-mode",
+				"the room is a mesh room: its media flows between the peers, not through the server")
+			return
+		}
 		room, ok := s.adminRoom(w, r)
 		if !ok {
 			return
@@ -141,10 +186,15 @@ func (s *Server) adminRoom(w http.ResponseWriter, r *http.Request) (*sfu.Room, b
 	return room, true
 }
 
+// adminMeshRoom is the mesh room of the path, or nil when there is none.
+func (s *Server) adminMeshRoom(r *http.Request) *mesh.Room {
+	return s.mesh.Room(mesh.RoomID(r.PathValue("room")))
+}
+
 // writeAdminError maps an error of the media core to the admin API's answer.
 func writeAdminError(w http.ResponseWriter, err error) {
 	switch {
-	case errors.Is(err, sfu.ErrNoParticipant):
+	case errors.Is(err, sfu.ErrNoParticipant), errors.Is(err, mesh.ErrUnknownPeer):
 		writeJSONError(w, http.StatusNotFound, "not-found", "no such participant in the room")
 	case errors.Is(err, sfu.ErrNoTrack):
 		writeJSONError(w, http.StatusNotFound, "not-found", "no such track in the room")

@@ -94,12 +94,12 @@ func TestAdminAPI(t *testing.T) {
 
 	// List rooms.
 	status, body := adminCall(t, ts, "GET", "/v1/admin/rooms", admin)
-	if got := fmt.Sprint(body["rooms"]); status != 200 || got != "[map[name:elsewhere participants:1] map[name:standup participants:3]]" {
+	if got := fmt.Sprint(body["rooms"]); status != 200 || got != "[map[mode:sfu name:elsewhere participants:1] map[mode:sfu name:standup participants:3]]" {
 		t.Fatalf("rooms: %d %s", status, got)
 	}
 	// A room-scoped admin token sees its room only.
 	_, body = adminCall(t, ts, "GET", "/v1/admin/rooms", mintToken(t, room, "ops", auth.Grants{Admin: true}))
-	if got := fmt.Sprint(body["rooms"]); got != "[map[name:standup participants:3]]" {
+	if got := fmt.Sprint(body["rooms"]); got != "[map[mode:sfu name:standup participants:3]]" {
 		t.Errorf("rooms for a room-scoped token: %s", got)
 	}
 

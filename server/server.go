@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -49,7 +50,8 @@ type Config struct {
 	// multi-node build). Nil means one in this process, configured by MeshRooms.
 	// The server's own SFU and mesh rooms claim their names from it; a Rooms
 	// replacement must do the same for its SFU rooms, or a mesh room could share a
-	// name with one of them.
+	// name with one of them. It counts the rooms against Limits.MaxRooms: a
+	// replacement enforces a limit of its own, or none.
 	Directory directory.Directory
 	// Logger receives all logs; nil means slog.Default().
 	Logger *slog.Logger
@@ -90,8 +92,9 @@ type Limits struct {
 	// goes on at over twice the rate is disconnected. A negative rate means no limit.
 	MessagesPerSecond float64
 	MessageBurst      int
-	// MaxRooms bounds the rooms of the server [1000]; a join that would create one
-	// more is refused (too-many-rooms).
+	// MaxRooms bounds the rooms of the server [1000], SFU and mesh rooms together; a
+	// join that would create one more is refused (too-many-rooms). It is enforced by
+	// the in-process directory: a Config.Directory replacement enforces its own.
 	MaxRooms int
 	// MaxParticipants bounds the participants of a room [200] (room-full).
 	MaxParticipants int
@@ -113,6 +116,25 @@ type Limits struct {
 	NewSessionsPerSecond float64
 	NewSessionBurst      int
 }
+
+// maxRooms is MaxRooms with its default applied, for directory.Config (where zero
+// or negative is no limit).
+func (l Limits) maxRooms() int {
+	switch {
+	case l.MaxRooms == 0:
+		return sfu.DefaultMaxRooms
+	case l.MaxRooms < 0:
+		return 0
+	}
+	return l.MaxRooms
+}
+
+// tooManyRooms is the directory's refusal of a new SFU room for the room limit, that
+// is also the media core's ErrTooManyRooms.
+type tooManyRooms struct{ error }
+
+func (e tooManyRooms) Unwrap() error        { return e.error }
+func (e tooManyRooms) Is(target error) bool { return target == sfu.ErrTooManyRooms }
 
 // Liveness sets how a client that vanished without a word is noticed: by WebSocket
 // pings, and by its media connections going silent. The zero value of each field
@@ -160,7 +182,9 @@ func New(cfg Config) (*Server, error) {
 		log = slog.Default()
 	}
 	cfg.Media.Logger = log
-	cfg.Media.Limits = sfu.Limits{MaxRooms: cfg.Limits.MaxRooms, MaxParticipants: cfg.Limits.MaxParticipants,
+	// Rooms are counted once, SFU and mesh together, by the directory they claim
+	// their names from; the media core counts none of its own.
+	cfg.Media.Limits = sfu.Limits{MaxRooms: -1, MaxParticipants: cfg.Limits.MaxParticipants,
 		MaxTracks: cfg.Limits.MaxTracks}
 	cfg.Media.Liveness = cfg.Liveness.Liveness
 	engine, err := sfu.NewEngine(cfg.Media)
@@ -169,7 +193,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	dir := cfg.Directory
 	if dir == nil {
-		local, err := directory.NewLocal(cfg.MeshRooms)
+		local, err := directory.NewLocal(directory.Config{MeshRooms: cfg.MeshRooms, MaxRooms: cfg.Limits.maxRooms()})
 		if err != nil {
 			return nil, fmt.Errorf("server: %w", err)
 		}
@@ -179,7 +203,11 @@ func New(cfg Config) (*Server, error) {
 		perAddr: peraddr.New(peraddr.Config{MaxSessions: cfg.Limits.SessionsPerAddress,
 			Rate: cfg.Limits.NewSessionsPerSecond, Burst: cfg.Limits.NewSessionBurst})}
 	s.rooms = sfu.NewRoomsWith(engine, sfu.RoomsOptions{Claim: func(id sfu.RoomID) (func(), error) {
-		return dir.Claim(string(id), directory.SFU)
+		release, err := dir.Claim(string(id), directory.SFU)
+		if errors.Is(err, directory.ErrTooManyRooms) {
+			err = tooManyRooms{err} // for WHIP and sfu-ws, which know the media core's errors
+		}
+		return release, err
 	}})
 	s.mesh = mesh.NewRooms(mesh.Config{MaxSize: cfg.MeshMaxSize, Logger: log, Claim: func(id mesh.RoomID) (func(), error) {
 		return dir.Claim(string(id), directory.Mesh)

@@ -75,11 +75,11 @@ func (g *Grants) maySend(src Source) bool {
 	return g.Publish && (len(g.Sources) == 0 || slices.Contains(g.Sources, src))
 }
 
+// MaySend reports whether src may be published under g (nil allows everything).
+func (g *Grants) MaySend(src Source) bool { return g.maySend(src) }
+
 // maySubscribe reports whether g lets the participant receive others' media.
 func (g *Grants) maySubscribe() bool { return g == nil || g.Subscribe }
-
-// MaySend reports whether src may be published under g; nil allows everything.
-func (g *Grants) MaySend(src Source) bool { return g.maySend(src) }
 
 // MaySubscribe reports whether g allows receiving others' media; nil allows it.
 func (g *Grants) MaySubscribe() bool { return g.maySubscribe() }

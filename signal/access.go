@@ -3,6 +3,7 @@ package signal
 import (
 	"context"
 
+	"github.com/switchboard-rtc/switchboard/mesh"
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
@@ -16,13 +17,31 @@ type Access struct {
 	Identity string
 	// Name, when set, is the display name, whatever the join message says.
 	Name string
-	// Grants limit publishing and receiving; nil allows both.
+	// Grants limit publishing and receiving, in SFU and mesh rooms; nil allows both.
 	Grants *sfu.Grants
+	// NoNewMeshRooms: the client may not create a mesh room (its join token lacks
+	// "mode": "mesh"). It may still join a mesh room that exists, or create one whose
+	// name the server's configuration makes a mesh room.
+	NoNewMeshRooms bool
 }
 
 // joinOptions are the media core's options for a.
 func (a Access) joinOptions() sfu.JoinOptions {
 	return sfu.JoinOptions{Identity: a.Identity, Grants: a.Grants}
+}
+
+// meshOptions are the mesh rooms' options for a, joining room; configured says the
+// server's configuration makes room a mesh room.
+func (a Access) meshOptions(configured bool) mesh.JoinOptions {
+	opts := mesh.JoinOptions{Identity: a.Identity, MustExist: a.NoNewMeshRooms && !configured}
+	if g := a.Grants; g != nil {
+		opts.Grants = &mesh.Grants{
+			Audio:     g.MaySend(sfu.SourceMicrophone),
+			Video:     g.MaySend(sfu.SourceCamera) || g.MaySend(sfu.SourceScreen),
+			Subscribe: g.Subscribe,
+		}
+	}
+	return opts
 }
 
 // restricted reports whether joining under a needs more than Rooms.Join offers.

@@ -60,7 +60,8 @@ var (
 	// ErrConnectionFailed: a media connection failed for good.
 	ErrConnectionFailed = errors.New("media connection failed")
 	// ErrRemoved: the server took the participant out of its room; it wraps the
-	// media core's reason (sfu.ErrReplaced, sfu.ErrRemoved, sfu.ErrRoomClosed).
+	// room's reason (sfu.ErrReplaced, sfu.ErrRemoved, sfu.ErrRoomClosed, or the same
+	// of package mesh).
 	ErrRemoved = errors.New("removed")
 	// ErrRateLimited: the client went on sending far over its message rate.
 	ErrRateLimited = errors.New("rate limited: too many messages")
@@ -91,7 +92,7 @@ func toWire(err error) (code, msg string) {
 		return CodeRoomClosed, err.Error()
 	case errors.Is(err, sfu.ErrRoomFull):
 		return CodeRoomFull, err.Error()
-	case errors.Is(err, sfu.ErrTooManyRooms):
+	case errors.Is(err, sfu.ErrTooManyRooms), errors.Is(err, directory.ErrTooManyRooms):
 		return CodeTooManyRooms, err.Error()
 	case errors.Is(err, sfu.ErrTooManyTracks):
 		return CodeTooManyTracks, err.Error()
@@ -99,6 +100,14 @@ func toWire(err error) (code, msg string) {
 		return CodeModeMismatch, err.Error()
 	case errors.Is(err, mesh.ErrRoomFull):
 		return CodeRoomFull, err.Error()
+	case errors.Is(err, mesh.ErrForbidden):
+		return CodeForbidden, err.Error()
+	case errors.Is(err, mesh.ErrReplaced):
+		return CodeReplaced, err.Error()
+	case errors.Is(err, mesh.ErrRemoved):
+		return CodeRemoved, err.Error()
+	case errors.Is(err, mesh.ErrRoomClosed):
+		return CodeRoomClosed, err.Error()
 	}
 	return CodeInternal, "internal error"
 }

@@ -2,6 +2,7 @@ package signal
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -16,7 +17,12 @@ import (
 
 func (s *Session) joinMesh(id, room, name string) error {
 	obs := &meshObserver{s: s, joinRe: id, room: room}
-	m, err := s.cfg.Mesh.Join(mesh.RoomID(room), name, obs)
+	configured := s.cfg.DefaultMode != nil && s.cfg.DefaultMode(room) == directory.Mesh
+	m, err := s.cfg.Mesh.JoinWith(mesh.RoomID(room), name, obs, s.access.meshOptions(configured))
+	if errors.Is(err, mesh.ErrNoRoom) {
+		return protocolError(CodeForbidden, "creating a mesh room needs a join token with \"mode\": \"mesh\"; room "+
+			quote(room)+" does not exist")
+	}
 	if err != nil {
 		return err
 	}
@@ -85,13 +91,25 @@ func (o *meshObserver) Relay(from mesh.PeerID, data []byte) {
 	o.s.send(relayMessage{Type: TypeRelay, From: string(from), Data: data})
 }
 
+// Removed tells the client why (an error with code replaced, removed or room-closed)
+// and ends the session; the error goes out before the connection closes.
+func (o *meshObserver) Removed(reason error) {
+	o.s.sendError("", reason)
+	o.s.End(fmt.Errorf("%w: %w", ErrRemoved, reason))
+}
+
 func (o *meshObserver) Chat(m mesh.ChatMessage) {
 	o.s.send(chatMessage{Type: TypeChat, From: string(m.From), Name: m.Name, Text: m.Text,
 		Time: m.Time.Format(time.RFC3339Nano)})
 }
 
 // peerToWire describes a mesh peer as the protocol describes a participant: it
-// publishes nothing through the server.
+// publishes nothing through the server. A peer that joined with a token shows its
+// grants, so that the others send it no media it may not receive.
 func peerToWire(p mesh.PeerInfo) participantJSON {
-	return participantJSON{ID: string(p.ID), Name: p.Name, Tracks: []trackJSON{}}
+	out := participantJSON{ID: string(p.ID), Identity: p.Identity, Name: p.Name, Tracks: []trackJSON{}}
+	if g := p.Grants; g != nil {
+		out.Grants = &meshGrantsJSON{Audio: g.Audio, Video: g.Video, Subscribe: g.Subscribe}
+	}
+	return out
 }

@@ -100,6 +100,15 @@ type participantJSON struct {
 	Identity string      `json:"identity,omitempty"`
 	Name     string      `json:"name"`
 	Tracks   []trackJSON `json:"tracks"`
+	// Grants: a mesh peer's, when its token limits them.
+	Grants *meshGrantsJSON `json:"grants,omitempty"`
+}
+
+// meshGrantsJSON is what a mesh peer may do: send audio, send video, receive.
+type meshGrantsJSON struct {
+	Audio     bool `json:"audio"`
+	Video     bool `json:"video"`
+	Subscribe bool `json:"subscribe"`
 }
 
 type trackJSON struct {

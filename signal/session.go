@@ -24,7 +24,7 @@ type Rooms interface {
 // MeshRooms is what a session needs to put its client in a mesh room: *mesh.Rooms on
 // a single node.
 type MeshRooms interface {
-	Join(room mesh.RoomID, name string, obs mesh.Observer) (*mesh.Member, error)
+	JoinWith(room mesh.RoomID, name string, obs mesh.Observer, opts mesh.JoinOptions) (*mesh.Member, error)
 }
 
 // Outbox carries encoded messages to the client. Send never blocks: it queues msg and

@@ -88,7 +88,7 @@ func (f *serveFlags) limitFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&l.MessagesPerSecond, "messages-per-second", server.DefaultMessagesPerSecond,
 		"`rate` of signaling messages per second one connection may keep up (beyond it: refused; over twice it: disconnected; negative: no limit)")
 	fs.IntVar(&l.MessageBurst, "message-burst", server.DefaultMessageBurst, "signaling messages one connection may send at once beyond its rate")
-	fs.IntVar(&l.MaxRooms, "max-rooms", server.DefaultMaxRooms, "rooms of the server")
+	fs.IntVar(&l.MaxRooms, "max-rooms", server.DefaultMaxRooms, "rooms of the server, SFU and mesh together")
 	fs.IntVar(&l.MaxParticipants, "max-participants", server.DefaultMaxParticipants, "participants of one room")
 	fs.IntVar(&l.MaxTracks, "max-tracks", server.DefaultMaxTracks, "tracks one participant may publish at a time")
 	fs.IntVar(&l.MaxPendingSSE, "max-pending-sse", server.DefaultMaxPendingSSE, "SSE sessions waiting for their dropped stream to come back")

@@ -16,7 +16,7 @@ import (
 func tokenCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var key, secret, room, identity, name, grants, sources string
+	var key, secret, room, identity, name, grants, sources, mode string
 	var ttl time.Duration
 	fs.StringVar(&key, "api-key", "", "API `key` to sign with (the server's --api-key)")
 	fs.StringVar(&secret, "api-secret", "", "the API key's `secret`")
@@ -25,6 +25,7 @@ func tokenCmd(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&name, "name", "", "display `name` (default: the one the client gives)")
 	fs.StringVar(&grants, "grants", "join,publish,subscribe", "comma-separated `grants`: join, publish, subscribe, admin")
 	fs.StringVar(&sources, "sources", "", "comma-separated `sources` publish allows: camera, microphone, screen (default: all)")
+	fs.StringVar(&mode, "mode", "", "\"mesh\" lets the holder create mesh rooms (default: it may only join those that exist or are configured)")
 	fs.DurationVar(&ttl, "ttl", 6*time.Hour, "how long the token is valid")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -43,8 +44,12 @@ func tokenCmd(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		return errors.New("token: --room is required for a token that joins")
 	case g.Join && identity == "":
 		return errors.New("token: --identity is required for a token that joins")
+	case mode != "" && mode != auth.ModeMesh:
+		return fmt.Errorf("token: --mode: %q is not \"mesh\"", mode)
 	}
-	tok, err := auth.Mint(key, secret, auth.NewClaims(room, identity, name, g, ttl))
+	claims := auth.NewClaims(room, identity, name, g, ttl)
+	claims.Mode = mode
+	tok, err := auth.Mint(key, secret, claims)
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ func TestTokenCommand(t *testing.T) {
 	var out, errs bytes.Buffer
 	err := run(context.Background(), []string{"token", "--api-key", testKey, "--api-secret", testSecret,
 		"--room", "standup", "--identity", "ada", "--name", "Ada", "--grants", "join,publish",
-		"--sources", "microphone,screen", "--ttl", "10m"}, &out, &errs)
+		"--sources", "microphone,screen", "--mode", "mesh", "--ttl", "10m"}, &out, &errs)
 	if err != nil {
 		t.Fatalf("token: %v (%s)", err, errs.String())
 	}
@@ -34,7 +34,7 @@ func TestTokenCommand(t *testing.T) {
 	}
 	g := c.Grants
 	if c.Room != "standup" || c.Identity() != "ada" || c.Name != "Ada" || !g.Join || !g.Publish || g.Subscribe || g.Admin ||
-		strings.Join(g.PublishSources, ",") != "microphone,screen" {
+		strings.Join(g.PublishSources, ",") != "microphone,screen" || c.Mode != "mesh" {
 		t.Errorf("claims = %+v", c)
 	}
 	if d := c.ExpiresAt.Sub(c.IssuedAt.Time); d.Minutes() != 10 {
@@ -51,6 +51,7 @@ func TestTokenCommandRefusals(t *testing.T) {
 		{"--api-key", testKey, "--api-secret", testSecret, "--room", "r", "--identity", "i", "--sources", "radio"},
 		{"--api-key", testKey, "--api-secret", testSecret, "--room", "r", "--identity", "i", "--grants", "join", "--sources", "camera"},
 		{"--api-key", testKey, "--api-secret", testSecret, "--room", "r", "--identity", "i", "--ttl", "-1m"},
+		{"--api-key", testKey, "--api-secret", testSecret, "--room", "r", "--identity", "i", "--mode", "sfu"},
 	} {
 		var out, errs bytes.Buffer
 		if err := run(context.Background(), append([]string{"token"}, args...), &out, &errs); err == nil {

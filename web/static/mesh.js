@@ -27,6 +27,13 @@
  * - `{ready: true}`: a peer already in the room has nothing to offer; the newcomer
  *   may offer its own tracks.
  *
+ * Grants (docs/protocol.md, "Grants in mesh rooms"): on a server with join tokens the
+ * server refuses a description that sends media its sender may not send, or to a peer
+ * that may not receive. So this module sends no tracks to a peer whose grants say it
+ * does not subscribe (it relays `ready` instead), and does not publish a kind of track
+ * this peer may not send. A peer that sends nothing answers offers with sections that
+ * only receive, and never offers.
+ *
  * @module mesh
  */
 
@@ -40,6 +47,28 @@ import { SwitchboardError } from './transport.js';
  * machine, on which a fallback that fires early would make the offers cross.
  */
 export const FIRST_OFFER_WAIT_MS = 30_000;
+
+/**
+ * What a peer may do, as the server says in its participant object.
+ * @typedef {object} MeshGrants
+ * @property {boolean} audio      may send audio
+ * @property {boolean} video      may send video
+ * @property {boolean} subscribe  may receive media
+ */
+
+/** @type {MeshGrants} the grants of a peer whose participant object carries none */
+const ALL_GRANTS = Object.freeze({ audio: true, video: true, subscribe: true });
+
+/**
+ * A peer's grants from the `grants` of its participant object: everything is allowed
+ * unless the server says otherwise.
+ * @param {unknown} value
+ * @returns {MeshGrants}
+ */
+export function meshGrants(value) {
+  if (!isRecord(value)) return ALL_GRANTS;
+  return { audio: value.audio !== false, video: value.video !== false, subscribe: value.subscribe !== false };
+}
 
 /** Remote candidates kept while their description has not arrived; a bound only. */
 const MAX_QUEUED_CANDIDATES = 256;
@@ -79,9 +108,13 @@ function isRecord(value) {
  * Every peer connection of a mesh room, by remote peer id.
  */
 export class MeshConnections {
-  /** @param {MeshHost} host */
-  constructor(host) {
+  /**
+   * @param {MeshHost} host
+   * @param {MeshGrants} [grants] what this peer may do
+   */
+  constructor(host, grants = ALL_GRANTS) {
     this.host = host;
+    this.grants = grants;
     /** @type {Map<string, MeshPeer>} by peer id */
     this.peers = new Map();
     /** @type {Map<MediaStreamTrack, MeshLocalTrack>} */
@@ -90,14 +123,15 @@ export class MeshConnections {
 
   /**
    * Starts a connection to a peer. `present` says the peer was in the room when this
-   * client joined: this side then waits for its first offer.
+   * client joined: this side then waits for its first offer. `grants` are the peer's:
+   * it gets no tracks when it may not receive them.
    * @param {string} peerId
-   * @param {{present: boolean}} options
+   * @param {{present: boolean, grants?: MeshGrants}} options
    */
-  peerJoined(peerId, { present }) {
+  peerJoined(peerId, { present, grants = ALL_GRANTS }) {
     if (this.peers.has(peerId) || peerId === this.host.self?.id) return;
     const polite = (this.host.self?.id ?? '') > peerId;
-    const peer = new MeshPeer(this, peerId, polite);
+    const peer = new MeshPeer(this, peerId, polite, grants.subscribe);
     this.peers.set(peerId, peer);
     if (present) {
       peer.holdTracks(FIRST_OFFER_WAIT_MS);
@@ -125,14 +159,22 @@ export class MeshConnections {
   }
 
   /**
-   * Sends tracks to every peer (and to those who come later).
+   * Sends tracks to every peer that may receive them (and to those who come later),
+   * except those of a kind this peer may not send, which it returns.
    * @param {MediaStreamTrack[]} tracks
    * @param {(track: MediaStreamTrack) => Source} sourceOf
    * @param {MediaStream} stream
+   * @returns {MediaStreamTrack[]} the tracks not published: the grants do not allow them
    */
   publish(tracks, sourceOf, stream) {
+    /** @type {MediaStreamTrack[]} */
+    const refused = [];
     for (const track of tracks) {
       if (this.local.has(track)) continue;
+      if (!(track.kind === 'audio' ? this.grants.audio : this.grants.video)) {
+        refused.push(track);
+        continue;
+      }
       const source = sourceOf(track);
       const onEnded = () => this.host.localTrackEnded(track, source);
       track.addEventListener('ended', onEnded);
@@ -141,6 +183,7 @@ export class MeshConnections {
       this.local.set(track, local);
       for (const peer of this.peers.values()) peer.addLocal(local);
     }
+    return refused;
   }
 
   /** @param {MediaStreamTrack[]} tracks */
@@ -191,12 +234,14 @@ export class MeshPeer {
    * @param {MeshConnections} mesh
    * @param {string} peerId
    * @param {boolean} polite
+   * @param {boolean} receives  whether the peer may receive media: it gets no tracks otherwise
    */
-  constructor(mesh, peerId, polite) {
+  constructor(mesh, peerId, polite, receives) {
     this.mesh = mesh;
     this.host = mesh.host;
     this.peerId = peerId;
     this.polite = polite;
+    this.receives = receives;
     this.pc = new RTCPeerConnection({ iceServers: this.host.iceServers, bundlePolicy: 'max-bundle' });
     this.makingOffer = false;
     this.ignoreOffer = false;
@@ -253,7 +298,7 @@ export class MeshPeer {
 
   /** @param {MeshLocalTrack} local */
   addLocal(local) {
-    if (!this.sending || this.closed || this.senders.has(local.track)) return;
+    if (!this.sending || this.closed || !this.receives || this.senders.has(local.track)) return;
     this.senders.set(local.track, this.pc.addTrack(local.track, local.stream));
   }
 

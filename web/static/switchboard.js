@@ -26,7 +26,7 @@
 
 import { SSETransport, SwitchboardError, WebSocketTransport, closeError, sseUrl, transportFromQuery, webSocketUrl } from './transport.js';
 import { PublisherConnection, SubscriberConnection } from './peers.js';
-import { MeshConnections } from './mesh.js';
+import { MeshConnections, meshGrants } from './mesh.js';
 
 export { SSETransport, SwitchboardError, WebSocketTransport, sseUrl, transportFromQuery, webSocketUrl };
 
@@ -77,6 +77,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
  * @property {string} id
  * @property {string} name
  * @property {TrackInfo[]} [tracks]
+ * @property {unknown} [grants]  a mesh peer's, when its join token limits them (mesh.js meshGrants)
  */
 
 /**
@@ -340,7 +341,7 @@ export class SwitchboardClient {
     this.iceServers = Array.isArray(reply.iceServers) ? /** @type {RTCIceServer[]} */ (reply.iceServers) : [];
     if (reply.mode === 'mesh') {
       this.mode = 'mesh';
-      this.mesh = new MeshConnections(this);
+      this.mesh = new MeshConnections(this, meshGrants(reply.participant.grants));
     }
     this.pingTimer = setInterval(() => this.ping(), PING_INTERVAL_MS);
     this.setState('joined');
@@ -368,7 +369,11 @@ export class SwitchboardClient {
       for (const track of tracks) {
         if (source !== 'screen' && this.muted[/** @type {Kind} */ (track.kind)]) track.enabled = false;
       }
-      this.mesh.publish(tracks, (track) => source ?? defaultSource(track), stream);
+      const refused = this.mesh.publish(tracks, (track) => source ?? defaultSource(track), stream);
+      if (refused.length > 0) {
+        const kinds = [...new Set(refused.map((track) => track.kind))].join(' and ');
+        throw new SwitchboardError('forbidden', `The join token does not allow sending ${kinds} in this room.`);
+      }
       return;
     }
     let changed = false;
@@ -680,7 +685,7 @@ export class SwitchboardClient {
     }
     this.participants.set(info.id, participant);
     this.onparticipantjoined?.(participant);
-    this.mesh?.peerJoined(info.id, { present });
+    this.mesh?.peerJoined(info.id, { present, grants: meshGrants(info.grants) });
   }
 
   /**
