@@ -108,6 +108,11 @@ type Liveness struct {
 	// PingInterval [5 s] is how often WebSocket clients are pinged, and PongTimeout
 	// [5 s] how long a ping waits for its pong before the client is taken for gone.
 	PingInterval, PongTimeout time.Duration
+	// JoinTimeout [30 s, signal.DefaultJoinTimeout] is how long a native signaling
+	// session (WebSocket, SSE, RunSession) may stay without joining a room: then it
+	// is told join-timeout and closed. Negative means no deadline. sfu-ws clients
+	// join as they connect.
+	JoinTimeout time.Duration
 	// ICE timeouts of the media connections [4 s silent: disconnected; 5 s more:
 	// failed, and the participant is removed; a check every second].
 	sfu.Liveness
@@ -177,6 +182,7 @@ func New(cfg Config) (*Server, error) {
 		MaxMessageSize: cfg.Limits.MaxMessageSize, MessagesPerSecond: cfg.Limits.MessagesPerSecond,
 		MessageBurst: cfg.Limits.MessageBurst,
 	}}
+	s.sig.JoinTimeout = cfg.Liveness.JoinTimeout
 	wsHandler := &ws.Handler{Config: s.sig, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: log,
 		PingInterval: cfg.Liveness.PingInterval, PongTimeout: cfg.Liveness.PongTimeout}
 	sseOpts := cfg.SSE

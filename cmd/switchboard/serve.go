@@ -16,6 +16,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/server"
+	"github.com/switchboard-rtc/switchboard/signal"
 )
 
 type serveFlags struct {
@@ -94,6 +95,8 @@ func (f *serveFlags) limitFlags(fs *flag.FlagSet) {
 	fs.IntVar(&l.MaxPendingSSE, "max-pending-sse", 1024, "SSE sessions waiting for their dropped stream to come back")
 	fs.DurationVar(&v.PingInterval, "ws-ping-interval", 5*time.Second, "how often WebSocket clients are pinged")
 	fs.DurationVar(&v.PongTimeout, "ws-pong-timeout", 5*time.Second, "how long a ping waits for its pong before the client is dropped")
+	fs.DurationVar(&v.JoinTimeout, "join-timeout", signal.DefaultJoinTimeout,
+		"how long a signaling connection may stay without joining a room before it is closed (join-timeout; negative: no deadline)")
 	fs.DurationVar(&v.ICEDisconnectedTimeout, "ice-disconnected-timeout", 4*time.Second,
 		"silence after which a media connection is disconnected")
 	fs.DurationVar(&v.ICEFailedTimeout, "ice-failed-timeout", 5*time.Second,
