@@ -91,11 +91,16 @@ type Limits struct {
 	// MaxRooms bounds the rooms of the server [1000]; a join that would create one
 	// more is refused (too-many-rooms).
 	MaxRooms int
-	// MaxParticipants bounds the participants of a room [200] (room-full).
+	// MaxParticipants bounds the participants of a room [200] (room-full); each
+	// WHEP viewer of the room takes a place too.
 	MaxParticipants int
 	// MaxTracks bounds the tracks a participant publishes at a time [8]: a publisher
 	// offer with more is refused (too-many-tracks).
 	MaxTracks int
+	// MaxViewers bounds the WHEP viewers of the whole server [1000]; a viewer
+	// beyond it is refused with 503. Each viewer also takes a place of its room
+	// under MaxParticipants.
+	MaxViewers int
 	// MaxPendingSSE bounds the SSE sessions waiting for their stream to come back
 	// [1024]; a stream that drops beyond it ends its session at once.
 	MaxPendingSSE int
@@ -147,7 +152,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg.Media.Logger = log
 	cfg.Media.Limits = sfu.Limits{MaxRooms: cfg.Limits.MaxRooms, MaxParticipants: cfg.Limits.MaxParticipants,
-		MaxTracks: cfg.Limits.MaxTracks}
+		MaxTracks: cfg.Limits.MaxTracks, MaxViewers: cfg.Limits.MaxViewers}
 	cfg.Media.Liveness = cfg.Liveness.Liveness
 	engine, err := sfu.NewEngine(cfg.Media)
 	if err != nil {

@@ -19,11 +19,14 @@ var (
 	ErrNoRoom = errors.New("sfu: no such room")
 	// ErrNoParticipant: the participant asked for is not in the room.
 	ErrNoParticipant = errors.New("sfu: no such participant in the room")
+	// ErrTooManyViewers: the server has Limits.MaxViewers viewers already.
+	ErrTooManyViewers = errors.New("the server has as many viewers as it may")
 )
 
 // Viewer receives one publisher of a room on a single connection that the viewer
 // offers and the server answers (a WHEP player). It is not a participant: nobody in
-// the room is told about it, and it sends nothing.
+// the room is told about it, and it sends nothing. It does take a place of the room
+// under Limits.MaxParticipants, and counts against Limits.MaxViewers.
 //
 // It watches the participant it was asked for, or, without one, the room's earliest
 // joined participant that publishes anything. When that publisher stops, a
@@ -52,8 +55,11 @@ func (v *Viewer) ID() ViewerID { return v.id }
 // Watch adds a viewer to the room id: of participant want, or of the room's first
 // publisher when want is empty. failed is called once, on a goroutine of Pion's, if
 // the connection fails; the caller then calls Close. The caller owns the viewer.
+// It fails with ErrNoRoom when the room does not exist (a viewer creates none),
+// ErrRoomFull when the room has no place left, ErrTooManyViewers beyond
+// Limits.MaxViewers.
 func (rs *Rooms) Watch(id RoomID, want ParticipantID, failed func()) (*Viewer, error) {
-	r, err := rs.hold(id)
+	r, err := rs.holdViewer(id)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +75,7 @@ func (rs *Rooms) Watch(id RoomID, want ParticipantID, failed func()) (*Viewer, e
 		}
 	})
 	if !present {
-		rs.release(r)
+		rs.releaseViewer(r)
 		return nil, ErrNoParticipant
 	}
 	if audioCodec.MimeType == "" {
@@ -80,7 +86,7 @@ func (rs *Rooms) Watch(id RoomID, want ParticipantID, failed func()) (*Viewer, e
 	}
 	v, err := rs.newViewer(r, want, audioCodec, videoCodec, failed)
 	if err != nil {
-		rs.release(r)
+		rs.releaseViewer(r)
 		return nil, err
 	}
 	r.ops.post(func() {
@@ -203,7 +209,7 @@ func (v *Viewer) Close() {
 			v.log.Debug("close", "err", err)
 		}
 		v.readers.Wait()
-		r.rooms.release(r)
+		r.rooms.releaseViewer(r)
 		v.log.Info("viewer left")
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/server"
+	"github.com/switchboard-rtc/switchboard/sfu"
 	"github.com/switchboard-rtc/switchboard/signal"
 )
 
@@ -92,6 +93,7 @@ func (f *serveFlags) limitFlags(fs *flag.FlagSet) {
 	fs.IntVar(&l.MaxRooms, "max-rooms", 1000, "rooms of the server")
 	fs.IntVar(&l.MaxParticipants, "max-participants", 200, "participants of one room")
 	fs.IntVar(&l.MaxTracks, "max-tracks", 8, "tracks one participant may publish at a time")
+	fs.IntVar(&l.MaxViewers, "max-viewers", sfu.DefaultMaxViewers, "WHEP viewers of the whole server (each also takes a place of its room)")
 	fs.IntVar(&l.MaxPendingSSE, "max-pending-sse", 1024, "SSE sessions waiting for their dropped stream to come back")
 	fs.DurationVar(&v.PingInterval, "ws-ping-interval", 5*time.Second, "how often WebSocket clients are pinged")
 	fs.DurationVar(&v.PongTimeout, "ws-pong-timeout", 5*time.Second, "how long a ping waits for its pong before the client is dropped")
