@@ -18,6 +18,7 @@ func (s *Server) registerAdmin() {
 	s.mux.Handle("GET /v1/admin/rooms/{room}", s.admin(s.adminGetRoom))
 	s.mux.Handle("DELETE /v1/admin/rooms/{room}", s.admin(s.adminCloseRoom))
 	s.mux.Handle("DELETE /v1/admin/rooms/{room}/participants/{participant}", s.admin(s.adminRemove))
+	s.mux.Handle("DELETE /v1/admin/rooms/{room}/viewers/{viewer}", s.admin(s.adminRemoveViewer))
 	s.mux.Handle("POST /v1/admin/rooms/{room}/tracks/{track}/mute", s.admin(s.adminMute(true)))
 	s.mux.Handle("POST /v1/admin/rooms/{room}/tracks/{track}/unmute", s.admin(s.adminMute(false)))
 }
@@ -58,6 +59,7 @@ func adminAllows(c *auth.Claims, room string) bool { return c.Room == "" || c.Al
 type adminRoom struct {
 	Name         string `json:"name"`
 	Participants int    `json:"participants"`
+	Viewers      int    `json:"viewers,omitempty"` // WHEP viewers
 }
 
 type adminParticipant struct {
@@ -79,14 +81,16 @@ func (s *Server) adminListRooms(w http.ResponseWriter, _ *http.Request, c *auth.
 	rooms := []adminRoom{}
 	for _, room := range s.rooms.List() {
 		if adminAllows(c, string(room.ID())) {
-			rooms = append(rooms, adminRoom{Name: string(room.ID()), Participants: len(room.Participants())})
+			rooms = append(rooms, adminRoom{Name: string(room.ID()), Participants: len(room.Participants()),
+				Viewers: len(room.Viewers())})
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"rooms": rooms})
 }
 
 // GET /v1/admin/rooms/{room}: {"name", "participants": [{"id", "identity", "name",
-// "tracks": [{"id", "kind", "source", "muted"}]}]}.
+// "tracks": [{"id", "kind", "source", "muted"}]}], "viewers": [{"id", "participant",
+// "watching", "since"}]}.
 func (s *Server) adminGetRoom(w http.ResponseWriter, r *http.Request, _ *auth.Claims) {
 	room, ok := s.adminRoom(w, r)
 	if !ok {
@@ -100,7 +104,8 @@ func (s *Server) adminGetRoom(w http.ResponseWriter, r *http.Request, _ *auth.Cl
 		}
 		members = append(members, ap)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"name": room.ID(), "participants": members})
+	writeJSON(w, http.StatusOK, map[string]any{"name": room.ID(), "participants": members,
+		"viewers": viewersToAdmin(room.Viewers())})
 }
 
 // DELETE /v1/admin/rooms/{room}: everyone is removed (told room-closed).
@@ -164,6 +169,8 @@ func writeAdminError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, sfu.ErrNoParticipant):
 		writeJSONError(w, http.StatusNotFound, "not-found", "no such participant in the room")
+	case errors.Is(err, sfu.ErrNoViewer):
+		writeJSONError(w, http.StatusNotFound, "not-found", "no such viewer in the room")
 	case errors.Is(err, sfu.ErrNoTrack):
 		writeJSONError(w, http.StatusNotFound, "not-found", "no such track in the room")
 	case errors.Is(err, sfu.ErrNoRoom):

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"net/http"
 	"regexp"
-	"sync/atomic"
 
 	"github.com/pion/webrtc/v4"
 
@@ -60,19 +59,14 @@ func (h *Handler) watch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	want := sfu.ParticipantID(r.PathValue("participant"))
-	// The connection may fail before Watch returns the viewer's id.
-	var id atomic.Pointer[string]
-	v, err := h.cfg.Rooms.Watch(room, want, func() {
-		if p := id.Load(); p != nil {
-			h.endLater(*p)
-		}
-	})
+	// The connection may fail, or an administrator remove the viewer, before the
+	// session is registered.
+	ended := &ender{}
+	v, err := h.cfg.Rooms.Watch(room, want, ended.ask)
 	if err != nil {
 		writeMediaError(w, err)
 		return
 	}
-	vid := string(v.ID())
-	id.Store(&vid)
 	ctx, cancel := answerContext(r)
 	defer cancel()
 	answer, err := v.Answer(ctx, offer)
@@ -81,7 +75,8 @@ func (h *Handler) watch(w http.ResponseWriter, r *http.Request) {
 		writeMediaError(w, err)
 		return
 	}
-	h.created(w, "whep", &viewerSession{v: v}, answer, nil)
+	s := &viewerSession{v: v}
+	h.created(w, "whep", s, answer, func() { ended.set(func() { h.endLater(s.ID()) }) })
 }
 
 // created registers s and writes 201 with its Location and the answer. registered
