@@ -23,6 +23,7 @@ func (s *Server) registerAdmin() {
 	s.adminRoute("GET /v1/admin/rooms/{room}", s.adminGetRoom)
 	s.adminRoute("DELETE /v1/admin/rooms/{room}", s.adminCloseRoom)
 	s.adminRoute("DELETE /v1/admin/rooms/{room}/participants/{participant}", s.adminRemove)
+	s.adminRoute("DELETE /v1/admin/rooms/{room}/viewers/{viewer}", s.adminRemoveViewer)
 	s.adminRoute("POST /v1/admin/rooms/{room}/tracks/{track}/mute", s.adminMute(true))
 	s.adminRoute("POST /v1/admin/rooms/{room}/tracks/{track}/unmute", s.adminMute(false))
 }
@@ -46,6 +47,7 @@ type adminRoom struct {
 	Name         string         `json:"name"`
 	Mode         directory.Mode `json:"mode"`
 	Participants int            `json:"participants"`
+	Viewers      int            `json:"viewers,omitempty"` // WHEP viewers
 }
 
 type adminParticipant struct {
@@ -67,7 +69,8 @@ func (s *Server) adminListRooms(w http.ResponseWriter, _ *http.Request, c *auth.
 	rooms := []adminRoom{}
 	for _, room := range s.rooms.List() {
 		if adminAllows(c, string(room.ID())) {
-			rooms = append(rooms, adminRoom{Name: string(room.ID()), Mode: directory.SFU, Participants: len(room.Participants())})
+			rooms = append(rooms, adminRoom{Name: string(room.ID()), Mode: directory.SFU, Participants: len(room.Participants()),
+				Viewers: len(room.Viewers())})
 		}
 	}
 	for _, room := range s.mesh.List() {
@@ -80,8 +83,9 @@ func (s *Server) adminListRooms(w http.ResponseWriter, _ *http.Request, c *auth.
 }
 
 // GET /v1/admin/rooms/{room}: {"name", "mode", "participants": [{"id", "identity",
-// "name", "tracks": [{"id", "kind", "source", "muted"}]}]}; a mesh room's peers have
-// no tracks on the server.
+// "name", "tracks": [{"id", "kind", "source", "muted"}]}], "viewers": [{"id",
+// "participant", "watching", "since"}]}; a mesh room's peers have no tracks on the
+// server, and it has no viewers.
 func (s *Server) adminGetRoom(w http.ResponseWriter, r *http.Request, _ *auth.Claims) {
 	if mr := s.adminMeshRoom(r); mr != nil {
 		peers := []adminParticipant{}
@@ -106,7 +110,8 @@ func (s *Server) adminGetRoom(w http.ResponseWriter, r *http.Request, _ *auth.Cl
 		}
 		members = append(members, ap)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"name": room.ID(), "mode": directory.SFU, "participants": members})
+	writeJSON(w, http.StatusOK, map[string]any{"name": room.ID(), "mode": directory.SFU, "participants": members,
+		"viewers": viewersToAdmin(room.Viewers())})
 }
 
 // DELETE /v1/admin/rooms/{room}: everyone is removed (told room-closed).
@@ -196,6 +201,8 @@ func writeAdminError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, sfu.ErrNoParticipant), errors.Is(err, mesh.ErrUnknownPeer):
 		writeJSONError(w, http.StatusNotFound, "not-found", "no such participant in the room")
+	case errors.Is(err, sfu.ErrNoViewer):
+		writeJSONError(w, http.StatusNotFound, "not-found", "no such viewer in the room")
 	case errors.Is(err, sfu.ErrNoTrack):
 		writeJSONError(w, http.StatusNotFound, "not-found", "no such track in the room")
 	case errors.Is(err, sfu.ErrNoRoom):

@@ -18,6 +18,7 @@ const (
 	DefaultMaxRooms          = sfu.DefaultMaxRooms
 	DefaultMaxParticipants   = sfu.DefaultMaxParticipants
 	DefaultMaxTracks         = sfu.DefaultMaxTracks
+	DefaultMaxViewers        = sfu.DefaultMaxViewers
 	DefaultMaxPendingSSE     = sse.DefaultMaxDetached
 	DefaultMeshMaxSize       = mesh.DefaultMaxSize
 
@@ -25,6 +26,7 @@ const (
 	DefaultNewSessionsPerSecond = peraddr.DefaultRate
 	DefaultNewSessionBurst      = peraddr.DefaultBurst
 
+	DefaultJoinTimeout            = signal.DefaultJoinTimeout
 	DefaultPingInterval           = keepalive.DefaultInterval
 	DefaultPongTimeout            = keepalive.DefaultTimeout
 	DefaultICEDisconnectedTimeout = sfu.DefaultICEDisconnectedTimeout

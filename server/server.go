@@ -96,11 +96,16 @@ type Limits struct {
 	// join that would create one more is refused (too-many-rooms). It is enforced by
 	// the in-process directory: a Config.Directory replacement enforces its own.
 	MaxRooms int
-	// MaxParticipants bounds the participants of a room [200] (room-full).
+	// MaxParticipants bounds the participants of a room [200] (room-full); each
+	// WHEP viewer of the room takes a place too.
 	MaxParticipants int
 	// MaxTracks bounds the tracks a participant publishes at a time [8]: a publisher
 	// offer with more is refused (too-many-tracks).
 	MaxTracks int
+	// MaxViewers bounds the WHEP viewers of the whole server [1000]; a viewer
+	// beyond it is refused with 503. Each viewer also takes a place of its room
+	// under MaxParticipants.
+	MaxViewers int
 	// MaxPendingSSE bounds the SSE sessions waiting for their stream to come back
 	// [1024]; a stream that drops beyond it ends its session at once.
 	MaxPendingSSE int
@@ -143,6 +148,11 @@ type Liveness struct {
 	// PingInterval [5 s] is how often WebSocket clients are pinged, and PongTimeout
 	// [5 s] how long a ping waits for its pong before the client is taken for gone.
 	PingInterval, PongTimeout time.Duration
+	// JoinTimeout [30 s, signal.DefaultJoinTimeout] is how long a native signaling
+	// session (WebSocket, SSE, RunSession) may stay without joining a room: then it
+	// is told join-timeout and closed. Negative means no deadline. sfu-ws clients
+	// join as they connect.
+	JoinTimeout time.Duration
 	// ICE timeouts of the media connections [4 s silent: disconnected; 5 s more:
 	// failed, and the participant is removed; a check every second].
 	sfu.Liveness
@@ -185,7 +195,7 @@ func New(cfg Config) (*Server, error) {
 	// Rooms are counted once, SFU and mesh together, by the directory they claim
 	// their names from; the media core counts none of its own.
 	cfg.Media.Limits = sfu.Limits{MaxRooms: -1, MaxParticipants: cfg.Limits.MaxParticipants,
-		MaxTracks: cfg.Limits.MaxTracks}
+		MaxTracks: cfg.Limits.MaxTracks, MaxViewers: cfg.Limits.MaxViewers}
 	cfg.Media.Liveness = cfg.Liveness.Liveness
 	engine, err := sfu.NewEngine(cfg.Media)
 	if err != nil {
@@ -226,6 +236,7 @@ func New(cfg Config) (*Server, error) {
 		MaxMessageSize: cfg.Limits.MaxMessageSize, MessagesPerSecond: cfg.Limits.MessagesPerSecond,
 		MessageBurst: cfg.Limits.MessageBurst,
 	}}
+	s.sig.JoinTimeout = cfg.Liveness.JoinTimeout
 	wsHandler := &ws.Handler{Config: s.sig, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: log,
 		PingInterval: cfg.Liveness.PingInterval, PongTimeout: cfg.Liveness.PongTimeout}
 	sseOpts := cfg.SSE

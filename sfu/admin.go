@@ -3,10 +3,11 @@ package sfu
 import (
 	"cmp"
 	"slices"
+	"time"
 )
 
-// What an administrator may do to rooms: list them, take a participant out, mute a
-// track, close a room. Each runs on the room's operation queue like a join or a leave,
+// What an administrator may do to rooms: list them, take a participant or a viewer
+// out, mute a track, close a room. Each runs on the room's operation queue like a join or a leave,
 // so the room's members see it in order with everything else.
 
 // List returns the rooms that exist now, by name.
@@ -42,9 +43,9 @@ func (r *Room) Remove(id ParticipantID, reason error) error {
 }
 
 // Close removes every participant for reason (ErrRoomClosed): each owner is told
-// through Observer.Removed. The room itself goes away once they have all left, as
-// after any last leave. WHEP viewers are not participants and are not removed. It
-// returns how many participants were removed.
+// through Observer.Removed. It ends every viewer too, as RemoveViewer does. The room
+// itself goes away once they have all left, as after any last leave. It returns how
+// many participants were removed.
 func (r *Room) Close(reason error) int {
 	n := 0
 	r.ops.do(func() {
@@ -52,9 +53,63 @@ func (r *Room) Close(reason error) int {
 			r.removeOp(r.members[0].p, reason)
 			n++
 		}
-		r.log.Info("room closed by an administrator", "removed", n)
+		viewers := len(r.viewers)
+		for len(r.viewers) > 0 {
+			r.removeViewerOp(r.viewers[0])
+		}
+		r.log.Info("room closed by an administrator", "removed", n, "viewers", viewers)
 	})
 	return n
+}
+
+// ViewerInfo describes a viewer for an administrator.
+type ViewerInfo struct {
+	ID ViewerID
+	// Want is the participant the viewer asked for; empty when it watches the
+	// room's first publisher.
+	Want ParticipantID
+	// Watching is the participant it receives now; empty when none.
+	Watching ParticipantID
+	// Since is when the viewer was added.
+	Since time.Time
+}
+
+// Viewers describes the room's viewers now, oldest first.
+func (r *Room) Viewers() []ViewerInfo {
+	var out []ViewerInfo
+	r.ops.do(func() {
+		for _, v := range r.viewers {
+			out = append(out, ViewerInfo{ID: v.id, Want: v.want, Watching: v.Watching(), Since: v.since})
+		}
+	})
+	return out
+}
+
+// RemoveViewer stops the viewer id and tells its owner to close it (the ended
+// function given to Watch). It returns ErrNoViewer when id is not a viewer of the
+// room.
+func (r *Room) RemoveViewer(id ViewerID) error {
+	found := false
+	if !r.ops.do(func() {
+		if i := slices.IndexFunc(r.viewers, func(v *Viewer) bool { return v.id == id }); i >= 0 {
+			found = true
+			r.removeViewerOp(r.viewers[i])
+		}
+	}) {
+		return ErrNoRoom
+	}
+	if !found {
+		return ErrNoViewer
+	}
+	return nil
+}
+
+// removeViewerOp takes v out of the room and tells its owner to close it. It runs on
+// the operation queue.
+func (r *Room) removeViewerOp(v *Viewer) {
+	v.log.Info("viewer removed by an administrator")
+	r.dropViewer(v)
+	v.end()
 }
 
 // MuteTrack stops (muted) or resumes forwarding the track id to everyone, subscribers

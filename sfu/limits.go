@@ -7,6 +7,8 @@ const (
 	DefaultMaxRooms        = 1000
 	DefaultMaxParticipants = 200
 	DefaultMaxTracks       = 8
+	// DefaultMaxViewers is generous: a viewer costs about what a subscriber does.
+	DefaultMaxViewers = 1000
 
 	// A connection whose client has sent nothing (media, RTCP, ICE checks) for
 	// DefaultICEDisconnectedTimeout is disconnected, and after
@@ -22,15 +24,18 @@ const (
 // its default; a negative value means no limit.
 type Limits struct {
 	// MaxRooms bounds the rooms of the server; a join that would create one more is
-	// refused with ErrTooManyRooms. WHEP viewers join no room and are not counted.
+	// refused with ErrTooManyRooms. WHEP viewers create no room.
 	MaxRooms int
-	// MaxParticipants bounds the participants of one room (WHIP publishers and sfu-ws
-	// clients included, WHEP viewers not); a join beyond it is refused with
-	// ErrRoomFull.
+	// MaxParticipants bounds the places of one room: each participant (WHIP
+	// publishers and sfu-ws clients included) and each WHEP viewer takes one. A join
+	// or a Watch beyond it is refused with ErrRoomFull.
 	MaxParticipants int
 	// MaxTracks bounds the tracks one participant publishes at a time: an offer that
 	// sends on more m-lines is refused with ErrTooManyTracks.
 	MaxTracks int
+	// MaxViewers bounds the WHEP viewers of the whole server: Watch beyond it is
+	// refused with ErrTooManyViewers.
+	MaxViewers int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -42,6 +47,7 @@ func (l Limits) withDefaults() Limits {
 	set(&l.MaxRooms, DefaultMaxRooms)
 	set(&l.MaxParticipants, DefaultMaxParticipants)
 	set(&l.MaxTracks, DefaultMaxTracks)
+	set(&l.MaxViewers, DefaultMaxViewers)
 	return l
 }
 

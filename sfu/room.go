@@ -20,8 +20,8 @@ type Room struct {
 	ops   *opQueue
 
 	// Guarded by rooms.mu: holds not yet released (participants and viewers), and
-	// how many of them are participants.
-	count, participants int
+	// how many of them are participants and viewers.
+	count, participants, viewing int
 	// unclaim releases the room's name (RoomsOptions.Claim); nil without a claim.
 	unclaim func()
 
@@ -165,9 +165,10 @@ type Rooms struct {
 	log    *slog.Logger
 	claim  ClaimFunc
 
-	mu     sync.Mutex
-	rooms  map[RoomID]*Room
-	closed bool
+	mu      sync.Mutex
+	rooms   map[RoomID]*Room
+	viewers int // viewers of every room, held and not yet released
+	closed  bool
 }
 
 // ErrShuttingDown is returned by Join once Close has been called.
@@ -263,16 +264,28 @@ func (rs *Rooms) holdOrCreate(id RoomID) (*Room, error) {
 		r.ops = newOpQueue(nil)
 		rs.rooms[id] = r
 		r.log.Info("room created")
-	} else if exceeds(r.participants+1, limits.MaxParticipants) {
-		return nil, fmt.Errorf("%w: %d participants", ErrRoomFull, limits.MaxParticipants)
+	} else if err := r.admitsOneMoreLocked(); err != nil {
+		return nil, err
 	}
 	r.count++
 	r.participants++
 	return r, nil
 }
 
-// hold takes a hold on the existing room id.
-func (rs *Rooms) hold(id RoomID) (*Room, error) {
+// admitsOneMoreLocked reports, with ErrRoomFull, whether r has no place left under
+// Limits.MaxParticipants: its participants and its viewers each take one. The caller
+// holds rooms.mu.
+func (r *Room) admitsOneMoreLocked() error {
+	limit := r.rooms.engine.limits.MaxParticipants
+	if exceeds(r.participants+r.viewing+1, limit) {
+		return fmt.Errorf("%w: %d participants and viewers", ErrRoomFull, limit)
+	}
+	return nil
+}
+
+// holdViewer takes a viewer's hold on the existing room id, within the room's
+// places and the server's Limits.MaxViewers.
+func (rs *Rooms) holdViewer(id RoomID) (*Room, error) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	if rs.closed {
@@ -282,8 +295,25 @@ func (rs *Rooms) hold(id RoomID) (*Room, error) {
 	if r == nil {
 		return nil, ErrNoRoom
 	}
+	if err := r.admitsOneMoreLocked(); err != nil {
+		return nil, err
+	}
+	if limit := rs.engine.limits.MaxViewers; exceeds(rs.viewers+1, limit) {
+		return nil, fmt.Errorf("%w (%d)", ErrTooManyViewers, limit)
+	}
 	r.count++
+	r.viewing++
+	rs.viewers++
 	return r, nil
+}
+
+// releaseViewer drops a viewer's hold on r.
+func (rs *Rooms) releaseViewer(r *Room) {
+	rs.mu.Lock()
+	r.viewing--
+	rs.viewers--
+	rs.mu.Unlock()
+	rs.release(r)
 }
 
 // releaseParticipant drops a participant's hold on r.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -13,17 +14,22 @@ import (
 // ViewerID identifies one viewer; the server assigns it.
 type ViewerID string
 
-// Errors of Rooms.Watch.
+// Errors of Rooms.Watch and of what an administrator does to viewers.
 var (
 	// ErrNoRoom: nobody is in the room.
 	ErrNoRoom = errors.New("sfu: no such room")
 	// ErrNoParticipant: the participant asked for is not in the room.
 	ErrNoParticipant = errors.New("sfu: no such participant in the room")
+	// ErrNoViewer: no viewer with that id watches the room.
+	ErrNoViewer = errors.New("sfu: no such viewer in the room")
+	// ErrTooManyViewers: the server has Limits.MaxViewers viewers already.
+	ErrTooManyViewers = errors.New("the server has as many viewers as it may")
 )
 
 // Viewer receives one publisher of a room on a single connection that the viewer
 // offers and the server answers (a WHEP player). It is not a participant: nobody in
-// the room is told about it, and it sends nothing.
+// the room is told about it, and it sends nothing. It does take a place of the room
+// under Limits.MaxParticipants, and counts against Limits.MaxViewers.
 //
 // It watches the participant it was asked for, or, without one, the room's earliest
 // joined participant that publishes anything. When that publisher stops, a
@@ -37,8 +43,12 @@ type Viewer struct {
 	pc   *webrtc.PeerConnection
 	log  *slog.Logger
 
+	since time.Time
+	ended func() // the owner's, called at most once by end
+
 	audio, video *DownTrack
 
+	endOnce    sync.Once
 	mu         sync.Mutex // guards candidates
 	candidates candidateQueue
 
@@ -50,10 +60,15 @@ type Viewer struct {
 func (v *Viewer) ID() ViewerID { return v.id }
 
 // Watch adds a viewer to the room id: of participant want, or of the room's first
-// publisher when want is empty. failed is called once, on a goroutine of Pion's, if
-// the connection fails; the caller then calls Close. The caller owns the viewer.
-func (rs *Rooms) Watch(id RoomID, want ParticipantID, failed func()) (*Viewer, error) {
-	r, err := rs.hold(id)
+// publisher when want is empty. ended is called at most once, when the connection
+// fails (on a goroutine of Pion's) or an administrator removes the viewer or closes
+// the room (on the room's operation queue); the caller then calls Close, but not from
+// ended itself, which must return quickly. The caller owns the viewer.
+// It fails with ErrNoRoom when the room does not exist (a viewer creates none),
+// ErrRoomFull when the room has no place left, ErrTooManyViewers beyond
+// Limits.MaxViewers.
+func (rs *Rooms) Watch(id RoomID, want ParticipantID, ended func()) (*Viewer, error) {
+	r, err := rs.holdViewer(id)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +84,7 @@ func (rs *Rooms) Watch(id RoomID, want ParticipantID, failed func()) (*Viewer, e
 		}
 	})
 	if !present {
-		rs.release(r)
+		rs.releaseViewer(r)
 		return nil, ErrNoParticipant
 	}
 	if audioCodec.MimeType == "" {
@@ -78,9 +93,9 @@ func (rs *Rooms) Watch(id RoomID, want ParticipantID, failed func()) (*Viewer, e
 	if videoCodec.MimeType == "" {
 		videoCodec = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
 	}
-	v, err := rs.newViewer(r, want, audioCodec, videoCodec, failed)
+	v, err := rs.newViewer(r, want, audioCodec, videoCodec, ended)
 	if err != nil {
-		rs.release(r)
+		rs.releaseViewer(r)
 		return nil, err
 	}
 	r.ops.post(func() {
@@ -91,13 +106,13 @@ func (rs *Rooms) Watch(id RoomID, want ParticipantID, failed func()) (*Viewer, e
 	return v, nil
 }
 
-func (rs *Rooms) newViewer(r *Room, want ParticipantID, audio, video webrtc.RTPCodecCapability, failed func()) (*Viewer, error) {
+func (rs *Rooms) newViewer(r *Room, want ParticipantID, audio, video webrtc.RTPCodecCapability, ended func()) (*Viewer, error) {
 	pc, err := rs.engine.newSubscriberConnection()
 	if err != nil {
 		return nil, err
 	}
 	id := ViewerID(newID("v_"))
-	v := &Viewer{id: id, room: r, want: want, pc: pc, log: r.log.With("viewer", id)}
+	v := &Viewer{id: id, room: r, want: want, pc: pc, log: r.log.With("viewer", id), since: time.Now(), ended: ended}
 	v.audio = newViewerDownTrack("audio", "switchboard", webrtc.RTPCodecTypeAudio, audio)
 	v.video = newViewerDownTrack("video", "switchboard", webrtc.RTPCodecTypeVideo, video)
 	for _, d := range []*DownTrack{v.audio, v.video} {
@@ -109,14 +124,20 @@ func (rs *Rooms) newViewer(r *Room, want ParticipantID, audio, video webrtc.RTPC
 		v.readers.Add(1)
 		go v.readRTCP(sender, d)
 	}
-	var once sync.Once
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		v.log.Debug("connection state", "state", s)
-		if s == webrtc.PeerConnectionStateFailed && failed != nil {
-			once.Do(failed)
+		if s == webrtc.PeerConnectionStateFailed {
+			v.end()
 		}
 	})
 	return v, nil
+}
+
+// end tells the viewer's owner, once, that the viewer should be closed.
+func (v *Viewer) end() {
+	if v.ended != nil {
+		v.endOnce.Do(v.ended)
+	}
 }
 
 // defaultCodecs are the codecs of the tracks a viewer of a member with tracks would
@@ -194,18 +215,22 @@ func (v *Viewer) Close() {
 		r := v.room
 		// On the room's queue, after any retargeting already queued: nothing points
 		// the down-tracks at a source again.
-		r.ops.do(func() {
-			r.viewers = slices.DeleteFunc(r.viewers, func(o *Viewer) bool { return o == v })
-			v.audio.switchTo(nil)
-			v.video.switchTo(nil)
-		})
+		r.ops.do(func() { r.dropViewer(v) })
 		if err := closeConnection(r.rooms.engine, v.pc); err != nil {
 			v.log.Debug("close", "err", err)
 		}
 		v.readers.Wait()
-		r.rooms.release(r)
+		r.rooms.releaseViewer(r)
 		v.log.Info("viewer left")
 	})
+}
+
+// dropViewer takes v out of the room's viewers and stops what it receives; v may be
+// gone already. It runs on the operation queue.
+func (r *Room) dropViewer(v *Viewer) {
+	r.viewers = slices.DeleteFunc(r.viewers, func(o *Viewer) bool { return o == v })
+	v.audio.switchTo(nil)
+	v.video.switchTo(nil)
 }
 
 // gathered waits until pc has gathered its ICE candidates, then returns its local

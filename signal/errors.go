@@ -37,6 +37,9 @@ const (
 	CodeUnknownPeer = "unknown-peer"
 	// CodeFlood: a relay over the client's rate; the session ends if it keeps on.
 	CodeFlood = "flood"
+	// CodeJoinTimeout: the session did not join a room within the join deadline
+	// (Config.JoinTimeout) and is closed.
+	CodeJoinTimeout = "join-timeout"
 )
 
 // ProtocolError is a client's mistake, reported to it with a code; the session goes on.
@@ -67,6 +70,8 @@ var (
 	ErrRateLimited = errors.New("rate limited: too many messages")
 	// ErrFlood: the client kept relaying far over its rate.
 	ErrFlood = errors.New("flood: too many relays")
+	// ErrJoinTimeout: the client did not join a room within Config.JoinTimeout.
+	ErrJoinTimeout = errors.New("join timeout: no room joined")
 )
 
 // toWire maps an error from a request handler to the code and message sent to the

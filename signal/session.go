@@ -47,10 +47,34 @@ type Config struct {
 	// IdleTimeout ends a session that has received nothing for this long. Clients ping
 	// every 10 s. Zero means 30 s.
 	IdleTimeout time.Duration
+	// JoinTimeout ends a session that has not joined a room this long after it
+	// started: the client is sent an error with code join-timeout and the session
+	// returns ErrJoinTimeout. Pings do not extend it. Zero means DefaultJoinTimeout;
+	// negative means no deadline.
+	JoinTimeout time.Duration
 	// Limits bound what each client may send; the zero value is the defaults.
 	Limits Limits
 	// Logger receives session logs; nil means slog.Default().
 	Logger *slog.Logger
+}
+
+// DefaultJoinTimeout is how long a session may stay without joining a room: ample for
+// a client that connects to join, short enough that sessions opened and left
+// unjoined do not pile up.
+const DefaultJoinTimeout = 30 * time.Second
+
+// joinDeadline is the timer of the join deadline, and its channel; the channel is nil
+// (never ready) when there is no deadline.
+func (c *Config) joinDeadline() (*time.Timer, <-chan time.Time) {
+	d := c.JoinTimeout
+	switch {
+	case d < 0:
+		return nil, nil
+	case d == 0:
+		d = DefaultJoinTimeout
+	}
+	t := time.NewTimer(d)
+	return t, t.C
 }
 
 func (c *Config) idleTimeout() time.Duration {
@@ -128,6 +152,10 @@ func (s *Session) Run(ctx context.Context) error {
 	idle := s.cfg.idleTimeout()
 	ticker := time.NewTicker(idle / 4)
 	defer ticker.Stop()
+	joinBy, joinDeadline := s.cfg.joinDeadline()
+	if joinBy != nil {
+		defer joinBy.Stop()
+	}
 	s.lastHeard = time.Now()
 	var err error
 	for err == nil {
@@ -140,6 +168,8 @@ func (s *Session) Run(ctx context.Context) error {
 			if time.Since(s.lastHeard) > idle {
 				err = ErrIdle
 			}
+		case <-joinDeadline:
+			err = s.joinTimedOut()
 		case <-ctx.Done():
 			err = ctx.Err()
 		}
@@ -153,6 +183,17 @@ func (s *Session) Run(ctx context.Context) error {
 	}
 	s.log.Debug("session ended", "participant", s.participantID(), "reason", err)
 	return err
+}
+
+// joinTimedOut ends a session that has not joined a room by the join deadline,
+// telling the client why; a session in a room goes on.
+func (s *Session) joinTimedOut() error {
+	if s.participant != nil || s.member != nil {
+		return nil
+	}
+	s.sendError("", protocolError(CodeJoinTimeout, "no room joined within the join timeout: closing"))
+	s.log.Info("session closed: no room joined in time")
+	return ErrJoinTimeout
 }
 
 // admit handles frame if the client is within its message rate, refuses it with a

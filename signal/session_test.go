@@ -49,7 +49,8 @@ func (b *box) last() map[string]any {
 }
 
 func runSession(out Outbox) (*Session, chan error) {
-	s := NewSession(&Config{Rooms: noRooms{}}, out)
+	// No join deadline: these tests are of what else ends a session.
+	s := NewSession(&Config{Rooms: noRooms{}, JoinTimeout: -1}, out)
 	done := make(chan error, 1)
 	go func() { done <- s.Run(context.Background()) }()
 	return s, done

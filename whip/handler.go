@@ -197,7 +197,8 @@ func (h *Handler) get(id string) *session {
 }
 
 // endLater closes the resource id on a goroutine of its own: it is called from
-// callbacks of the media core, which Close would wait for.
+// callbacks of the media core (a connection failed, an administrator removed the
+// session), which Close would wait for.
 func (h *Handler) endLater(id string) {
 	h.mu.Lock()
 	if h.closed {
@@ -209,7 +210,7 @@ func (h *Handler) endLater(id string) {
 	go func() {
 		defer h.ending.Done()
 		if s := h.take(id); s != nil {
-			h.log.Info("session failed", "resource", id)
+			h.log.Info("session ended by the server: connection failed or removed", "resource", id)
 			s.Close()
 		}
 	}()

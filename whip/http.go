@@ -61,7 +61,7 @@ func writeMediaError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, sfu.ErrInvalidSDP), errors.Is(err, sfu.ErrInvalidCandidate), errors.Is(err, sfu.ErrTooManyTracks):
 		status = http.StatusBadRequest
-	case errors.Is(err, sfu.ErrRoomFull), errors.Is(err, sfu.ErrTooManyRooms):
+	case errors.Is(err, sfu.ErrRoomFull), errors.Is(err, sfu.ErrTooManyRooms), errors.Is(err, sfu.ErrTooManyViewers):
 		status = http.StatusServiceUnavailable
 	case errors.Is(err, sfu.ErrNoRoom), errors.Is(err, sfu.ErrNoParticipant):
 		status = http.StatusNotFound

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
-	"sync/atomic"
 
 	"github.com/pion/webrtc/v4"
 
@@ -67,13 +66,10 @@ func (h *Handler) watch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	want := sfu.ParticipantID(r.PathValue("participant"))
-	// The connection may fail before the session is registered under its id.
-	var id atomic.Pointer[string]
-	v, err := h.cfg.Rooms.Watch(room, want, func() {
-		if p := id.Load(); p != nil {
-			h.endLater(*p)
-		}
-	})
+	// The connection may fail, or an administrator remove the viewer, before the
+	// session is registered.
+	ended := &ender{}
+	v, err := h.cfg.Rooms.Watch(room, want, ended.ask)
 	if err != nil {
 		writeMediaError(w, err)
 		return
@@ -87,7 +83,7 @@ func (h *Handler) watch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := &session{resource: &viewerSession{v: v}, kind: "whep", room: room, owner: signal.AccessFrom(r.Context())}
-	h.created(w, r, s, answer, func(sid string) { id.Store(&sid) })
+	h.created(w, r, s, answer, func(id string) { ended.set(func() { h.endLater(id) }) })
 }
 
 // created registers s and writes 201 with its Location and the answer. registered

@@ -42,13 +42,42 @@ func (s *viewerSession) RestartICE(ctx context.Context, ufrag, pwd string) (stri
 
 func (s *viewerSession) Close() { s.v.Close() }
 
+// ender ends a session when the media core asks (its connection failed, an
+// administrator removed it), once the session is registered; a request to end that
+// comes before is kept and carried out at registration.
+type ender struct {
+	mu    sync.Mutex
+	end   func() // set once the session is registered
+	early bool   // asked to end before that
+}
+
+// ask ends the session, or notes the request for set when it comes first.
+func (e *ender) ask() {
+	e.mu.Lock()
+	f := e.end
+	e.early = f == nil
+	e.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// set registers how to end the session, and ends it now if that was asked already.
+func (e *ender) set(f func()) {
+	e.mu.Lock()
+	e.end = f
+	early := e.early
+	e.mu.Unlock()
+	if early {
+		f()
+	}
+}
+
 // publisherEvents is the sfu.Observer of a WHIP participant. A WHIP client hears
 // nothing of the room and receives nothing: every event is dropped but the failure
 // of its connection, which ends the session.
 type publisherEvents struct {
-	mu     sync.Mutex
-	failed func() // set once the session is registered
-	early  bool   // failed before that
+	ender
 }
 
 func (o *publisherEvents) Joined(sfu.ParticipantInfo, []sfu.ParticipantInfo) {}
@@ -61,15 +90,7 @@ func (o *publisherEvents) SubscriberOffer(string, []sfu.SubscribedTrack)     {}
 func (o *publisherEvents) Candidate(sfu.Side, webrtc.ICECandidateInit)       {}
 
 // Failed ends the session, or notes the failure for setFailed when it comes first.
-func (o *publisherEvents) Failed(error) {
-	o.mu.Lock()
-	f := o.failed
-	o.early = f == nil
-	o.mu.Unlock()
-	if f != nil {
-		f()
-	}
-}
+func (o *publisherEvents) Failed(error) { o.ask() }
 
 // Removed ends the session as a failure does: a WHIP client has no channel to be told
 // why, and sees its resource gone.
@@ -77,12 +98,4 @@ func (o *publisherEvents) Removed(reason error) { o.Failed(reason) }
 
 func (o *publisherEvents) TrackMuted(sfu.TrackInfo) {}
 
-func (o *publisherEvents) setFailed(f func()) {
-	o.mu.Lock()
-	o.failed = f
-	early := o.early
-	o.mu.Unlock()
-	if early {
-		f()
-	}
-}
+func (o *publisherEvents) setFailed(f func()) { o.set(f) }

@@ -91,6 +91,7 @@ func (f *serveFlags) limitFlags(fs *flag.FlagSet) {
 	fs.IntVar(&l.MaxRooms, "max-rooms", server.DefaultMaxRooms, "rooms of the server, SFU and mesh together")
 	fs.IntVar(&l.MaxParticipants, "max-participants", server.DefaultMaxParticipants, "participants of one room")
 	fs.IntVar(&l.MaxTracks, "max-tracks", server.DefaultMaxTracks, "tracks one participant may publish at a time")
+	fs.IntVar(&l.MaxViewers, "max-viewers", server.DefaultMaxViewers, "WHEP viewers of the whole server (each also takes a place of its room)")
 	fs.IntVar(&l.MaxPendingSSE, "max-pending-sse", server.DefaultMaxPendingSSE, "SSE sessions waiting for their dropped stream to come back")
 	fs.IntVar(&l.SessionsPerAddress, "sessions-per-address", server.DefaultSessionsPerAddress,
 		"sessions (signaling, WHIP, WHEP) one client address may hold at a time (negative: no limit)")
@@ -99,6 +100,8 @@ func (f *serveFlags) limitFlags(fs *flag.FlagSet) {
 	fs.IntVar(&l.NewSessionBurst, "new-session-burst", server.DefaultNewSessionBurst, "sessions one client address may open at once")
 	fs.DurationVar(&v.PingInterval, "ws-ping-interval", server.DefaultPingInterval, "how often WebSocket clients are pinged")
 	fs.DurationVar(&v.PongTimeout, "ws-pong-timeout", server.DefaultPongTimeout, "how long a ping waits for its pong before the client is dropped")
+	fs.DurationVar(&v.JoinTimeout, "join-timeout", server.DefaultJoinTimeout,
+		"how long a signaling connection may stay without joining a room before it is closed (join-timeout; negative: no deadline)")
 	fs.DurationVar(&v.ICEDisconnectedTimeout, "ice-disconnected-timeout", server.DefaultICEDisconnectedTimeout,
 		"silence after which a media connection is disconnected")
 	fs.DurationVar(&v.ICEFailedTimeout, "ice-failed-timeout", server.DefaultICEFailedTimeout,

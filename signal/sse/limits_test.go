@@ -13,7 +13,7 @@ import (
 // that drops ends its session at once; those within it wait for the grace period.
 func TestMaxDetached(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := &signal.Config{IdleTimeout: time.Hour}
+		cfg := &signal.Config{IdleTimeout: time.Hour, JoinTimeout: -1}
 		h := New(context.Background(), cfg, Options{GracePeriod: 15 * time.Second, MaxDetached: 2})
 		defer h.Close()
 		var sessions []*session

@@ -14,7 +14,7 @@ import (
 // grace period, and ends once a drop outlasts it.
 func TestGracePeriod(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := &signal.Config{IdleTimeout: time.Hour} // only the grace period ends it
+		cfg := &signal.Config{IdleTimeout: time.Hour, JoinTimeout: -1} // only the grace period ends it
 		h := New(context.Background(), cfg, Options{GracePeriod: 15 * time.Second})
 		defer h.Close()
 		s := h.newSession(signal.Access{})

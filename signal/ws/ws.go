@@ -119,6 +119,8 @@ func closeStatus(reason error) (websocket.StatusCode, string) {
 		return websocket.StatusNormalClosure, "left"
 	case errors.Is(reason, signal.ErrIdle):
 		return websocket.StatusPolicyViolation, "timeout"
+	case errors.Is(reason, signal.ErrJoinTimeout):
+		return websocket.StatusPolicyViolation, "join timeout"
 	case errors.Is(reason, signal.ErrSlowConsumer):
 		return websocket.StatusPolicyViolation, "slow consumer"
 	case errors.Is(reason, signal.ErrRemoved):
