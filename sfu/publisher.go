@@ -85,6 +85,9 @@ func (pub *Publisher) Answer(offerSDP string, sources map[string]Source) (string
 	if err := pub.checkTracks(parsed); err != nil {
 		return "", err
 	}
+	if err := checkSources(parsed, sources); err != nil {
+		return "", err
+	}
 	pub.mu.Lock()
 	for _, md := range parsed.MediaDescriptions {
 		if mid, _ := md.Attribute(sdp.AttrKeyMID); pub.used[mid] && pub.tracks[mid] == nil && sends(md) {
@@ -96,9 +99,7 @@ func (pub *Publisher) Answer(offerSDP string, sources map[string]Source) (string
 		pub.mu.Unlock()
 		return "", err
 	}
-	for mid, src := range sources {
-		pub.sources[mid] = src
-	}
+	pub.sources = keptSources(parsed, pub.sources, sources)
 	pc, err := pub.connectionLocked()
 	pub.mu.Unlock()
 	if err != nil {
@@ -148,6 +149,48 @@ func (pub *Publisher) checkGrantsLocked(offer *sdp.SessionDescription, sources m
 		}
 	}
 	return nil
+}
+
+// checkSources refuses sources that name a mid the offer has no m-line for: what the
+// server keeps of them is then bounded by the offer's m-lines.
+func checkSources(offer *sdp.SessionDescription, sources map[string]Source) error {
+	if len(sources) == 0 {
+		return nil
+	}
+	mids := make(map[string]bool, len(offer.MediaDescriptions))
+	for _, md := range offer.MediaDescriptions {
+		mid, _ := md.Attribute(sdp.AttrKeyMID)
+		mids[mid] = true
+	}
+	for mid := range sources {
+		if !mids[mid] {
+			return fmt.Errorf("%w: sources names mid %q, which the offer does not have", ErrUnknownMid, mid)
+		}
+	}
+	return nil
+}
+
+// keptSources is the sources to keep once offer is applied: for each of its m-lines,
+// the source named now, else the one named before. Mids the offer no longer has are
+// dropped, so the map never holds more entries than the latest offer has m-lines.
+func keptSources(offer *sdp.SessionDescription, old, named map[string]Source) map[string]Source {
+	kept := make(map[string]Source, len(offer.MediaDescriptions))
+	for _, md := range offer.MediaDescriptions {
+		mid, _ := md.Attribute(sdp.AttrKeyMID)
+		if src, ok := named[mid]; ok {
+			kept[mid] = src
+		} else if src, ok := old[mid]; ok {
+			kept[mid] = src
+		}
+	}
+	return kept
+}
+
+// NamedSources is how many m-lines of the connection have a source the client named.
+func (pub *Publisher) NamedSources() int {
+	pub.mu.Lock()
+	defer pub.mu.Unlock()
+	return len(pub.sources)
 }
 
 // defaultSource is the source of a track its client did not name.
