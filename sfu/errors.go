@@ -43,7 +43,10 @@ var (
 	ErrRoomClosed = errors.New("the room was closed by an administrator")
 )
 
-var errTooManyCandidates = errors.New("too many candidates before the description")
+var (
+	errTooManyCandidates = errors.New("too many candidates before the description")
+	errCandidateLimit    = fmt.Errorf("too many candidates: at most %d in one ICE session", maxCandidates)
+)
 
 func wrapCandidateError(err error) error {
 	if err == nil {

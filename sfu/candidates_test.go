@@ -1,0 +1,90 @@
+package sfu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// hostCandidate is a distinct loopback host candidate for each port.
+func hostCandidate(port int) webrtc.ICECandidateInit {
+	mid := "0"
+	return webrtc.ICECandidateInit{Candidate: fmt.Sprintf("candidate:%d 1 udp 2130706431 127.0.0.1 %d typ host", port, port), SDPMid: &mid}
+}
+
+// videoOffer is an offer of a Pion peer that sends one video track.
+func videoOffer(t *testing.T) string {
+	t.Helper()
+	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
+		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return offer.SDP
+}
+
+func joinTestRoom(t *testing.T) *Participant {
+	t.Helper()
+	engine, err := NewEngine(Config{ICELoopback: true, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rooms := NewRooms(engine)
+	t.Cleanup(func() { rooms.Close(); _ = engine.Close() })
+	p, err := rooms.Join("candidates", "mallory", &recorder{offers: make(chan offer, 16)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Leave)
+	return p
+}
+
+// TestCandidatesPerConnectionAreBounded: a client that trickles candidate after
+// candidate on one connection has them refused past maxCandidates, before its offer
+// and after it; an ICE restart starts a new count.
+func TestCandidatesPerConnectionAreBounded(t *testing.T) {
+	pub := joinTestRoom(t).Publisher()
+	port := 10000
+	for range maxPendingCandidates {
+		if err := pub.AddCandidate(hostCandidate(port)); err != nil {
+			t.Fatalf("pending candidate %d: %v", port, err)
+		}
+		port++
+	}
+	if _, err := pub.Answer(videoOffer(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	for ; port < 10000+maxCandidates; port++ {
+		if err := pub.AddCandidate(hostCandidate(port)); err != nil {
+			t.Fatalf("candidate %d of %d: %v", port-10000+1, maxCandidates, err)
+		}
+	}
+	for range 100 {
+		err := pub.AddCandidate(hostCandidate(port))
+		if !errors.Is(err, ErrInvalidCandidate) || !strings.Contains(err.Error(), "too many") {
+			t.Fatalf("candidate %d: %v, want it refused as one too many", port-10000+1, err)
+		}
+		port++
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := pub.RestartICE(ctx, "newufrag", "newpasswordnewpasswordxx"); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.AddCandidate(hostCandidate(port)); err != nil {
+		t.Errorf("first candidate after an ICE restart: %v", err)
+	}
+}
