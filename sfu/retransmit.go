@@ -2,21 +2,37 @@ package sfu
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+
+	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
 )
 
 // retransmitter is a down-track's buffer for resending packets from its source's
 // cache. It is used under the down-track's mu.
 type retransmitter struct {
-	buf [maxPacketSize]byte
-	pkt rtp.Packet
+	buf    [maxPacketSize]byte
+	pkt    rtp.Packet
+	budget *ratelimit.Limiter // made on the first NACK
 
 	sent, missed atomic.Uint64 // NACKed packets resent, and those no longer cached
+	refused      atomic.Uint64 // NACKed packets not resent: over the budget
 }
 
-// retransmit resends the packets a NACK asks for that the source still caches.
+// The retransmission budget of one down-track, in packets: a subscriber that NACKs
+// more than this (a broken or hostile receiver asking for the whole cache again and
+// again) would turn the server into an amplifier. 500 a second is a tenth of
+// 8 Mbit/s video lost, far past what a decodable stream needs; the burst covers half
+// the cache after a loss spike.
+const (
+	retransmitRate  = 500
+	retransmitBurst = cacheSize / 2
+)
+
+// retransmit resends the packets a NACK asks for that the source still caches, as
+// far as the down-track's budget allows; the others are counted as refused.
 func (d *DownTrack) retransmit(nack *rtcp.TransportLayerNack) {
 	b := d.binding.Load()
 	if b == nil {
@@ -28,8 +44,16 @@ func (d *DownTrack) retransmit(nack *rtcp.TransportLayerNack) {
 	if src == nil || src.cache == nil {
 		return
 	}
+	if d.rtx.budget == nil {
+		d.rtx.budget = ratelimit.New(retransmitRate, retransmitBurst)
+	}
+	now := time.Now()
 	for _, pair := range nack.Nacks {
 		pair.Range(func(seq uint16) bool {
+			if d.rtx.budget.Take(now) != ratelimit.Allow {
+				d.rtx.refused.Add(1)
+				return true
+			}
 			d.resend(b, src.cache, seq)
 			return true
 		})
@@ -60,3 +84,7 @@ func (d *DownTrack) resend(b *downBinding, cache *packetCache, seq uint16) {
 func (d *DownTrack) Retransmitted() (sent, missed uint64) {
 	return d.rtx.sent.Load(), d.rtx.missed.Load()
 }
+
+// RetransmitsRefused is how many NACKed packets the down-track did not resend because
+// its subscriber was over its retransmission budget.
+func (d *DownTrack) RetransmitsRefused() uint64 { return d.rtx.refused.Load() }
