@@ -11,6 +11,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
@@ -48,7 +49,8 @@ type Handler struct {
 
 	mu        sync.Mutex
 	resources map[string]resource
-	restarts  map[string]int // ICE restarts per resource: part of its entity tag
+	restarts  map[string]int                // ICE restarts per resource: part of its entity tag
+	patches   map[string]*ratelimit.Limiter // PATCH rate per resource, from its first
 	closed    bool
 	ending    sync.WaitGroup // sessions ended in the background after a failure
 }
@@ -59,7 +61,8 @@ func New(cfg Config) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{cfg: cfg, log: log.With("transport", "whip"), resources: map[string]resource{}, restarts: map[string]int{}}
+	return &Handler{cfg: cfg, log: log.With("transport", "whip"), resources: map[string]resource{}, restarts: map[string]int{},
+		patches: map[string]*ratelimit.Limiter{}}
 }
 
 // Register mounts the endpoints on mux.
@@ -82,6 +85,7 @@ func (h *Handler) Close() {
 	h.closed = true
 	all := h.resources
 	h.resources = map[string]resource{}
+	h.patches = map[string]*ratelimit.Limiter{}
 	h.mu.Unlock()
 	for _, r := range all {
 		r.Close()
@@ -115,6 +119,7 @@ func (h *Handler) take(id string) resource {
 	r := h.resources[id]
 	delete(h.resources, id)
 	delete(h.restarts, id)
+	delete(h.patches, id)
 	return r
 }
 
