@@ -211,7 +211,9 @@ func remoteUfrag(pc *webrtc.PeerConnection) string {
 	if rd == nil {
 		return ""
 	}
-	parsed, err := rd.Unmarshal()
+	// A copy: Unmarshal caches its result in the description, which Pion shares.
+	own := webrtc.SessionDescription{Type: rd.Type, SDP: rd.SDP}
+	parsed, err := own.Unmarshal()
 	if err != nil {
 		return ""
 	}
