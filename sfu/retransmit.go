@@ -6,8 +6,6 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
-
-	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
 )
 
 // retransmitter is a down-track's buffer for resending packets from its source's
@@ -15,7 +13,7 @@ import (
 type retransmitter struct {
 	buf    [maxPacketSize]byte
 	pkt    rtp.Packet
-	budget *ratelimit.Limiter // made on the first NACK
+	budget budget
 
 	sent, missed atomic.Uint64 // NACKed packets resent, and those no longer cached
 	refused      atomic.Uint64 // NACKed packets not resent: over the budget
@@ -31,6 +29,29 @@ const (
 	retransmitBurst = cacheSize / 2
 )
 
+// budget is a token bucket of retransmitted packets: retransmitRate a second, up to
+// retransmitBurst at once. (The media core imports no other package of this module,
+// internal/ratelimit included.) It is used under the down-track's mu.
+type budget struct {
+	tokens float64
+	last   time.Time // of the last take; zero: never, the bucket is full
+}
+
+// take spends one token at now, or reports that there is none.
+func (b *budget) take(now time.Time) bool {
+	if b.last.IsZero() {
+		b.tokens = retransmitBurst
+	} else {
+		b.tokens = min(retransmitBurst, b.tokens+max(now.Sub(b.last).Seconds(), 0)*retransmitRate)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
 // retransmit resends the packets a NACK asks for that the source still caches, as
 // far as the down-track's budget allows; the others are counted as refused.
 func (d *DownTrack) retransmit(nack *rtcp.TransportLayerNack) {
@@ -44,13 +65,10 @@ func (d *DownTrack) retransmit(nack *rtcp.TransportLayerNack) {
 	if src == nil || src.cache == nil {
 		return
 	}
-	if d.rtx.budget == nil {
-		d.rtx.budget = ratelimit.New(retransmitRate, retransmitBurst)
-	}
 	now := time.Now()
 	for _, pair := range nack.Nacks {
 		pair.Range(func(seq uint16) bool {
-			if d.rtx.budget.Take(now) != ratelimit.Allow {
+			if !d.rtx.budget.take(now) {
 				d.rtx.refused.Add(1)
 				return true
 			}
