@@ -88,3 +88,56 @@ func TestCandidatesPerConnectionAreBounded(t *testing.T) {
 		t.Errorf("first candidate after an ICE restart: %v", err)
 	}
 }
+
+// TestOffersCannotGrowTransceivers: offers that each bring an m-line under a new mid
+// in place of the last one are refused, and do not leave the connection with a
+// transceiver per offer; nor is an offer of more than maxMLines m-lines applied.
+func TestOffersCannotGrowTransceivers(t *testing.T) {
+	pub := joinTestRoom(t).Publisher()
+	sdp := videoOffer(t)
+	refused := 0
+	for i := range 50 {
+		renamed := strings.ReplaceAll(sdp, "a=mid:0", fmt.Sprintf("a=mid:m%d", i))
+		renamed = strings.ReplaceAll(renamed, "a=group:BUNDLE 0", fmt.Sprintf("a=group:BUNDLE m%d", i))
+		_, err := pub.Answer(renamed, nil)
+		switch {
+		case i == 0 && err != nil:
+			t.Fatalf("first offer: %v", err)
+		case i > 0 && errors.Is(err, ErrInvalidSDP):
+			refused++
+		}
+	}
+	if refused != 49 {
+		t.Errorf("%d of 49 offers replacing the m-line refused", refused)
+	}
+	if _, err := pub.Answer(receivingOffer(t, maxMLines+1), nil); !errors.Is(err, ErrInvalidSDP) {
+		t.Errorf("an offer of %d m-lines: %v, want it refused", maxMLines+1, err)
+	}
+	pub.mu.Lock()
+	n := len(pub.pc.GetTransceivers())
+	pub.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d transceivers after the offers, want 1", n)
+	}
+}
+
+// receivingOffer is an offer of n m-lines that only receive video.
+func receivingOffer(t *testing.T, n int) string {
+	t.Helper()
+	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	for range n {
+		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
+			webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return offer.SDP
+}

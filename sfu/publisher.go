@@ -29,6 +29,7 @@ type Publisher struct {
 	sources    map[string]Source      // by mid, as the client named them
 	tracks     map[string]*Track      // by mid
 	used       map[string]bool        // mids that have carried a track
+	mids       []string               // of the last offer applied, in m-line order
 	candidates candidateQueue
 	closed     bool
 	loops      sync.WaitGroup // one per forward loop
@@ -89,6 +90,10 @@ func (pub *Publisher) Answer(offerSDP string, sources map[string]Source) (string
 		return "", err
 	}
 	pub.mu.Lock()
+	if err := checkMLines(pub.mids, parsed); err != nil {
+		pub.mu.Unlock()
+		return "", err
+	}
 	for _, md := range parsed.MediaDescriptions {
 		if mid, _ := md.Attribute(sdp.AttrKeyMID); pub.used[mid] && pub.tracks[mid] == nil && sends(md) {
 			pub.mu.Unlock()
@@ -108,6 +113,9 @@ func (pub *Publisher) Answer(offerSDP string, sources map[string]Source) (string
 	if err := pc.SetRemoteDescription(offer); err != nil {
 		return "", wrapSDPError(err)
 	}
+	pub.mu.Lock()
+	pub.mids = midsOf(parsed)
+	pub.mu.Unlock()
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
 		return "", wrapSDPError(err)
@@ -149,6 +157,40 @@ func (pub *Publisher) checkGrantsLocked(offer *sdp.SessionDescription, sources m
 		}
 	}
 	return nil
+}
+
+// maxMLines bounds the m-lines of an offer. Pion keeps a transceiver for each m-line
+// for the life of the connection, and a client that publishes, unpublishes and
+// publishes again adds one each time; 128 is years of that in one meeting.
+const maxMLines = 128
+
+// checkMLines refuses an offer of more than maxMLines m-lines, or one that drops or
+// reorders the m-lines of the previous offer (mids, in order): m-lines are never
+// removed (RFC 8829, section 5.2.2), and Pion would keep the transceivers of the
+// dropped ones, so offers that each replace their m-lines would grow without end.
+func checkMLines(prev []string, offer *sdp.SessionDescription) error {
+	mds := offer.MediaDescriptions
+	if len(mds) > maxMLines {
+		return wrapSDPError(fmt.Errorf("the offer has %d m-lines, at most %d are allowed", len(mds), maxMLines))
+	}
+	if len(mds) < len(prev) {
+		return wrapSDPError(fmt.Errorf("the offer has %d m-lines, the previous one %d: m-lines cannot be removed", len(mds), len(prev)))
+	}
+	for i, want := range prev {
+		if mid, _ := mds[i].Attribute(sdp.AttrKeyMID); mid != want {
+			return wrapSDPError(fmt.Errorf("m-line %d has mid %q, was %q: m-lines cannot be removed or reordered", i, mid, want))
+		}
+	}
+	return nil
+}
+
+// midsOf lists the mids of offer's m-lines, in order.
+func midsOf(offer *sdp.SessionDescription) []string {
+	mids := make([]string, len(offer.MediaDescriptions))
+	for i, md := range offer.MediaDescriptions {
+		mids[i], _ = md.Attribute(sdp.AttrKeyMID)
+	}
+	return mids
 }
 
 // checkSources refuses sources that name a mid the offer has no m-line for: what the
