@@ -90,25 +90,31 @@ func TestCandidatesPerConnectionAreBounded(t *testing.T) {
 }
 
 // TestOffersCannotGrowTransceivers: offers that each bring an m-line under a new mid
-// in place of the last one are refused, and do not leave the connection with a
-// transceiver per offer; nor is an offer of more than maxMLines m-lines applied.
+// in place of the last one are refused; a rejected m-line may be recycled under a new
+// mid, but only up to maxMids over the connection's life; an offer of more than
+// maxMLines m-lines is refused. The connection never holds more than maxMids
+// transceivers.
 func TestOffersCannotGrowTransceivers(t *testing.T) {
 	pub := joinTestRoom(t).Publisher()
-	sdp := videoOffer(t)
-	refused := 0
+	base := audioVideoOffer(t) // mids "0" (audio) and "1" (video)
+	if _, err := pub.Answer(base, nil); err != nil {
+		t.Fatalf("first offer: %v", err)
+	}
 	for i := range 50 {
-		renamed := strings.ReplaceAll(sdp, "a=mid:0", fmt.Sprintf("a=mid:m%d", i))
-		renamed = strings.ReplaceAll(renamed, "a=group:BUNDLE 0", fmt.Sprintf("a=group:BUNDLE m%d", i))
-		_, err := pub.Answer(renamed, nil)
-		switch {
-		case i == 0 && err != nil:
-			t.Fatalf("first offer: %v", err)
-		case i > 0 && errors.Is(err, ErrInvalidSDP):
-			refused++
+		if _, err := pub.Answer(withVideo(base, fmt.Sprintf("m%d", i), false), nil); !errors.Is(err, ErrInvalidSDP) {
+			t.Fatalf("offer %d replacing the video m-line: %v, want it refused", i, err)
 		}
 	}
-	if refused != 49 {
-		t.Errorf("%d of 49 offers replacing the m-line refused", refused)
+	if _, err := pub.Answer(withVideo(base, "1", true), nil); err != nil {
+		t.Fatalf("rejecting the video m-line: %v", err)
+	}
+	for i := 3; i <= maxMids; i++ {
+		if _, err := pub.Answer(withVideo(base, fmt.Sprintf("r%d", i), true), nil); err != nil {
+			t.Fatalf("recycling the rejected m-line as mid %d of %d: %v", i, maxMids, err)
+		}
+	}
+	if _, err := pub.Answer(withVideo(base, "one-too-many", true), nil); !errors.Is(err, ErrInvalidSDP) {
+		t.Errorf("mid %d: %v, want it refused", maxMids+1, err)
 	}
 	if _, err := pub.Answer(receivingOffer(t, maxMLines+1), nil); !errors.Is(err, ErrInvalidSDP) {
 		t.Errorf("an offer of %d m-lines: %v, want it refused", maxMLines+1, err)
@@ -116,9 +122,45 @@ func TestOffersCannotGrowTransceivers(t *testing.T) {
 	pub.mu.Lock()
 	n := len(pub.pc.GetTransceivers())
 	pub.mu.Unlock()
-	if n != 1 {
-		t.Errorf("%d transceivers after the offers, want 1", n)
+	if n > maxMids {
+		t.Errorf("%d transceivers after the offers, want at most %d", n, maxMids)
 	}
+}
+
+// audioVideoOffer is an offer of a Pion peer that sends audio (mid "0") and video
+// (mid "1").
+func audioVideoOffer(t *testing.T) string {
+	t.Helper()
+	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		if _, err := pc.AddTransceiverFromKind(kind,
+			webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(offer.SDP, "a=group:BUNDLE 0 1\r\n") || !strings.Contains(offer.SDP, "a=mid:1\r\n") {
+		t.Fatalf("unexpected offer:\n%s", offer.SDP)
+	}
+	return offer.SDP
+}
+
+// withVideo is the audio and video offer with its video m-line under mid, rejected
+// (port 0, out of the bundle) or not.
+func withVideo(offer, mid string, rejected bool) string {
+	offer = strings.Replace(offer, "a=mid:1\r\n", "a=mid:"+mid+"\r\n", 1)
+	if rejected {
+		offer = strings.Replace(offer, "a=group:BUNDLE 0 1", "a=group:BUNDLE 0", 1)
+		return strings.Replace(offer, "m=video 9 ", "m=video 0 ", 1)
+	}
+	return strings.Replace(offer, "a=group:BUNDLE 0 1", "a=group:BUNDLE 0 "+mid, 1)
 }
 
 // receivingOffer is an offer of n m-lines that only receive video.

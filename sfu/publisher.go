@@ -29,7 +29,8 @@ type Publisher struct {
 	sources    map[string]Source      // by mid, as the client named them
 	tracks     map[string]*Track      // by mid
 	used       map[string]bool        // mids that have carried a track
-	mids       []string               // of the last offer applied, in m-line order
+	mlines     []mline                // of the last offer applied, in order
+	mids       int                    // distinct mids the connection has been offered
 	candidates candidateQueue
 	closed     bool
 	loops      sync.WaitGroup // one per forward loop
@@ -90,7 +91,7 @@ func (pub *Publisher) Answer(offerSDP string, sources map[string]Source) (string
 		return "", err
 	}
 	pub.mu.Lock()
-	if err := checkMLines(pub.mids, parsed); err != nil {
+	if err := checkMLines(pub.mlines, pub.mids, parsed); err != nil {
 		pub.mu.Unlock()
 		return "", err
 	}
@@ -114,7 +115,8 @@ func (pub *Publisher) Answer(offerSDP string, sources map[string]Source) (string
 		return "", wrapSDPError(err)
 	}
 	pub.mu.Lock()
-	pub.mids = midsOf(parsed)
+	pub.mids += len(newMids(pub.mlines, parsed))
+	pub.mlines = mlinesOf(parsed)
 	pub.mu.Unlock()
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
@@ -159,16 +161,27 @@ func (pub *Publisher) checkGrantsLocked(offer *sdp.SessionDescription, sources m
 	return nil
 }
 
-// maxMLines bounds the m-lines of an offer. Pion keeps a transceiver for each m-line
-// for the life of the connection, and a client that publishes, unpublishes and
-// publishes again adds one each time; 128 is years of that in one meeting.
-const maxMLines = 128
+// maxMLines bounds the m-lines of an offer, and maxMids the mids a publisher
+// connection is ever offered: Pion keeps a transceiver for each mid for the life of
+// the connection. A client that publishes and unpublishes adds a new mid each time
+// (a browser recycles a rejected m-line under a new mid); 256 is far more than a
+// meeting's worth of screen shares started and stopped.
+const (
+	maxMLines = 128
+	maxMids   = 256
+)
 
-// checkMLines refuses an offer of more than maxMLines m-lines, or one that drops or
-// reorders the m-lines of the previous offer (mids, in order): m-lines are never
-// removed (RFC 8829, section 5.2.2), and Pion would keep the transceivers of the
-// dropped ones, so offers that each replace their m-lines would grow without end.
-func checkMLines(prev []string, offer *sdp.SessionDescription) error {
+// mline is what is remembered of an applied offer's m-line.
+type mline struct {
+	mid      string
+	rejected bool // port 0: the m-line may be recycled under a new mid
+}
+
+// checkMLines refuses an offer that has more than maxMLines m-lines, that drops or
+// reorders the m-lines of prev (the previous offer's), or whose new mids would take
+// the connection past maxMids (seen is how many it has had). An m-line is never
+// removed, and keeps its mid unless it was rejected (RFC 8829, section 5.2.2).
+func checkMLines(prev []mline, seen int, offer *sdp.SessionDescription) error {
 	mds := offer.MediaDescriptions
 	if len(mds) > maxMLines {
 		return wrapSDPError(fmt.Errorf("the offer has %d m-lines, at most %d are allowed", len(mds), maxMLines))
@@ -176,21 +189,37 @@ func checkMLines(prev []string, offer *sdp.SessionDescription) error {
 	if len(mds) < len(prev) {
 		return wrapSDPError(fmt.Errorf("the offer has %d m-lines, the previous one %d: m-lines cannot be removed", len(mds), len(prev)))
 	}
-	for i, want := range prev {
-		if mid, _ := mds[i].Attribute(sdp.AttrKeyMID); mid != want {
-			return wrapSDPError(fmt.Errorf("m-line %d has mid %q, was %q: m-lines cannot be removed or reordered", i, mid, want))
+	for i, was := range prev {
+		if mid, _ := mds[i].Attribute(sdp.AttrKeyMID); mid != was.mid && !was.rejected {
+			return wrapSDPError(fmt.Errorf("m-line %d has mid %q, was %q: only a rejected m-line may take a new mid", i, mid, was.mid))
 		}
+	}
+	if n := seen + len(newMids(prev, offer)); n > maxMids {
+		return wrapSDPError(fmt.Errorf("the connection would have had %d mids, at most %d are allowed: join again", n, maxMids))
 	}
 	return nil
 }
 
-// midsOf lists the mids of offer's m-lines, in order.
-func midsOf(offer *sdp.SessionDescription) []string {
-	mids := make([]string, len(offer.MediaDescriptions))
+// newMids lists the mids of offer that prev does not have.
+func newMids(prev []mline, offer *sdp.SessionDescription) []string {
+	var out []string
 	for i, md := range offer.MediaDescriptions {
-		mids[i], _ = md.Attribute(sdp.AttrKeyMID)
+		mid, _ := md.Attribute(sdp.AttrKeyMID)
+		if i >= len(prev) || prev[i].mid != mid {
+			out = append(out, mid)
+		}
 	}
-	return mids
+	return out
+}
+
+// mlinesOf lists offer's m-lines, in order.
+func mlinesOf(offer *sdp.SessionDescription) []mline {
+	out := make([]mline, len(offer.MediaDescriptions))
+	for i, md := range offer.MediaDescriptions {
+		out[i].mid, _ = md.Attribute(sdp.AttrKeyMID)
+		out[i].rejected = md.MediaName.Port.Value == 0
+	}
+	return out
 }
 
 // checkSources refuses sources that name a mid the offer has no m-line for: what the
