@@ -3,8 +3,11 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/client"
 	"github.com/switchboard-rtc/switchboard/server"
@@ -63,4 +66,41 @@ func onlyParticipant(t *testing.T, ts *testServer, room sfu.RoomID) *sfu.Partici
 		t.Fatalf("participant %s has gone", infos[0].ID)
 	}
 	return p
+}
+
+// TestOneConnectionCannotGrowCandidates: candidates trickled without end on one
+// connection are refused past the connection's bound with invalid-candidate, and the
+// session goes on.
+func TestOneConnectionCannotGrowCandidates(t *testing.T) {
+	ts := startServerWith(t, modeWS, server.Config{Limits: server.Limits{MessagesPerSecond: -1}})
+	c := joinRaw(t, ts, "candidates")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if reply, err := c.Request(ctx, client.Message{Type: "publish-offer", SDP: pionOffer(t)}); err != nil || reply.Type != "publish-answer" {
+		t.Fatalf("offer: %+v, %v", reply, err)
+	}
+	const sent = 400
+	mid := "0"
+	for port := range sent {
+		cand := webrtc.ICECandidateInit{Candidate: fmt.Sprintf("candidate:%d 1 udp 2130706431 127.0.0.1 %d typ host", port, 20000+port), SDPMid: &mid}
+		if err := c.Send(ctx, client.Message{Type: "candidate", Target: "publisher", Candidate: &cand}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reply, err := c.Request(ctx, client.Message{Type: "ping"}); err != nil || reply.Type != "pong" {
+		t.Fatalf("after the candidates, ping got %+v, %v", reply, err)
+	}
+	refused := 0
+	for {
+		m, ok := nextEvent(c)
+		if !ok {
+			break
+		}
+		if m.Type == "error" && m.Code == "invalid-candidate" && strings.Contains(m.Message, "too many") {
+			refused++
+		}
+	}
+	if refused != sent-256 {
+		t.Errorf("%d of %d candidates refused as too many, want %d", refused, sent, sent-256)
+	}
 }
