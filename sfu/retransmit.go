@@ -21,9 +21,9 @@ type retransmitter struct {
 
 // The retransmission budget of one down-track, in packets: a subscriber that NACKs
 // more than this (a broken or hostile receiver asking for the whole cache again and
-// again) would turn the server into an amplifier. 500 a second is a tenth of
-// 8 Mbit/s video lost, far past what a decodable stream needs; the burst covers half
-// the cache after a loss spike.
+// again) would turn the server into an amplifier. 500 a second is over half of an
+// 8 Mbit/s video stream (about 800 packets a second) resent, far past what a stream
+// that still decodes needs; the burst covers half the cache after a loss spike.
 const (
 	retransmitRate  = 500
 	retransmitBurst = cacheSize / 2
