@@ -350,17 +350,28 @@ func (c *Client) trickle(target string, cand *webrtc.ICECandidate) {
 	_ = c.Send(c.ctx, Message{Type: "candidate", Target: target, Candidate: &init})
 }
 
-// pendingCandidates holds remote candidates until the remote description is set.
+// maxPendingCandidates bounds the remote candidates kept until the remote description
+// is set: a server sends a handful, and one that sends without end must not grow the
+// client's memory.
+const maxPendingCandidates = 64
+
+// pendingCandidates holds remote candidates until the remote description is set; past
+// maxPendingCandidates it drops them.
 type pendingCandidates struct {
 	mu      sync.Mutex
 	ready   bool
 	pending []webrtc.ICECandidateInit
+	dropped int
 }
 
 func (p *pendingCandidates) add(pc *webrtc.PeerConnection, c webrtc.ICECandidateInit) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.ready || pc == nil {
+		if len(p.pending) >= maxPendingCandidates {
+			p.dropped++
+			return
+		}
 		p.pending = append(p.pending, c)
 		return
 	}

@@ -22,6 +22,18 @@ func (rs *Rooms) List() []*Room {
 	return out
 }
 
+// Participant returns the participant id of the room, nil when it has none by that
+// id (or the room has gone).
+func (r *Room) Participant(id ParticipantID) *Participant {
+	var p *Participant
+	r.ops.do(func() {
+		if m := r.find(id); m != nil {
+			p = m.p
+		}
+	})
+	return p
+}
+
 // Remove takes the participant id out of the room for reason (ErrRemoved, say): the
 // others are told it left, and its owner is told why through Observer.Removed and ends
 // it. It returns ErrNoParticipant when id is not in the room.

@@ -28,6 +28,8 @@ var (
 	ErrTooManyRooms = errors.New("the server has as many rooms as it may")
 	// ErrTooManyTracks: an offer would publish more than Limits.MaxTracks tracks.
 	ErrTooManyTracks = errors.New("too many tracks")
+	// ErrUnknownMid: an offer's sources name a mid that is not one of its m-lines.
+	ErrUnknownMid = errors.New("unknown mid")
 )
 
 // Reasons given to Observer.Removed: why the server took a participant out of its
@@ -41,7 +43,10 @@ var (
 	ErrRoomClosed = errors.New("the room was closed by an administrator")
 )
 
-var errTooManyCandidates = errors.New("too many candidates before the description")
+var (
+	errTooManyCandidates = errors.New("too many candidates before the description")
+	errCandidateLimit    = fmt.Errorf("too many candidates: at most %d in one ICE session", maxCandidates)
+)
 
 func wrapCandidateError(err error) error {
 	if err == nil {

@@ -154,32 +154,54 @@ func (e *ConnectionError) Error() string { return "sfu: " + string(e.Side) + " c
 // sends more before its offer is not behaving.
 const maxPendingCandidates = 64
 
+// maxCandidates bounds the remote candidates one connection takes in one ICE session
+// (until an ICE restart), those kept before the description included: Pion's agent
+// keeps each one and pairs it with every local candidate, so a client trickling
+// without end would grow memory and connectivity checks. A browser sends a dozen.
+const maxCandidates = 256
+
 // candidateQueue holds remote ICE candidates until the description they belong to has
-// been applied.
+// been applied, and counts those taken in the connection's current ICE session.
 type candidateQueue struct {
 	ready   bool
 	pending []webrtc.ICECandidateInit
+	taken   int    // candidates taken in the current ICE session
+	ufrag   string // the remote ICE username fragment of that session
 }
 
-// add applies c now if the queue is ready, else keeps it for flush.
+// add applies c now if the queue is ready, else keeps it for flush. Past
+// maxCandidates in one ICE session it refuses c.
 func (q *candidateQueue) add(pc *webrtc.PeerConnection, c webrtc.ICECandidateInit) error {
 	// Parse before queueing, so that a malformed candidate is refused at once.
 	if _, err := ice.UnmarshalCandidate(strings.TrimPrefix(c.Candidate, "candidate:")); err != nil {
 		return wrapCandidateError(err)
+	}
+	if q.taken >= maxCandidates {
+		return wrapCandidateError(errCandidateLimit)
 	}
 	if !q.ready {
 		if len(q.pending) >= maxPendingCandidates {
 			return wrapCandidateError(errTooManyCandidates)
 		}
 		q.pending = append(q.pending, c)
+		q.taken++
 		return nil
 	}
+	q.taken++
 	return wrapCandidateError(pc.AddICECandidate(c))
 }
 
 // flush marks the queue ready and applies what it kept. Candidates that fail are
-// reported through log: the client that sent them has already moved on.
+// reported through log: the client that sent them has already moved on. A remote
+// description with new ICE credentials is an ICE restart, after which Pion's agent
+// has forgotten the old candidates: the count starts again.
 func (q *candidateQueue) flush(pc *webrtc.PeerConnection, log *slog.Logger) {
+	if u := remoteUfrag(pc); u != q.ufrag {
+		if q.ready {
+			q.taken = 0
+		}
+		q.ufrag = u
+	}
 	q.ready = true
 	for _, c := range q.pending {
 		if err := pc.AddICECandidate(c); err != nil {
@@ -187,4 +209,27 @@ func (q *candidateQueue) flush(pc *webrtc.PeerConnection, log *slog.Logger) {
 		}
 	}
 	q.pending = nil
+}
+
+// remoteUfrag is the ICE username fragment of pc's remote description, "" when none.
+func remoteUfrag(pc *webrtc.PeerConnection) string {
+	rd := pc.RemoteDescription()
+	if rd == nil {
+		return ""
+	}
+	// A copy: Unmarshal caches its result in the description, which Pion shares.
+	own := webrtc.SessionDescription{Type: rd.Type, SDP: rd.SDP}
+	parsed, err := own.Unmarshal()
+	if err != nil {
+		return ""
+	}
+	if u, ok := parsed.Attribute("ice-ufrag"); ok {
+		return u
+	}
+	for _, md := range parsed.MediaDescriptions {
+		if u, ok := md.Attribute("ice-ufrag"); ok {
+			return u
+		}
+	}
+	return ""
 }

@@ -29,6 +29,8 @@ type Publisher struct {
 	sources    map[string]Source      // by mid, as the client named them
 	tracks     map[string]*Track      // by mid
 	used       map[string]bool        // mids that have carried a track
+	mlines     []mline                // of the last offer applied, in order
+	mids       int                    // distinct mids the connection has been offered
 	candidates candidateQueue
 	closed     bool
 	loops      sync.WaitGroup // one per forward loop
@@ -85,7 +87,14 @@ func (pub *Publisher) Answer(offerSDP string, sources map[string]Source) (string
 	if err := pub.checkTracks(parsed); err != nil {
 		return "", err
 	}
+	if err := checkSources(parsed, sources); err != nil {
+		return "", err
+	}
 	pub.mu.Lock()
+	if err := checkMLines(pub.mlines, pub.mids, parsed); err != nil {
+		pub.mu.Unlock()
+		return "", err
+	}
 	for _, md := range parsed.MediaDescriptions {
 		if mid, _ := md.Attribute(sdp.AttrKeyMID); pub.used[mid] && pub.tracks[mid] == nil && sends(md) {
 			pub.mu.Unlock()
@@ -96,9 +105,7 @@ func (pub *Publisher) Answer(offerSDP string, sources map[string]Source) (string
 		pub.mu.Unlock()
 		return "", err
 	}
-	for mid, src := range sources {
-		pub.sources[mid] = src
-	}
+	pub.sources = keptSources(parsed, pub.sources, sources)
 	pc, err := pub.connectionLocked()
 	pub.mu.Unlock()
 	if err != nil {
@@ -107,6 +114,10 @@ func (pub *Publisher) Answer(offerSDP string, sources map[string]Source) (string
 	if err := pc.SetRemoteDescription(offer); err != nil {
 		return "", wrapSDPError(err)
 	}
+	pub.mu.Lock()
+	pub.mids += len(newMids(pub.mlines, parsed))
+	pub.mlines = mlinesOf(parsed)
+	pub.mu.Unlock()
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
 		return "", wrapSDPError(err)
@@ -148,6 +159,109 @@ func (pub *Publisher) checkGrantsLocked(offer *sdp.SessionDescription, sources m
 		}
 	}
 	return nil
+}
+
+// maxMLines bounds the m-lines of an offer, and maxMids the mids a publisher
+// connection is ever offered: Pion keeps a transceiver for each mid for the life of
+// the connection. A client that publishes and unpublishes adds a new mid each time
+// (a browser recycles a rejected m-line under a new mid); 256 is far more than a
+// meeting's worth of screen shares started and stopped.
+const (
+	maxMLines = 128
+	maxMids   = 256
+)
+
+// mline is what is remembered of an applied offer's m-line.
+type mline struct {
+	mid      string
+	rejected bool // port 0: the m-line may be recycled under a new mid
+}
+
+// checkMLines refuses an offer that has more than maxMLines m-lines, that drops or
+// reorders the m-lines of prev (the previous offer's), or whose new mids would take
+// the connection past maxMids (seen is how many it has had). An m-line is never
+// removed, and keeps its mid unless it was rejected (RFC 8829, section 5.2.2).
+func checkMLines(prev []mline, seen int, offer *sdp.SessionDescription) error {
+	mds := offer.MediaDescriptions
+	if len(mds) > maxMLines {
+		return wrapSDPError(fmt.Errorf("the offer has %d m-lines, at most %d are allowed", len(mds), maxMLines))
+	}
+	if len(mds) < len(prev) {
+		return wrapSDPError(fmt.Errorf("the offer has %d m-lines, the previous one %d: m-lines cannot be removed", len(mds), len(prev)))
+	}
+	for i, was := range prev {
+		if mid, _ := mds[i].Attribute(sdp.AttrKeyMID); mid != was.mid && !was.rejected {
+			return wrapSDPError(fmt.Errorf("m-line %d has mid %q, was %q: only a rejected m-line may take a new mid", i, mid, was.mid))
+		}
+	}
+	if n := seen + len(newMids(prev, offer)); n > maxMids {
+		return wrapSDPError(fmt.Errorf("the connection would have had %d mids, at most %d are allowed: join again", n, maxMids))
+	}
+	return nil
+}
+
+// newMids lists the mids of offer that prev does not have.
+func newMids(prev []mline, offer *sdp.SessionDescription) []string {
+	var out []string
+	for i, md := range offer.MediaDescriptions {
+		mid, _ := md.Attribute(sdp.AttrKeyMID)
+		if i >= len(prev) || prev[i].mid != mid {
+			out = append(out, mid)
+		}
+	}
+	return out
+}
+
+// mlinesOf lists offer's m-lines, in order.
+func mlinesOf(offer *sdp.SessionDescription) []mline {
+	out := make([]mline, len(offer.MediaDescriptions))
+	for i, md := range offer.MediaDescriptions {
+		out[i].mid, _ = md.Attribute(sdp.AttrKeyMID)
+		out[i].rejected = md.MediaName.Port.Value == 0
+	}
+	return out
+}
+
+// checkSources refuses sources that name a mid the offer has no m-line for: what the
+// server keeps of them is then bounded by the offer's m-lines.
+func checkSources(offer *sdp.SessionDescription, sources map[string]Source) error {
+	if len(sources) == 0 {
+		return nil
+	}
+	mids := make(map[string]bool, len(offer.MediaDescriptions))
+	for _, md := range offer.MediaDescriptions {
+		mid, _ := md.Attribute(sdp.AttrKeyMID)
+		mids[mid] = true
+	}
+	for mid := range sources {
+		if !mids[mid] {
+			return fmt.Errorf("%w: sources names mid %q, which the offer does not have", ErrUnknownMid, mid)
+		}
+	}
+	return nil
+}
+
+// keptSources is the sources to keep once offer is applied: for each of its m-lines,
+// the source named now, else the one named before. Mids the offer no longer has are
+// dropped, so the map never holds more entries than the latest offer has m-lines.
+func keptSources(offer *sdp.SessionDescription, old, named map[string]Source) map[string]Source {
+	kept := make(map[string]Source, len(offer.MediaDescriptions))
+	for _, md := range offer.MediaDescriptions {
+		mid, _ := md.Attribute(sdp.AttrKeyMID)
+		if src, ok := named[mid]; ok {
+			kept[mid] = src
+		} else if src, ok := old[mid]; ok {
+			kept[mid] = src
+		}
+	}
+	return kept
+}
+
+// NamedSources is how many m-lines of the connection have a source the client named.
+func (pub *Publisher) NamedSources() int {
+	pub.mu.Lock()
+	defer pub.mu.Unlock()
+	return len(pub.sources)
 }
 
 // defaultSource is the source of a track its client did not name.

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -10,13 +11,49 @@ import (
 // retransmitter is a down-track's buffer for resending packets from its source's
 // cache. It is used under the down-track's mu.
 type retransmitter struct {
-	buf [maxPacketSize]byte
-	pkt rtp.Packet
+	buf    [maxPacketSize]byte
+	pkt    rtp.Packet
+	budget budget
 
 	sent, missed atomic.Uint64 // NACKed packets resent, and those no longer cached
+	refused      atomic.Uint64 // NACKed packets not resent: over the budget
 }
 
-// retransmit resends the packets a NACK asks for that the source still caches.
+// The retransmission budget of one down-track, in packets: a subscriber that NACKs
+// more than this (a broken or hostile receiver asking for the whole cache again and
+// again) would turn the server into an amplifier. 500 a second is over half of an
+// 8 Mbit/s video stream (about 800 packets a second) resent, far past what a stream
+// that still decodes needs; the burst covers half the cache after a loss spike.
+const (
+	retransmitRate  = 500
+	retransmitBurst = cacheSize / 2
+)
+
+// budget is a token bucket of retransmitted packets: retransmitRate a second, up to
+// retransmitBurst at once. (The media core imports no other package of this module,
+// internal/ratelimit included.) It is used under the down-track's mu.
+type budget struct {
+	tokens float64
+	last   time.Time // of the last take; zero: never, the bucket is full
+}
+
+// take spends one token at now, or reports that there is none.
+func (b *budget) take(now time.Time) bool {
+	if b.last.IsZero() {
+		b.tokens = retransmitBurst
+	} else {
+		b.tokens = min(retransmitBurst, b.tokens+max(now.Sub(b.last).Seconds(), 0)*retransmitRate)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// retransmit resends the packets a NACK asks for that the source still caches, as
+// far as the down-track's budget allows; the others are counted as refused.
 func (d *DownTrack) retransmit(nack *rtcp.TransportLayerNack) {
 	b := d.binding.Load()
 	if b == nil {
@@ -28,8 +65,13 @@ func (d *DownTrack) retransmit(nack *rtcp.TransportLayerNack) {
 	if src == nil || src.cache == nil {
 		return
 	}
+	now := time.Now()
 	for _, pair := range nack.Nacks {
 		pair.Range(func(seq uint16) bool {
+			if !d.rtx.budget.take(now) {
+				d.rtx.refused.Add(1)
+				return true
+			}
 			d.resend(b, src.cache, seq)
 			return true
 		})
@@ -60,3 +102,7 @@ func (d *DownTrack) resend(b *downBinding, cache *packetCache, seq uint16) {
 func (d *DownTrack) Retransmitted() (sent, missed uint64) {
 	return d.rtx.sent.Load(), d.rtx.missed.Load()
 }
+
+// RetransmitsRefused is how many NACKed packets the down-track did not resend because
+// its subscriber was over its retransmission budget.
+func (d *DownTrack) RetransmitsRefused() uint64 { return d.rtx.refused.Load() }

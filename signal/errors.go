@@ -101,6 +101,8 @@ func toWire(err error) (code, msg string) {
 		return CodeTooManyRooms, err.Error()
 	case errors.Is(err, sfu.ErrTooManyTracks):
 		return CodeTooManyTracks, err.Error()
+	case errors.Is(err, sfu.ErrUnknownMid):
+		return CodeBadRequest, err.Error()
 	case errors.Is(err, directory.ErrModeMismatch):
 		return CodeModeMismatch, err.Error()
 	case errors.Is(err, mesh.ErrRoomFull):

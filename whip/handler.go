@@ -11,6 +11,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
 	"github.com/switchboard-rtc/switchboard/sfu"
 	"github.com/switchboard-rtc/switchboard/signal"
 )
@@ -50,7 +51,8 @@ type Handler struct {
 
 	mu        sync.Mutex
 	resources map[string]*session
-	restarts  map[string]int // ICE restarts per resource: part of its entity tag
+	restarts  map[string]int                // ICE restarts per resource: part of its entity tag
+	patches   map[string]*ratelimit.Limiter // PATCH rate per resource, from its first
 	closed    bool
 	ending    sync.WaitGroup // sessions ended in the background after a failure
 }
@@ -61,7 +63,8 @@ func New(cfg Config) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{cfg: cfg, log: log.With("transport", "whip"), resources: map[string]*session{}, restarts: map[string]int{}}
+	return &Handler{cfg: cfg, log: log.With("transport", "whip"), resources: map[string]*session{}, restarts: map[string]int{},
+		patches: map[string]*ratelimit.Limiter{}}
 }
 
 // RouteKind says what a route does, for the admission in front of it.
@@ -136,6 +139,7 @@ func (h *Handler) Close() {
 	h.closed = true
 	all := h.resources
 	h.resources = map[string]*session{}
+	h.patches = map[string]*ratelimit.Limiter{}
 	h.mu.Unlock()
 	for _, r := range all {
 		r.Close()
@@ -171,6 +175,7 @@ func (h *Handler) take(id string) *session {
 	r := h.resources[id]
 	delete(h.resources, id)
 	delete(h.restarts, id)
+	delete(h.patches, id)
 	return r
 }
 

@@ -1,7 +1,20 @@
 package whip
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
+	"time"
+
+	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
+)
+
+// The trickle PATCHes of one resource, a second and at once: a client trickles a
+// handful of candidates, and restarts ICE now and then; beyond the rate, PATCHes are
+// answered 429 and the session goes on.
+const (
+	patchRate  = ratelimit.DefaultRate
+	patchBurst = ratelimit.DefaultBurst
 )
 
 // patch answers PATCH on a resource with an sdpfrag (RFC 8840): trickled ICE
@@ -19,6 +32,11 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
 	if !h.owned(w, r, s) {
 		return
 	}
+	if !h.admitPatch(id) {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many PATCHes to this session: at most %d a second", patchRate))
+		return
+	}
 	if !hasContentType(r, sdpFragType) {
 		writeError(w, http.StatusUnsupportedMediaType, "a PATCH must be "+sdpFragType)
 		return
@@ -33,7 +51,11 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	frag, err := parseFrag(string(body))
-	if err != nil {
+	switch {
+	case errors.Is(err, errFragCandidates):
+		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
+		return
+	case err != nil:
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -44,6 +66,21 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
 	if addCandidates(w, s, frag) {
 		w.WriteHeader(http.StatusNoContent)
 	}
+}
+
+// admitPatch reports whether a PATCH to the resource id is within its rate.
+func (h *Handler) admitPatch(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	l := h.patches[id]
+	if l == nil {
+		if h.resources[id] == nil {
+			return false
+		}
+		l = ratelimit.New(patchRate, patchBurst)
+		h.patches[id] = l
+	}
+	return l.Take(time.Now()) == ratelimit.Allow
 }
 
 // restart applies an ICE restart and answers with the server's new fragment.

@@ -2,6 +2,7 @@ package whip
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/pion/webrtc/v4"
@@ -10,6 +11,8 @@ import (
 // maxFragCandidates bounds the candidates of one PATCH: a client gathers a handful
 // per interface.
 const maxFragCandidates = 64
+
+var errFragCandidates = fmt.Errorf("too many candidates in one fragment: at most %d", maxFragCandidates)
 
 // fragment is what a trickle PATCH carries.
 type fragment struct {
@@ -39,7 +42,7 @@ func parseFrag(s string) (fragment, error) {
 			f.pwd = strings.TrimPrefix(line, "a=ice-pwd:")
 		case strings.HasPrefix(line, "a=candidate:"):
 			if len(f.candidates) == maxFragCandidates {
-				return f, errors.New("too many candidates in one fragment")
+				return f, errFragCandidates
 			}
 			c := webrtc.ICECandidateInit{Candidate: strings.TrimPrefix(line, "a="), SDPMid: mid}
 			if index >= 0 {
