@@ -86,19 +86,19 @@ func (s *Server) handle(rt route, h http.Handler) {
 	s.mux.Handle(rt.pattern, s.admit(rt, h))
 }
 
-// refusal is why admission turned a request away: the HTTP status, a stable code
-// and a reason for people.
-type refusal struct {
-	status     int
-	code       string
-	reason     string
-	retryAfter time.Duration
+// Refusal is why admission turned a request away: the HTTP status, a stable code
+// and a reason for people; RetryAfter, when not zero, is when trying again may work.
+type Refusal struct {
+	Status     int
+	Code       string
+	Reason     string
+	RetryAfter time.Duration
 }
 
-func (e *refusal) Error() string { return e.reason }
+func (e *Refusal) Error() string { return e.Reason }
 
-func refuse(status int, code, reason string) *refusal {
-	return &refusal{status: status, code: code, reason: reason}
+func refuse(status int, code, reason string) *Refusal {
+	return &Refusal{Status: status, Code: code, Reason: reason}
 }
 
 // admit wraps h with the admission of rt.
@@ -111,7 +111,7 @@ func (s *Server) admit(rt route, h http.Handler) http.Handler {
 		if rt.creates {
 			var err error
 			if release, err = s.acquire(r); err != nil {
-				writeRefusal(w, err)
+				WriteRefusal(w, err)
 				return
 			}
 		}
@@ -120,7 +120,7 @@ func (s *Server) admit(rt route, h http.Handler) http.Handler {
 			if release != nil {
 				release()
 			}
-			writeRefusal(w, err)
+			WriteRefusal(w, err)
 			return
 		}
 		if release != nil {
@@ -139,9 +139,9 @@ func (s *Server) acquire(r *http.Request) (func(), error) {
 	case err == nil:
 		return release, nil
 	case errors.Is(err, peraddr.ErrTooFast):
-		return nil, &refusal{status: http.StatusTooManyRequests, code: "rate-limited", reason: err.Error(), retryAfter: retry}
+		return nil, &Refusal{Status: http.StatusTooManyRequests, Code: "rate-limited", Reason: err.Error(), RetryAfter: retry}
 	default:
-		return nil, &refusal{status: http.StatusServiceUnavailable, code: "too-many-sessions", reason: err.Error(), retryAfter: retry}
+		return nil, &Refusal{Status: http.StatusServiceUnavailable, Code: "too-many-sessions", Reason: err.Error(), RetryAfter: retry}
 	}
 }
 
@@ -252,7 +252,7 @@ func adminClaimsFrom(ctx context.Context) *auth.Claims {
 }
 
 // tokenRefusal is a token's refusal: 401 with its reason.
-func tokenRefusal(err error) *refusal {
+func tokenRefusal(err error) *Refusal {
 	reason := "invalid token"
 	var e *auth.Error
 	if errors.As(err, &e) {
@@ -261,18 +261,19 @@ func tokenRefusal(err error) *refusal {
 	return refuse(http.StatusUnauthorized, "unauthorized", reason)
 }
 
-// writeRefusal answers a refused request: {"error": {"code", "message"}} with its
-// status, a Bearer challenge on 401, and Retry-After when trying later may work.
-func writeRefusal(w http.ResponseWriter, err error) {
-	var rf *refusal
+// WriteRefusal answers a request refused by admission (Admit): {"error": {"code",
+// "message"}} with its status, a Bearer challenge on 401, and Retry-After when
+// trying later may work.
+func WriteRefusal(w http.ResponseWriter, err error) {
+	var rf *Refusal
 	if !errors.As(err, &rf) {
 		rf = refuse(http.StatusInternalServerError, "internal", "internal error")
 	}
-	if rf.status == http.StatusUnauthorized {
+	if rf.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
 	}
-	if rf.retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((rf.retryAfter+time.Second-1)/time.Second)))
+	if rf.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((rf.RetryAfter+time.Second-1)/time.Second)))
 	}
-	writeJSONError(w, rf.status, rf.code, rf.reason)
+	writeJSONError(w, rf.Status, rf.Code, rf.Reason)
 }

@@ -71,7 +71,7 @@ func (s *Server) tokenInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := s.joinAccess(r, r.URL.Query().Get("room")); err != nil {
-		writeRefusal(w, tokenRefusal(err))
+		WriteRefusal(w, tokenRefusal(err))
 		return
 	}
 	c, _ := s.verifier.Verify(auth.FromRequest(r)) // verified by joinAccess

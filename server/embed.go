@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -13,8 +14,62 @@ import (
 // WebSocket of another web framework, say): messages for the client go out through
 // out; started is called with the session before it runs, and the caller's reader
 // then hands each message from the client to its Deliver. RunSession returns when the
-// session ends, with why; Close ends it and waits for it.
+// session ends, with why; Close ends it and waits for it. The session is not admitted:
+// see Admit and RunSessionFor for one that is.
 func (s *Server) RunSession(out signal.Outbox, started func(*signal.Session)) error {
+	return s.RunSessionFor(context.Background(), out, started)
+}
+
+// Admission is a request admitted by Admit: what its client may do, and its slot of
+// the client address's session limit.
+type Admission struct {
+	access signal.Access
+	hold   func()
+}
+
+// Admit runs the admission of the native signaling endpoint (GET /ws) on r, a request
+// that opens a session on a transport of the caller's: the per-address limits, the
+// Origin, the Authorize hook, the room name and, with API keys, the join token, the
+// same steps as for every other entry point (docs/security.md). On refusal it
+// returns an error for WriteRefusal (or a *Refusal to answer in the caller's
+// framework). On success the caller runs the session with RunSessionFor, which
+// releases the admission's slot when the session ends; an admission not run must
+// be released with Release.
+func (s *Server) Admit(r *http.Request) (*Admission, error) {
+	rt := route{pattern: "GET /ws", entry: joinRoom, room: queryRoom, origin: true, creates: true}
+	release, err := s.acquire(r)
+	if err != nil {
+		return nil, err
+	}
+	ctx, err := s.check(rt, r)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return &Admission{access: signal.AccessFrom(ctx), hold: release}, nil
+}
+
+// Release frees the admission's slot; RunSessionFor does it when its session ends.
+func (a *Admission) Release() {
+	if a != nil && a.hold != nil {
+		a.hold()
+	}
+}
+
+type admissionKey struct{}
+
+// WithAdmission returns ctx carrying a, for RunSessionFor.
+func WithAdmission(ctx context.Context, a *Admission) context.Context {
+	return context.WithValue(ctx, admissionKey{}, a)
+}
+
+// RunSessionFor is RunSession for a session whose request Admit admitted
+// (WithAdmission in ctx): the session is limited to what the request's token
+// allows, and the admission's slot is released when it ends. Without an admission
+// in ctx it runs an unrestricted session, as RunSession does.
+func (s *Server) RunSessionFor(ctx context.Context, out signal.Outbox, started func(*signal.Session)) error {
+	a, _ := ctx.Value(admissionKey{}).(*Admission)
+	defer a.Release()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -24,6 +79,9 @@ func (s *Server) RunSession(out signal.Outbox, started func(*signal.Session)) er
 	s.mu.Unlock()
 	defer s.sessions.Done()
 	sess := signal.NewSession(s.sig, out)
+	if a != nil {
+		sess.Restrict(a.access)
+	}
 	started(sess)
 	return sess.Run(s.ctx)
 }

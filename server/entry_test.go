@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-rtc/switchboard/auth"
 	"github.com/switchboard-rtc/switchboard/client"
 	"github.com/switchboard-rtc/switchboard/server"
+	"github.com/switchboard-rtc/switchboard/signal"
 )
 
 // Tests of the one way in: every entry point admitted the same way, and the input
@@ -384,4 +385,75 @@ func TestPerAddressLimits(t *testing.T) {
 		c.Close()
 		return true, ""
 	})
+}
+
+// chanOutbox hands the session's messages to a channel.
+type chanOutbox chan []byte
+
+func (o chanOutbox) Send(m []byte) bool {
+	select {
+	case o <- m:
+		return true
+	default:
+		return false
+	}
+}
+
+// TestAdmitForOwnTransports: a session run over an embedder's own transport goes
+// through the same admission (Admit) and is limited to what its token allows
+// (RunSessionFor); its slot of the per-address limit is freed when it ends.
+func TestAdmitForOwnTransports(t *testing.T) {
+	ts := startServerWith(t, modeWS, server.Config{APIKeys: map[string]string{apiKey: apiSecret},
+		Limits: server.Limits{SessionsPerAddress: 1}})
+	req := func(token, origin string) *http.Request {
+		r, err := http.NewRequest("GET", ts.URL+"/framework/ws?room=standup&token="+token, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.RemoteAddr = "192.0.2.7:5000"
+		if origin != "" {
+			r.Header.Set("Origin", origin)
+		}
+		return r
+	}
+	token := mintToken(t, "standup", "ada", auth.Grants{Join: true, Subscribe: true})
+	for _, c := range []struct {
+		name, token, origin string
+		status              int
+	}{
+		{"no token", "", "", http.StatusUnauthorized},
+		{"another room's token", mintToken(t, "other", "ada", allGrants), "", http.StatusUnauthorized},
+		{"a foreign page", token, "https://evil.example", http.StatusForbidden},
+	} {
+		_, err := ts.Admit(req(c.token, c.origin))
+		var rf *server.Refusal
+		if !errors.As(err, &rf) || rf.Status != c.status {
+			t.Errorf("%s: %v, want a refusal with %d", c.name, err, c.status)
+		}
+	}
+	a, err := ts.Admit(req(token, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.Admit(req(token, "")); err == nil {
+		t.Error("a second session from the address beyond SessionsPerAddress 1 was admitted")
+	}
+	out := make(chanOutbox, 16)
+	sessions := make(chan *signal.Session, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- ts.RunSessionFor(server.WithAdmission(context.Background(), a), out, func(s *signal.Session) { sessions <- s })
+	}()
+	s := <-sessions
+	s.Deliver([]byte(`{"type":"join","id":"1","room":"other","name":"Ada"}`))
+	if m := <-out; !strings.Contains(string(m), `"forbidden"`) {
+		t.Errorf("a join of another room than the token's: %s", m)
+	}
+	s.Deliver([]byte(`{"type":"leave"}`))
+	<-done
+	b, err := ts.Admit(req(token, ""))
+	if err != nil {
+		t.Errorf("after the session ended, its slot is free: %v", err)
+	}
+	b.Release()
 }
