@@ -1,25 +1,31 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v3"
+	"github.com/gofiber/fiber/v3/middleware/adaptor"
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchboard-rtc/switchboard/server"
 	"github.com/switchboard-rtc/switchboard/signal"
 )
 
 // Events are a WebSocket's life as Fiber applications usually handle it: one call
 // when it opens, one per text message, one when it closes.
 type Events interface {
-	// OnOpen is called first; send queues a text message (never blocking, false when
-	// the connection cannot take it) and hangup closes the connection once what is
-	// queued is written. It returns the connection's state, which the other calls get.
-	OnOpen(send func([]byte) bool, hangup func()) any
+	// OnOpen is called first, with the context of the admitted request; send queues
+	// a text message (never blocking, false when the connection cannot take it) and
+	// hangup closes the connection once what is queued is written. It returns the
+	// connection's state, which the other calls get.
+	OnOpen(ctx context.Context, send func([]byte) bool, hangup func()) any
 	OnMessage(state any, msg []byte)
 	// OnClose is called once the connection is closed, by either side.
 	OnClose(state any, err error)
@@ -32,8 +38,15 @@ const (
 	writeTimeout = 10 * time.Second
 )
 
-// upgrade is a Fiber handler that turns the request into a WebSocket and runs ev on it.
-func upgrade(ev Events) fiber.Handler {
+// admitter admits a request that opens a session: *server.Server.
+type admitter interface {
+	Admit(r *http.Request) (*server.Admission, error)
+}
+
+// upgrade is a Fiber handler that admits the request as Switchboard admits its own
+// WebSocket (per-address limits, Origin, tokens), turns it into a WebSocket and runs
+// ev on it.
+func upgrade(rtc admitter, ev Events) fiber.Handler {
 	up := websocket.FastHTTPUpgrader{
 		// Same-origin only, as the server's own WebSocket endpoint.
 		CheckOrigin: func(ctx *fasthttp.RequestCtx) bool {
@@ -45,12 +58,37 @@ func upgrade(ev Events) fiber.Handler {
 		if !websocket.FastHTTPIsWebSocketUpgrade(c.RequestCtx()) {
 			return fiber.ErrUpgradeRequired
 		}
-		return up.Upgrade(c.RequestCtx(), func(conn *websocket.Conn) { serve(conn, ev) })
+		r, err := adaptor.ConvertRequest(c, true)
+		if err != nil {
+			return err
+		}
+		a, err := rtc.Admit(r)
+		if err != nil {
+			return refuse(c, err)
+		}
+		ctx := server.WithAdmission(context.Background(), a)
+		if err := up.Upgrade(c.RequestCtx(), func(conn *websocket.Conn) { serve(ctx, conn, ev) }); err != nil {
+			a.Release()
+			return err
+		}
+		return nil
 	}
 }
 
+// refuse answers a request that admission refused, as the server answers its own.
+func refuse(c fiber.Ctx, err error) error {
+	var rf *server.Refusal
+	if !errors.As(err, &rf) {
+		return err
+	}
+	if rf.RetryAfter > 0 {
+		c.Set("Retry-After", strconv.Itoa(int(rf.RetryAfter.Round(time.Second)/time.Second)))
+	}
+	return c.Status(rf.Status).JSON(fiber.Map{"error": fiber.Map{"code": rf.Code, "message": rf.Reason}})
+}
+
 // serve runs one connection: this goroutine reads, one writer goroutine writes.
-func serve(conn *websocket.Conn, ev Events) {
+func serve(ctx context.Context, conn *websocket.Conn, ev Events) {
 	// Messages over the limit fail the read and close the connection.
 	conn.SetReadLimit(signal.MaxMessageSize)
 	queue := make(chan []byte, queueSize)
@@ -66,7 +104,7 @@ func serve(conn *websocket.Conn, ev Events) {
 			return false
 		}
 	}
-	state := ev.OnOpen(send, hangup)
+	state := ev.OnOpen(ctx, send, hangup)
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
@@ -128,7 +166,7 @@ var errClosedByClient = errors.New("websocket closed")
 // signaling runs one Switchboard session per WebSocket.
 type signaling struct {
 	rtc interface {
-		RunSession(out signal.Outbox, started func(*signal.Session)) error
+		RunSessionFor(ctx context.Context, out signal.Outbox, started func(*signal.Session)) error
 	}
 	log *slog.Logger
 }
@@ -143,11 +181,11 @@ type outbox func([]byte) bool
 
 func (o outbox) Send(msg []byte) bool { return o(msg) }
 
-func (s *signaling) OnOpen(send func([]byte) bool, hangup func()) any {
+func (s *signaling) OnOpen(ctx context.Context, send func([]byte) bool, hangup func()) any {
 	c := &conn{session: make(chan *signal.Session, 1), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
-		err := s.rtc.RunSession(outbox(send), func(sess *signal.Session) { c.session <- sess })
+		err := s.rtc.RunSessionFor(ctx, outbox(send), func(sess *signal.Session) { c.session <- sess })
 		hangup() // the client left, or the session ended for it
 		s.log.Debug("fiber session ended", "reason", err)
 	}()

@@ -66,7 +66,7 @@ func run(ctx context.Context, ln net.Listener, loopback bool, log *slog.Logger) 
 // newApp is the Fiber application: signaling at /ws, the browser client elsewhere.
 func newApp(rtc *server.Server, log *slog.Logger) *fiber.App {
 	app := fiber.New()
-	app.Get("/ws", upgrade(&signaling{rtc: rtc, log: log}))
+	app.Get("/ws", upgrade(rtc, &signaling{rtc: rtc, log: log}))
 	app.Get("/healthz", func(c fiber.Ctx) error { return c.SendString("ok\n") })
 	// The browser client's files; it connects to "ws" next to its page, served above.
 	app.Get("/*", adaptor.HTTPHandler(rtc))

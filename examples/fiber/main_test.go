@@ -42,6 +42,26 @@ func TestExample(t *testing.T) {
 		t.Errorf("GET /: %s %.200q, want the browser client's page", resp.Status, page)
 	}
 
+	// The upgrade is admitted as the server's own: a bad room name is refused
+	// before the upgrade, with the server's JSON refusal.
+	req, err := http.NewRequest("GET", "http://"+addr+"/ws?room=a%20b", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+		"Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="} {
+		req.Header.Set(k, v)
+	}
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `"code":"bad-request"`) {
+		t.Errorf("upgrade to a bad room name: %s %s, want 400 bad-request", resp.Status, body)
+	}
+
 	alice := peertest.Join(t, "ws://"+addr+"/ws", "fiber", "alice", nil)
 	bob := peertest.Join(t, "ws://"+addr+"/ws", "fiber", "bob", nil)
 	alice.PublishAV(t)
