@@ -66,6 +66,10 @@ var (
 	ErrRateLimited = errors.New("rate limited: too many messages")
 	// ErrFlood: the client kept relaying far over its rate.
 	ErrFlood = errors.New("flood: too many relays")
+	// ErrInternal: code serving the client panicked (a message handler, a callback of
+	// its media connection); the client gets an internal error and only its session
+	// ends. Where and why are in the server's log, not in the error.
+	ErrInternal = errors.New("internal error")
 )
 
 // toWire maps an error from a request handler to the code and message sent to the
