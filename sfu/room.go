@@ -260,7 +260,8 @@ func (rs *Rooms) holdOrCreate(id RoomID) (*Room, error) {
 			}
 		}
 		r = &Room{id: id, rooms: rs, log: rs.log.With("room", id), unclaim: unclaim}
-		r.ops = newOpQueue(nil)
+		// A room operation that panics is dropped and logged; the room goes on.
+		r.ops = newOpQueue(nil, rs.log.With("room", id), nil)
 		rs.rooms[id] = r
 		r.log.Info("room created")
 	} else if exceeds(r.participants+1, limits.MaxParticipants) {

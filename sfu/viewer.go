@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-rtc/switchboard/internal/safe"
 )
 
 // ViewerID identifies one viewer; the server assigns it.
@@ -42,6 +44,10 @@ type Viewer struct {
 	mu         sync.Mutex // guards candidates
 	candidates candidateQueue
 
+	// failed calls Watch's failed, once: the connection failed, or code serving the
+	// viewer panicked.
+	failed func(error)
+
 	readers   sync.WaitGroup
 	closeOnce sync.Once
 }
@@ -51,7 +57,8 @@ func (v *Viewer) ID() ViewerID { return v.id }
 
 // Watch adds a viewer to the room id: of participant want, or of the room's first
 // publisher when want is empty. failed is called once, on a goroutine of Pion's, if
-// the connection fails; the caller then calls Close. The caller owns the viewer.
+// the connection fails or code serving the viewer panics (logged and counted); the
+// caller then calls Close. The caller owns the viewer.
 func (rs *Rooms) Watch(id RoomID, want ParticipantID, failed func()) (*Viewer, error) {
 	r, err := rs.hold(id)
 	if err != nil {
@@ -98,6 +105,12 @@ func (rs *Rooms) newViewer(r *Room, want ParticipantID, audio, video webrtc.RTPC
 	}
 	id := ViewerID(newID("v_"))
 	v := &Viewer{id: id, room: r, want: want, pc: pc, log: r.log.With("viewer", id)}
+	var once sync.Once
+	v.failed = func(error) {
+		if failed != nil {
+			once.Do(failed)
+		}
+	}
 	v.audio = newViewerDownTrack("audio", "switchboard", webrtc.RTPCodecTypeAudio, audio)
 	v.video = newViewerDownTrack("video", "switchboard", webrtc.RTPCodecTypeVideo, video)
 	for _, d := range []*DownTrack{v.audio, v.video} {
@@ -109,11 +122,11 @@ func (rs *Rooms) newViewer(r *Room, want ParticipantID, audio, video webrtc.RTPC
 		v.readers.Add(1)
 		go v.readRTCP(sender, d)
 	}
-	var once sync.Once
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		defer safe.Recover(v.log, "connection state callback", v.failed)
 		v.log.Debug("connection state", "state", s)
-		if s == webrtc.PeerConnectionStateFailed && failed != nil {
-			once.Do(failed)
+		if s == webrtc.PeerConnectionStateFailed {
+			v.failed(nil)
 		}
 	})
 	return v, nil
@@ -178,6 +191,7 @@ func (v *Viewer) VideoPackets() uint64 { return v.video.Packets() }
 
 func (v *Viewer) readRTCP(sender *webrtc.RTPSender, d *DownTrack) {
 	defer v.readers.Done()
+	defer safe.Recover(v.log, "viewer RTCP reader", v.failed)
 	for {
 		pkts, _, err := sender.ReadRTCP()
 		if err != nil {

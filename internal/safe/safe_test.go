@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -76,5 +77,20 @@ func TestRecoverLetsTheCallerReturnAValue(t *testing.T) {
 	err := f()
 	if err == nil || !strings.Contains(err.Error(), "panic in handler: assignment to entry in nil map") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestDeps: every package of the module may import safe (the media core and mesh
+// rooms included), so it imports nothing of the module itself.
+func TestDeps(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const module = "github.com/switchboard-rtc/switchboard/"
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.HasPrefix(dep, module) && dep != module+"internal/safe" {
+			t.Errorf("safe imports %s", dep)
+		}
 	}
 }
