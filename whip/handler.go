@@ -11,6 +11,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard-rtc/switchboard/internal/safe"
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
@@ -152,6 +153,7 @@ func (h *Handler) endLater(id string) {
 	h.mu.Unlock()
 	go func() {
 		defer h.ending.Done()
+		defer safe.Recover(h.log.With("resource", id), "WHIP resource close", nil)
 		if r := h.take(id); r != nil {
 			h.log.Info("session failed", "resource", id)
 			r.Close()
