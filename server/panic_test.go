@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -198,5 +199,43 @@ func expectSFUWSInternalEnd(t *testing.T, ts *testServer) {
 			t.Fatalf("sfu-ws connection whose candidate callback panicked ended with %v, want status 1011", err)
 		}
 		return
+	}
+}
+
+// TestPanicInHTTPHandlerIsLoggedCountedAndAborted: an Authorize hook that panics for
+// one request is logged on the server's logger with its stack and counted, that
+// request's response is aborted, and the server goes on serving.
+func TestPanicInHTTPHandlerIsLoggedCountedAndAborted(t *testing.T) {
+	logs := &logBuffer{}
+	authorize := func(r *http.Request) error {
+		if r.URL.Query().Get("room") == "doomed" {
+			panic("injected fault: authorize")
+		}
+		return nil
+	}
+	ts := startServerWith(t, modeWS, server.Config{Authorize: authorize,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	before := ts.Panics()
+	resp, err := ts.client.Get(ts.SSEURL + "?room=doomed")
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("the request whose handler panicked got %s, want it aborted", resp.Status)
+	}
+	if n := ts.Panics() - before; n != 1 {
+		t.Errorf("%d panics counted, want 1", n)
+	}
+	text := logs.String()
+	for _, want := range []string{"panic recovered", "injected fault: authorize", "path=/sse", "goroutine "} {
+		if !strings.Contains(text, want) {
+			t.Errorf("logs lack %q", want)
+		}
+	}
+	resp, err = ts.client.Get(ts.URL + "/healthz")
+	if err != nil {
+		t.Fatalf("healthz after the panic: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz after the panic: %s", resp.Status)
 	}
 }
