@@ -125,11 +125,17 @@ func TestPanicInOneClientSparesOthers(t *testing.T) {
 			n := ts.Panics() - before
 			return n >= want, fmt.Sprintf("%d panics counted, want %d", n, want)
 		})
+		// Each panic is one record at Error with its stack and the scope that
+		// served the client: the session's transport and room while joining, the
+		// participant's room and id in the media core.
 		text := logs.String()
-		for _, want := range []string{"panic recovered", "injected fault: join", "injected fault: candidate",
-			"injected fault: subscriber offer", "goroutine ", "transport=", "participant="} {
-			if !strings.Contains(text, want) {
-				t.Errorf("logs lack %q", want)
+		for fault, scope := range map[string][]string{
+			"injected fault: join":             {"transport=" + transportName(m), "room=r"},
+			"injected fault: candidate":        {"room=r", "participant=p_"},
+			"injected fault: subscriber offer": {"room=r", "participant=p_"},
+		} {
+			if !logged(text, append(scope, "level=ERROR", "msg=\"panic recovered\"", fault, "goroutine ")...) {
+				t.Errorf("no log record has %q with its stack and %q", fault, scope)
 			}
 		}
 		waitFor(t, 10*time.Second, func() (bool, string) {
@@ -238,4 +244,26 @@ func TestPanicInHTTPHandlerIsLoggedCountedAndAborted(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz after the panic: %s", resp.Status)
 	}
+}
+
+// transportName is how a session over m names its transport in logs.
+func transportName(m mode) string {
+	if m == modeWS {
+		return "websocket"
+	}
+	return "sse"
+}
+
+// logged reports whether one line of text contains every one of parts.
+func logged(text string, parts ...string) bool {
+	for line := range strings.Lines(text) {
+		found := true
+		for _, p := range parts {
+			found = found && strings.Contains(line, p)
+		}
+		if found {
+			return true
+		}
+	}
+	return false
 }

@@ -245,6 +245,8 @@ func (s *Session) scopedLog() *slog.Logger {
 		return s.log.With("room", s.participant.RoomID(), "participant", s.participant.ID())
 	case s.member != nil:
 		return s.log.With("room", s.member.RoomID(), "participant", s.member.ID())
+	case s.obs.room != "":
+		return s.log.With("room", s.obs.room) // joining: no participant yet
 	}
 	return s.log
 }
