@@ -1,7 +1,10 @@
 // Package safe keeps a panic in code that serves one client from ending the process:
-// a goroutine started with Go, or a function that defers Recover, stops at its own
-// panic, which is logged at Error with its stack and counted, and the caller's
-// onPanic ends what the goroutine served (one session, one track, one connection).
+// a function that defers Recover (a goroutine's top, a callback, one operation of a
+// queue) stops at its own panic, which is logged at Error with its stack and counted,
+// and the caller's onPanic ends what the code served (one session, one track, one
+// connection). Recover is deferred where the code starts, rather than wrapped around
+// it by a Go helper, so that it runs before the goroutine's other deferred calls that
+// report its end (a WaitGroup's Done, a closed channel).
 //
 // It does not make a panic harmless: state the panicking code held may be half
 // changed. Callers end the client or track the code served rather than go on.
@@ -56,13 +59,4 @@ func Report(log *slog.Logger, what string, v any) error {
 	}
 	log.Error("panic recovered", "in", what, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 	return &Error{What: what, Value: v}
-}
-
-// Go runs fn on a goroutine of its own that recovers from fn's panic as Recover
-// does, then calls onPanic (nil: nothing).
-func Go(log *slog.Logger, what string, fn func(), onPanic func(error)) {
-	go func() {
-		defer Recover(log, what, onPanic)
-		fn()
-	}()
 }

@@ -32,11 +32,14 @@ func testLogger(out *lockedBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(out, nil)).With("participant", "p_1")
 }
 
-func TestGoStopsAPanicLogsItsStackAndCountsIt(t *testing.T) {
+func TestRecoverStopsAPanicLogsItsStackAndCountsIt(t *testing.T) {
 	var out lockedBuffer
 	before := Count()
 	got := make(chan error, 1)
-	Go(testLogger(&out), "test loop", func() { panic("injected fault") }, func(err error) { got <- err })
+	go func() {
+		defer Recover(testLogger(&out), "test loop", func(err error) { got <- err })
+		panic("injected fault")
+	}()
 	err := <-got
 	var pe *Error
 	if !errors.As(err, &pe) || pe.What != "test loop" || pe.Value != "injected fault" {
@@ -47,7 +50,7 @@ func TestGoStopsAPanicLogsItsStackAndCountsIt(t *testing.T) {
 	}
 	text := out.String()
 	for _, want := range []string{"level=ERROR", "panic recovered", "in=\"test loop\"", "panic=\"injected fault\"",
-		"participant=p_1", "safe.TestGoStopsAPanicLogsItsStackAndCountsIt"} {
+		"participant=p_1", "safe.TestRecoverStopsAPanicLogsItsStackAndCountsIt"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("log lacks %q:\n%s", want, text)
 		}
