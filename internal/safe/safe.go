@@ -3,8 +3,8 @@
 // queue) stops at its own panic, which is logged at Error with its stack and counted,
 // and the caller's onPanic ends what the code served (one session, one track, one
 // connection). Recover is deferred where the code starts, rather than wrapped around
-// it by a Go helper, so that it runs before the goroutine's other deferred calls that
-// report its end (a WaitGroup's Done, a closed channel).
+// it by a Go helper, so that each site orders it against its other deferred calls
+// (a WaitGroup's Done, a channel closed when the goroutine ends).
 //
 // It does not make a panic harmless: state the panicking code held may be half
 // changed. Callers end the client or track the code served rather than go on.
