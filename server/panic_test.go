@@ -31,6 +31,7 @@ const (
 	nameDoomedJoin      = "doomed-join"
 	nameDoomedCandidate = "doomed-candidate"
 	nameDoomedOffer     = "doomed-offer"
+	nameDoomedNotice    = "doomed-notice"
 )
 
 func (f *faultyRooms) Join(room sfu.RoomID, name string, obs sfu.Observer) (*sfu.Participant, error) {
@@ -42,7 +43,7 @@ func (f *faultyRooms) JoinWith(room sfu.RoomID, name string, obs sfu.Observer, o
 	switch name {
 	case nameDoomedJoin:
 		panic("injected fault: join")
-	case nameDoomedCandidate, nameDoomedOffer:
+	case nameDoomedCandidate, nameDoomedOffer, nameDoomedNotice:
 		obs = &faultyObserver{Observer: obs, name: name}
 	}
 	return f.inner.JoinWith(room, name, obs, opts)
@@ -59,6 +60,14 @@ func (o *faultyObserver) Candidate(side sfu.Side, c webrtc.ICECandidateInit) {
 		panic("injected fault: candidate")
 	}
 	o.Observer.Candidate(side, c)
+}
+
+// ParticipantJoined is called on the room's queue, for each member in turn.
+func (o *faultyObserver) ParticipantJoined(p sfu.ParticipantInfo) {
+	if o.name == nameDoomedNotice {
+		panic("injected fault: participant joined")
+	}
+	o.Observer.ParticipantJoined(p)
 }
 
 func (o *faultyObserver) SubscriberOffer(sdp string, tracks []sfu.SubscribedTrack) {
@@ -88,7 +97,7 @@ func (b *logBuffer) String() string {
 
 // TestPanicInOneClientSparesOthers injects a panic into the code that serves one
 // client (its join handler, a Pion callback of its connection, its subscriber's
-// operation queue) and checks that the client alone is ended with an internal
+// operation queue, its part of a room-wide notification) and checks that the client alone is ended with an internal
 // error, that the panic is counted and logged with its stack, and that two other
 // participants' media keeps flowing.
 func TestPanicInOneClientSparesOthers(t *testing.T) {
@@ -115,7 +124,20 @@ func TestPanicInOneClientSparesOthers(t *testing.T) {
 		for _, name := range []string{nameDoomedCandidate, nameDoomedOffer} {
 			expectInternalEnd(t, ts, m, name)
 		}
-		want := int64(3)
+		// A member whose notification of a join panics is ended; the join itself,
+		// and the notification of everyone else, go through.
+		notice := joinPeer(t, ts, "r", nameDoomedNotice)
+		carol := joinPeer(t, ts, "r", "carol")
+		waitFor(t, 10*time.Second, func() (bool, string) {
+			select {
+			case <-notice.Done():
+				return true, ""
+			default:
+				return false, nameDoomedNotice + ": connection still open after its notification panicked"
+			}
+		})
+		carol.receivesFrom(t, 20, alice, bob)
+		want := int64(4)
 		if m != modeSSEH2 { // the sfu-ws endpoint needs WebSocket over HTTP/1.1
 			expectSFUWSInternalEnd(t, ts)
 			want++
@@ -130,9 +152,10 @@ func TestPanicInOneClientSparesOthers(t *testing.T) {
 		// participant's room and id in the media core.
 		text := logs.String()
 		for fault, scope := range map[string][]string{
-			"injected fault: join":             {"transport=" + transportName(m), "room=r"},
-			"injected fault: candidate":        {"room=r", "participant=p_"},
-			"injected fault: subscriber offer": {"room=r", "participant=p_"},
+			"injected fault: join":               {"transport=" + transportName(m), "room=r"},
+			"injected fault: candidate":          {"room=r", "participant=p_"},
+			"injected fault: subscriber offer":   {"room=r", "participant=p_"},
+			"injected fault: participant joined": {"room=r", "participant=p_"},
 		} {
 			if !logged(text, append(scope, "level=ERROR", "msg=\"panic recovered\"", fault, "goroutine ")...) {
 				t.Errorf("no log record has %q with its stack and %q", fault, scope)
@@ -140,7 +163,7 @@ func TestPanicInOneClientSparesOthers(t *testing.T) {
 		}
 		waitFor(t, 10*time.Second, func() (bool, string) {
 			n := len(ts.Rooms().Room("r").Participants())
-			return n == 2, fmt.Sprintf("%d participants in the room, want alice and bob", n)
+			return n == 3, fmt.Sprintf("%d participants in the room, want alice, bob and carol", n)
 		})
 		alice.receivesFrom(t, 50, bob)
 		bob.receivesFrom(t, 50, alice)
