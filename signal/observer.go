@@ -85,8 +85,7 @@ func (o *observer) TrackMuted(t sfu.TrackInfo) {
 // serving this participant (already logged there), with ErrConnectionFailed otherwise.
 func (o *observer) Failed(err error) {
 	if _, ok := errors.AsType[*safe.Error](err); ok {
-		o.s.sendError("", ErrInternal)
-		o.s.End(ErrInternal)
+		o.s.endInternal()
 		return
 	}
 	o.s.log.Warn("media connection failed", "err", err)

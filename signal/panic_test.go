@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/switchboard-rtc/switchboard/internal/safe"
+	"github.com/switchboard-rtc/switchboard/mesh"
 )
 
 // TestPanicInHandlerEndsOnlyTheSession adds a message type whose handler panics: the
@@ -67,5 +68,30 @@ func TestPanicInMediaCoreEndsTheSessionWithInternalError(t *testing.T) {
 	}
 	if m := out.last(); m["type"] != "error" || m["code"] != CodeInternal || m["message"] != "internal error" {
 		t.Errorf("the client got %v, want an internal error without detail", m)
+	}
+}
+
+// TestPanicInMeshMemberEndsTheSession: a mesh room whose call into this member's
+// observer panicked tells it Failed; the client is told "internal" and the session
+// ends with ErrInternal.
+func TestPanicInMeshMemberEndsTheSession(t *testing.T) {
+	out := &box{}
+	s, done := runSession(out)
+	var obs mesh.Observer = &meshObserver{s: s}
+	f, ok := obs.(mesh.Failer)
+	if !ok {
+		t.Fatal("the mesh observer cannot be told to end its member")
+	}
+	f.Failed(&safe.Error{What: "chat notice", Value: "injected fault"})
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrInternal) {
+			t.Fatalf("session ended with %v, want ErrInternal", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("session still running 10 s after Failed")
+	}
+	if m := out.last(); m["type"] != "error" || m["code"] != CodeInternal {
+		t.Errorf("the client got %v, want an internal error", m)
 	}
 }

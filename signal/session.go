@@ -238,6 +238,14 @@ func (s *Session) run(h handler, env envelope, frame []byte) (err error) {
 	return h.run(s, env.ID, frame)
 }
 
+// endInternal tells the client that the server failed, without detail, and ends the
+// session with ErrInternal: after a panic in code serving it, logged where it was
+// stopped. It never blocks.
+func (s *Session) endInternal() {
+	s.sendError("", ErrInternal)
+	s.End(ErrInternal)
+}
+
 // scopedLog is the session's logger with its room and participant, when it has them.
 func (s *Session) scopedLog() *slog.Logger {
 	switch {
