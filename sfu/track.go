@@ -170,6 +170,7 @@ func (t *Track) RequestKeyframe() {
 	if wait := time.Duration(last + int64(keyframeInterval) - now); wait > 0 {
 		if t.keyframePending.CompareAndSwap(false, true) {
 			time.AfterFunc(wait, func() {
+				defer safe.Recover(t.log, "delayed keyframe request", nil)
 				t.keyframePending.Store(false)
 				t.RequestKeyframe()
 			})
