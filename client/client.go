@@ -256,6 +256,13 @@ func (c *Client) Request(ctx context.Context, m Message) (Message, error) {
 	case reply := <-ch:
 		return reply, nil
 	case <-c.done:
+		// The read loop hands a reply over before it ends: one that came just
+		// before the connection closed (an error that ends the session) is here.
+		select {
+		case reply := <-ch:
+			return reply, nil
+		default:
+		}
 		return Message{}, ErrClosed
 	case <-ctx.Done():
 		return Message{}, ctx.Err()

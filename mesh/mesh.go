@@ -55,6 +55,14 @@ type Observer interface {
 	Removed(reason error)
 }
 
+// Failer is an Observer that can be told its member must end: code serving the
+// member (its own observer, called for another member's join, chat or relay)
+// panicked, and the panic, a *safe.Error of internal/safe, has been logged and
+// counted. Failed must return quickly, as every Observer method.
+type Failer interface {
+	Failed(err error)
+}
+
 // DefaultMaxSize is the number of members a room holds when Config.MaxSize is zero:
 // every member sends its media to each other one, so a mesh call stays small.
 const DefaultMaxSize = 6

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/switchboard-rtc/switchboard/internal/safe"
 )
 
 // Room is one mesh room: its members and nothing else.
@@ -64,10 +66,10 @@ func (r *Room) add(m *Member, max int) error {
 	others := r.peersLocked("")
 	self := m.info()
 	for _, o := range r.members {
-		o.obs.PeerJoined(self)
+		tell(o, "peer-joined notice", func(obs Observer) { obs.PeerJoined(self) })
 	}
 	r.members[m.id] = m
-	m.obs.Joined(self, others)
+	tell(m, "joined notice", func(obs Observer) { obs.Joined(self, others) })
 	m.log.Info("peer joined", "name", m.name, "present", len(others))
 	return nil
 }
@@ -101,7 +103,7 @@ func (r *Room) leaveLocked(m *Member) {
 	delete(r.members, m.id)
 	info := m.info()
 	for _, o := range r.members {
-		o.obs.PeerLeft(info)
+		tell(o, "peer-left notice", func(obs Observer) { obs.PeerLeft(info) })
 	}
 }
 
@@ -161,7 +163,7 @@ func (r *Room) chat(msg ChatMessage) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, m := range r.members {
-		m.obs.Chat(msg)
+		tell(m, "chat notice", func(obs Observer) { obs.Chat(msg) })
 	}
 }
 
@@ -210,8 +212,23 @@ func (m *Member) Relay(to PeerID, data []byte) error {
 	if err := mayRelay(m.grants, target.grants, data); err != nil {
 		return err
 	}
-	target.obs.Relay(m.id, data)
+	tell(target, "relay", func(obs Observer) { obs.Relay(m.id, data) })
 	return nil
+}
+
+// tell calls fn with m's observer, for another member's action (a join, a chat, a
+// relay). A panic there is in code serving m alone: it is logged and counted, m's
+// observer is told to end m when it can be (Failer), and the caller goes on.
+func tell(m *Member, what string, fn func(Observer)) {
+	defer safe.Recover(m.log, what, m.fail)
+	fn(m.obs)
+}
+
+// fail tells m's observer, if it is a Failer, that code serving m panicked.
+func (m *Member) fail(err error) {
+	if f, ok := m.obs.(Failer); ok {
+		f.Failed(err)
+	}
 }
 
 // Chat sends text to everyone in the room, m included, stamped with m's id, name and

@@ -68,7 +68,9 @@ func startServerWith(t *testing.T, m mode, cfg server.Config) *testServer {
 	t.Helper()
 	checkGoroutines(t)
 	cfg.Media.ICELoopback = true
-	cfg.Logger = testLogger()
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger()
+	}
 	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-rtc/switchboard/auth"
 	"github.com/switchboard-rtc/switchboard/directory"
 	"github.com/switchboard-rtc/switchboard/internal/peraddr"
+	"github.com/switchboard-rtc/switchboard/internal/safe"
 	"github.com/switchboard-rtc/switchboard/mesh"
 	"github.com/switchboard-rtc/switchboard/sfu"
 	"github.com/switchboard-rtc/switchboard/signal"
@@ -288,7 +289,22 @@ func (s *Server) register(wsHandler, compat http.Handler) {
 }
 
 // ServeHTTP routes a request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+//
+// A handler that panics is logged on the server's logger with its stack and counted
+// (Panics), then the panic goes on as http.ErrAbortHandler: net/http would recover
+// it anyway, but would log it its own way, uncounted, and a response cut short must
+// still be aborted rather than look complete. Only that request's connection ends.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler {
+				_ = safe.Report(s.log.With("method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr), "HTTP handler", v)
+			}
+			panic(http.ErrAbortHandler)
+		}
+	}()
+	s.handler.ServeHTTP(w, r)
+}
 
 // Rooms is the server's in-process room directory.
 func (s *Server) Rooms() *sfu.Rooms { return s.rooms }
@@ -364,3 +380,8 @@ func clientHandler(files fs.FS) http.Handler {
 		fileServer.ServeHTTP(w, r)
 	})
 }
+
+// Panics is how many panics in code serving one client (a session, a track, a
+// connection's callbacks) have been stopped in this process, each ending only what
+// it served. The count is process-wide: several servers in one process share it.
+func (s *Server) Panics() int64 { return safe.Count() }

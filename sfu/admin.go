@@ -144,7 +144,7 @@ func (r *Room) MuteTrack(id TrackID, muted bool) (TrackInfo, error) {
 		}
 		t.log.Info("track muted by an administrator", "muted", muted)
 		for _, m := range r.members {
-			m.p.obs.TrackMuted(info)
+			tell(m.p, "track-muted notice", func(o Observer) { o.TrackMuted(info) })
 		}
 	}) {
 		return TrackInfo{}, ErrNoRoom

@@ -55,8 +55,9 @@ type Observer interface {
 	SubscriberOffer(sdp string, tracks []SubscribedTrack)
 	// Candidate carries a local ICE candidate of one of the connections.
 	Candidate(side Side, c webrtc.ICECandidateInit)
-	// Failed reports that a connection failed for good; the owner should end the
-	// participant.
+	// Failed reports that a connection failed for good, or that code serving the
+	// participant panicked (err is then a *safe.Error of internal/safe; the panic
+	// has been logged and counted); the owner should end the participant.
 	Failed(err error)
 	// Removed reports that the server took the participant out of the room, for
 	// reason (ErrReplaced, ErrRemoved, ErrRoomClosed): the others have been told it

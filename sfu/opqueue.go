@@ -1,13 +1,24 @@
 package sfu
 
-import "sync"
+import (
+	"log/slog"
+	"sync"
+
+	"github.com/switchboard-rtc/switchboard/internal/safe"
+)
 
 // opQueue runs closures one at a time, in the order they were posted, on a goroutine
 // of its own. Posting never waits. After each batch of queued operations has run, the
 // optional idle hook runs on the same goroutine: that is where coalesced work (such as
 // sending one offer for several track changes) happens.
+//
+// An operation or idle hook that panics is logged with its stack, counted, and the
+// queue goes on with the next; onPanic (nil: nothing) is then called on the queue's
+// goroutine, to end what the queue serves.
 type opQueue struct {
-	idle func()
+	idle    func()
+	log     *slog.Logger
+	onPanic func(error)
 
 	mu     sync.Mutex
 	ops    []func()
@@ -17,8 +28,8 @@ type opQueue struct {
 	done chan struct{}
 }
 
-func newOpQueue(idle func()) *opQueue {
-	q := &opQueue{idle: idle, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newOpQueue(idle func(), log *slog.Logger, onPanic func(error)) *opQueue {
+	q := &opQueue{idle: idle, log: log, onPanic: onPanic, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go q.run()
 	return q
 }
@@ -40,15 +51,17 @@ func (q *opQueue) post(op func()) bool {
 }
 
 // do runs op on the queue and waits for it. It returns false without running op when
-// the queue is closed. It must not be called from the queue's own goroutine.
+// the queue is closed, and false when op panicked. It must not be called from the
+// queue's own goroutine.
 func (q *opQueue) do(op func()) bool {
 	finished := make(chan struct{})
-	if !q.post(func() { op(); close(finished) }) {
+	completed := false
+	if !q.post(func() { defer close(finished); op(); completed = true }) {
 		return false
 	}
 	select {
 	case <-finished:
-		return true
+		return completed
 	case <-q.done:
 		return false
 	}
@@ -67,6 +80,12 @@ func (q *opQueue) close() {
 	<-q.done
 }
 
+// guard runs fn, stopping its panic as the type's comment says.
+func (q *opQueue) guard(what string, fn func()) {
+	defer safe.Recover(q.log, what, q.onPanic)
+	fn()
+}
+
 func (q *opQueue) run() {
 	defer close(q.done)
 	for range q.wake {
@@ -82,10 +101,10 @@ func (q *opQueue) run() {
 				break
 			}
 			for _, op := range batch {
-				op()
+				q.guard("operation queue", op)
 			}
 			if q.idle != nil && !closed {
-				q.idle()
+				q.guard("operation queue idle hook", q.idle)
 			}
 		}
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-rtc/switchboard/internal/safe"
 )
 
 // Participant is one client in one room: its identity, its Publisher (what it sends)
@@ -131,13 +133,17 @@ func (p *Participant) info(tracks []*Track) ParticipantInfo {
 
 // watchConnection reports a failed connection to the observer.
 func (p *Participant) watchConnection(side Side, pc *webrtc.PeerConnection) {
+	// A panic in a callback ends the participant, not Pion's goroutine and the
+	// process with it.
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		defer safe.Recover(p.log, "connection state callback", p.obs.Failed)
 		p.log.Debug("connection state", "side", side, "state", s)
 		if s == webrtc.PeerConnectionStateFailed {
 			p.obs.Failed(&ConnectionError{Side: side})
 		}
 	})
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		defer safe.Recover(p.log, "ICE candidate callback", p.obs.Failed)
 		if c != nil {
 			p.obs.Candidate(side, c.ToJSON())
 		}

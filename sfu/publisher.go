@@ -8,6 +8,8 @@ import (
 
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-rtc/switchboard/internal/safe"
 )
 
 // Publisher is the connection on which a participant sends media. The client offers;
@@ -331,7 +333,11 @@ func sends(md *sdp.MediaDescription) bool {
 
 // onTrack publishes a new remote track and forwards it until it ends. Pion calls it
 // on a goroutine of its own.
+//
+// A panic in it ends the participant (Observer.Failed); one in the forward loop ends
+// the track alone.
 func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	defer safe.Recover(pub.log, "track callback", pub.p.obs.Failed)
 	pub.mu.Lock()
 	pc := pub.pc
 	pub.mu.Unlock()
@@ -362,6 +368,7 @@ func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 	pub.used[mid] = true
 	pub.loops.Add(2)
 	pub.mu.Unlock()
+	defer pub.loops.Done()
 
 	log.Info("track published")
 	go pub.drainRTCP(recv)
@@ -374,13 +381,13 @@ func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 	}
 	pub.mu.Unlock()
 	pub.p.room.unpublish(pub.p, t)
-	pub.loops.Done()
 }
 
 // drainRTCP reads the publisher's RTCP so that Pion's interceptors see its sender
 // reports; the packets themselves are not needed.
 func (pub *Publisher) drainRTCP(recv *webrtc.RTPReceiver) {
 	defer pub.loops.Done()
+	defer safe.Recover(pub.log, "publisher RTCP reader", pub.p.obs.Failed)
 	buf := make([]byte, maxPacketSize)
 	for {
 		if _, _, err := recv.Read(buf); err != nil {

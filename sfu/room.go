@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+
+	"github.com/switchboard-rtc/switchboard/internal/safe"
 )
 
 // Room is a set of participants who receive each other's tracks.
@@ -58,9 +60,9 @@ func (r *Room) joinOp(p *Participant) {
 	self := p.info(nil)
 	for _, m := range r.members {
 		others = append(others, m.p.info(m.tracks))
-		m.p.obs.ParticipantJoined(self)
+		tell(m.p, "participant-joined notice", func(o Observer) { o.ParticipantJoined(self) })
 	}
-	p.obs.Joined(self, others)
+	tell(p, "joined notice", func(o Observer) { o.Joined(self, others) })
 	r.members = append(r.members, &member{p: p})
 	for _, m := range r.members {
 		for _, t := range m.tracks {
@@ -83,7 +85,7 @@ func (r *Room) leaveOp(p *Participant) {
 	}
 	info := p.info(nil)
 	for _, m := range r.members {
-		m.p.obs.ParticipantLeft(info)
+		tell(m.p, "participant-left notice", func(o Observer) { o.ParticipantLeft(info) })
 	}
 	r.retarget()
 }
@@ -92,7 +94,7 @@ func (r *Room) leaveOp(p *Participant) {
 // owner then calls Leave, which finds it gone.
 func (r *Room) removeOp(p *Participant, reason error) {
 	r.leaveOp(p)
-	p.obs.Removed(reason)
+	tell(p, "removed notice", func(o Observer) { o.Removed(reason) })
 }
 
 // publish adds t to p's tracks and subscribes everyone else to it.
@@ -105,7 +107,7 @@ func (r *Room) publish(p *Participant, t *Track) {
 		m.tracks = append(m.tracks, t)
 		for _, o := range r.members {
 			if o != m {
-				o.p.obs.TrackPublished(t.Info())
+				tell(o.p, "track-published notice", func(obs Observer) { obs.TrackPublished(t.Info()) })
 				o.p.sub.add(t)
 			}
 		}
@@ -136,14 +138,22 @@ func (r *Room) broadcastUnpublished(t *Track) {
 	for _, o := range r.members {
 		if o.p.id != t.info.Participant {
 			o.p.sub.remove(t.info.ID)
-			o.p.obs.TrackUnpublished(t.Info())
+			tell(o.p, "track-unpublished notice", func(obs Observer) { obs.TrackUnpublished(t.Info()) })
 		}
 	}
 }
 
+// tell calls fn with p's observer, from a room operation that tells every member in
+// turn. A panic there is in code serving p alone: it is logged, p is ended
+// (Observer.Failed), and the operation goes on with the other members.
+func tell(p *Participant, what string, fn func(Observer)) {
+	defer safe.Recover(p.log, what, p.obs.Failed)
+	fn(p.obs)
+}
+
 func (r *Room) chatOp(msg ChatMessage) {
 	for _, m := range r.members {
-		m.p.obs.Chat(msg)
+		tell(m.p, "chat notice", func(o Observer) { o.Chat(msg) })
 	}
 }
 
@@ -261,7 +271,8 @@ func (rs *Rooms) holdOrCreate(id RoomID) (*Room, error) {
 			}
 		}
 		r = &Room{id: id, rooms: rs, log: rs.log.With("room", id), unclaim: unclaim}
-		r.ops = newOpQueue(nil)
+		// A room operation that panics is dropped and logged; the room goes on.
+		r.ops = newOpQueue(nil, rs.log.With("room", id), nil)
 		rs.rooms[id] = r
 		r.log.Info("room created")
 	} else if err := r.admitsOneMoreLocked(); err != nil {

@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-rtc/switchboard/internal/safe"
 )
 
 // Subscriber is the connection on which a participant receives everyone else's
@@ -35,7 +37,9 @@ type subscription struct {
 
 func newSubscriber(p *Participant, pc *webrtc.PeerConnection) *Subscriber {
 	s := &Subscriber{p: p, pc: pc, log: p.log.With("side", SideSubscriber), subscriptions: map[TrackID]*subscription{}}
-	s.ops = newOpQueue(s.negotiate)
+	// A panic on the queue leaves the connection's negotiation in doubt: the
+	// participant is ended (Observer.Failed with a *safe.Error).
+	s.ops = newOpQueue(s.negotiate, s.log, p.obs.Failed)
 	p.watchConnection(SideSubscriber, pc)
 	return s
 }
@@ -176,6 +180,7 @@ func (s *Subscriber) describe() []SubscribedTrack {
 // Reading is also what lets the NACK interceptor answer retransmission requests.
 func (s *Subscriber) readRTCP(sender *webrtc.RTPSender, d *DownTrack) {
 	defer s.readers.Done()
+	defer safe.Recover(s.log, "subscriber RTCP reader", s.p.obs.Failed)
 	for {
 		pkts, _, err := sender.ReadRTCP()
 		if err != nil {

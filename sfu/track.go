@@ -11,6 +11,8 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-rtc/switchboard/internal/safe"
 )
 
 // TrackInfo describes a published track to the rest of the room.
@@ -92,8 +94,11 @@ func (t *Track) Codec() webrtc.RTPCodecParameters { return t.codec }
 func (t *Track) Packets() uint64 { return t.forwarded.Load() }
 
 // readLoop forwards packets from r until r fails (the publisher's connection or
-// transceiver stopped). It allocates nothing per packet.
+// transceiver stopped), or until forwarding panics: the panic is logged and counted,
+// and the track ends as if its publisher had stopped (its caller unpublishes it).
+// It allocates nothing per packet.
 func (t *Track) readLoop(r rtpReader) {
+	defer safe.Recover(t.log, "forward loop", nil)
 	buf := make([]byte, maxPacketSize)
 	var pkt rtp.Packet
 	for {
@@ -165,6 +170,7 @@ func (t *Track) RequestKeyframe() {
 	if wait := time.Duration(last + int64(keyframeInterval) - now); wait > 0 {
 		if t.keyframePending.CompareAndSwap(false, true) {
 			time.AfterFunc(wait, func() {
+				defer safe.Recover(t.log, "delayed keyframe request", nil)
 				t.keyframePending.Store(false)
 				t.RequestKeyframe()
 			})

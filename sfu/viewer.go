@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-rtc/switchboard/internal/safe"
 )
 
 // ViewerID identifies one viewer; the server assigns it.
@@ -62,7 +64,8 @@ func (v *Viewer) ID() ViewerID { return v.id }
 // Watch adds a viewer to the room id: of participant want, or of the room's first
 // publisher when want is empty. ended is called at most once, when the connection
 // fails (on a goroutine of Pion's) or an administrator removes the viewer or closes
-// the room (on the room's operation queue); the caller then calls Close, but not from
+// the room (on the room's operation queue), or code serving the viewer panics (logged
+// and counted); the caller then calls Close, but not from
 // ended itself, which must return quickly. The caller owns the viewer.
 // It fails with ErrNoRoom when the room does not exist (a viewer creates none),
 // ErrRoomFull when the room has no place left, ErrTooManyViewers beyond
@@ -125,6 +128,7 @@ func (rs *Rooms) newViewer(r *Room, want ParticipantID, audio, video webrtc.RTPC
 		go v.readRTCP(sender, d)
 	}
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		defer safe.Recover(v.log, "connection state callback", v.fail)
 		v.log.Debug("connection state", "state", s)
 		if s == webrtc.PeerConnectionStateFailed {
 			v.end()
@@ -139,6 +143,9 @@ func (v *Viewer) end() {
 		v.endOnce.Do(v.ended)
 	}
 }
+
+// fail ends the viewer after a panic in code serving it (safe.Recover's onPanic).
+func (v *Viewer) fail(error) { v.end() }
 
 // defaultCodecs are the codecs of the tracks a viewer of a member with tracks would
 // receive.
@@ -199,6 +206,7 @@ func (v *Viewer) VideoPackets() uint64 { return v.video.Packets() }
 
 func (v *Viewer) readRTCP(sender *webrtc.RTPSender, d *DownTrack) {
 	defer v.readers.Done()
+	defer safe.Recover(v.log, "viewer RTCP reader", v.fail)
 	for {
 		pkts, _, err := sender.ReadRTCP()
 		if err != nil {

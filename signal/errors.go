@@ -72,6 +72,10 @@ var (
 	ErrFlood = errors.New("flood: too many relays")
 	// ErrJoinTimeout: the client did not join a room within Config.JoinTimeout.
 	ErrJoinTimeout = errors.New("join timeout: no room joined")
+	// ErrInternal: code serving the client panicked (a message handler, a callback of
+	// its media connection); the client gets an internal error and only its session
+	// ends. Where and why are in the server's log, not in the error.
+	ErrInternal = errors.New("internal error")
 )
 
 // toWire maps an error from a request handler to the code and message sent to the

@@ -63,7 +63,14 @@ type meshObserver struct {
 	joinRe, room string
 }
 
-var _ mesh.Observer = (*meshObserver)(nil)
+var (
+	_ mesh.Observer = (*meshObserver)(nil)
+	_ mesh.Failer   = (*meshObserver)(nil)
+)
+
+// Failed ends the session: code serving this member, called for another member's
+// action, panicked (already logged there).
+func (o *meshObserver) Failed(error) { o.s.endInternal() }
 
 func (o *meshObserver) Joined(self mesh.PeerInfo, others []mesh.PeerInfo) {
 	msg := joinedMessage{

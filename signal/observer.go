@@ -1,12 +1,14 @@
 package signal
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/directory"
+	"github.com/switchboard-rtc/switchboard/internal/safe"
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
@@ -79,7 +81,13 @@ func (o *observer) TrackMuted(t sfu.TrackInfo) {
 	o.s.send(trackMessage{Type: TypeTrackMuted, Track: trackToWire("", t)})
 }
 
+// Failed ends the session: with ErrInternal after a panic in the media core's code
+// serving this participant (already logged there), with ErrConnectionFailed otherwise.
 func (o *observer) Failed(err error) {
+	if _, ok := errors.AsType[*safe.Error](err); ok {
+		o.s.endInternal()
+		return
+	}
 	o.s.log.Warn("media connection failed", "err", err)
 	o.s.End(ErrConnectionFailed)
 }

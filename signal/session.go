@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/directory"
 	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
+	"github.com/switchboard-rtc/switchboard/internal/safe"
 	"github.com/switchboard-rtc/switchboard/mesh"
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
@@ -122,6 +123,10 @@ func NewSession(cfg *Config, out Outbox) *Session {
 	s.obs = &observer{s: s}
 	return s
 }
+
+// SetTransport names the transport that carries the session ("websocket", "sse") in
+// its logs. Call it before Run.
+func (s *Session) SetTransport(name string) { s.log = s.log.With("transport", name) }
 
 // Restrict limits the session to what a allows. Call it before Run.
 func (s *Session) Restrict(a Access) { s.access = a }
@@ -240,10 +245,13 @@ func (s *Session) handle(env envelope, decodeErr error, frame []byte) error {
 		s.sendError(env.ID, err)
 		return nil
 	}
-	err := h.run(s, env.ID, frame)
+	err := s.run(h, env, frame)
 	switch {
 	case err == nil:
 	case err == ErrLeft:
+		return err
+	case errors.Is(err, ErrInternal):
+		s.sendError(env.ID, err)
 		return err
 	case errors.Is(err, ErrFlood):
 		s.sendError(env.ID, protocolError(CodeFlood, "too many relays: disconnecting"))
@@ -256,6 +264,40 @@ func (s *Session) handle(env envelope, decodeErr error, frame []byte) error {
 		s.sendError(env.ID, err)
 	}
 	return nil
+}
+
+// run runs h on frame. A panic in h is logged with its stack and ends the session
+// with ErrInternal: the client's state may be half changed, and everyone else's is
+// not touched.
+func (s *Session) run(h handler, env envelope, frame []byte) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			_ = safe.Report(s.scopedLog(), "signal handler "+env.Type, v)
+			err = ErrInternal // the details are in the log, not for the client
+		}
+	}()
+	return h.run(s, env.ID, frame)
+}
+
+// endInternal tells the client that the server failed, without detail, and ends the
+// session with ErrInternal: after a panic in code serving it, logged where it was
+// stopped. It never blocks.
+func (s *Session) endInternal() {
+	s.sendError("", ErrInternal)
+	s.End(ErrInternal)
+}
+
+// scopedLog is the session's logger with its room and participant, when it has them.
+func (s *Session) scopedLog() *slog.Logger {
+	switch {
+	case s.participant != nil:
+		return s.log.With("room", s.participant.RoomID(), "participant", s.participant.ID())
+	case s.member != nil:
+		return s.log.With("room", s.member.RoomID(), "participant", s.member.ID())
+	case s.obs.room != "":
+		return s.log.With("room", s.obs.room) // joining: no participant yet
+	}
+	return s.log
 }
 
 // admits checks that the session is where a message of type typ needs it to be.

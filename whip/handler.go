@@ -12,6 +12,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
+	"github.com/switchboard-rtc/switchboard/internal/safe"
 	"github.com/switchboard-rtc/switchboard/sfu"
 	"github.com/switchboard-rtc/switchboard/signal"
 )
@@ -214,6 +215,7 @@ func (h *Handler) endLater(id string) {
 	h.mu.Unlock()
 	go func() {
 		defer h.ending.Done()
+		defer safe.Recover(h.log.With("resource", id), "WHIP resource close", nil)
 		if s := h.take(id); s != nil {
 			h.log.Info("session ended by the server: connection failed or removed", "resource", id)
 			s.Close()

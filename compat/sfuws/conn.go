@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/internal/keepalive"
 	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
+	"github.com/switchboard-rtc/switchboard/internal/safe"
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
@@ -54,21 +55,26 @@ func (k *conn) serve(ctx context.Context, rooms Rooms, room sfu.RoomID, name str
 		_ = k.c.Close(websocket.StatusTryAgainLater, closeText("cannot join: "+err.Error()))
 		return err
 	}
+	// A panic in one of the connection's goroutines ends the connection (with
+	// status 1011), not the process.
 	writerDone := make(chan struct{})
 	stop := make(chan struct{})
 	go func() {
 		defer close(writerDone)
+		defer safe.Recover(k.log, "sfu-ws writer", k.end)
 		k.end(k.writeLoop(ctx, stop))
 	}()
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
+		defer safe.Recover(k.log, "sfu-ws reader", k.end)
 		k.end(k.readLoop(ctx, p.Subscriber()))
 	}()
 	pingCtx, stopPing := context.WithCancel(ctx)
 	pingDone := make(chan struct{})
 	go func() {
 		defer close(pingDone)
+		defer safe.Recover(k.log, "sfu-ws pinger", k.end)
 		if err := keepalive.Ping(pingCtx, k.c, k.ping, k.pongTimeout); err != nil {
 			k.end(err)
 		}
@@ -203,6 +209,8 @@ func closeStatus(reason error) (websocket.StatusCode, string) {
 	switch {
 	case errors.As(reason, &bad):
 		return websocket.StatusPolicyViolation, closeText(bad.Error())
+	case isPanic(reason):
+		return websocket.StatusInternalError, "internal error"
 	case errors.Is(reason, errSlowConsumer):
 		return websocket.StatusPolicyViolation, "slow consumer"
 	case errors.Is(reason, errRateLimited):
@@ -227,4 +235,11 @@ func closeText(text string) string {
 		text = text[:120]
 	}
 	return text
+}
+
+// isPanic reports whether reason is a panic stopped in code serving the connection
+// (its details are logged, not sent).
+func isPanic(reason error) bool {
+	_, ok := errors.AsType[*safe.Error](reason)
+	return ok
 }

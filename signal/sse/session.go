@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/switchboard-rtc/switchboard/internal/safe"
 	"github.com/switchboard-rtc/switchboard/signal"
 )
 
@@ -27,6 +28,7 @@ type session struct {
 func (h *Handler) newSession(access signal.Access) *session {
 	s := &session{id: "s_" + randomToken(16), secret: randomToken(32), out: newOutbox(), done: make(chan struct{})}
 	s.sig = signal.NewSession(h.cfg, s.out)
+	s.sig.SetTransport("sse")
 	s.sig.Restrict(access)
 	h.mu.Lock()
 	h.byID[s.id] = s
@@ -38,13 +40,21 @@ func (h *Handler) newSession(access signal.Access) *session {
 
 func (h *Handler) run(s *session) {
 	defer h.wg.Done()
-	reason := s.sig.Run(h.ctx)
+	reason := h.runSession(s)
 	s.out.end(reason)
 	h.mu.Lock()
 	delete(h.byID, s.id)
 	h.mu.Unlock()
 	close(s.done)
 	h.log.Debug("sse session ended", "session", s.id, "reason", reason)
+}
+
+// runSession runs s's signaling session and returns why it ended. A panic in it
+// ends the session alone, with signal.ErrInternal.
+func (h *Handler) runSession(s *session) (reason error) {
+	defer safe.Recover(h.log.With("transport", "sse", "session", s.id), "sse session",
+		func(error) { reason = signal.ErrInternal })
+	return s.sig.Run(h.ctx)
 }
 
 func (h *Handler) lookup(id string) *session {

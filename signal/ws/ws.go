@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/switchboard-rtc/switchboard/internal/keepalive"
+	"github.com/switchboard-rtc/switchboard/internal/safe"
 	"github.com/switchboard-rtc/switchboard/signal"
 )
 
@@ -67,19 +68,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	out := &outbox{queue: make(chan []byte, queueSize)}
 	s := signal.NewSession(h.Config, out)
+	s.SetTransport("websocket")
 	s.Restrict(signal.AccessFrom(r.Context())) // what the request's token allows, if any
+	// A panic in one of the connection's goroutines ends its session, not the process.
+	log = log.With("transport", "websocket", "remote", r.RemoteAddr)
+	ended := func(error) { s.End(signal.ErrInternal) }
 	stop := make(chan struct{})
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
+		defer safe.Recover(log, "websocket writer", ended)
 		if err := out.writeLoop(ctx, c, stop); err != nil {
 			s.End(err)
 		}
 	}()
-	go readLoop(ctx, c, s)
+	go func() {
+		defer safe.Recover(log, "websocket reader", ended)
+		readLoop(ctx, c, s)
+	}()
 	pingerDone := make(chan struct{})
 	go func() {
 		defer close(pingerDone)
+		defer safe.Recover(log, "websocket pinger", ended)
 		if err := keepalive.Ping(ctx, c, h.PingInterval, h.PongTimeout); err != nil {
 			s.End(err)
 		}
@@ -131,6 +141,8 @@ func closeStatus(reason error) (websocket.StatusCode, string) {
 		return websocket.StatusPolicyViolation, "no pong"
 	case errors.Is(reason, signal.ErrFlood):
 		return websocket.StatusPolicyViolation, "flood"
+	case errors.Is(reason, signal.ErrInternal):
+		return websocket.StatusInternalError, "internal error"
 	case errors.Is(reason, signal.ErrConnectionFailed):
 		return websocket.StatusInternalError, "media connection failed"
 	case errors.Is(reason, context.Canceled):
@@ -180,7 +192,14 @@ func (o *outbox) writeLoop(ctx context.Context, c *websocket.Conn, stop <-chan s
 	}
 }
 
+// writeHook, when set by a test, runs before each write: a fault injected into the
+// writer.
+var writeHook func(msg []byte)
+
 func (o *outbox) write(ctx context.Context, c *websocket.Conn, msg []byte) error {
+	if writeHook != nil {
+		writeHook(msg)
+	}
 	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
 	return c.Write(ctx, websocket.MessageText, msg)
