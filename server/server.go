@@ -191,10 +191,10 @@ func New(cfg Config) (*Server, error) {
 	hook := authorizer(cfg.Authorize)
 
 	// The POSTs of an SSE session are bound to it by its secret, not by a token.
-	s.mux.Handle("GET /ws", hook(s.tokens(s.track(wsHandler), false)))
-	s.mux.Handle("GET /sse", hook(s.tokens(s.track(s.sse), true)))
+	s.mux.Handle("GET /ws", longLived(hook(s.tokens(s.track(wsHandler), false))))
+	s.mux.Handle("GET /sse", longLived(hook(s.tokens(s.track(s.sse), true))))
 	s.mux.Handle("POST /sse/{session}", hook(s.track(s.sse)))
-	s.mux.Handle("GET /compat/sfu-ws", hook(s.track(s.compatHandler(cfg))))
+	s.mux.Handle("GET /compat/sfu-ws", longLived(hook(s.track(s.compatHandler(cfg)))))
 	whipCfg := whip.Config{Rooms: s.rooms, ICEServers: cfg.ClientICEServers, Logger: log}
 	if s.verifier != nil {
 		whipCfg.Authorize = s.authorizeWHIP
