@@ -291,6 +291,9 @@ func (p *peer) close() {
 // each of others than it had when called.
 func (p *peer) receivesFrom(t *testing.T, n uint64, others ...*peer) {
 	t.Helper()
+	if n == 0 || len(others) == 0 {
+		t.Fatalf("receivesFrom(%d, %d peers) asserts nothing", n, len(others))
+	}
 	base := map[string]uint64{}
 	for _, o := range others {
 		for _, kind := range []string{"audio", "video"} {
