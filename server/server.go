@@ -203,10 +203,7 @@ func New(cfg Config) (*Server, error) {
 	s.whip.Register(s.mux)
 	s.mux.HandleFunc("GET /v1/token", s.tokenInfo)
 	s.registerAdmin()
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	})
+	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.Handle("GET /", clientHandler(web.Files()))
 	s.mux.Handle("GET /watch", clientPage(web.Files(), "watch.html"))
 	s.handler = withPrefix(cfg.PathPrefix, s.mux)
