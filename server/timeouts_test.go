@@ -156,3 +156,16 @@ func waitConnClosed(t *testing.T, r io.Reader, conn net.Conn, what string) {
 		t.Fatalf("%s: the connection is still open after %v", what, time.Since(start).Round(time.Millisecond))
 	}
 }
+
+// TestSSEStreamIdleOverHTTP2: an SSE stream over HTTP/2 with nothing to say stays up
+// between keepalives. (HTTP/2 resets a stream whose write deadline passes even when
+// no write is pending: a deadline left over from the last write must not outlive it.)
+func TestSSEStreamIdleOverHTTP2(t *testing.T) {
+	ts := startServerWith(t, modeSSEH2, server.Config{})
+	bob := joinPeer(t, ts, "idle", "bob")
+	// Past the SSE transport's 10 s write deadline, within its 15 s keepalive.
+	<-time.After(12 * time.Second)
+	if n := bob.Resumes(); n != 0 {
+		t.Errorf("bob's idle stream dropped and was resumed %d times in 12 s", n)
+	}
+}
