@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-rtc/switchboard/client"
 	"github.com/switchboard-rtc/switchboard/server"
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
@@ -163,8 +164,14 @@ func waitConnClosed(t *testing.T, r io.Reader, conn net.Conn, what string) {
 func TestSSEStreamIdleOverHTTP2(t *testing.T) {
 	ts := startServerWith(t, modeSSEH2, server.Config{})
 	bob := joinPeer(t, ts, "idle", "bob")
-	// Past the SSE transport's 10 s write deadline, within its 15 s keepalive.
+	// Past the SSE transport's 10 s write deadline, within its 15 s keepalive; then
+	// an event must come, over the stream bob opened (a reset stream is resumed at
+	// once, and counted).
 	<-time.After(12 * time.Second)
+	alice := joinPeer(t, ts, "idle", "alice")
+	expectEvent(t, bob.Client, func(m client.Message) bool {
+		return m.Type == "participant-joined" && m.Participant != nil && m.Participant.ID == alice.Self.ID
+	}, "participant-joined for alice")
 	if n := bob.Resumes(); n != 0 {
 		t.Errorf("bob's idle stream dropped and was resumed %d times in 12 s", n)
 	}
