@@ -80,6 +80,13 @@ func testBenchReport(t *testing.T, target string) {
 				rep.FirstPacketP50 <= 0 || rep.Server.CPUSeconds <= 0 || rep.Server.PeakRSS <= 0 {
 				t.Errorf("implausible report: %s", b)
 			}
+			// Each receiving peer gets the publisher's audio and video: most of it, with
+			// little loss, even on a loaded machine under the race detector.
+			want := float64(rep.Subscribers) * syntheticPacketsPerSecond(rep.Bitrate) * rep.Duration
+			if float64(rep.Packets) < want/2 || rep.LossPercent > 10 {
+				t.Errorf("delivered %d packets (%.1f%% lost) to %d peers in %.1f s, want at least half of %.0f with at most 10%% lost",
+					rep.Packets, rep.LossPercent, rep.Subscribers, rep.Duration, want)
+			}
 			if !strings.Contains(progress.String(), "pkt/s") {
 				t.Errorf("no progress lines: %q", progress.String())
 			}
@@ -111,9 +118,20 @@ func TestBaselineRelays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A send may fail (a full socket buffer), so the count need not be a multiple of
-	// the receivers; it must show that packets went out and what they cost.
-	if rep.Packets < 5 || rep.CPUSeconds <= 0 || rep.PacketsPerCPUSecond <= 0 {
-		t.Errorf("relayed %d packets to 5 receivers on %v CPU s", rep.Packets, rep.CPUSeconds)
+	// A send may fail (a full socket buffer) and a loaded machine skips ticks, so the
+	// count need not be what the source sends; it must be most of it, and show what
+	// it cost.
+	want := 5 * syntheticPacketsPerSecond(rep.Bitrate) * rep.Duration
+	if float64(rep.Packets) < want/2 || rep.CPUSeconds <= 0 || rep.PacketsPerCPUSecond <= 0 {
+		t.Errorf("relayed %d packets to 5 receivers in %.2f s on %v CPU s, want at least half of %.0f",
+			rep.Packets, rep.Duration, rep.CPUSeconds, want)
 	}
+}
+
+// syntheticPacketsPerSecond is the packets a second of the synthetic stream at
+// videoBitrate (client.SendSynthetic): 30 video frames of packets up to 1200 bytes,
+// and 50 audio packets.
+func syntheticPacketsPerSecond(videoBitrate int) float64 {
+	perFrame := (videoBitrate/8/30 + 1199) / 1200
+	return float64(30*max(1, perFrame) + 50)
 }

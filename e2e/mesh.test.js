@@ -58,6 +58,15 @@ async function meshPeers(p) {
 
 const step = stepper(() => server, opened, meshPeers);
 
+/** The peer connections the server holds, from the `peer_connections` line of /healthz. */
+async function serverPeerConnections() {
+  const res = await fetch(new URL('healthz', server.url));
+  const body = await res.text();
+  const match = /^peer_connections (\d+)$/m.exec(body);
+  assert.ok(res.ok && match, `/healthz answered ${res.status}: ${JSON.stringify(body)}`);
+  return Number(match[1]);
+}
+
 /**
  * Joins people one after the other.
  * @param {string} room
@@ -128,7 +137,10 @@ for (const transport of TRANSPORTS) {
       await Promise.all([expectVideoFlowing(alice, [`${bobId}/camera`], MEDIA), expectVideoFlowing(bob, [`${aliceId}/camera`], MEDIA)]);
     });
 
-    await step(t, 'the server carries no media: its SFU has no room of that name', async () => {
+    await step(t, 'the server carries no media: it holds no peer connection, and its SFU has no room of that name', async () => {
+      // While both cameras play, the server holds no peer connection: this file's
+      // rooms are all mesh rooms, so it should hold none at all.
+      assert.equal(await serverPeerConnections(), 0, 'peer connections held by the server');
       // A page asking for an SFU room of the same name is refused: the name is taken
       // by a mesh room.
       const url = new URL(server.url);

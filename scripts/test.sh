@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of the project: go vet, go test -race, the browser client's type
-# check and the real-browser tests (headless Chromium against the switchboard binary).
+# Runs every test of the project: go vet, staticcheck, go test -race, the browser
+# client's type check and the real-browser tests (headless Chromium against the switchboard binary).
 #
 # Usage: scripts/test.sh
 #
@@ -80,6 +80,10 @@ run_tests() {
   export GOFLAGS=${GOFLAGS:--mod=readonly}
   export SWITCHBOARD_BIN=${SWITCHBOARD_BIN:-$repo/bin/switchboard}
   step "go vet" go vet ./...
+  # staticcheck is a tool dependency of the module (go.mod's tool line): no install.
+  step "staticcheck" go tool staticcheck ./...
+  # examples/fiber is its own module: the same staticcheck binary checks it.
+  step "staticcheck (examples/fiber)" bash -c 'cd examples/fiber && "$(cd ../.. && go tool -n staticcheck)" ./...'
   step "go test -race" go test -race -count=1 ./...
   # examples/fiber is a module of its own (Fiber stays out of Switchboard's go.mod).
   step "go vet + go test -race (examples/fiber)" bash -c 'cd examples/fiber && go vet ./... && go test -race -count=1 ./...'

@@ -83,6 +83,9 @@ func compatRoom(r *http.Request) string {
 // handle registers h at rt.pattern behind admission.
 func (s *Server) handle(rt route, h http.Handler) {
 	s.routes = append(s.routes, rt)
+	if rt.stream {
+		h = longLived(h)
+	}
 	s.mux.Handle(rt.pattern, s.admit(rt, h))
 }
 

@@ -147,6 +147,7 @@ type receivedTrack struct {
 	info    client.TrackInfo
 	ssrc    uint32
 	packets atomic.Uint64
+	ended   atomic.Bool // its reads ended: the track was removed or the connection closed
 }
 
 // joinPeer joins a peer over the server's transport.
@@ -176,12 +177,27 @@ func (p *peer) onTrack(info client.TrackInfo, track *webrtc.TrackRemote, _ *webr
 	p.tracks[info.ID] = rt
 	p.mu.Unlock()
 	buf := make([]byte, 1500)
+	defer rt.ended.Store(true)
 	for {
 		if _, _, err := track.Read(buf); err != nil {
 			return
 		}
 		rt.packets.Add(1)
 	}
+}
+
+// endedFrom reports whether every track p has received from participant has ended,
+// and how many have not.
+func (p *peer) endedFrom(participant string) (bool, int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	open := 0
+	for _, rt := range p.tracks {
+		if rt.info.Participant == participant && !rt.ended.Load() {
+			open++
+		}
+	}
+	return open == 0, open
 }
 
 // publishAV publishes a synthetic VP8 camera and Opus microphone and returns the
@@ -293,6 +309,9 @@ func (p *peer) close() {
 // each of others than it had when called.
 func (p *peer) receivesFrom(t *testing.T, n uint64, others ...*peer) {
 	t.Helper()
+	if n == 0 || len(others) == 0 {
+		t.Fatalf("receivesFrom(%d, %d peers) asserts nothing", n, len(others))
+	}
 	base := map[string]uint64{}
 	for _, o := range others {
 		for _, kind := range []string{"audio", "video"} {

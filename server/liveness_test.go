@@ -215,11 +215,15 @@ func TestVanishedClientLeaves(t *testing.T) {
 				return m.Type == "participant-left" && m.Participant != nil && m.Participant.ID == alice.Self.ID
 			}, "participant-left for alice")
 			t.Logf("%s vanished: the others were told after %v", tc.name, time.Since(start).Round(10*time.Millisecond))
-			bob.receivesFrom(t, 0) // bob is still served
 			waitFor(t, 10*time.Second, func() (bool, string) {
 				n := len(ts.Rooms().Room("room").Participants())
 				return n == 1, fmt.Sprintf("%d participants in the room, want bob alone", n)
 			})
+			// bob is still served: a newcomer's media reaches him, which takes his
+			// signaling (a new subscriber offer) and his media connection.
+			carol := joinPeer(t, ts, "room", "carol")
+			carol.publishAV()
+			bob.receivesFrom(t, 20, carol)
 		})
 	}
 }

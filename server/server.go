@@ -280,10 +280,7 @@ func (s *Server) register(wsHandler, compat http.Handler) {
 	}
 	s.handle(route{pattern: "GET /v1/token", entry: tokenInfo, room: queryRoom, origin: true}, http.HandlerFunc(s.tokenInfo))
 	s.registerAdmin()
-	s.handle(route{pattern: "GET /healthz"}, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	}))
+	s.handle(route{pattern: "GET /healthz"}, http.HandlerFunc(s.healthz))
 	s.handle(route{pattern: "GET /"}, clientHandler(web.Files()))
 	s.handle(route{pattern: "GET /watch"}, clientPage(web.Files(), "watch.html"))
 }

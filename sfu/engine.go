@@ -147,7 +147,12 @@ func settingsFor(cfg Config, log *slog.Logger) (webrtc.SettingEngine, error) {
 	live := cfg.Liveness.withDefaults()
 	settings.SetICETimeouts(live.ICEDisconnectedTimeout, live.ICEFailedTimeout, live.ICEKeepalive)
 	if len(cfg.PublicIPs) > 0 {
-		settings.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
+		// Host candidates carry the public addresses instead of the machine's own.
+		err := settings.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{External: cfg.PublicIPs,
+			AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace})
+		if err != nil {
+			return settings, fmt.Errorf("sfu: public IPs %v: %w", cfg.PublicIPs, err)
+		}
 	}
 	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
 		if err := settings.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {

@@ -12,6 +12,17 @@ import (
 // engine, once gathering is complete.
 func offeredPorts(t *testing.T, e *Engine) []uint16 {
 	t.Helper()
+	var ports []uint16
+	for _, c := range offeredHostCandidates(t, e) {
+		ports = append(ports, uint16(c.Port()))
+	}
+	return ports
+}
+
+// offeredHostCandidates are the host candidates in an offer of a connection of
+// engine, once gathering is complete.
+func offeredHostCandidates(t *testing.T, e *Engine) []ice.Candidate {
+	t.Helper()
 	pc, err := e.newSubscriberConnection()
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +41,7 @@ func offeredPorts(t *testing.T, e *Engine) []uint16 {
 		t.Fatal(err)
 	}
 	<-gathered
-	var ports []uint16
+	var hosts []ice.Candidate
 	for _, line := range strings.Split(pc.LocalDescription().SDP, "\n") {
 		cand, ok := strings.CutPrefix(strings.TrimSpace(line), "a=candidate:")
 		if !ok {
@@ -41,13 +52,42 @@ func offeredPorts(t *testing.T, e *Engine) []uint16 {
 			t.Fatal(err)
 		}
 		if c.Type() == ice.CandidateTypeHost {
-			ports = append(ports, uint16(c.Port()))
+			hosts = append(hosts, c)
 		}
 	}
-	if len(ports) == 0 {
+	if len(hosts) == 0 {
 		t.Fatal("no host candidate offered")
 	}
-	return ports
+	return hosts
+}
+
+// TestPublicIPsAnnounced checks that with PublicIPs every IPv4 host candidate offers
+// the public address instead of the machine's own, with the shared port and with a port
+// per connection.
+func TestPublicIPsAnnounced(t *testing.T) {
+	for name, perConn := range map[string]bool{"shared": false, "per-connection": true} {
+		t.Run(name, func(t *testing.T) {
+			e, err := NewEngine(Config{ICELoopback: true, PortPerConnection: perConn, PublicIPs: []string{"203.0.113.7"},
+				Logger: quietLogger()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = e.Close() }()
+			v4 := 0
+			for _, c := range offeredHostCandidates(t, e) {
+				if strings.Contains(c.Address(), ":") {
+					continue // an IPv6 address: the public one is IPv4
+				}
+				v4++
+				if c.Address() != "203.0.113.7" {
+					t.Errorf("host candidate %s, want the public address 203.0.113.7", c.Marshal())
+				}
+			}
+			if v4 == 0 {
+				t.Error("no IPv4 host candidate offered")
+			}
+		})
+	}
 }
 
 // TestConnectionsShareOnePort checks that by default every connection offers the

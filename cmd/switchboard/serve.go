@@ -166,7 +166,7 @@ func listenAndServe(ctx context.Context, addr string, cfg server.Config, log *sl
 		_ = srv.Close()
 		return err
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs := server.NewHTTPServer("", srv, server.HTTPOptions{})
 	// SSE streams are ordinary requests that Shutdown would wait for: ending the
 	// sessions ends them.
 	hs.RegisterOnShutdown(func() { _ = srv.Close() })

@@ -49,7 +49,8 @@ func run(ctx context.Context, ln net.Listener, token string, loopback bool, log 
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: mux}
+	// Switchboard's timeouts and header limit, its signaling streams exempted.
+	hs := server.NewHTTPServer("", mux, server.HTTPOptions{})
 	// SSE streams are ordinary requests that Shutdown would wait for: ending the
 	// sessions ends them.
 	hs.RegisterOnShutdown(func() { _ = rtc.Close() })

@@ -23,7 +23,7 @@ func Check(r *http.Request, patterns []string) error {
 	}
 	u, err := url.Parse(o)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("Origin %.64q is not a URL with a host", o)
+		return fmt.Errorf("origin %.64q is not a URL with a host", o)
 	}
 	host := strings.ToLower(u.Host)
 	if host == strings.ToLower(r.Host) {

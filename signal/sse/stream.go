@@ -116,7 +116,9 @@ func (h *Handler) pump(ctx context.Context, rc *http.ResponseController, w http.
 	}
 }
 
-// write writes b and flushes it, within writeTimeout.
+// write writes b and flushes it, within writeTimeout. The deadline is lifted once
+// the write is done: HTTP/2 resets a stream whose deadline passes even while nothing
+// is being written, which would end an idle stream between keepalives.
 func write(rc *http.ResponseController, w http.ResponseWriter, b []byte) error {
 	// Deadlines are not supported by every ResponseWriter (a test recorder); the
 	// write is then bounded by the connection's own timeouts.
@@ -124,7 +126,11 @@ func write(rc *http.ResponseController, w http.ResponseWriter, b []byte) error {
 	if _, err := w.Write(b); err != nil {
 		return err
 	}
-	return rc.Flush()
+	if err := rc.Flush(); err != nil {
+		return err
+	}
+	_ = rc.SetWriteDeadline(time.Time{})
+	return nil
 }
 
 // eventID names event seq of s. It carries the secret, so that only the session's
