@@ -116,12 +116,12 @@ func TestPrefixOf(t *testing.T) {
 
 func TestHold(t *testing.T) {
 	released := 0
-	ctx, h := WithHold(context.Background(), func() { released++ })
+	_, h := WithHold(context.Background(), func() { released++ })
 	h.Done()
 	if released != 1 {
 		t.Fatalf("a request's slot not kept: released %d times, want 1", released)
 	}
-	ctx, h = WithHold(context.Background(), func() { released++ })
+	ctx, h := WithHold(context.Background(), func() { released++ })
 	keep := Keep(ctx)
 	h.Done()
 	if released != 1 {
