@@ -115,7 +115,7 @@ type Limits struct {
 	// sessions. Beyond it a new one gets 503 (too-many-sessions) with Retry-After.
 	// IPv6 addresses count by /64.
 	SessionsPerAddress int
-	// NewSessionsPerSecond [20] and NewSessionBurst [500] bound how fast one client
+	// NewSessionsPerSecond [50] and NewSessionBurst [1000] bound how fast one client
 	// address opens sessions; beyond them 429 (rate-limited) with Retry-After. The
 	// defaults let an office of a few hundred people behind one NAT address join
 	// at once, and a load test from loopback start a few hundred peers.

@@ -21,13 +21,13 @@ import (
 )
 
 // Defaults of Config. They are sized so that an office of a few hundred people behind
-// one NAT address, each with a signaling session and a WHEP viewer, all joining at
-// nine o'clock, and a load test of a few hundred peers from loopback, stay within
-// them.
+// one NAT address, each with a signaling session and a WHEP viewer, all joining in
+// the same second, and a load test of a few hundred peers from loopback, stay within
+// them: the burst is the whole session count, and the rate refills it in 20 s.
 const (
 	DefaultMaxSessions  = 1000
-	DefaultRate         = 20 // new sessions per second
-	DefaultBurst        = 500
+	DefaultRate         = 50 // new sessions per second
+	DefaultBurst        = DefaultMaxSessions
 	DefaultMaxAddresses = 100_000
 )
 

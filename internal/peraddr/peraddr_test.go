@@ -133,3 +133,21 @@ func TestHold(t *testing.T) {
 	}
 	Keep(context.Background())() // no hold: nothing to do
 }
+
+// TestDefaultsAdmitAnOffice: an office of 400 people behind one NAT address, each
+// opening a signaling session and a WHEP viewer in the same second, is admitted by
+// the defaults; and so is a load test that then opens 200 more sessions 5 s later.
+func TestDefaultsAdmitAnOffice(t *testing.T) {
+	l, c := newAt(Config{})
+	for i := range 800 {
+		if _, _, err := l.Acquire("203.0.113.9:4000"); err != nil {
+			t.Fatalf("session %d of the office: %v", i, err)
+		}
+	}
+	c.t = c.t.Add(5 * time.Second)
+	for i := range 200 {
+		if _, _, err := l.Acquire("203.0.113.9:4000"); err != nil {
+			t.Fatalf("session %d of the load test: %v", i, err)
+		}
+	}
+}
