@@ -10,7 +10,6 @@ import (
 	"github.com/coder/websocket"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/switchboard-rtc/switchboard/internal/keepalive"
 	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
 	"github.com/switchboard-rtc/switchboard/internal/wsconn"
 	"github.com/switchboard-rtc/switchboard/sfu"
@@ -165,7 +164,8 @@ func (e *joinError) Error() string { return "cannot join: " + e.err.Error() }
 
 func (e *joinError) Unwrap() error { return e.err }
 
-// closeStatus maps why a connection ended to its WebSocket close status.
+// closeStatus maps why a connection ended to its WebSocket close status; wsconn maps
+// its own reasons (a panic, no pong, the server shutting down) itself.
 func closeStatus(reason error) (websocket.StatusCode, string) {
 	var bad *badMessage
 	var refused *joinError
@@ -178,10 +178,6 @@ func closeStatus(reason error) (websocket.StatusCode, string) {
 		return websocket.StatusPolicyViolation, "slow consumer"
 	case errors.Is(reason, errRateLimited):
 		return websocket.StatusPolicyViolation, "rate limited"
-	case errors.Is(reason, keepalive.ErrPongTimeout):
-		return websocket.StatusPolicyViolation, "no pong"
-	case errors.Is(reason, context.Canceled):
-		return websocket.StatusGoingAway, "server shutting down"
 	case errors.Is(reason, sfu.ErrReplaced):
 		return websocket.StatusPolicyViolation, "replaced by a new connection with the same identity"
 	case errors.Is(reason, sfu.ErrRemoved):

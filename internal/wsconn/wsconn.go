@@ -76,8 +76,8 @@ type Config struct {
 	// Logger receives the connection's logs; nil means slog.Default().
 	Logger *slog.Logger
 	// CloseStatus maps why a session ended to the close status and text the client
-	// gets. A panic (a *safe.Error) is mapped before it is asked: 1011 "internal
-	// error". Texts over 120 bytes are cut. Required.
+	// gets. The reasons the connection itself gives are mapped before it is asked (see
+	// Conn.Close). Texts over 120 bytes are cut. Required.
 	CloseStatus func(reason error) (websocket.StatusCode, string)
 	// WriteHook, when set, runs on the writer goroutine before each write. It is for
 	// tests that inject a fault into the writer; leave it nil.
@@ -151,18 +151,28 @@ func (c *Conn) Serve(ctx context.Context, s Session) error {
 }
 
 // Close closes the connection with the status mapped from reason, waiting up to the
-// library's 5 s for the client's close frame. Serve calls it; call it yourself only
-// for a connection you do not serve (a join refused after the upgrade).
+// library's 5 s for the client's close frame. The reasons the connection gives are
+// mapped here, the same for every transport: a panic in code serving it (a
+// *safe.Error) 1011 "internal error", keepalive.ErrPongTimeout 1008 "no pong", the end
+// of Serve's context (context.Canceled: the server shuts down) 1001 "server shutting
+// down"; any other reason as Config.CloseStatus says. Serve calls Close; call it
+// yourself only for a connection you do not serve (a join refused after the upgrade).
 func (c *Conn) Close(reason error) {
 	code, text := c.closeStatus(reason)
 	_ = c.ws.Close(code, text)
 	c.log.Debug(c.cfg.Name+" closed", "reason", reason)
 }
 
-// closeStatus maps reason as Config.CloseStatus says.
+// closeStatus maps reason as Close says.
 func (c *Conn) closeStatus(reason error) (websocket.StatusCode, string) {
 	if _, ok := errors.AsType[*safe.Error](reason); ok {
 		return websocket.StatusInternalError, "internal error" // details are logged, not sent
+	}
+	switch {
+	case errors.Is(reason, keepalive.ErrPongTimeout):
+		return websocket.StatusPolicyViolation, "no pong"
+	case errors.Is(reason, context.Canceled):
+		return websocket.StatusGoingAway, "server shutting down"
 	}
 	code, text := c.cfg.CloseStatus(reason)
 	return code, cutText(text)

@@ -298,7 +298,8 @@ func TestPongTimeout(t *testing.T) {
 }
 
 // TestCloseStatus: the client gets the status the transport maps the reason to, its
-// text cut to fit a close frame at a character boundary.
+// text cut to fit a close frame at a character boundary, but for the reasons the
+// connection gives itself, mapped the same for every transport.
 func TestCloseStatus(t *testing.T) {
 	long := strings.Repeat("a", 119) + "é and more"
 	for _, c := range []struct {
@@ -309,6 +310,10 @@ func TestCloseStatus(t *testing.T) {
 		{errDone, websocket.StatusNormalClosure, "done"},
 		{fmt.Errorf("wrapped: %w", errOther), websocket.StatusPolicyViolation, "other"},
 		{errors.New(long), 4000, strings.Repeat("a", 119)},
+		// The connection's own reasons, whatever the transport's mapping says:
+		{&safe.Error{What: "test", Value: "fault"}, websocket.StatusInternalError, "internal error"},
+		{fmt.Errorf("ping: %w", keepalive.ErrPongTimeout), websocket.StatusPolicyViolation, "no pong"},
+		{fmt.Errorf("read: %w", context.Canceled), websocket.StatusGoingAway, "server shutting down"},
 	} {
 		s := newSession()
 		s.run = func(s *session) { s.End(c.reason) }

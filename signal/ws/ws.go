@@ -64,7 +64,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // writer.
 var writeHook func(msg []byte)
 
-// closeStatus maps why a session ended to the WebSocket close status.
+// closeStatus maps why a session ended to the WebSocket close status; wsconn maps
+// its own reasons (a panic, no pong, the server shutting down) itself.
 func closeStatus(reason error) (websocket.StatusCode, string) {
 	switch {
 	case errors.Is(reason, signal.ErrLeft):
@@ -79,16 +80,12 @@ func closeStatus(reason error) (websocket.StatusCode, string) {
 		return websocket.StatusPolicyViolation, "removed from the room"
 	case errors.Is(reason, signal.ErrRateLimited):
 		return websocket.StatusPolicyViolation, "rate limited"
-	case errors.Is(reason, ErrPongTimeout):
-		return websocket.StatusPolicyViolation, "no pong"
 	case errors.Is(reason, signal.ErrFlood):
 		return websocket.StatusPolicyViolation, "flood"
 	case errors.Is(reason, signal.ErrInternal):
 		return websocket.StatusInternalError, "internal error"
 	case errors.Is(reason, signal.ErrConnectionFailed):
 		return websocket.StatusInternalError, "media connection failed"
-	case errors.Is(reason, context.Canceled):
-		return websocket.StatusGoingAway, "server shutting down"
 	}
 	return websocket.StatusNormalClosure, ""
 }
