@@ -60,6 +60,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = c.Serve(cmp.Or(h.Context, context.Background()), s)
 }
 
+var _ wsconn.Session = (*signal.Session)(nil)
+
 // writeHook, when set by a test, runs before each write: a fault injected into the
 // writer.
 var writeHook func(msg []byte)
