@@ -5,15 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/switchboard-rtc/switchboard/internal/keepalive"
 	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
-	"github.com/switchboard-rtc/switchboard/internal/safe"
+	"github.com/switchboard-rtc/switchboard/internal/wsconn"
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
@@ -31,97 +29,78 @@ const (
 	eventCandidate = "candidate"
 )
 
-// conn is one sfu-ws client: a reader that applies its messages to the participant,
-// one writer, and the participant's events turned into messages by the observer.
+// conn is one sfu-ws client: the protocol's session on a wsconn connection. The
+// reader applies its messages to the participant; the participant's events, turned
+// into messages by the observer, go out through the connection's one writer.
 type conn struct {
-	c     *websocket.Conn
-	log   *slog.Logger
-	queue chan []byte
+	c     *wsconn.Conn
 	ended chan error // first reason to end
 
-	limit             *ratelimit.Limiter // owned by readLoop; nil means no limit
-	ping, pongTimeout time.Duration
+	limit *ratelimit.Limiter // owned by the reader (Deliver); nil means no limit
+	p     *sfu.Participant   // set by serve before the connection is served
 }
 
-func newConn(c *websocket.Conn, log *slog.Logger) *conn {
-	return &conn{c: c, log: log, queue: make(chan []byte, queueSize), ended: make(chan error, 1)}
+var _ wsconn.Session = (*conn)(nil)
+
+func newConn(c *wsconn.Conn, limit *ratelimit.Limiter) *conn {
+	return &conn{c: c, limit: limit, ended: make(chan error, 1)}
 }
 
 // serve joins the room, runs the connection until it ends and leaves.
-func (k *conn) serve(ctx context.Context, rooms Rooms, room sfu.RoomID, name string, opts sfu.JoinOptions) error {
+func (k *conn) serve(ctx context.Context, rooms Rooms, room sfu.RoomID, name string, opts sfu.JoinOptions) {
 	opts.SingleConnection = true
 	p, err := rooms.JoinWith(room, name, &observer{k: k}, opts)
 	if err != nil {
-		_ = k.c.Close(websocket.StatusTryAgainLater, closeText("cannot join: "+err.Error()))
-		return err
+		k.c.Close(&joinError{err})
+		return
 	}
-	// A panic in one of the connection's goroutines ends the connection (with
-	// status 1011), not the process.
-	writerDone := make(chan struct{})
-	stop := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		defer safe.Recover(k.log, "sfu-ws writer", k.end)
-		k.end(k.writeLoop(ctx, stop))
-	}()
-	readerDone := make(chan struct{})
-	go func() {
-		defer close(readerDone)
-		defer safe.Recover(k.log, "sfu-ws reader", k.end)
-		k.end(k.readLoop(ctx, p.Subscriber()))
-	}()
-	pingCtx, stopPing := context.WithCancel(ctx)
-	pingDone := make(chan struct{})
-	go func() {
-		defer close(pingDone)
-		defer safe.Recover(k.log, "sfu-ws pinger", k.end)
-		if err := keepalive.Ping(pingCtx, k.c, k.ping, k.pongTimeout); err != nil {
-			k.end(err)
-		}
-	}()
+	k.p = p
+	_ = k.c.Serve(ctx, k)
+}
+
+// Run waits until the connection ends, takes the participant out of its room and
+// returns why.
+func (k *conn) Run(ctx context.Context) error {
 	var reason error
 	select {
 	case reason = <-k.ended:
 	case <-ctx.Done():
 		reason = ctx.Err()
 	}
-	p.Leave()
-	stopPing()
-	<-pingDone
-	close(stop)
-	<-writerDone
-	_ = k.c.Close(closeStatus(reason))
-	<-readerDone
+	k.p.Leave()
 	return reason
 }
 
-func (k *conn) end(err error) {
+// End ends the connection for err; it never blocks, and the first reason wins.
+func (k *conn) End(err error) {
 	select {
 	case k.ended <- err:
 	default:
 	}
 }
 
-// readLoop applies the client's messages until the connection fails or one is
-// malformed: the protocol has no error message, so a bad one ends the connection.
-func (k *conn) readLoop(ctx context.Context, sub *sfu.Subscriber) error {
-	for {
-		_, frame, err := k.c.Read(ctx)
-		if err != nil {
-			return err
-		}
-		if k.limit != nil {
-			switch k.limit.Take(time.Now()) {
-			case ratelimit.Refuse:
-				continue // the protocol cannot say so: dropped
-			case ratelimit.Cut:
-				return errRateLimited
-			}
-		}
-		if err := apply(sub, frame); err != nil {
-			return err
+// Deliver applies one message from the client. A malformed one ends the connection:
+// the protocol has no error message.
+func (k *conn) Deliver(frame []byte) bool {
+	if err := k.admit(frame); err != nil {
+		k.End(err)
+		return false
+	}
+	return true
+}
+
+// admit applies frame if the client is within its message rate, drops it if it is
+// over, and fails if the client is far over.
+func (k *conn) admit(frame []byte) error {
+	if k.limit != nil {
+		switch k.limit.Take(time.Now()) {
+		case ratelimit.Refuse:
+			return nil // the protocol cannot say so: dropped
+		case ratelimit.Cut:
+			return errRateLimited
 		}
 	}
+	return apply(k.p.Subscriber(), frame)
 }
 
 // badMessage is a message the server cannot use; it ends the connection.
@@ -164,14 +143,12 @@ func badIf(err error) error {
 func (k *conn) send(event string, data any) {
 	d, err := json.Marshal(data)
 	if err != nil {
-		k.log.Error("cannot encode", "event", event, "err", err)
+		k.c.Log().Error("cannot encode", "event", event, "err", err)
 		return
 	}
 	b, _ := json.Marshal(message{Event: event, Data: string(d)})
-	select {
-	case k.queue <- b:
-	default:
-		k.end(errSlowConsumer)
+	if !k.c.Send(b) {
+		k.End(errSlowConsumer)
 	}
 }
 
@@ -180,45 +157,27 @@ var (
 	errRateLimited  = errors.New("rate limited: too many messages")
 )
 
-// writeLoop is the connection's single writer. Once stop is closed it writes what is
-// queued and returns.
-func (k *conn) writeLoop(ctx context.Context, stop <-chan struct{}) error {
-	for {
-		select {
-		case b := <-k.queue:
-			if err := k.write(ctx, b); err != nil {
-				return err
-			}
-		case <-stop:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
+// joinError: the room refused the client after the upgrade (a limit reached).
+type joinError struct{ err error }
 
-func (k *conn) write(ctx context.Context, b []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
-	defer cancel()
-	return k.c.Write(ctx, websocket.MessageText, b)
-}
+func (e *joinError) Error() string { return "cannot join: " + e.err.Error() }
 
-// closeStatus maps why a connection ended to its WebSocket close status.
+func (e *joinError) Unwrap() error { return e.err }
+
+// closeStatus maps why a connection ended to its WebSocket close status; wsconn maps
+// its own reasons (a panic, no pong, the server shutting down) itself.
 func closeStatus(reason error) (websocket.StatusCode, string) {
 	var bad *badMessage
+	var refused *joinError
 	switch {
 	case errors.As(reason, &bad):
-		return websocket.StatusPolicyViolation, closeText(bad.Error())
-	case isPanic(reason):
-		return websocket.StatusInternalError, "internal error"
+		return websocket.StatusPolicyViolation, bad.Error()
+	case errors.As(reason, &refused):
+		return websocket.StatusTryAgainLater, refused.Error()
 	case errors.Is(reason, errSlowConsumer):
 		return websocket.StatusPolicyViolation, "slow consumer"
 	case errors.Is(reason, errRateLimited):
 		return websocket.StatusPolicyViolation, "rate limited"
-	case errors.Is(reason, keepalive.ErrPongTimeout):
-		return websocket.StatusPolicyViolation, "no pong"
-	case errors.Is(reason, context.Canceled):
-		return websocket.StatusGoingAway, "server shutting down"
 	case errors.Is(reason, sfu.ErrReplaced):
 		return websocket.StatusPolicyViolation, "replaced by a new connection with the same identity"
 	case errors.Is(reason, sfu.ErrRemoved):
@@ -227,19 +186,4 @@ func closeStatus(reason error) (websocket.StatusCode, string) {
 		return websocket.StatusPolicyViolation, "room closed by an administrator"
 	}
 	return websocket.StatusNormalClosure, ""
-}
-
-// closeText shortens text to fit a close frame's reason (at most 123 bytes).
-func closeText(text string) string {
-	if len(text) > 120 {
-		text = text[:120]
-	}
-	return text
-}
-
-// isPanic reports whether reason is a panic stopped in code serving the connection
-// (its details are logged, not sent).
-func isPanic(reason error) bool {
-	_, ok := errors.AsType[*safe.Error](reason)
-	return ok
 }

@@ -20,10 +20,10 @@ func (o *observer) Candidate(_ sfu.Side, c webrtc.ICECandidateInit) {
 	o.k.send(eventCandidate, c)
 }
 
-func (o *observer) Failed(err error) { o.k.end(err) }
+func (o *observer) Failed(err error) { o.k.End(err) }
 
 // Removed ends the connection; its close reason says why.
-func (o *observer) Removed(reason error) { o.k.end(reason) }
+func (o *observer) Removed(reason error) { o.k.End(reason) }
 
 func (o *observer) TrackMuted(sfu.TrackInfo) {}
 

@@ -10,14 +10,14 @@
 package sfuws
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
+	"github.com/switchboard-rtc/switchboard/internal/wsconn"
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
@@ -27,10 +27,6 @@ const (
 	// maxMessageSize bounds one message from the client: an answer for a room of a
 	// hundred tracks is about 100 KiB, escaped twice (a JSON string inside JSON).
 	maxMessageSize = 512 << 10
-	// queueSize bounds the messages waiting for the client; see signal/ws.
-	queueSize = 256
-	// writeTimeout bounds one write: a client that takes longer is gone or stuck.
-	writeTimeout = 10 * time.Second
 )
 
 // Rooms is what the handler needs of the room directory.
@@ -66,11 +62,9 @@ type Handler struct {
 	Admit func(w http.ResponseWriter, r *http.Request, room sfu.RoomID) (sfu.JoinOptions, bool)
 }
 
+// ServeHTTP checks the room and name, admits the request, upgrades it and joins the
+// room; the participant leaves when the connection ends, and the close status says why.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	log := h.Logger
-	if log == nil {
-		log = slog.Default()
-	}
 	room, name := r.URL.Query().Get("room"), r.URL.Query().Get("name")
 	if room == "" {
 		room = DefaultRoom
@@ -94,21 +88,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.OriginPatterns})
+	c, err := wsconn.Accept(w, r, wsconn.Config{
+		Name:           "sfu-ws",
+		OriginPatterns: h.OriginPatterns,
+		ReadLimit:      maxMessageSize,
+		PingInterval:   h.PingInterval,
+		PongTimeout:    h.PongTimeout,
+		Logger:         h.Logger,
+		CloseStatus:    closeStatus,
+	})
 	if err != nil {
-		log.Debug("sfu-ws upgrade refused", "err", err, "remote", r.RemoteAddr)
-		return
+		return // Accept has written the HTTP error
 	}
-	c.SetReadLimit(maxMessageSize)
-	base := h.Context
-	if base == nil {
-		base = context.Background()
-	}
-	ctx, cancel := context.WithCancel(base)
-	defer cancel()
-	conn := newConn(c, log.With("transport", "sfu-ws", "remote", r.RemoteAddr))
-	conn.limit = ratelimit.New(ratelimit.Resolve(h.MessagesPerSecond, h.MessageBurst))
-	conn.ping, conn.pongTimeout = h.PingInterval, h.PongTimeout
-	reason := conn.serve(ctx, h.Rooms, id, name, opts)
-	log.Debug("sfu-ws closed", "remote", r.RemoteAddr, "reason", reason)
+	k := newConn(c, ratelimit.New(ratelimit.Resolve(h.MessagesPerSecond, h.MessageBurst)))
+	k.serve(cmp.Or(h.Context, context.Background()), h.Rooms, id, name, opts)
 }
