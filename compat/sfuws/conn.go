@@ -50,7 +50,7 @@ func newConn(c *websocket.Conn, log *slog.Logger) *conn {
 // serve joins the room, runs the connection until it ends and leaves.
 func (k *conn) serve(ctx context.Context, rooms Rooms, room sfu.RoomID, name string, opts sfu.JoinOptions) error {
 	opts.SingleConnection = true
-	p, err := rooms.JoinWith(room, name, &observer{k: k}, opts)
+	p, err := rooms.JoinWith(room, name, sfu.Observers{Connection: &observer{k: k}}, opts)
 	if err != nil {
 		_ = k.c.Close(websocket.StatusTryAgainLater, closeText("cannot join: "+err.Error()))
 		return err
