@@ -71,14 +71,7 @@ func (g *Registry[R]) Hold(id RoomID, create bool, admit func(R) error) (R, erro
 	}
 	if admit != nil {
 		if err := admit(s.room); err != nil {
-			empty := s.holds == 0
-			if empty {
-				delete(g.rooms, id)
-			}
-			g.mu.Unlock()
-			if empty {
-				g.removed(s)
-			}
+			g.unlockSweeping(id, s) // a room created for this hold goes again
 			return zero, err
 		}
 	}
@@ -125,18 +118,21 @@ func (g *Registry[R]) Release(id RoomID, drop func(R)) {
 		drop(s.room)
 	}
 	s.holds--
+	g.unlockSweeping(id, s)
+}
+
+// unlockSweeping unlocks g.mu, which the caller holds, having taken the room id out
+// of the registry when nothing holds it any more; it then ends that room (Removed)
+// and releases its name's claim, without the lock.
+func (g *Registry[R]) unlockSweeping(id RoomID, s *slot[R]) {
 	empty := s.holds == 0
 	if empty {
 		delete(g.rooms, id)
 	}
 	g.mu.Unlock()
-	if empty {
-		g.removed(s)
+	if !empty {
+		return
 	}
-}
-
-// removed ends a room taken out of the registry.
-func (g *Registry[R]) removed(s *slot[R]) {
 	if g.cfg.Removed != nil {
 		g.cfg.Removed(s.room)
 	}
