@@ -14,27 +14,23 @@ import (
 	"fmt"
 	"path"
 	"sync"
+
+	"github.com/switchboard-rtc/switchboard/roster"
 )
 
-// Mode is how a room carries media.
-type Mode string
+// Mode is how a room carries media: the membership core's.
+type Mode = roster.Mode
 
 // The two modes.
 const (
 	// SFU: every participant sends its media to the server, which forwards it.
-	SFU Mode = "sfu"
+	SFU = roster.SFU
 	// Mesh: the server relays signaling only; media flows between the peers.
-	Mesh Mode = "mesh"
+	Mesh = roster.Mesh
 )
 
 // ParseMode reports the Mode named by s, and whether s names one.
-func ParseMode(s string) (Mode, bool) {
-	switch m := Mode(s); m {
-	case SFU, Mesh:
-		return m, true
-	}
-	return "", false
-}
+func ParseMode(s string) (Mode, bool) { return roster.ParseMode(s) }
 
 // ErrModeMismatch is returned by Claim for a room that exists, or is configured, in
 // the other mode. The wrapping error names the room and its mode.

@@ -1,25 +1,16 @@
 package mesh
 
 import (
-	"os/exec"
-	"strings"
 	"testing"
+
+	"github.com/switchboard-rtc/switchboard/internal/deptest"
 )
 
 // TestDeps: mesh rooms carry no media and speak no protocol: they import no other
-// package of this module (but internal/safe, which imports nothing of it), nothing of
-// Pion and no HTTP.
+// package of this module but the membership core they build on (roster) and
+// internal/safe, which import nothing else of it; never the SFU core, nothing of Pion
+// and no HTTP.
 func TestDeps(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	const module = "github.com/switchboard-rtc/switchboard/"
-	for _, dep := range strings.Fields(string(out)) {
-		switch {
-		case strings.HasPrefix(dep, module) && dep != module+"mesh" && dep != module+"internal/safe",
-			strings.HasPrefix(dep, "github.com/pion/"), dep == "net/http":
-			t.Errorf("mesh imports %s", dep)
-		}
-	}
+	deptest.Check(t, deptest.Rule{Self: "mesh", Allowed: []string{"roster", "internal/safe"}, Required: []string{"roster"},
+		Forbidden: []string{"github.com/pion/", "net/http"}})
 }

@@ -1,21 +1,18 @@
 package mesh
 
 import (
-	"cmp"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"log/slog"
-	"slices"
-	"sync"
-	"time"
+
+	"github.com/switchboard-rtc/switchboard/roster"
 )
 
-// RoomID names a mesh room. Rooms are created on first join and removed when empty.
-type RoomID string
+// RoomID names a mesh room: the membership core's, checked by roster.ParseRoomID.
+// Rooms are created on first join and removed when empty.
+type RoomID = roster.RoomID
 
 // PeerID identifies one member of one room; the server assigns it.
-type PeerID string
+type PeerID = roster.ParticipantID
 
 // PeerInfo describes a member to the rest of the room.
 type PeerInfo struct {
@@ -29,30 +26,20 @@ type PeerInfo struct {
 }
 
 // ChatMessage is a text message to a whole room, stamped by the server.
-type ChatMessage struct {
-	From PeerID
-	Name string
-	Text string
-	Time time.Time
-}
+type ChatMessage = roster.ChatMessage
 
-// Observer is how a room reaches a member's owner (its signaling session). Every
-// method must return quickly and never block: implementations queue and return.
-// Membership events and chat are called with the room's lock held, so that every
-// member sees joins, leaves and chat in the same order; relays are not.
+// Observer is how a room reaches a member's owner (its signaling session): the
+// membership core's events (Joined, ParticipantJoined, ParticipantLeft, Chat,
+// Removed with ErrReplaced, ErrRemoved or ErrRoomClosed, after which the owner
+// should end the member's session and call Leave) and relays. Every method must
+// return quickly and never block: implementations queue and return. Membership
+// events and chat are called with the room's lock held, so that every member sees
+// joins, leaves and chat in the same order; relays are not.
 type Observer interface {
-	// Joined reports that the member is in the room, with the others present.
-	Joined(self PeerInfo, others []PeerInfo)
-	PeerJoined(PeerInfo)
-	PeerLeft(PeerInfo)
+	roster.Observer[PeerInfo]
 	// Relay carries data that member from addressed to this one. data is the
 	// sender's, unchanged; the member must not modify it.
 	Relay(from PeerID, data []byte)
-	Chat(ChatMessage)
-	// Removed reports that the server took the member out of its room for reason
-	// (ErrReplaced, ErrRemoved, ErrRoomClosed); the others have been told it left.
-	// The owner should end the member's session and call Leave.
-	Removed(reason error)
 }
 
 // Failer is an Observer that can be told its member must end: code serving the
@@ -70,28 +57,29 @@ const DefaultMaxSize = 6
 // Errors of Join and Relay.
 var (
 	// ErrRoomFull: the room has its maximum number of members.
-	ErrRoomFull = errors.New("mesh: room is full")
+	ErrRoomFull = roster.ErrRoomFull
 	// ErrUnknownPeer: a relay to no other member of the sender's room.
 	ErrUnknownPeer = errors.New("mesh: no such peer in the room")
 	// ErrShuttingDown: Close has been called.
-	ErrShuttingDown = errors.New("mesh: server is shutting down")
+	ErrShuttingDown = roster.ErrShuttingDown
 	// ErrLeft: the member has left, or was removed.
 	ErrLeft = errors.New("mesh: member has left")
 	// ErrNoRoom: a join with JoinOptions.MustExist of a room that does not exist.
-	ErrNoRoom = errors.New("mesh: no such room")
+	ErrNoRoom = roster.ErrNoRoom
 	// ErrForbidden: a relay that the sender's or the target's grants do not allow;
 	// the wrapping error says which.
 	ErrForbidden = errors.New("not allowed")
 )
 
 // Reasons given to Observer.Removed: why the server took a member out of its room.
+// They are the membership core's, shared with SFU rooms.
 var (
 	// ErrReplaced: another member joined the room with the same identity.
-	ErrReplaced = errors.New("another connection joined the room with the same identity")
+	ErrReplaced = roster.ErrReplaced
 	// ErrRemoved: an administrator removed the member.
-	ErrRemoved = errors.New("removed from the room by an administrator")
+	ErrRemoved = roster.ErrRemoved
 	// ErrRoomClosed: an administrator closed the room.
-	ErrRoomClosed = errors.New("the room was closed by an administrator")
+	ErrRoomClosed = roster.ErrRoomClosed
 )
 
 // JoinOptions change a join. The zero value joins with no identity and no limits,
@@ -111,7 +99,7 @@ type JoinOptions struct {
 // ClaimFunc claims a room name before a room is created with it, so that rooms of
 // other kinds (SFU rooms) never share the name; release is called once the room is
 // removed. It is called with the set's lock held and must return quickly.
-type ClaimFunc func(id RoomID) (release func(), err error)
+type ClaimFunc = roster.Claim
 
 // Config configures a set of rooms; the zero value is usable.
 type Config struct {
@@ -125,12 +113,9 @@ type Config struct {
 
 // Rooms is the in-memory set of mesh rooms of one server. Safe for concurrent use.
 type Rooms struct {
-	cfg Config
-	log *slog.Logger
-
-	mu     sync.Mutex
-	rooms  map[RoomID]*Room
-	closed bool
+	cfg      Config
+	log      *slog.Logger
+	registry *roster.Registry[*Room]
 }
 
 // NewRooms returns an empty set of rooms.
@@ -142,7 +127,17 @@ func NewRooms(cfg Config) *Rooms {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Rooms{cfg: cfg, log: log, rooms: map[RoomID]*Room{}}
+	rs := &Rooms{cfg: cfg, log: log}
+	rs.registry = roster.NewRegistry(roster.RegistryConfig[*Room]{Claim: cfg.Claim, New: rs.newRoom,
+		Removed: func(r *Room) { r.log.Info("room closed") }})
+	return rs
+}
+
+// newRoom makes the room id, with the registry's lock held.
+func (rs *Rooms) newRoom(id RoomID) *Room {
+	r := &Room{id: id, log: rs.log.With("room", id, "mode", "mesh")}
+	r.log.Info("room created")
+	return r
 }
 
 // MaxSize is the number of members a room holds.
@@ -157,11 +152,12 @@ func (rs *Rooms) Join(id RoomID, name string, obs Observer) (*Member, error) {
 
 // JoinWith is Join with options.
 func (rs *Rooms) JoinWith(id RoomID, name string, obs Observer, opts JoinOptions) (*Member, error) {
-	r, err := rs.hold(id, !opts.MustExist)
+	// A room lives while it is held.
+	r, err := rs.registry.Hold(id, !opts.MustExist, nil)
 	if err != nil {
 		return nil, err
 	}
-	m := &Member{id: PeerID(newID("p_")), identity: opts.Identity, name: name, grants: opts.Grants, room: r,
+	m := &Member{id: roster.NewParticipantID(), identity: opts.Identity, name: name, grants: opts.Grants, room: r,
 		obs: obs, rooms: rs, left: make(chan struct{})}
 	m.log = r.log.With("peer", m.id)
 	if opts.Identity != "" {
@@ -174,89 +170,21 @@ func (rs *Rooms) JoinWith(id RoomID, name string, obs Observer, opts JoinOptions
 	return m, nil
 }
 
-// hold takes a hold on room id, creating it if needed and create allows. A room
-// lives while it is held.
-func (rs *Rooms) hold(id RoomID, create bool) (*Room, error) {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if rs.closed {
-		return nil, ErrShuttingDown
-	}
-	r := rs.rooms[id]
-	if r == nil && !create {
-		return nil, ErrNoRoom
-	}
-	if r == nil {
-		var unclaim func()
-		if rs.cfg.Claim != nil {
-			var err error
-			if unclaim, err = rs.cfg.Claim(id); err != nil {
-				return nil, err
-			}
-		}
-		r = &Room{id: id, log: rs.log.With("room", id, "mode", "mesh"), unclaim: unclaim, members: map[PeerID]*Member{}}
-		rs.rooms[id] = r
-		r.log.Info("room created")
-	}
-	r.holds++
-	return r, nil
-}
-
 // release drops a hold on r and removes the room when it was the last.
-func (rs *Rooms) release(r *Room) {
-	rs.mu.Lock()
-	r.holds--
-	empty := r.holds == 0
-	if empty {
-		delete(rs.rooms, r.id)
-	}
-	rs.mu.Unlock()
-	if empty {
-		if r.unclaim != nil {
-			r.unclaim()
-		}
-		r.log.Info("room closed")
-	}
-}
+func (rs *Rooms) release(r *Room) { rs.registry.Release(r.id, nil) }
 
 // Room returns the room named id, or nil when nobody is in it.
 func (rs *Rooms) Room(id RoomID) *Room {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	return rs.rooms[id]
+	r, _ := rs.registry.Get(id)
+	return r
 }
 
 // List returns the rooms that exist now, by name.
-func (rs *Rooms) List() []*Room {
-	rs.mu.Lock()
-	out := make([]*Room, 0, len(rs.rooms))
-	for _, r := range rs.rooms {
-		out = append(out, r)
-	}
-	rs.mu.Unlock()
-	slices.SortFunc(out, func(a, b *Room) int { return cmp.Compare(a.id, b.id) })
-	return out
-}
+func (rs *Rooms) List() []*Room { return rs.registry.List() }
 
 // Len is the number of rooms.
-func (rs *Rooms) Len() int {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	return len(rs.rooms)
-}
+func (rs *Rooms) Len() int { return rs.registry.Len() }
 
 // Close refuses further joins. Members already in rooms stay until their owners call
 // Leave.
-func (rs *Rooms) Close() {
-	rs.mu.Lock()
-	rs.closed = true
-	rs.mu.Unlock()
-}
-
-// newID returns prefix followed by 16 random bytes in URL-safe base64: ids are
-// unguessable, so knowing one grants nothing.
-func newID(prefix string) string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-	return prefix + base64.RawURLEncoding.EncodeToString(b[:])
-}
+func (rs *Rooms) Close() { rs.registry.Close() }

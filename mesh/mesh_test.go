@@ -34,14 +34,14 @@ func (r *recorder) Joined(self PeerInfo, others []PeerInfo) {
 	}
 }
 
-func (r *recorder) PeerJoined(p PeerInfo) {
+func (r *recorder) ParticipantJoined(p PeerInfo) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, "joined "+string(p.ID))
 	r.present[p.ID] = true
 }
 
-func (r *recorder) PeerLeft(p PeerInfo) {
+func (r *recorder) ParticipantLeft(p PeerInfo) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, "left "+string(p.ID))

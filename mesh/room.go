@@ -1,49 +1,32 @@
 package mesh
 
 import (
-	"fmt"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/switchboard-rtc/switchboard/internal/safe"
+	"github.com/switchboard-rtc/switchboard/roster"
 )
 
 // Room is one mesh room: its members and nothing else.
 type Room struct {
-	id      RoomID
-	log     *slog.Logger
-	unclaim func()
-
-	// holds is guarded by the Rooms' lock: members joined or joining, not yet
-	// released.
-	holds int
+	id  RoomID
+	log *slog.Logger
 
 	// mu guards members. Observers are called with it held (they only queue), so
 	// that membership events and chat reach every member in one order.
 	mu      sync.Mutex
-	members map[PeerID]*Member
+	members roster.Members[PeerInfo, *Member]
 }
 
 // ID names the room.
 func (r *Room) ID() RoomID { return r.id }
 
-// Peers describes who is in the room now.
+// Peers describes who is in the room now, in join order.
 func (r *Room) Peers() []PeerInfo {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.peersLocked("")
-}
-
-// peersLocked describes the members other than except; the caller holds r.mu.
-func (r *Room) peersLocked(except PeerID) []PeerInfo {
-	out := make([]PeerInfo, 0, len(r.members))
-	for _, m := range r.members {
-		if m.id != except {
-			out = append(out, m.info())
-		}
-	}
-	return out
+	return r.members.Infos()
 }
 
 // add makes m a member unless the room has max members already. A member with m's
@@ -51,39 +34,11 @@ func (r *Room) peersLocked(except PeerID) []PeerInfo {
 func (r *Room) add(m *Member, max int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	old := r.withIdentityLocked(m.identity)
-	present := len(r.members)
-	if old != nil {
-		present--
+	present, err := r.members.Join(m, roster.Contact[PeerInfo]{Events: m.obs, Fail: m.fail, Log: m.log}, max)
+	if err != nil {
+		return err
 	}
-	if present >= max {
-		return fmt.Errorf("%w (at most %d peers)", ErrRoomFull, max)
-	}
-	if old != nil {
-		old.log.Info("peer replaced by a new connection with its identity")
-		r.removeLocked(old, ErrReplaced)
-	}
-	others := r.peersLocked("")
-	self := m.info()
-	for _, o := range r.members {
-		tell(o, "peer-joined notice", func(obs Observer) { obs.PeerJoined(self) })
-	}
-	r.members[m.id] = m
-	tell(m, "joined notice", func(obs Observer) { obs.Joined(self, others) })
-	m.log.Info("peer joined", "name", m.name, "present", len(others))
-	return nil
-}
-
-// withIdentityLocked is the member with identity, or nil; the caller holds r.mu.
-func (r *Room) withIdentityLocked(identity string) *Member {
-	if identity == "" {
-		return nil
-	}
-	for _, o := range r.members {
-		if o.identity == identity {
-			return o
-		}
-	}
+	m.log.Info("peer joined", "name", m.name, "present", present)
 	return nil
 }
 
@@ -91,27 +46,7 @@ func (r *Room) withIdentityLocked(identity string) *Member {
 func (r *Room) remove(m *Member) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.members[m.id] != m {
-		return
-	}
-	r.leaveLocked(m)
-}
-
-// leaveLocked takes m, a member, out of the room and tells the others; the caller
-// holds r.mu.
-func (r *Room) leaveLocked(m *Member) {
-	delete(r.members, m.id)
-	info := m.info()
-	for _, o := range r.members {
-		tell(o, "peer-left notice", func(obs Observer) { obs.PeerLeft(info) })
-	}
-}
-
-// removeLocked takes m out as if it had left and tells its owner why; the owner then
-// calls Leave, which finds it gone. The caller holds r.mu.
-func (r *Room) removeLocked(m *Member, reason error) {
-	r.leaveLocked(m)
-	m.obs.Removed(reason)
+	r.members.Leave(m)
 }
 
 // Remove takes the member id out of the room for reason (ErrRemoved, say): the others
@@ -120,12 +55,9 @@ func (r *Room) removeLocked(m *Member, reason error) {
 func (r *Room) Remove(id PeerID, reason error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	m := r.members[id]
-	if m == nil {
+	if !r.members.Remove(id, reason) {
 		return ErrUnknownPeer
 	}
-	m.log.Info("peer removed", "reason", reason)
-	r.removeLocked(m, reason)
 	return nil
 }
 
@@ -135,11 +67,7 @@ func (r *Room) Remove(id PeerID, reason error) error {
 func (r *Room) Close(reason error) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := 0
-	for _, m := range r.members {
-		r.removeLocked(m, reason)
-		n++
-	}
+	n := r.members.RemoveAll(reason)
 	r.log.Info("room closed by an administrator", "removed", n)
 	return n
 }
@@ -149,10 +77,10 @@ func (r *Room) Close(reason error) int {
 func (r *Room) route(m *Member, to PeerID) (*Member, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	switch target := r.members[to]; {
-	case r.members[m.id] != m:
+	switch target, ok := r.members.Find(to); {
+	case !r.members.Has(m):
 		return nil, ErrLeft
-	case target == nil || target == m:
+	case !ok || target == m:
 		return nil, ErrUnknownPeer
 	default:
 		return target, nil
@@ -162,9 +90,7 @@ func (r *Room) route(m *Member, to PeerID) (*Member, error) {
 func (r *Room) chat(msg ChatMessage) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, m := range r.members {
-		tell(m, "chat notice", func(obs Observer) { obs.Chat(msg) })
-	}
+	r.members.Chat(msg)
 }
 
 // Member is one peer in one mesh room. It is created by Rooms.Join and lives until
@@ -192,7 +118,11 @@ func (m *Member) Name() string { return m.name }
 // RoomID names the member's room.
 func (m *Member) RoomID() RoomID { return m.room.id }
 
-func (m *Member) info() PeerInfo {
+// Identity is who the member is, from its join token; empty without one.
+func (m *Member) Identity() string { return m.identity }
+
+// Info describes the member to the rest of the room.
+func (m *Member) Info() PeerInfo {
 	return PeerInfo{ID: m.id, Identity: m.identity, Name: m.name, Grants: m.grants}
 }
 
@@ -216,9 +146,10 @@ func (m *Member) Relay(to PeerID, data []byte) error {
 	return nil
 }
 
-// tell calls fn with m's observer, for another member's action (a join, a chat, a
-// relay). A panic there is in code serving m alone: it is logged and counted, m's
-// observer is told to end m when it can be (Failer), and the caller goes on.
+// tell calls fn with m's observer, for another member's relay (the membership core
+// tells it of joins, leaves and chat, the same way). A panic there is in code
+// serving m alone: it is logged and counted, m's observer is told to end m when it
+// can be (Failer), and the caller goes on.
 func tell(m *Member, what string, fn func(Observer)) {
 	defer safe.Recover(m.log, what, m.fail)
 	fn(m.obs)
@@ -237,7 +168,7 @@ func (m *Member) Chat(text string) error {
 	if m.hasLeft() {
 		return ErrLeft
 	}
-	m.room.chat(ChatMessage{From: m.id, Name: m.name, Text: text, Time: time.Now().UTC()})
+	m.room.chat(roster.NewChat(m.id, m.name, text))
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-rtc/switchboard/compat/sfuws"
 	"github.com/switchboard-rtc/switchboard/internal/origin"
 	"github.com/switchboard-rtc/switchboard/internal/peraddr"
+	"github.com/switchboard-rtc/switchboard/roster"
 	"github.com/switchboard-rtc/switchboard/sfu"
 	"github.com/switchboard-rtc/switchboard/signal"
 )
@@ -24,7 +25,7 @@ import (
 //  2. the Origin of browser pages, where cookies-free browser access matters
 //     (403);
 //  3. the embedder's Authorize hook (401);
-//  4. the room the request names, by sfu.ParseRoomID (400);
+//  4. the room the request names, by roster.ParseRoomID (400);
 //  5. with API keys, the join or admin token and the grants the entry point needs
 //     (401, or 403 for a valid token that does not allow it).
 //
@@ -164,7 +165,7 @@ func (s *Server) check(rt route, r *http.Request) (context.Context, error) {
 	var room string
 	if rt.room != nil {
 		if room = rt.room(r); room != "" {
-			if _, err := sfu.ParseRoomID(room); err != nil {
+			if _, err := roster.ParseRoomID(room); err != nil {
 				return nil, refuse(http.StatusBadRequest, "bad-request", err.Error())
 			}
 		}

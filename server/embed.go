@@ -107,12 +107,12 @@ func withPrefix(prefix string, h http.Handler) http.Handler {
 // errClosed is returned by RunSession once Close has been called.
 var errClosed = errors.New("server: closed")
 
-// compatHandler serves clients of Pion's sfu-ws example, in cfg.Rooms when that
-// directory can make single-connection participants, else in the server's own rooms.
+// compatHandler serves clients of Pion's sfu-ws example, in cfg.Rooms when set, else
+// in the server's own rooms.
 func (s *Server) compatHandler(cfg Config) http.Handler {
 	var rooms sfuws.Rooms = s.rooms
-	if r, ok := cfg.Rooms.(sfuws.Rooms); ok {
-		rooms = r
+	if cfg.Rooms != nil {
+		rooms = cfg.Rooms
 	}
 	h := &sfuws.Handler{Rooms: rooms, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: s.log,
 		MessagesPerSecond: cfg.Limits.MessagesPerSecond, MessageBurst: cfg.Limits.MessageBurst,

@@ -34,47 +34,46 @@ const (
 	nameDoomedNotice    = "doomed-notice"
 )
 
-func (f *faultyRooms) Join(room sfu.RoomID, name string, obs sfu.Observer) (*sfu.Participant, error) {
-	return f.JoinWith(room, name, obs, sfu.JoinOptions{})
-}
-
-// JoinWith is also what the sfu-ws compatibility endpoint joins through.
-func (f *faultyRooms) JoinWith(room sfu.RoomID, name string, obs sfu.Observer, opts sfu.JoinOptions) (*sfu.Participant, error) {
+// JoinWith is what the native transports and the sfu-ws compatibility endpoint
+// join through.
+func (f *faultyRooms) JoinWith(room sfu.RoomID, name string, obs sfu.Observers, opts sfu.JoinOptions) (*sfu.Participant, error) {
 	switch name {
 	case nameDoomedJoin:
 		panic("injected fault: join")
-	case nameDoomedCandidate, nameDoomedOffer, nameDoomedNotice:
-		obs = &faultyObserver{Observer: obs, name: name}
+	case nameDoomedCandidate, nameDoomedOffer:
+		obs.Connection = &faultyConnection{ConnectionObserver: obs.Connection, name: name}
+	case nameDoomedNotice:
+		obs.Room = &faultyRoomEvents{RoomObserver: obs.Room}
 	}
 	return f.inner.JoinWith(room, name, obs, opts)
 }
 
-// faultyObserver panics where its name says.
-type faultyObserver struct {
-	sfu.Observer
+// faultyConnection panics where its name says.
+type faultyConnection struct {
+	sfu.ConnectionObserver
 	name string
 }
 
-func (o *faultyObserver) Candidate(side sfu.Side, c webrtc.ICECandidateInit) {
+func (o *faultyConnection) Candidate(side sfu.Side, c webrtc.ICECandidateInit) {
 	if o.name == nameDoomedCandidate {
 		panic("injected fault: candidate")
 	}
-	o.Observer.Candidate(side, c)
+	o.ConnectionObserver.Candidate(side, c)
 }
 
-// ParticipantJoined is called on the room's queue, for each member in turn.
-func (o *faultyObserver) ParticipantJoined(p sfu.ParticipantInfo) {
-	if o.name == nameDoomedNotice {
-		panic("injected fault: participant joined")
-	}
-	o.Observer.ParticipantJoined(p)
-}
-
-func (o *faultyObserver) SubscriberOffer(sdp string, tracks []sfu.SubscribedTrack) {
+func (o *faultyConnection) SubscriberOffer(sdp string, tracks []sfu.SubscribedTrack) {
 	if o.name == nameDoomedOffer {
 		panic("injected fault: subscriber offer")
 	}
-	o.Observer.SubscriberOffer(sdp, tracks)
+	o.ConnectionObserver.SubscriberOffer(sdp, tracks)
+}
+
+// faultyRoomEvents panics when told of another participant joining.
+type faultyRoomEvents struct{ sfu.RoomObserver }
+
+// ParticipantJoined is called on the room's queue, for each member in turn.
+func (o *faultyRoomEvents) ParticipantJoined(sfu.ParticipantInfo) {
+	panic("injected fault: participant joined")
 }
 
 // logBuffer collects a server's logs as text, for assertions.

@@ -37,8 +37,9 @@ type Config struct {
 	// AllowedOrigins are the hosts, other than the server's own, whose pages may open
 	// signaling connections (patterns as in path.Match, e.g. "*.example.com").
 	AllowedOrigins []string
-	// Rooms replaces the in-process room directory (a multi-node build). Nil means
-	// rooms in this process.
+	// Rooms replaces the in-process room directory (a multi-node build) for native
+	// sessions and sfu-ws clients; nil means rooms in this process. WHIP, WHEP and
+	// the admin API use the server's own rooms.
 	Rooms signal.Rooms
 	// MeshRooms are path.Match patterns ("p2p-*") of room names that are mesh rooms
 	// by configuration: a join that names no mode gets mesh there, and SFU joins

@@ -1,7 +1,6 @@
 package sfu
 
 import (
-	"cmp"
 	"slices"
 	"time"
 )
@@ -11,16 +10,7 @@ import (
 // so the room's members see it in order with everything else.
 
 // List returns the rooms that exist now, by name.
-func (rs *Rooms) List() []*Room {
-	rs.mu.Lock()
-	out := make([]*Room, 0, len(rs.rooms))
-	for _, r := range rs.rooms {
-		out = append(out, r)
-	}
-	rs.mu.Unlock()
-	slices.SortFunc(out, func(a, b *Room) int { return cmp.Compare(a.id, b.id) })
-	return out
-}
+func (rs *Rooms) List() []*Room { return rs.registry.List() }
 
 // Participant returns the participant id of the room, nil when it has none by that
 // id (or the room has gone).
@@ -35,17 +25,11 @@ func (r *Room) Participant(id ParticipantID) *Participant {
 }
 
 // Remove takes the participant id out of the room for reason (ErrRemoved, say): the
-// others are told it left, and its owner is told why through Observer.Removed and ends
-// it. It returns ErrNoParticipant when id is not in the room.
+// others are told it left, and its owner is told why through RoomObserver.Removed
+// and ends it. It returns ErrNoParticipant when id is not in the room.
 func (r *Room) Remove(id ParticipantID, reason error) error {
 	found := false
-	if !r.ops.do(func() {
-		if m := r.find(id); m != nil {
-			found = true
-			m.p.log.Info("participant removed", "reason", reason)
-			r.removeOp(m.p, reason)
-		}
-	}) {
+	if !r.ops.do(func() { found = r.members.Remove(id, reason) }) {
 		return ErrNoRoom
 	}
 	if !found {
@@ -55,16 +39,13 @@ func (r *Room) Remove(id ParticipantID, reason error) error {
 }
 
 // Close removes every participant for reason (ErrRoomClosed): each owner is told
-// through Observer.Removed. It ends every viewer too, as RemoveViewer does. The room
+// through RoomObserver.Removed. It ends every viewer too, as RemoveViewer does. The room
 // itself goes away once they have all left, as after any last leave. It returns how
 // many participants were removed.
 func (r *Room) Close(reason error) int {
 	n := 0
 	r.ops.do(func() {
-		for len(r.members) > 0 {
-			r.removeOp(r.members[0].p, reason)
-			n++
-		}
+		n = r.members.RemoveAll(reason)
 		viewers := len(r.viewers)
 		for len(r.viewers) > 0 {
 			r.removeViewerOp(r.viewers[0])
@@ -126,7 +107,7 @@ func (r *Room) removeViewerOp(v *Viewer) {
 
 // MuteTrack stops (muted) or resumes forwarding the track id to everyone, subscribers
 // and viewers, and tells everyone in the room, its publisher included, through
-// Observer.TrackMuted. Resuming asks the publisher for a keyframe. It returns the
+// TrackObserver.TrackMuted. Resuming asks the publisher for a keyframe. It returns the
 // track's description, or ErrNoTrack.
 func (r *Room) MuteTrack(id TrackID, muted bool) (TrackInfo, error) {
 	var info TrackInfo
@@ -143,8 +124,8 @@ func (r *Room) MuteTrack(id TrackID, muted bool) (TrackInfo, error) {
 			return
 		}
 		t.log.Info("track muted by an administrator", "muted", muted)
-		for _, m := range r.members {
-			tell(m.p, "track-muted notice", func(o Observer) { o.TrackMuted(info) })
+		for m := range r.members.All() {
+			tellTracks(m.p, "track-muted notice", func(o TrackObserver) { o.TrackMuted(info) })
 		}
 	}) {
 		return TrackInfo{}, ErrNoRoom
@@ -157,7 +138,7 @@ func (r *Room) MuteTrack(id TrackID, muted bool) (TrackInfo, error) {
 
 // findTrack is the published track id. It runs on the operation queue.
 func (r *Room) findTrack(id TrackID) *Track {
-	for _, m := range r.members {
+	for m := range r.members.All() {
 		for _, t := range m.tracks {
 			if t.info.ID == id {
 				return t

@@ -44,7 +44,7 @@ func joinTestRoom(t *testing.T) *Participant {
 	}
 	rooms := NewRooms(engine)
 	t.Cleanup(func() { rooms.Close(); _ = engine.Close() })
-	p, err := rooms.Join("candidates", "mallory", &recorder{offers: make(chan offer, 16)})
+	p, err := rooms.Join("candidates", "mallory", Observers{Connection: &recorder{offers: make(chan offer, 16)}})
 	if err != nil {
 		t.Fatal(err)
 	}

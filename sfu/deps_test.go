@@ -1,27 +1,16 @@
 package sfu
 
 import (
-	"os/exec"
-	"strings"
 	"testing"
+
+	"github.com/switchboard-rtc/switchboard/internal/deptest"
 )
 
 // TestDeps guards the direction of the package arrows: the media core imports no
-// other package of this module (signaling, transports, server) and no HTTP. The one
-// exception is internal/safe (panic recovery), which imports nothing but the
-// standard library.
+// other package of this module (signaling, transports, server, mesh rooms) and no
+// HTTP, but the membership core it builds on (roster) and internal/safe (panic
+// recovery), which import nothing else of the module.
 func TestDeps(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	const module = "github.com/switchboard-rtc/switchboard/"
-	for _, dep := range strings.Fields(string(out)) {
-		switch {
-		case strings.HasPrefix(dep, module) && dep != module+"sfu" && dep != module+"internal/safe":
-			t.Errorf("sfu imports %s", dep)
-		case dep == "net/http":
-			t.Errorf("sfu imports %s", dep)
-		}
-	}
+	deptest.Check(t, deptest.Rule{Self: "sfu", Allowed: []string{"roster", "internal/safe"}, Required: []string{"roster"},
+		Forbidden: []string{"net/http"}})
 }

@@ -3,6 +3,8 @@ package sfu
 import (
 	"errors"
 	"fmt"
+
+	"github.com/switchboard-rtc/switchboard/roster"
 )
 
 // Errors returned for a client's bad input. Callers map them to protocol errors with
@@ -22,25 +24,25 @@ var (
 	// ErrNoTrack: no track with that id is published in the room.
 	ErrNoTrack = errors.New("sfu: no such track in the room")
 	// ErrRoomFull: the room has Limits.MaxParticipants participants already.
-	ErrRoomFull = errors.New("the room is full")
+	ErrRoomFull = roster.ErrRoomFull
 	// ErrTooManyRooms: the server has Limits.MaxRooms rooms already, and a join would
 	// make another.
-	ErrTooManyRooms = errors.New("the server has as many rooms as it may")
+	ErrTooManyRooms = roster.ErrTooManyRooms
 	// ErrTooManyTracks: an offer would publish more than Limits.MaxTracks tracks.
 	ErrTooManyTracks = errors.New("too many tracks")
 	// ErrUnknownMid: an offer's sources name a mid that is not one of its m-lines.
 	ErrUnknownMid = errors.New("unknown mid")
 )
 
-// Reasons given to Observer.Removed: why the server took a participant out of its
-// room.
+// Reasons given to RoomObserver.Removed: why the server took a participant out of
+// its room. They are the membership core's, shared with mesh rooms.
 var (
 	// ErrReplaced: another participant joined the room with the same identity.
-	ErrReplaced = errors.New("another connection joined the room with the same identity")
+	ErrReplaced = roster.ErrReplaced
 	// ErrRemoved: an administrator removed the participant.
-	ErrRemoved = errors.New("removed from the room by an administrator")
+	ErrRemoved = roster.ErrRemoved
 	// ErrRoomClosed: an administrator closed the room.
-	ErrRoomClosed = errors.New("the room was closed by an administrator")
+	ErrRoomClosed = roster.ErrRoomClosed
 )
 
 var (

@@ -44,7 +44,7 @@ func FuzzPublisherOffer(f *testing.F) {
 	}
 	rooms := NewRooms(engine)
 	f.Fuzz(func(t *testing.T, offerSDP string) {
-		p, err := rooms.Join("r", "fuzz", &recorder{offers: make(chan offer, 16)})
+		p, err := rooms.Join("r", "fuzz", Observers{Connection: &recorder{offers: make(chan offer, 16)}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,15 +1,12 @@
 package sfu
 
-import (
-	"crypto/rand"
-	"encoding/base64"
-)
+import "github.com/switchboard-rtc/switchboard/roster"
 
-// RoomID names a room. Rooms are created on first join and removed when empty.
-type RoomID string
+// RoomID names a room: the membership core's, checked by roster.ParseRoomID.
+type RoomID = roster.RoomID
 
 // ParticipantID identifies one participant in one room; the server assigns it.
-type ParticipantID string
+type ParticipantID = roster.ParticipantID
 
 // TrackID identifies one published track; the server assigns it.
 type TrackID string
@@ -31,12 +28,4 @@ func ParseSource(s string) (Source, bool) {
 		return src, true
 	}
 	return "", false
-}
-
-// newID returns prefix followed by 16 random bytes in URL-safe base64: ids are
-// unguessable, so knowing one grants nothing.
-func newID(prefix string) string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-	return prefix + base64.RawURLEncoding.EncodeToString(b[:])
 }

@@ -1,9 +1,9 @@
 package sfu
 
 import (
-	"time"
-
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-rtc/switchboard/roster"
 )
 
 // ParticipantInfo describes a participant to the rest of the room.
@@ -16,12 +16,7 @@ type ParticipantInfo struct {
 }
 
 // ChatMessage is a text message to a whole room, stamped by the server.
-type ChatMessage struct {
-	From ParticipantID
-	Name string
-	Text string
-	Time time.Time
-}
+type ChatMessage = roster.ChatMessage
 
 // Side names one of a participant's two peer connections.
 type Side string
@@ -39,31 +34,46 @@ type SubscribedTrack struct {
 	TrackInfo
 }
 
-// Observer is how the media core talks to a participant's owner (its signaling
-// session). Every method must return quickly and never block: implementations queue
-// the event and return. Calls for one participant come from several goroutines; the
-// room's events reach every participant in the same order.
-type Observer interface {
-	// Joined reports that the participant is in the room, with the others present.
-	Joined(self ParticipantInfo, others []ParticipantInfo)
-	ParticipantJoined(ParticipantInfo)
-	ParticipantLeft(ParticipantInfo)
+// Observers are how the media core talks to a participant's owner (its signaling
+// session), one per concern, so that an owner implements only what it uses. Every
+// method of each must return quickly and never block: implementations queue the
+// event and return. Calls for one participant come from several goroutines; the
+// room's events (membership, chat, tracks) reach every participant in the same order.
+type Observers struct {
+	// Room hears of the room's membership and chat, and of the participant's removal.
+	// Nil: the participant hears nothing of the room, and its removal is reported to
+	// Connection.Failed with the reason.
+	Room RoomObserver
+	// Tracks hears of the tracks of the room. Nil: nothing.
+	Tracks TrackObserver
+	// Connection hears of the participant's own connections. Required.
+	Connection ConnectionObserver
+}
+
+// RoomObserver hears of the room's membership and chat: Joined (with the others
+// present), ParticipantJoined, ParticipantLeft, Chat, and Removed, whose reason is
+// ErrReplaced, ErrRemoved or ErrRoomClosed (the others have been told it left; the
+// owner should tell its client why and end the participant with Leave).
+type RoomObserver = roster.Observer[ParticipantInfo]
+
+// TrackObserver hears of the tracks published in the room.
+type TrackObserver interface {
 	TrackPublished(TrackInfo)
 	TrackUnpublished(TrackInfo)
-	Chat(ChatMessage)
+	// TrackMuted reports that a track in the room was muted or unmuted (TrackInfo.Muted)
+	// by an administrator. Everyone in the room is told, the publisher included.
+	TrackMuted(TrackInfo)
+}
+
+// ConnectionObserver hears of the participant's own peer connections.
+type ConnectionObserver interface {
 	// SubscriberOffer carries a new offer for the subscriber connection.
 	SubscriberOffer(sdp string, tracks []SubscribedTrack)
 	// Candidate carries a local ICE candidate of one of the connections.
 	Candidate(side Side, c webrtc.ICECandidateInit)
 	// Failed reports that a connection failed for good, or that code serving the
 	// participant panicked (err is then a *safe.Error of internal/safe; the panic
-	// has been logged and counted); the owner should end the participant.
+	// has been logged and counted), or, without a RoomObserver, that the participant
+	// was removed (err is the reason); the owner should end the participant.
 	Failed(err error)
-	// Removed reports that the server took the participant out of the room, for
-	// reason (ErrReplaced, ErrRemoved, ErrRoomClosed): the others have been told it
-	// left. The owner should tell its client why and end the participant (Leave).
-	Removed(reason error)
-	// TrackMuted reports that a track in the room was muted or unmuted (TrackInfo.Muted)
-	// by an administrator. Everyone in the room is told, the publisher included.
-	TrackMuted(TrackInfo)
 }

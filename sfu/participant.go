@@ -5,12 +5,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/internal/safe"
+	"github.com/switchboard-rtc/switchboard/roster"
 )
 
 // Participant is one client in one room: its identity, its Publisher (what it sends)
@@ -22,7 +22,7 @@ type Participant struct {
 	name     string
 	grants   *Grants // nil: everything allowed
 	room     *Room
-	obs      Observer
+	obs      Observers
 	log      *slog.Logger
 
 	pub *Publisher
@@ -54,7 +54,7 @@ type JoinOptions struct {
 	SingleConnection bool
 	// Identity is who joins, from a join token. A participant joining with the
 	// identity of one already in the room replaces it: the earlier one is removed
-	// (Observer.Removed with ErrReplaced). Empty: no identity, nobody is replaced.
+	// (RoomObserver.Removed with ErrReplaced). Empty: no identity, nobody is replaced.
 	Identity string
 	// Grants limit what the participant may do; nil allows everything.
 	Grants *Grants
@@ -95,8 +95,13 @@ func (p *Participant) Subscriber() *Subscriber { return p.sub }
 // Chat sends text to everyone in the room, the participant included, stamped with
 // its id, name and the current time.
 func (p *Participant) Chat(text string) {
-	msg := ChatMessage{From: p.id, Name: p.name, Text: text, Time: time.Now().UTC()}
-	p.room.ops.post(func() { p.room.chatOp(msg) })
+	msg := roster.NewChat(p.id, p.name, text)
+	p.room.ops.post(func() { p.room.members.Chat(msg) })
+}
+
+// contact is how the room's member list reaches p's owner.
+func (p *Participant) contact() roster.Contact[ParticipantInfo] {
+	return roster.Contact[ParticipantInfo]{Events: p.obs.Room, Fail: p.obs.Connection.Failed, Log: p.log}
 }
 
 // Leave removes the participant from its room (everyone else is told and their
@@ -136,16 +141,16 @@ func (p *Participant) watchConnection(side Side, pc *webrtc.PeerConnection) {
 	// A panic in a callback ends the participant, not Pion's goroutine and the
 	// process with it.
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		defer safe.Recover(p.log, "connection state callback", p.obs.Failed)
+		defer safe.Recover(p.log, "connection state callback", p.obs.Connection.Failed)
 		p.log.Debug("connection state", "side", side, "state", s)
 		if s == webrtc.PeerConnectionStateFailed {
-			p.obs.Failed(&ConnectionError{Side: side})
+			p.obs.Connection.Failed(&ConnectionError{Side: side})
 		}
 	})
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		defer safe.Recover(p.log, "ICE candidate callback", p.obs.Failed)
+		defer safe.Recover(p.log, "ICE candidate callback", p.obs.Connection.Failed)
 		if c != nil {
-			p.obs.Candidate(side, c.ToJSON())
+			p.obs.Connection.Candidate(side, c.ToJSON())
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/internal/safe"
+	"github.com/switchboard-rtc/switchboard/roster"
 )
 
 // Publisher is the connection on which a participant sends media. The client offers;
@@ -334,10 +335,10 @@ func sends(md *sdp.MediaDescription) bool {
 // onTrack publishes a new remote track and forwards it until it ends. Pion calls it
 // on a goroutine of its own.
 //
-// A panic in it ends the participant (Observer.Failed); one in the forward loop ends
+// A panic in it ends the participant (ConnectionObserver.Failed); one in the forward loop ends
 // the track alone.
 func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
-	defer safe.Recover(pub.log, "track callback", pub.p.obs.Failed)
+	defer safe.Recover(pub.log, "track callback", pub.p.obs.Connection.Failed)
 	pub.mu.Lock()
 	pc := pub.pc
 	pub.mu.Unlock()
@@ -360,7 +361,7 @@ func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 		pub.log.Info("track refused: not allowed to publish it", "source", src)
 		return
 	}
-	info := TrackInfo{ID: TrackID(newID("t_")), Participant: pub.p.id, Kind: remote.Kind(), Source: src}
+	info := TrackInfo{ID: TrackID(roster.RandomID("t_")), Participant: pub.p.id, Kind: remote.Kind(), Source: src}
 	log := pub.log.With("track", info.ID, "source", src, "codec", remote.Codec().MimeType)
 	t := newTrack(info, remote.Codec(), uint32(remote.SSRC()), pc.WriteRTCP, log)
 	t.fanout = pub.engine.fanout()
@@ -387,7 +388,7 @@ func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 // reports; the packets themselves are not needed.
 func (pub *Publisher) drainRTCP(recv *webrtc.RTPReceiver) {
 	defer pub.loops.Done()
-	defer safe.Recover(pub.log, "publisher RTCP reader", pub.p.obs.Failed)
+	defer safe.Recover(pub.log, "publisher RTCP reader", pub.p.obs.Connection.Failed)
 	buf := make([]byte, maxPacketSize)
 	for {
 		if _, _, err := recv.Read(buf); err != nil {

@@ -5,96 +5,75 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync"
 
 	"github.com/switchboard-rtc/switchboard/internal/safe"
+	"github.com/switchboard-rtc/switchboard/roster"
 )
 
 // Room is a set of participants who receive each other's tracks.
 //
-// Membership and the tracks each member publishes are owned by the room's operation
-// queue: joins, leaves, publications and chat run there one at a time, so every member
-// sees the room's events in the same order. Media never passes through the room.
+// Membership (a roster.Members: identity replacement, join, leave and chat events)
+// and the tracks each member publishes are owned by the room's operation queue:
+// joins, leaves, publications and chat run there one at a time, so every member sees
+// the room's events in the same order. Media never passes through the room.
 type Room struct {
 	id    RoomID
 	rooms *Rooms
 	log   *slog.Logger
 	ops   *opQueue
 
-	// Guarded by rooms.mu: holds not yet released (participants and viewers), and
-	// how many of them are participants and viewers.
-	count, participants, viewing int
-	// unclaim releases the room's name (RoomsOptions.Claim); nil without a claim.
-	unclaim func()
+	// Guarded by the registry's lock (its Hold and Release callbacks): how many
+	// participants and viewers hold the room.
+	participants, viewing int
 
 	// Owned by the operation queue's goroutine.
-	members []*member
+	members roster.Members[ParticipantInfo, *member]
 	viewers []*Viewer
 }
 
+// member is a participant in the room's member list, with the tracks it publishes.
 type member struct {
 	p      *Participant
 	tracks []*Track
 }
 
+func (m *member) ID() ParticipantID     { return m.p.id }
+func (m *member) Identity() string      { return m.p.identity }
+func (m *member) Info() ParticipantInfo { return m.p.info(m.tracks) }
+
 // ID names the room.
 func (r *Room) ID() RoomID { return r.id }
 
+// find is the member id, nil when there is none. It runs on the operation queue.
 func (r *Room) find(id ParticipantID) *member {
-	for _, m := range r.members {
-		if m.p.id == id {
-			return m
-		}
-	}
-	return nil
+	m, _ := r.members.Find(id)
+	return m
 }
 
 func (r *Room) joinOp(p *Participant) {
-	if p.identity != "" {
-		if i := slices.IndexFunc(r.members, func(m *member) bool { return m.p.identity == p.identity }); i >= 0 {
-			r.members[i].p.log.Info("participant replaced by a new connection with its identity")
-			r.removeOp(r.members[i].p, ErrReplaced)
-		}
-	}
-	others := make([]ParticipantInfo, 0, len(r.members))
-	self := p.info(nil)
-	for _, m := range r.members {
-		others = append(others, m.p.info(m.tracks))
-		tell(m.p, "participant-joined notice", func(o Observer) { o.ParticipantJoined(self) })
-	}
-	tell(p, "joined notice", func(o Observer) { o.Joined(self, others) })
-	r.members = append(r.members, &member{p: p})
-	for _, m := range r.members {
+	present, _ := r.members.Join(&member{p: p}, p.contact(), -1) // the limit is the registry's (admit)
+	for m := range r.members.All() {
 		for _, t := range m.tracks {
 			p.sub.add(t)
 		}
 	}
-	p.log.Info("participant joined", "name", p.name, "present", len(others))
+	p.log.Info("participant joined", "name", p.name, "present", present)
 	r.retarget()
 }
 
 func (r *Room) leaveOp(p *Participant) {
-	i := slices.IndexFunc(r.members, func(m *member) bool { return m.p == p })
-	if i < 0 {
-		return
+	if m := r.find(p.id); m != nil && m.p == p {
+		r.members.Leave(m)
 	}
-	gone := r.members[i]
-	r.members = slices.Delete(r.members, i, i+1)
+}
+
+// leftOp unpublishes the tracks of a member that has left or was removed, before
+// the others are told it left (Members.Left).
+func (r *Room) leftOp(gone *member) {
 	for _, t := range gone.tracks {
 		r.broadcastUnpublished(t)
 	}
-	info := p.info(nil)
-	for _, m := range r.members {
-		tell(m.p, "participant-left notice", func(o Observer) { o.ParticipantLeft(info) })
-	}
 	r.retarget()
-}
-
-// removeOp takes p out of the room as if it had left, and tells its owner why; the
-// owner then calls Leave, which finds it gone.
-func (r *Room) removeOp(p *Participant, reason error) {
-	r.leaveOp(p)
-	tell(p, "removed notice", func(o Observer) { o.Removed(reason) })
 }
 
 // publish adds t to p's tracks and subscribes everyone else to it.
@@ -105,9 +84,9 @@ func (r *Room) publish(p *Participant, t *Track) {
 			return // p left while its track was starting
 		}
 		m.tracks = append(m.tracks, t)
-		for _, o := range r.members {
+		for o := range r.members.All() {
 			if o != m {
-				tell(o.p, "track-published notice", func(obs Observer) { obs.TrackPublished(t.Info()) })
+				tellTracks(o.p, "track-published notice", func(obs TrackObserver) { obs.TrackPublished(t.Info()) })
 				o.p.sub.add(t)
 			}
 		}
@@ -135,60 +114,52 @@ func (r *Room) unpublish(p *Participant, t *Track) {
 }
 
 func (r *Room) broadcastUnpublished(t *Track) {
-	for _, o := range r.members {
+	for o := range r.members.All() {
 		if o.p.id != t.info.Participant {
 			o.p.sub.remove(t.info.ID)
-			tell(o.p, "track-unpublished notice", func(obs Observer) { obs.TrackUnpublished(t.Info()) })
+			tellTracks(o.p, "track-unpublished notice", func(obs TrackObserver) { obs.TrackUnpublished(t.Info()) })
 		}
 	}
 }
 
-// tell calls fn with p's observer, from a room operation that tells every member in
-// turn. A panic there is in code serving p alone: it is logged, p is ended
-// (Observer.Failed), and the operation goes on with the other members.
-func tell(p *Participant, what string, fn func(Observer)) {
-	defer safe.Recover(p.log, what, p.obs.Failed)
-	fn(p.obs)
-}
-
-func (r *Room) chatOp(msg ChatMessage) {
-	for _, m := range r.members {
-		tell(m.p, "chat notice", func(o Observer) { o.Chat(msg) })
+// tellTracks calls fn with p's track observer, if it has one, from a room operation
+// that tells every member in turn. A panic there is in code serving p alone: it is
+// logged, p is ended (ConnectionObserver.Failed), and the operation goes on with the
+// other members.
+func tellTracks(p *Participant, what string, fn func(TrackObserver)) {
+	if p.obs.Tracks == nil {
+		return
 	}
+	defer safe.Recover(p.log, what, p.obs.Connection.Failed)
+	fn(p.obs.Tracks)
 }
 
 // Participants describes who is in the room now, with their tracks.
 func (r *Room) Participants() []ParticipantInfo {
 	var out []ParticipantInfo
-	r.ops.do(func() {
-		for _, m := range r.members {
-			out = append(out, m.p.info(m.tracks))
-		}
-	})
+	r.ops.do(func() { out = r.members.Infos() })
 	return out
 }
 
 // Rooms is the in-memory set of rooms of one server. A room is created by its first
-// join and removed when its last participant leaves. Safe for concurrent use.
+// join and removed when its last participant or viewer leaves. Safe for concurrent
+// use.
 type Rooms struct {
-	engine *Engine
-	log    *slog.Logger
-	claim  ClaimFunc
+	engine   *Engine
+	log      *slog.Logger
+	registry *roster.Registry[*Room]
 
-	mu      sync.Mutex
-	rooms   map[RoomID]*Room
-	viewers int // viewers of every room, held and not yet released
-	closed  bool
+	viewers int // of every room, held and not yet released; guarded by the registry's lock
 }
 
 // ErrShuttingDown is returned by Join once Close has been called.
-var ErrShuttingDown = errors.New("sfu: server is shutting down")
+var ErrShuttingDown = roster.ErrShuttingDown
 
 // ClaimFunc claims a room name before a room is created with it, so that rooms of
 // other kinds (mesh rooms) never share the name; release is called once the room is
 // removed. It is called with the set's lock held and must return quickly, without
 // calling back into the set.
-type ClaimFunc func(id RoomID) (release func(), err error)
+type ClaimFunc = roster.Claim
 
 // RoomsOptions change a set of rooms. The zero value is a set that shares its names
 // with nothing.
@@ -205,18 +176,42 @@ func NewRooms(engine *Engine) *Rooms {
 
 // NewRoomsWith is NewRooms with options.
 func NewRoomsWith(engine *Engine, opts RoomsOptions) *Rooms {
-	return &Rooms{engine: engine, log: engine.log, claim: opts.Claim, rooms: map[RoomID]*Room{}}
+	rs := &Rooms{engine: engine, log: engine.log}
+	rs.registry = roster.NewRegistry(roster.RegistryConfig[*Room]{
+		MaxRooms: engine.limits.MaxRooms, Claim: opts.Claim, New: rs.newRoom,
+		Removed: func(r *Room) {
+			r.ops.close()
+			r.log.Info("room closed")
+		},
+	})
+	return rs
+}
+
+// newRoom makes the room id, with the registry's lock held.
+func (rs *Rooms) newRoom(id RoomID) *Room {
+	r := &Room{id: id, rooms: rs, log: rs.log.With("room", id)}
+	r.members.Left = r.leftOp
+	// A room operation that panics is dropped and logged; the room goes on.
+	r.ops = newOpQueue(nil, r.log, nil)
+	r.log.Info("room created")
+	return r
 }
 
 // Join adds a participant named name to the room id, creating the room if needed.
 // obs receives the participant's events, starting with Joined. The caller owns the
 // participant and must call its Leave.
-func (rs *Rooms) Join(id RoomID, name string, obs Observer) (*Participant, error) {
+func (rs *Rooms) Join(id RoomID, name string, obs Observers) (*Participant, error) {
 	return rs.JoinWith(id, name, obs, JoinOptions{})
 }
 
+// errNoConnectionObserver refuses a join whose Observers lack the required one.
+var errNoConnectionObserver = errors.New("sfu: Observers.Connection is required")
+
 // JoinWith is Join with options.
-func (rs *Rooms) JoinWith(id RoomID, name string, obs Observer, opts JoinOptions) (*Participant, error) {
+func (rs *Rooms) JoinWith(id RoomID, name string, obs Observers, opts JoinOptions) (*Participant, error) {
+	if obs.Connection == nil {
+		return nil, errNoConnectionObserver
+	}
 	// The subscriber's connection only sends, unless it is the participant's only one.
 	newConnection := rs.engine.newSubscriberConnection
 	if opts.SingleConnection {
@@ -226,13 +221,13 @@ func (rs *Rooms) JoinWith(id RoomID, name string, obs Observer, opts JoinOptions
 	if err != nil {
 		return nil, err
 	}
-	r, err := rs.holdOrCreate(id)
+	r, err := rs.holdParticipant(id)
 	if err != nil {
 		_ = closeConnection(rs.engine, subPC)
 		return nil, err
 	}
 
-	pid := ParticipantID(newID("p_"))
+	pid := roster.NewParticipantID()
 	p := &Participant{id: pid, identity: opts.Identity, name: name, grants: opts.Grants, room: r, obs: obs,
 		log: r.log.With("participant", pid)}
 	if opts.Identity != "" {
@@ -249,43 +244,21 @@ func (rs *Rooms) JoinWith(id RoomID, name string, obs Observer, opts JoinOptions
 	return p, nil
 }
 
-// holdOrCreate takes a participant's hold on the room id, creating it if needed,
+// holdParticipant takes a participant's hold on the room id, creating it if needed,
 // within the limits on rooms and participants.
-func (rs *Rooms) holdOrCreate(id RoomID) (*Room, error) {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if rs.closed {
-		return nil, ErrShuttingDown
-	}
-	limits := rs.engine.limits
-	r := rs.rooms[id]
-	if r == nil {
-		if exceeds(len(rs.rooms)+1, limits.MaxRooms) {
-			return nil, fmt.Errorf("%w (%d)", ErrTooManyRooms, limits.MaxRooms)
+func (rs *Rooms) holdParticipant(id RoomID) (*Room, error) {
+	return rs.registry.Hold(id, true, func(r *Room) error {
+		if err := r.admitsOneMoreLocked(); err != nil {
+			return err
 		}
-		var unclaim func()
-		if rs.claim != nil {
-			var err error
-			if unclaim, err = rs.claim(id); err != nil {
-				return nil, err
-			}
-		}
-		r = &Room{id: id, rooms: rs, log: rs.log.With("room", id), unclaim: unclaim}
-		// A room operation that panics is dropped and logged; the room goes on.
-		r.ops = newOpQueue(nil, rs.log.With("room", id), nil)
-		rs.rooms[id] = r
-		r.log.Info("room created")
-	} else if err := r.admitsOneMoreLocked(); err != nil {
-		return nil, err
-	}
-	r.count++
-	r.participants++
-	return r, nil
+		r.participants++
+		return nil
+	})
 }
 
 // admitsOneMoreLocked reports, with ErrRoomFull, whether r has no place left under
 // Limits.MaxParticipants: its participants and its viewers each take one. The caller
-// holds rooms.mu.
+// holds the registry's lock.
 func (r *Room) admitsOneMoreLocked() error {
 	limit := r.rooms.engine.limits.MaxParticipants
 	if exceeds(r.participants+r.viewing+1, limit) {
@@ -297,80 +270,41 @@ func (r *Room) admitsOneMoreLocked() error {
 // holdViewer takes a viewer's hold on the existing room id, within the room's
 // places and the server's Limits.MaxViewers.
 func (rs *Rooms) holdViewer(id RoomID) (*Room, error) {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if rs.closed {
-		return nil, ErrShuttingDown
-	}
-	r := rs.rooms[id]
-	if r == nil {
-		return nil, ErrNoRoom
-	}
-	if err := r.admitsOneMoreLocked(); err != nil {
-		return nil, err
-	}
-	if limit := rs.engine.limits.MaxViewers; exceeds(rs.viewers+1, limit) {
-		return nil, fmt.Errorf("%w (%d)", ErrTooManyViewers, limit)
-	}
-	r.count++
-	r.viewing++
-	rs.viewers++
-	return r, nil
+	return rs.registry.Hold(id, false, func(r *Room) error {
+		if err := r.admitsOneMoreLocked(); err != nil {
+			return err
+		}
+		if limit := rs.engine.limits.MaxViewers; exceeds(rs.viewers+1, limit) {
+			return fmt.Errorf("%w (%d)", ErrTooManyViewers, limit)
+		}
+		r.viewing++
+		rs.viewers++
+		return nil
+	})
 }
 
 // releaseViewer drops a viewer's hold on r.
 func (rs *Rooms) releaseViewer(r *Room) {
-	rs.mu.Lock()
-	r.viewing--
-	rs.viewers--
-	rs.mu.Unlock()
-	rs.release(r)
+	rs.registry.Release(r.id, func(r *Room) {
+		r.viewing--
+		rs.viewers--
+	})
 }
 
 // releaseParticipant drops a participant's hold on r.
 func (rs *Rooms) releaseParticipant(r *Room) {
-	rs.mu.Lock()
-	r.participants--
-	rs.mu.Unlock()
-	rs.release(r)
-}
-
-// release drops one hold on r and removes the room when it was the last.
-func (rs *Rooms) release(r *Room) {
-	rs.mu.Lock()
-	r.count--
-	empty := r.count == 0
-	if empty {
-		delete(rs.rooms, r.id)
-	}
-	rs.mu.Unlock()
-	if empty {
-		r.ops.close()
-		if r.unclaim != nil {
-			r.unclaim()
-		}
-		r.log.Info("room closed")
-	}
+	rs.registry.Release(r.id, func(r *Room) { r.participants-- })
 }
 
 // Room returns the room named id, or nil when nobody is in it.
 func (rs *Rooms) Room(id RoomID) *Room {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	return rs.rooms[id]
+	r, _ := rs.registry.Get(id)
+	return r
 }
 
 // Len is the number of rooms.
-func (rs *Rooms) Len() int {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	return len(rs.rooms)
-}
+func (rs *Rooms) Len() int { return rs.registry.Len() }
 
 // Close refuses further joins. Participants already in rooms stay until their owners
 // call Leave.
-func (rs *Rooms) Close() {
-	rs.mu.Lock()
-	rs.closed = true
-	rs.mu.Unlock()
-}
+func (rs *Rooms) Close() { rs.registry.Close() }

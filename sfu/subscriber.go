@@ -38,8 +38,8 @@ type subscription struct {
 func newSubscriber(p *Participant, pc *webrtc.PeerConnection) *Subscriber {
 	s := &Subscriber{p: p, pc: pc, log: p.log.With("side", SideSubscriber), subscriptions: map[TrackID]*subscription{}}
 	// A panic on the queue leaves the connection's negotiation in doubt: the
-	// participant is ended (Observer.Failed with a *safe.Error).
-	s.ops = newOpQueue(s.negotiate, s.log, p.obs.Failed)
+	// participant is ended (ConnectionObserver.Failed with a *safe.Error).
+	s.ops = newOpQueue(s.negotiate, s.log, p.obs.Connection.Failed)
 	p.watchConnection(SideSubscriber, pc)
 	return s
 }
@@ -84,7 +84,7 @@ func (s *Subscriber) receiveAV(audio, video bool) {
 			_, err := s.pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
 			if err != nil {
 				s.log.Error("cannot add a receiving transceiver", "kind", kind, "err", err)
-				s.p.obs.Failed(err)
+				s.p.obs.Connection.Failed(err)
 				return
 			}
 		}
@@ -154,11 +154,11 @@ func (s *Subscriber) negotiate() {
 	}
 	if err != nil {
 		s.log.Error("cannot make an offer", "err", err)
-		s.p.obs.Failed(err)
+		s.p.obs.Connection.Failed(err)
 		return
 	}
 	s.offerOut = true
-	s.p.obs.SubscriberOffer(offer.SDP, s.describe())
+	s.p.obs.Connection.SubscriberOffer(offer.SDP, s.describe())
 }
 
 // describe lists what each sending m-line carries.
@@ -180,7 +180,7 @@ func (s *Subscriber) describe() []SubscribedTrack {
 // Reading is also what lets the NACK interceptor answer retransmission requests.
 func (s *Subscriber) readRTCP(sender *webrtc.RTPSender, d *DownTrack) {
 	defer s.readers.Done()
-	defer safe.Recover(s.log, "subscriber RTCP reader", s.p.obs.Failed)
+	defer safe.Recover(s.log, "subscriber RTCP reader", s.p.obs.Connection.Failed)
 	for {
 		pkts, _, err := sender.ReadRTCP()
 		if err != nil {

@@ -10,7 +10,7 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// recorder is an Observer that keeps the subscriber offers it is given.
+// recorder is a ConnectionObserver that keeps the subscriber offers it is given.
 type recorder struct {
 	offers chan offer
 }
@@ -20,16 +20,8 @@ type offer struct {
 	tracks []SubscribedTrack
 }
 
-func (r *recorder) Joined(ParticipantInfo, []ParticipantInfo) {}
-func (r *recorder) ParticipantJoined(ParticipantInfo)         {}
-func (r *recorder) ParticipantLeft(ParticipantInfo)           {}
-func (r *recorder) TrackPublished(TrackInfo)                  {}
-func (r *recorder) TrackUnpublished(TrackInfo)                {}
-func (r *recorder) Chat(ChatMessage)                          {}
-func (r *recorder) Candidate(Side, webrtc.ICECandidateInit)   {}
-func (r *recorder) Failed(error)                              {}
-func (r *recorder) Removed(error)                             {}
-func (r *recorder) TrackMuted(TrackInfo)                      {}
+func (r *recorder) Candidate(Side, webrtc.ICECandidateInit) {}
+func (r *recorder) Failed(error)                            {}
 func (r *recorder) SubscriberOffer(sdp string, tracks []SubscribedTrack) {
 	r.offers <- offer{sdp, tracks}
 }
@@ -46,7 +38,7 @@ func newTestSubscriber(t *testing.T) (*Subscriber, *recorder) {
 		t.Fatal(err)
 	}
 	rec := &recorder{offers: make(chan offer, 16)}
-	p := &Participant{id: "sub", obs: rec, log: quietLogger()}
+	p := &Participant{id: "sub", obs: Observers{Connection: rec}, log: quietLogger()}
 	s := newSubscriber(p, pc)
 	t.Cleanup(s.close)
 	return s, rec

@@ -11,6 +11,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/internal/safe"
+	"github.com/switchboard-rtc/switchboard/roster"
 )
 
 // ViewerID identifies one viewer; the server assigns it.
@@ -19,7 +20,7 @@ type ViewerID string
 // Errors of Rooms.Watch and of what an administrator does to viewers.
 var (
 	// ErrNoRoom: nobody is in the room.
-	ErrNoRoom = errors.New("sfu: no such room")
+	ErrNoRoom = roster.ErrNoRoom
 	// ErrNoParticipant: the participant asked for is not in the room.
 	ErrNoParticipant = errors.New("sfu: no such participant in the room")
 	// ErrNoViewer: no viewer with that id watches the room.
@@ -114,7 +115,7 @@ func (rs *Rooms) newViewer(r *Room, want ParticipantID, audio, video webrtc.RTPC
 	if err != nil {
 		return nil, err
 	}
-	id := ViewerID(newID("v_"))
+	id := ViewerID(roster.RandomID("v_"))
 	v := &Viewer{id: id, room: r, want: want, pc: pc, log: r.log.With("viewer", id), since: time.Now(), ended: ended}
 	v.audio = newViewerDownTrack("audio", "switchboard", webrtc.RTPCodecTypeAudio, audio)
 	v.video = newViewerDownTrack("video", "switchboard", webrtc.RTPCodecTypeVideo, video)

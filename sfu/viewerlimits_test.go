@@ -17,7 +17,7 @@ func TestViewerPlacesAndRemoval(t *testing.T) {
 	defer func() { _ = e.Close() }()
 	rs := NewRooms(e)
 	for _, room := range []RoomID{"a", "b"} {
-		p, err := rs.Join(room, "pub", &recorder{offers: make(chan offer, 8)})
+		p, err := rs.Join(room, "pub", Observers{Connection: &recorder{offers: make(chan offer, 8)}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -31,7 +31,7 @@ func TestViewerPlacesAndRemoval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rs.Join("a", "late", &recorder{}); !errors.Is(err, ErrRoomFull) {
+	if _, err := rs.Join("a", "late", Observers{Connection: &recorder{}}); !errors.Is(err, ErrRoomFull) {
 		t.Errorf("join beside a participant and a viewer: %v, want ErrRoomFull", err)
 	}
 	if _, err := rs.Watch("b", "", nil); !errors.Is(err, ErrTooManyViewers) {

@@ -27,7 +27,7 @@ func (r *Room) source(want ParticipantID) *member {
 	if want != "" {
 		return r.find(want)
 	}
-	for _, m := range r.members {
+	for m := range r.members.All() {
 		if len(m.tracks) > 0 {
 			return m
 		}

@@ -44,9 +44,6 @@ func (a Access) meshOptions(configured bool) mesh.JoinOptions {
 	return opts
 }
 
-// restricted reports whether joining under a needs more than Rooms.Join offers.
-func (a Access) restricted() bool { return a.Identity != "" || a.Grants != nil }
-
 type accessKey struct{}
 
 // WithAccess returns ctx carrying a: how an authenticating middleware hands a
@@ -60,11 +57,4 @@ func WithAccess(ctx context.Context, a Access) context.Context {
 func AccessFrom(ctx context.Context) Access {
 	a, _ := ctx.Value(accessKey{}).(Access)
 	return a
-}
-
-// RoomsWithOptions is a room directory that can apply join options (identity and
-// grants). A session whose access needs them joins through JoinWith, and is refused
-// when the directory lacks it.
-type RoomsWithOptions interface {
-	JoinWith(room sfu.RoomID, name string, obs sfu.Observer, opts sfu.JoinOptions) (*sfu.Participant, error)
 }

@@ -2,10 +2,10 @@ package signal
 
 import (
 	"encoding/json"
-	"errors"
 	"strings"
 
 	"github.com/switchboard-rtc/switchboard/directory"
+	"github.com/switchboard-rtc/switchboard/roster"
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
@@ -55,7 +55,7 @@ func (s *Session) join(id string, frame []byte) error {
 	if err := decode(frame, &req); err != nil {
 		return err
 	}
-	if _, err := sfu.ParseRoomID(req.Room); err != nil {
+	if _, err := roster.ParseRoomID(req.Room); err != nil {
 		return protocolError(CodeBadRequest, err.Error())
 	}
 	if a := s.access; a.Room != "" && a.Room != sfu.RoomID(req.Room) {
@@ -87,14 +87,7 @@ func (s *Session) join(id string, frame []byte) error {
 // joinRoom joins through the directory, with the session's identity and grants when
 // it has any.
 func (s *Session) joinRoom(room sfu.RoomID, name string) (*sfu.Participant, error) {
-	if !s.access.restricted() {
-		return s.cfg.Rooms.Join(room, name, s.obs)
-	}
-	rooms, ok := s.cfg.Rooms.(RoomsWithOptions)
-	if !ok {
-		return nil, errors.New("signal: the room directory cannot apply a token's identity and grants")
-	}
-	return rooms.JoinWith(room, name, s.obs, s.access.joinOptions())
+	return s.cfg.Rooms.JoinWith(room, name, s.obs.observers(), s.access.joinOptions())
 }
 
 // joinMode is the mode a join asks for: the one it names, else the configured
@@ -118,7 +111,7 @@ func (s *Session) joinMode(req joinRequest) (directory.Mode, error) {
 
 // displayName checks a client's display name by the rule of every transport.
 func displayName(name string) (string, error) {
-	name, err := sfu.ParseDisplayName(name)
+	name, err := roster.ParseDisplayName(name)
 	if err != nil {
 		return "", protocolError(CodeBadRequest, err.Error())
 	}

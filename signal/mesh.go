@@ -86,11 +86,11 @@ func (o *meshObserver) Joined(self mesh.PeerInfo, others []mesh.PeerInfo) {
 	o.s.send(msg)
 }
 
-func (o *meshObserver) PeerJoined(p mesh.PeerInfo) {
+func (o *meshObserver) ParticipantJoined(p mesh.PeerInfo) {
 	o.s.send(participantMessage{Type: TypeParticipantJoined, Participant: peerToWire(p)})
 }
 
-func (o *meshObserver) PeerLeft(p mesh.PeerInfo) {
+func (o *meshObserver) ParticipantLeft(p mesh.PeerInfo) {
 	o.s.send(participantMessage{Type: TypeParticipantLeft, Participant: peerToWire(p)})
 }
 

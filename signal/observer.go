@@ -21,7 +21,17 @@ type observer struct {
 	joinRe, room string
 }
 
-var _ sfu.Observer = (*observer)(nil)
+var (
+	_ sfu.RoomObserver       = (*observer)(nil)
+	_ sfu.TrackObserver      = (*observer)(nil)
+	_ sfu.ConnectionObserver = (*observer)(nil)
+)
+
+// observers hands o to the media core for every concern: a client of the native
+// protocol hears of everything.
+func (o *observer) observers() sfu.Observers {
+	return sfu.Observers{Room: o, Tracks: o, Connection: o}
+}
 
 func (o *observer) Joined(self sfu.ParticipantInfo, others []sfu.ParticipantInfo) {
 	msg := joinedMessage{

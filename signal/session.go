@@ -16,10 +16,11 @@ import (
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
-// Rooms is what a session needs to put its client in a room: *sfu.Rooms on a single
-// node, a cluster-aware directory on several.
+// Rooms is what a session needs to put its client in an SFU room: *sfu.Rooms on a
+// single node, a cluster-aware directory on several. It applies the options of the
+// session's join token (identity, grants); the zero JoinOptions when there is none.
 type Rooms interface {
-	Join(room sfu.RoomID, name string, obs sfu.Observer) (*sfu.Participant, error)
+	JoinWith(room sfu.RoomID, name string, obs sfu.Observers, opts sfu.JoinOptions) (*sfu.Participant, error)
 }
 
 // MeshRooms is what a session needs to put its client in a mesh room: *mesh.Rooms on

@@ -64,7 +64,7 @@ func FuzzOffer(f *testing.F) {
 	}
 	rooms := sfu.NewRooms(engine)
 	// Someone to watch, in room "w".
-	host, err := rooms.Join("w", "host", &publisherEvents{})
+	host, err := rooms.Join("w", "host", (&publisherEvents{}).observers())
 	if err != nil {
 		f.Fatal(err)
 	}

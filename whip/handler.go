@@ -19,7 +19,7 @@ import (
 
 // Rooms is what the handler needs of the media core.
 type Rooms interface {
-	JoinWith(room sfu.RoomID, name string, obs sfu.Observer, opts sfu.JoinOptions) (*sfu.Participant, error)
+	JoinWith(room sfu.RoomID, name string, obs sfu.Observers, opts sfu.JoinOptions) (*sfu.Participant, error)
 	Watch(room sfu.RoomID, want sfu.ParticipantID, failed func()) (*sfu.Viewer, error)
 }
 

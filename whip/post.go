@@ -8,6 +8,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/internal/peraddr"
+	"github.com/switchboard-rtc/switchboard/roster"
 	"github.com/switchboard-rtc/switchboard/sfu"
 	"github.com/switchboard-rtc/switchboard/signal"
 )
@@ -28,13 +29,13 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 	if name == "" {
 		name = "whip-" + randomHex(4)
 	}
-	name, err := sfu.ParseDisplayName(name)
+	name, err := roster.ParseDisplayName(name)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	obs := &publisherEvents{}
-	p, err := h.cfg.Rooms.JoinWith(room, name, obs, sfu.JoinOptions{Identity: access.Identity, Grants: access.Grants})
+	p, err := h.cfg.Rooms.JoinWith(room, name, obs.observers(), sfu.JoinOptions{Identity: access.Identity, Grants: access.Grants})
 	if err != nil {
 		writeMediaError(w, err)
 		return
@@ -112,7 +113,7 @@ func (h *Handler) created(w http.ResponseWriter, r *http.Request, s *session, an
 // readOffer checks a POST's room, content type and body. It writes the
 // error response and returns false when one fails.
 func (h *Handler) readOffer(w http.ResponseWriter, r *http.Request) (sfu.RoomID, string, bool) {
-	room, err := sfu.ParseRoomID(r.PathValue("room"))
+	room, err := roster.ParseRoomID(r.PathValue("room"))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return "", "", false

@@ -73,29 +73,24 @@ func (e *ender) set(f func()) {
 	}
 }
 
-// publisherEvents is the sfu.Observer of a WHIP participant. A WHIP client hears
-// nothing of the room and receives nothing: every event is dropped but the failure
-// of its connection, which ends the session.
+// publisherEvents is the sfu.ConnectionObserver of a WHIP participant, its only
+// observer: a WHIP client hears nothing of the room and receives nothing. The failure
+// of its connection ends the session, and so does its removal from the room (the
+// media core reports it to Failed): a WHIP client has no channel to be told why, and
+// sees its resource gone.
 type publisherEvents struct {
 	ender
 }
 
-func (o *publisherEvents) Joined(sfu.ParticipantInfo, []sfu.ParticipantInfo) {}
-func (o *publisherEvents) ParticipantJoined(sfu.ParticipantInfo)             {}
-func (o *publisherEvents) ParticipantLeft(sfu.ParticipantInfo)               {}
-func (o *publisherEvents) TrackPublished(sfu.TrackInfo)                      {}
-func (o *publisherEvents) TrackUnpublished(sfu.TrackInfo)                    {}
-func (o *publisherEvents) Chat(sfu.ChatMessage)                              {}
-func (o *publisherEvents) SubscriberOffer(string, []sfu.SubscribedTrack)     {}
-func (o *publisherEvents) Candidate(sfu.Side, webrtc.ICECandidateInit)       {}
+// SubscriberOffer and Candidate are dropped: the participant has no subscriber
+// connection, and the answer carries the server's candidates.
+func (o *publisherEvents) SubscriberOffer(string, []sfu.SubscribedTrack) {}
+func (o *publisherEvents) Candidate(sfu.Side, webrtc.ICECandidateInit)   {}
 
 // Failed ends the session, or notes the failure for setFailed when it comes first.
 func (o *publisherEvents) Failed(error) { o.ask() }
 
-// Removed ends the session as a failure does: a WHIP client has no channel to be told
-// why, and sees its resource gone.
-func (o *publisherEvents) Removed(reason error) { o.Failed(reason) }
-
-func (o *publisherEvents) TrackMuted(sfu.TrackInfo) {}
+// observers hands o to the media core.
+func (o *publisherEvents) observers() sfu.Observers { return sfu.Observers{Connection: o} }
 
 func (o *publisherEvents) setFailed(f func()) { o.set(f) }

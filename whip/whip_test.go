@@ -18,7 +18,7 @@ type noRooms struct {
 	opts  []sfu.JoinOptions
 }
 
-func (r *noRooms) JoinWith(_ sfu.RoomID, _ string, _ sfu.Observer, opts sfu.JoinOptions) (*sfu.Participant, error) {
+func (r *noRooms) JoinWith(_ sfu.RoomID, _ string, _ sfu.Observers, opts sfu.JoinOptions) (*sfu.Participant, error) {
 	r.joins++
 	r.opts = append(r.opts, opts)
 	return nil, sfu.ErrShuttingDown

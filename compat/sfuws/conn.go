@@ -49,7 +49,7 @@ func newConn(c *wsconn.Conn, limit *ratelimit.Limiter) *conn {
 // serve joins the room, runs the connection until it ends and leaves.
 func (k *conn) serve(ctx context.Context, rooms Rooms, room sfu.RoomID, name string, opts sfu.JoinOptions) {
 	opts.SingleConnection = true
-	p, err := rooms.JoinWith(room, name, &observer{k: k}, opts)
+	p, err := rooms.JoinWith(room, name, sfu.Observers{Connection: &observer{k: k}}, opts)
 	if err != nil {
 		k.c.Close(&joinError{err})
 		return

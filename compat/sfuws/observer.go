@@ -6,11 +6,14 @@ import (
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
-// observer turns the participant's events into sfu-ws messages. The protocol knows
-// only offers and candidates: who joins and leaves shows as tracks in the offers.
+// observer turns the participant's connection events into sfu-ws messages, and is
+// its only observer. The protocol knows only offers and candidates: who joins and
+// leaves shows as tracks in the offers. A removal from the room ends the connection
+// as a failure does (the media core reports it to Failed), its close reason saying
+// why.
 type observer struct{ k *conn }
 
-var _ sfu.Observer = (*observer)(nil)
+var _ sfu.ConnectionObserver = (*observer)(nil)
 
 func (o *observer) SubscriberOffer(sdp string, _ []sfu.SubscribedTrack) {
 	o.k.send(eventOffer, webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp})
@@ -21,15 +24,3 @@ func (o *observer) Candidate(_ sfu.Side, c webrtc.ICECandidateInit) {
 }
 
 func (o *observer) Failed(err error) { o.k.End(err) }
-
-// Removed ends the connection; its close reason says why.
-func (o *observer) Removed(reason error) { o.k.End(reason) }
-
-func (o *observer) TrackMuted(sfu.TrackInfo) {}
-
-func (o *observer) Joined(sfu.ParticipantInfo, []sfu.ParticipantInfo) {}
-func (o *observer) ParticipantJoined(sfu.ParticipantInfo)             {}
-func (o *observer) ParticipantLeft(sfu.ParticipantInfo)               {}
-func (o *observer) TrackPublished(sfu.TrackInfo)                      {}
-func (o *observer) TrackUnpublished(sfu.TrackInfo)                    {}
-func (o *observer) Chat(sfu.ChatMessage)                              {}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
 	"github.com/switchboard-rtc/switchboard/internal/wsconn"
+	"github.com/switchboard-rtc/switchboard/roster"
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
@@ -31,7 +32,7 @@ const (
 
 // Rooms is what the handler needs of the room directory.
 type Rooms interface {
-	JoinWith(room sfu.RoomID, name string, obs sfu.Observer, opts sfu.JoinOptions) (*sfu.Participant, error)
+	JoinWith(room sfu.RoomID, name string, obs sfu.Observers, opts sfu.JoinOptions) (*sfu.Participant, error)
 }
 
 // Handler accepts sfu-ws clients: the room is the "room" query parameter (DefaultRoom
@@ -72,12 +73,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if name == "" {
 		name = "sfu-ws"
 	}
-	id, err := sfu.ParseRoomID(room)
+	id, err := roster.ParseRoomID(room)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if name, err = sfu.ParseDisplayName(name); err != nil {
+	if name, err = roster.ParseDisplayName(name); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}

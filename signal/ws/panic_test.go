@@ -21,7 +21,7 @@ import (
 // noRooms refuses every join; the test needs no media.
 type noRooms struct{}
 
-func (noRooms) Join(sfu.RoomID, string, sfu.Observer) (*sfu.Participant, error) {
+func (noRooms) JoinWith(sfu.RoomID, string, sfu.Observers, sfu.JoinOptions) (*sfu.Participant, error) {
 	return nil, errors.New("no rooms here")
 }
 

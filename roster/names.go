@@ -1,4 +1,4 @@
-package sfu
+package roster
 
 import (
 	"errors"

@@ -1,0 +1,22 @@
+package roster
+
+// Mode is how a room carries media. A room's mode is fixed when it is created, by
+// the directory its name is claimed from.
+type Mode string
+
+// The two modes.
+const (
+	// SFU: every participant sends its media to the server, which forwards it.
+	SFU Mode = "sfu"
+	// Mesh: the server relays signaling only; media flows between the peers.
+	Mesh Mode = "mesh"
+)
+
+// ParseMode reports the Mode named by s, and whether s names one.
+func ParseMode(s string) (Mode, bool) {
+	switch m := Mode(s); m {
+	case SFU, Mesh:
+		return m, true
+	}
+	return "", false
+}
