@@ -17,8 +17,8 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/client"
 	"github.com/switchboard-rtc/switchboard/server"
-	"github.com/switchboard-rtc/switchboard/signal"
 	"github.com/switchboard-rtc/switchboard/signal/sse"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // cuttable is an HTTP client whose connections a test can cut, and whose new
@@ -180,7 +180,7 @@ func TestSSEPostAuthorization(t *testing.T) {
 		{"wrong secret", bobID, "Bearer " + strings.Repeat("x", 43), forged, http.StatusForbidden, "not the session's"},
 		{"another session's secret", bobID, "Bearer " + aliceSecret, forged, http.StatusForbidden, "not the session's"},
 		{"unknown session", "s_nobody", "Bearer " + aliceSecret, forged, http.StatusNotFound, "no such session"},
-		{"too big", aliceID, "Bearer " + aliceSecret, bytes.Repeat([]byte("x"), signal.MaxMessageSize+1),
+		{"too big", aliceID, "Bearer " + aliceSecret, bytes.Repeat([]byte("x"), wire.MaxMessageSize+1),
 			http.StatusRequestEntityTooLarge, "at most"},
 	}
 	for _, c := range cases {
