@@ -141,15 +141,15 @@ func expectChats(t *testing.T, c *client.Client, prefix string, n int) {
 	for got < n {
 		select {
 		case m := <-c.Events():
-			if m.Type != "chat" || !strings.HasPrefix(m.Text, prefix) {
+			if m.Type != "chat" || !strings.HasPrefix(m.Chat().Text, prefix) {
 				continue
 			}
 			want := prefix
 			if n > 1 {
 				want = fmt.Sprintf("%s %d", prefix, got)
 			}
-			if m.Text != want {
-				t.Fatalf("chat %q, want %q", m.Text, want)
+			if m.Chat().Text != want {
+				t.Fatalf("chat %q, want %q", m.Chat().Text, want)
 			}
 			got++
 		case <-deadline:
@@ -205,7 +205,7 @@ func TestSSEPostAuthorization(t *testing.T) {
 				select {
 				case m := <-p.Events():
 					if m.Type == "chat" {
-						seen[m.Text] = true
+						seen[m.Chat().Text] = true
 					}
 					continue
 				default:
