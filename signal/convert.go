@@ -3,6 +3,7 @@ package signal
 import (
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard-rtc/switchboard/sfu"
 	"github.com/switchboard-rtc/switchboard/wire"
 )
 
@@ -19,4 +20,12 @@ func iceServersToWire(servers []webrtc.ICEServer) []wire.ICEServer {
 			URLs: s.URLs, Username: s.Username}
 	}
 	return out
+}
+
+// targetOf names side as a candidate message does.
+func targetOf(side sfu.Side) string {
+	if side == sfu.SideSubscriber {
+		return wire.TargetSubscriber
+	}
+	return wire.TargetPublisher
 }

@@ -183,10 +183,10 @@ func (s *Session) candidate(_ string, frame []byte) error {
 	if req.Candidate.Candidate == "" {
 		return nil // end of candidates
 	}
-	switch sfu.Side(req.Target) {
-	case sfu.SidePublisher:
+	switch req.Target {
+	case wire.TargetPublisher:
 		return s.participant.Publisher().AddCandidate(webrtc.ICECandidateInit(*req.Candidate))
-	case sfu.SideSubscriber:
+	case wire.TargetSubscriber:
 		return s.participant.Subscriber().AddCandidate(webrtc.ICECandidateInit(*req.Candidate))
 	}
 	return protocolError(wire.CodeBadRequest, "target: \"publisher\" or \"subscriber\"")

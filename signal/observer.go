@@ -66,7 +66,7 @@ func (o *observer) SubscriberOffer(sdp string, tracks []sfu.SubscribedTrack) {
 
 func (o *observer) Candidate(side sfu.Side, c webrtc.ICECandidateInit) {
 	cand := wire.ICECandidate(c)
-	o.s.send(wire.TypeCandidate, "", wire.Candidate{Target: string(side), Candidate: &cand})
+	o.s.send(wire.TypeCandidate, "", wire.Candidate{Target: targetOf(side), Candidate: &cand})
 }
 
 // Removed tells the client why (an error with code replaced, removed or room-closed)
