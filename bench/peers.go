@@ -8,6 +8,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/client"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // peer is one synthetic participant: it can be told to stop.
@@ -51,7 +52,7 @@ func (r *runner) joinNative(ctx context.Context, room, name string, m *media) (p
 		api = r.pubAPI
 	}
 	c, err := client.Join(ctx, wsURL(r.cfg.Target), room, name, client.Options{API: api,
-		OnTrack: func(_ client.TrackInfo, t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { r.rec.readTrack(rp, t) }})
+		OnTrack: func(_ wire.Track, t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { r.rec.readTrack(rp, t) }})
 	if err != nil {
 		return nil, err
 	}

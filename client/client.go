@@ -1,7 +1,9 @@
 // Package client is a Go client of Switchboard's native protocol over WebSocket: it
 // joins a room, publishes tracks on its publisher connection and receives everyone
 // else's on its subscriber connection. The tests and `switchboard bench` use it; it
-// also serves programs that want to send or receive media in a room.
+// also serves programs that want to send or receive media in a room. Its messages
+// are package wire's: Send and Request take a wire type and body, and Events hands
+// out each message from the server as an Event with typed accessors.
 package client
 
 import (
@@ -16,56 +18,9 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-rtc/switchboard/wire"
 )
-
-// Message is any message of the protocol, decoded loosely: Type says which fields
-// are set. See docs/protocol.md.
-type Message struct {
-	Type         string                   `json:"type"`
-	ID           string                   `json:"id,omitempty"`
-	Re           string                   `json:"re,omitempty"`
-	Room         string                   `json:"room,omitempty"`
-	Mode         string                   `json:"mode,omitempty"`
-	Code         string                   `json:"code,omitempty"`
-	Message      string                   `json:"message,omitempty"`
-	SDP          string                   `json:"sdp,omitempty"`
-	Target       string                   `json:"target,omitempty"`
-	Candidate    *webrtc.ICECandidateInit `json:"candidate,omitempty"`
-	Text         string                   `json:"text,omitempty"`
-	From         string                   `json:"from,omitempty"`
-	Name         string                   `json:"name,omitempty"`
-	Time         string                   `json:"time,omitempty"`
-	Tracks       []TrackInfo              `json:"tracks,omitempty"`
-	Participants []ParticipantInfo        `json:"participants,omitempty"`
-	ICEServers   []webrtc.ICEServer       `json:"iceServers,omitempty"`
-	Sources      map[string]string        `json:"sources,omitempty"`
-	// Participant is an object in joined and participant-joined/-left.
-	Participant *ParticipantInfo `json:"participant,omitempty"`
-	// Track is set in track-published and track-unpublished.
-	Track *TrackInfo `json:"track,omitempty"`
-	// To names the peer a relay is for (mesh rooms); From is set in a relay received.
-	To string `json:"to,omitempty"`
-	// Data is a relay's payload, a JSON object.
-	Data json.RawMessage `json:"data,omitempty"`
-}
-
-// ParticipantInfo describes a participant.
-type ParticipantInfo struct {
-	ID       string      `json:"id"`
-	Identity string      `json:"identity,omitempty"`
-	Name     string      `json:"name"`
-	Tracks   []TrackInfo `json:"tracks,omitempty"`
-}
-
-// TrackInfo describes a published track; Mid is set in subscribe-offer.
-type TrackInfo struct {
-	Mid         string `json:"mid,omitempty"`
-	ID          string `json:"id"`
-	Participant string `json:"participant"`
-	Kind        string `json:"kind"`
-	Source      string `json:"source"`
-	Muted       bool   `json:"muted,omitempty"`
-}
 
 // Options configure a client. The zero value uses Pion's default codecs and
 // interceptors with loopback candidates.
@@ -73,7 +28,7 @@ type Options struct {
 	// API builds the client's peer connections; nil means NewAPI().
 	API *webrtc.API
 	// OnTrack is called, on a goroutine of its own, for each track received.
-	OnTrack func(info TrackInfo, track *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
+	OnTrack func(info wire.Track, track *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
 	// HTTPClient makes the requests of the SSE transport and the WebSocket's
 	// upgrade; nil means http.DefaultClient.
 	HTTPClient *http.Client
@@ -105,7 +60,7 @@ func NewAPI() (*webrtc.API, error) {
 
 // Client is one participant. Its methods are safe for concurrent use.
 type Client struct {
-	conn wire
+	conn transport
 	opts Options
 	api  *webrtc.API
 
@@ -115,8 +70,8 @@ type Client struct {
 
 	// Self is this participant; Present are the others when it joined; Mode is the
 	// room's mode ("sfu" or "mesh").
-	Self    ParticipantInfo
-	Present []ParticipantInfo
+	Self    wire.Participant
+	Present []wire.Participant
 	Mode    string
 
 	writeMu sync.Mutex
@@ -124,10 +79,10 @@ type Client struct {
 	pub *publisher
 	sub *subscriber
 
-	events chan Message
+	events chan Event
 
 	mu      sync.Mutex
-	replies map[string]chan Message
+	replies map[string]chan Event
 	nextID  int
 	readErr error
 }
@@ -152,7 +107,7 @@ func Connect(ctx context.Context, url string, opts Options) (*Client, error) {
 	}
 	c := &Client{
 		conn: conn, opts: opts, api: api, done: make(chan struct{}),
-		events: make(chan Message, 4096), replies: map[string]chan Message{},
+		events: make(chan Event, 4096), replies: map[string]chan Event{},
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.pub = &publisher{c: c}
@@ -169,15 +124,16 @@ func Join(ctx context.Context, url, room, name string, opts Options) (*Client, e
 	if err != nil {
 		return nil, err
 	}
-	reply, err := c.Request(ctx, Message{Type: "join", Room: room, Name: name, Mode: opts.Mode})
-	if err == nil && reply.Type != "joined" {
-		err = fmt.Errorf("client: join: %s: %s", reply.Code, reply.Message)
+	reply, err := c.Request(ctx, wire.TypeJoin, wire.Join{Room: room, Name: name, Mode: opts.Mode})
+	if err == nil && reply.Type != wire.TypeJoined {
+		err = refusedRequest(wire.TypeJoin, reply)
 	}
 	if err != nil {
 		c.Close()
 		return nil, err
 	}
-	c.Self, c.Present, c.Mode = *reply.Participant, reply.Participants, reply.Mode
+	joined := reply.Joined()
+	c.Self, c.Present, c.Mode = joined.Participant, joined.Participants, joined.Mode
 	return c, nil
 }
 
@@ -201,13 +157,13 @@ func (c *Client) Relay(ctx context.Context, to string, data any) error {
 	if err != nil {
 		return err
 	}
-	return c.Send(ctx, Message{Type: "relay", To: to, Data: b})
+	return c.Send(ctx, wire.TypeRelay, wire.Relay{To: to, Data: b})
 }
 
 // Events delivers every message that is not a reply to a request or part of
 // negotiation: participants and tracks coming and going, chat, unsolicited errors.
 // It holds 4096 messages; a client that does not read loses the newest.
-func (c *Client) Events() <-chan Message { return c.events }
+func (c *Client) Events() <-chan Event { return c.events }
 
 // Done is closed when the connection to the server has ended.
 func (c *Client) Done() <-chan struct{} { return c.done }
@@ -219,9 +175,14 @@ func (c *Client) Err() error {
 	return c.readErr
 }
 
-// Send writes one message without waiting for a reply.
-func (c *Client) Send(ctx context.Context, m Message) error {
-	b, err := json.Marshal(m)
+// Send writes one message of type typ with body (a body struct of package wire, or nil
+// for none) without waiting for a reply.
+func (c *Client) Send(ctx context.Context, typ string, body any) error {
+	return c.send(ctx, wire.Envelope{Type: typ}, body)
+}
+
+func (c *Client) send(ctx context.Context, env wire.Envelope, body any) error {
+	b, err := wire.Encode(env, body)
 	if err != nil {
 		return err
 	}
@@ -235,22 +196,22 @@ func (c *Client) SendRaw(ctx context.Context, frame []byte) error {
 	return c.conn.Write(ctx, frame)
 }
 
-// Request sends m with a fresh id and waits for the message that answers it (a reply
-// or an error).
-func (c *Client) Request(ctx context.Context, m Message) (Message, error) {
+// Request sends a message of type typ with body (as Send) and a fresh id, and waits
+// for the message that answers it (a reply or an error).
+func (c *Client) Request(ctx context.Context, typ string, body any) (Event, error) {
 	c.mu.Lock()
 	c.nextID++
-	m.ID = fmt.Sprintf("r%d", c.nextID)
-	ch := make(chan Message, 1)
-	c.replies[m.ID] = ch
+	env := wire.Envelope{Type: typ, ID: fmt.Sprintf("r%d", c.nextID)}
+	ch := make(chan Event, 1)
+	c.replies[env.ID] = ch
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
-		delete(c.replies, m.ID)
+		delete(c.replies, env.ID)
 		c.mu.Unlock()
 	}()
-	if err := c.Send(ctx, m); err != nil {
-		return Message{}, err
+	if err := c.send(ctx, env, body); err != nil {
+		return Event{}, err
 	}
 	select {
 	case reply := <-ch:
@@ -263,20 +224,20 @@ func (c *Client) Request(ctx context.Context, m Message) (Message, error) {
 			return reply, nil
 		default:
 		}
-		return Message{}, ErrClosed
+		return Event{}, ErrClosed
 	case <-ctx.Done():
-		return Message{}, ctx.Err()
+		return Event{}, ctx.Err()
 	}
 }
 
 // Chat sends a chat message to the room.
 func (c *Client) Chat(ctx context.Context, text string) error {
-	return c.Send(ctx, Message{Type: "chat", Text: text})
+	return c.Send(ctx, wire.TypeChat, wire.ChatRequest{Text: text})
 }
 
 // Leave sends leave and waits for the server to close the connection.
 func (c *Client) Leave(ctx context.Context) error {
-	if err := c.Send(ctx, Message{Type: "leave"}); err != nil {
+	if err := c.Send(ctx, wire.TypeLeave, nil); err != nil {
 		return err
 	}
 	select {
@@ -307,15 +268,15 @@ func (c *Client) readLoop() {
 			c.mu.Unlock()
 			return
 		}
-		var m Message
-		if err := json.Unmarshal(b, &m); err != nil {
+		m, err := decodeEvent(b)
+		if err != nil {
 			continue
 		}
 		c.dispatch(m)
 	}
 }
 
-func (c *Client) dispatch(m Message) {
+func (c *Client) dispatch(m Event) {
 	if m.Re != "" {
 		c.mu.Lock()
 		ch := c.replies[m.Re]
@@ -326,13 +287,13 @@ func (c *Client) dispatch(m Message) {
 		}
 	}
 	switch m.Type {
-	case "subscribe-offer":
-		c.sub.handleOffer(m)
-	case "candidate":
-		if m.Candidate != nil {
-			c.side(m.Target).addCandidate(*m.Candidate)
+	case wire.TypeSubscribeOffer:
+		c.sub.handleOffer(m.Offer())
+	case wire.TypeCandidate:
+		if cand := m.Candidate(); cand.Candidate != nil {
+			c.side(cand.Target).addCandidate(webrtc.ICECandidateInit(*cand.Candidate))
 		}
-	case "pong":
+	case wire.TypePong:
 	default:
 		select {
 		case c.events <- m:
@@ -342,7 +303,7 @@ func (c *Client) dispatch(m Message) {
 }
 
 func (c *Client) side(target string) candidateSink {
-	if target == "subscriber" {
+	if target == wire.TargetSubscriber {
 		return c.sub
 	}
 	return c.pub
@@ -353,8 +314,8 @@ func (c *Client) trickle(target string, cand *webrtc.ICECandidate) {
 	if cand == nil {
 		return
 	}
-	init := cand.ToJSON()
-	_ = c.Send(c.ctx, Message{Type: "candidate", Target: target, Candidate: &init})
+	init := wire.ICECandidate(cand.ToJSON())
+	_ = c.Send(c.ctx, wire.TypeCandidate, wire.Candidate{Target: target, Candidate: &init})
 }
 
 // maxPendingCandidates bounds the remote candidates kept until the remote description

@@ -9,6 +9,8 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // publisher is the connection the client sends on; the client offers.
@@ -35,7 +37,7 @@ func (c *Client) Publish(ctx context.Context, track webrtc.TrackLocal, source st
 		if err != nil {
 			return nil, err
 		}
-		pc.OnICECandidate(func(cand *webrtc.ICECandidate) { c.trickle("publisher", cand) })
+		pc.OnICECandidate(func(cand *webrtc.ICECandidate) { c.trickle(wire.TargetPublisher, cand) })
 		p.pc, p.sources = pc, map[*webrtc.RTPTransceiver]string{}
 		p.current.Store(pc)
 	}
@@ -74,14 +76,14 @@ func (p *publisher) negotiate(ctx context.Context) error {
 	for tr, src := range p.sources {
 		sources[tr.Mid()] = src
 	}
-	reply, err := p.c.Request(ctx, Message{Type: "publish-offer", SDP: offer.SDP, Sources: sources})
+	reply, err := p.c.Request(ctx, wire.TypePublishOffer, wire.PublishOffer{SDP: offer.SDP, Sources: sources})
 	if err != nil {
 		return err
 	}
-	if reply.Type != "publish-answer" {
-		return fmt.Errorf("client: publish-offer: %s: %s", reply.Code, reply.Message)
+	if reply.Type != wire.TypePublishAnswer {
+		return refusedRequest(wire.TypePublishOffer, reply)
 	}
-	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: reply.SDP}); err != nil {
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: reply.Answer().SDP}); err != nil {
 		return err
 	}
 	p.cands.flush(p.pc)
@@ -116,25 +118,26 @@ type subscriber struct {
 
 	mu     sync.Mutex
 	pc     *webrtc.PeerConnection
-	tracks []TrackInfo // what each m-line carries, from the latest offer
+	tracks []wire.Track // what each m-line carries, from the latest offer
 	cands  pendingCandidates
 }
 
 // handleOffer answers a subscribe-offer. It runs on the read loop.
-func (s *subscriber) handleOffer(m Message) {
+func (s *subscriber) handleOffer(m wire.Offer) {
 	answer, err := s.answer(m)
 	if err != nil {
+		ev := Event{Envelope: wire.Envelope{Type: TypeClientError}, body: &wire.Error{Message: err.Error()}}
 		select {
-		case s.c.events <- Message{Type: "client-error", Message: err.Error()}:
+		case s.c.events <- ev:
 		default:
 		}
 		return
 	}
-	_ = s.c.Send(s.c.ctx, Message{Type: "subscribe-answer", SDP: answer})
+	_ = s.c.Send(s.c.ctx, wire.TypeSubscribeAnswer, wire.SubscribeAnswer{SDP: answer})
 	s.cands.flush(s.pc)
 }
 
-func (s *subscriber) answer(m Message) (string, error) {
+func (s *subscriber) answer(m wire.Offer) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.pc == nil {
@@ -142,7 +145,7 @@ func (s *subscriber) answer(m Message) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		pc.OnICECandidate(func(cand *webrtc.ICECandidate) { s.c.trickle("subscriber", cand) })
+		pc.OnICECandidate(func(cand *webrtc.ICECandidate) { s.c.trickle(wire.TargetSubscriber, cand) })
 		pc.OnTrack(s.onTrack)
 		s.pc = pc
 	}
@@ -162,7 +165,7 @@ func (s *subscriber) answer(m Message) (string, error) {
 
 func (s *subscriber) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	s.mu.Lock()
-	var info TrackInfo
+	var info wire.Track
 	for _, tr := range s.pc.GetTransceivers() {
 		if tr.Receiver() == recv {
 			for _, t := range s.tracks {
@@ -217,7 +220,7 @@ func (s *subscriber) close() {
 
 // ReceivingTracks lists the tracks the server currently sends this client: those of
 // the latest subscribe-offer whose m-line is applied and sending.
-func (c *Client) ReceivingTracks() []TrackInfo {
+func (c *Client) ReceivingTracks() []wire.Track {
 	s := c.sub
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -237,7 +240,7 @@ func (c *Client) ReceivingTracks() []TrackInfo {
 		_, sendrecv := md.Attribute("sendrecv")
 		sending[mid] = md.MediaName.Port.Value != 0 && (sendonly || sendrecv)
 	}
-	var out []TrackInfo
+	var out []wire.Track
 	for _, t := range s.tracks {
 		if sending[t.Mid] {
 			out = append(out, t)

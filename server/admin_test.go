@@ -134,8 +134,8 @@ func TestAdminAPI(t *testing.T) {
 		t.Fatalf("mute: %d %v", status, body)
 	}
 	for _, p := range []*peer{alice, bob, carol} {
-		waitEvent(t, p.Client, func(m client.Message) bool {
-			return m.Type == "track-muted" && m.Track.ID == videoID && m.Track.Muted
+		waitEvent(t, p.Client, func(m client.Event) bool {
+			return m.Type == "track-muted" && m.Track().ID == videoID && m.Track().Muted
 		}, p.name+" told of the mute")
 	}
 	waitFor(t, 10*time.Second, func() (bool, string) {
@@ -150,8 +150,8 @@ func TestAdminAPI(t *testing.T) {
 	if status != 200 || body["track"].(map[string]any)["muted"] != false {
 		t.Fatalf("unmute: %d %v", status, body)
 	}
-	waitEvent(t, bob.Client, func(m client.Message) bool {
-		return m.Type == "track-muted" && m.Track.ID == videoID && !m.Track.Muted
+	waitEvent(t, bob.Client, func(m client.Event) bool {
+		return m.Type == "track-muted" && m.Track().ID == videoID && !m.Track().Muted
 	}, "bob told of the unmute")
 	bob.receivesFromKind(t, 20, alice, "video")
 
@@ -173,11 +173,11 @@ func TestAdminAPI(t *testing.T) {
 	if status != 200 || body["removed"] != carol.Self.ID {
 		t.Fatalf("remove: %d %v", status, body)
 	}
-	waitEvent(t, carol.Client, func(m client.Message) bool { return m.Type == "error" && m.Code == "removed" }, "carol told removed")
+	waitEvent(t, carol.Client, func(m client.Event) bool { return m.Type == "error" && m.Error().Code == "removed" }, "carol told removed")
 	waitClosed(t, carol)
 	for _, p := range []*peer{alice, bob} {
-		waitEvent(t, p.Client, func(m client.Message) bool {
-			return m.Type == "participant-left" && m.Participant.ID == carol.Self.ID
+		waitEvent(t, p.Client, func(m client.Event) bool {
+			return m.Type == "participant-left" && m.Participant().ID == carol.Self.ID
 		}, p.name+" sees carol leave")
 	}
 
@@ -187,7 +187,7 @@ func TestAdminAPI(t *testing.T) {
 		t.Fatalf("close: %d %v", status, body)
 	}
 	for _, p := range []*peer{alice, bob} {
-		waitEvent(t, p.Client, func(m client.Message) bool { return m.Type == "error" && m.Code == "room-closed" }, p.name+" told room-closed")
+		waitEvent(t, p.Client, func(m client.Event) bool { return m.Type == "error" && m.Error().Code == "room-closed" }, p.name+" told room-closed")
 		waitClosed(t, p)
 	}
 	waitFor(t, 10*time.Second, func() (bool, string) {

@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-rtc/switchboard/auth"
 	"github.com/switchboard-rtc/switchboard/client"
 	"github.com/switchboard-rtc/switchboard/server"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 const (
@@ -247,20 +248,20 @@ func TestTokenRoomQueryAndJoinMessage(t *testing.T) {
 			t.Fatalf("connect without ?room=: %v", err)
 		}
 		defer c.Close()
-		reply, err := c.Request(ctx, client.Message{Type: "join", Room: "other", Name: "Ada"})
+		reply, err := c.Request(ctx, wire.TypeJoin, wire.Join{Room: "other", Name: "Ada"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if reply.Type != "error" || reply.Code != "forbidden" || reply.Message != `token is for room "standup"` {
+		if reply.Type != "error" || reply.Error().Code != "forbidden" || reply.Error().Message != `token is for room "standup"` {
 			t.Fatalf("join of another room: %+v", reply)
 		}
 		assertNothingCreated(t, ts)
-		reply, err = c.Request(ctx, client.Message{Type: "join", Room: "standup", Name: "Ada"})
+		reply, err = c.Request(ctx, wire.TypeJoin, wire.Join{Room: "standup", Name: "Ada"})
 		if err != nil || reply.Type != "joined" {
 			t.Fatalf("join of the token's room: %+v, %v", reply, err)
 		}
-		if reply.Participant.Identity != "ada" {
-			t.Errorf("identity = %q, want ada", reply.Participant.Identity)
+		if reply.Joined().Participant.Identity != "ada" {
+			t.Errorf("identity = %q, want ada", reply.Joined().Participant.Identity)
 		}
 	})
 }
@@ -351,16 +352,16 @@ func TestIdentityReplacement(t *testing.T) {
 				t.Error("the replacement is told the replaced participant is present")
 			}
 		}
-		waitEvent(t, first.Client, func(msg client.Message) bool {
-			return msg.Type == "error" && msg.Code == "replaced"
+		waitEvent(t, first.Client, func(msg client.Event) bool {
+			return msg.Type == "error" && msg.Error().Code == "replaced"
 		}, "first connection told replaced")
 		select {
 		case <-first.Done():
 		case <-time.After(10 * time.Second):
 			t.Fatal("the replaced connection is still open")
 		}
-		waitEvent(t, bob.Client, func(msg client.Message) bool {
-			return msg.Type == "participant-left" && msg.Participant.ID == firstID
+		waitEvent(t, bob.Client, func(msg client.Event) bool {
+			return msg.Type == "participant-left" && msg.Participant().ID == firstID
 		}, "bob sees the replaced participant leave")
 		waitFor(t, 10*time.Second, func() (bool, string) {
 			for _, tr := range bob.ReceivingTracks() {
@@ -388,7 +389,7 @@ func TestIdentityReplacement(t *testing.T) {
 }
 
 // waitEvent reads c's events until one satisfies match.
-func waitEvent(t *testing.T, c *client.Client, match func(client.Message) bool, what string) client.Message {
+func waitEvent(t *testing.T, c *client.Client, match func(client.Event) bool, what string) client.Event {
 	t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {

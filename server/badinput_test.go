@@ -10,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/switchboard-rtc/switchboard/client"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // TestBadInput sends each kind of bad input from one client of a room and checks the
@@ -68,7 +69,7 @@ func TestBadInput(t *testing.T) {
 			if tc.code != "" {
 				expectError(t, c, tc.code)
 				// The session goes on: it still answers.
-				if reply, err := c.Request(ctx, client.Message{Type: "ping"}); err != nil || reply.Type != "pong" {
+				if reply, err := c.Request(ctx, wire.TypePing, nil); err != nil || reply.Type != "pong" {
 					t.Fatalf("after the error, ping got %+v, %v", reply, err)
 				}
 			} else {
@@ -113,8 +114,8 @@ func expectError(t *testing.T, c *client.Client, code string) {
 			if m.Type != "error" {
 				continue
 			}
-			if m.Code != code || m.Message == "" {
-				t.Fatalf("got error %q (%q), want code %q with a message", m.Code, m.Message, code)
+			if m.Error().Code != code || m.Error().Message == "" {
+				t.Fatalf("got error %q (%q), want code %q with a message", m.Error().Code, m.Error().Message, code)
 			}
 			return
 		case <-c.Done():

@@ -7,12 +7,13 @@ import (
 	"github.com/switchboard-rtc/switchboard/sfu"
 	"github.com/switchboard-rtc/switchboard/signal"
 	"github.com/switchboard-rtc/switchboard/signal/sse"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // The defaults of Limits, Liveness and MeshMaxSize: what a zero field means. Each is
 // defined once, by the package that enforces it; the binary's flags show these.
 const (
-	DefaultMaxMessageSize    = signal.MaxMessageSize
+	DefaultMaxMessageSize    = wire.MaxMessageSize
 	DefaultMessagesPerSecond = signal.DefaultMessagesPerSecond
 	DefaultMessageBurst      = signal.DefaultMessageBurst
 	DefaultMaxRooms          = sfu.DefaultMaxRooms

@@ -7,11 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/webrtc/v4"
-
-	"github.com/switchboard-rtc/switchboard/client"
 	"github.com/switchboard-rtc/switchboard/server"
 	"github.com/switchboard-rtc/switchboard/sfu"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // TestOneConnectionCannotGrowMemory: a client that sends offer after offer, each
@@ -31,16 +29,16 @@ func TestOneConnectionCannotGrowMemory(t *testing.T) {
 		for j := range 20 {
 			sources[fmt.Sprintf("x%d-%d", i, j)] = "camera"
 		}
-		reply, err := c.Request(ctx, client.Message{Type: "publish-offer", SDP: offer, Sources: sources})
+		reply, err := c.Request(ctx, wire.TypePublishOffer, wire.PublishOffer{SDP: offer, Sources: sources})
 		if err != nil {
 			t.Fatalf("offer %d: %v", i, err)
 		}
-		codes[reply.Type+" "+reply.Code]++
+		codes[reply.Type+" "+reply.Error().Code]++
 	}
 	if codes["error bad-request"] != 100 {
 		t.Errorf("replies to offers naming unknown mids: %v, want 100 bad-request errors", codes)
 	}
-	reply, err := c.Request(ctx, client.Message{Type: "publish-offer", SDP: offer, Sources: map[string]string{"0": "screen"}})
+	reply, err := c.Request(ctx, wire.TypePublishOffer, wire.PublishOffer{SDP: offer, Sources: map[string]string{"0": "screen"}})
 	if err != nil || reply.Type != "publish-answer" {
 		t.Fatalf("an offer naming its own mid: %+v, %v", reply, err)
 	}
@@ -76,18 +74,18 @@ func TestOneConnectionCannotGrowCandidates(t *testing.T) {
 	c := joinRaw(t, ts, "candidates")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if reply, err := c.Request(ctx, client.Message{Type: "publish-offer", SDP: pionOffer(t)}); err != nil || reply.Type != "publish-answer" {
+	if reply, err := c.Request(ctx, wire.TypePublishOffer, wire.PublishOffer{SDP: pionOffer(t)}); err != nil || reply.Type != "publish-answer" {
 		t.Fatalf("offer: %+v, %v", reply, err)
 	}
 	const sent = 400
 	mid := "0"
 	for port := range sent {
-		cand := webrtc.ICECandidateInit{Candidate: fmt.Sprintf("candidate:%d 1 udp 2130706431 127.0.0.1 %d typ host", port, 20000+port), SDPMid: &mid}
-		if err := c.Send(ctx, client.Message{Type: "candidate", Target: "publisher", Candidate: &cand}); err != nil {
+		cand := wire.ICECandidate{Candidate: fmt.Sprintf("candidate:%d 1 udp 2130706431 127.0.0.1 %d typ host", port, 20000+port), SDPMid: &mid}
+		if err := c.Send(ctx, wire.TypeCandidate, wire.Candidate{Target: wire.TargetPublisher, Candidate: &cand}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if reply, err := c.Request(ctx, client.Message{Type: "ping"}); err != nil || reply.Type != "pong" {
+	if reply, err := c.Request(ctx, wire.TypePing, nil); err != nil || reply.Type != "pong" {
 		t.Fatalf("after the candidates, ping got %+v, %v", reply, err)
 	}
 	refused := 0
@@ -96,7 +94,7 @@ func TestOneConnectionCannotGrowCandidates(t *testing.T) {
 		if !ok {
 			break
 		}
-		if m.Type == "error" && m.Code == "invalid-candidate" && strings.Contains(m.Message, "too many") {
+		if m.Type == "error" && m.Error().Code == "invalid-candidate" && strings.Contains(m.Error().Message, "too many") {
 			refused++
 		}
 	}

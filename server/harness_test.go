@@ -21,6 +21,7 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/client"
 	"github.com/switchboard-rtc/switchboard/server"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // testLogger is quiet unless SWITCHBOARD_TEST_LOG is set.
@@ -144,7 +145,7 @@ type peer struct {
 }
 
 type receivedTrack struct {
-	info    client.TrackInfo
+	info    wire.Track
 	ssrc    uint32
 	packets atomic.Uint64
 	ended   atomic.Bool // its reads ended: the track was removed or the connection closed
@@ -171,7 +172,7 @@ func joinPeerWith(t *testing.T, ts *testServer, m mode, hc *http.Client, room, n
 	return p
 }
 
-func (p *peer) onTrack(info client.TrackInfo, track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+func (p *peer) onTrack(info wire.Track, track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	rt := &receivedTrack{info: info, ssrc: uint32(track.SSRC())}
 	p.mu.Lock()
 	p.tracks[info.ID] = rt

@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-rtc/switchboard/client"
 	"github.com/switchboard-rtc/switchboard/server"
 	"github.com/switchboard-rtc/switchboard/signal"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // TestSessionsThatNeverJoinAreEnded: a client that connects and only pings, never
@@ -88,7 +89,7 @@ func pingUntilEnded(t *testing.T, ctx context.Context, c *client.Client) {
 		case <-ctx.Done():
 			t.Fatalf("the session is still open after %d pings and no join", pings)
 		case <-tick.C:
-			_ = c.Send(ctx, client.Message{Type: "ping"})
+			_ = c.Send(ctx, wire.TypePing, nil)
 		}
 	}
 }
@@ -101,7 +102,7 @@ func toldCode(c *client.Client, code string) bool {
 		if !ok {
 			return false
 		}
-		if ev.Type == "error" && ev.Code == code && ev.Message != "" {
+		if ev.Type == "error" && ev.Error().Code == code && ev.Error().Message != "" {
 			return true
 		}
 	}

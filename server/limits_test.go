@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/client"
 	"github.com/switchboard-rtc/switchboard/server"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // TestFlood: a participant floods the server with messages far over its rate. It is
@@ -64,7 +65,7 @@ func testFlood(t *testing.T, m mode) {
 		if !ok {
 			break
 		}
-		if ev.Type == "error" && ev.Code == "rate-limited" {
+		if ev.Type == "error" && ev.Error().Code == "rate-limited" {
 			limited++
 			if strings.HasPrefix(ev.Re, "f") {
 				withID++
@@ -121,12 +122,12 @@ func watchMedia(p, from *peer, stop <-chan struct{}) error {
 }
 
 // nextEvent returns an event c has already received, if any.
-func nextEvent(c *client.Client) (client.Message, bool) {
+func nextEvent(c *client.Client) (client.Event, bool) {
 	select {
 	case m := <-c.Events():
 		return m, true
 	default:
-		return client.Message{}, false
+		return client.Event{}, false
 	}
 }
 
@@ -171,30 +172,30 @@ func TestLimits(t *testing.T) {
 	ts := startServerWith(t, modeWS, server.Config{Limits: server.Limits{MaxRooms: 2, MaxParticipants: 2, MaxTracks: 2}})
 	joinPeer(t, ts, "a", "a1")
 	joinPeer(t, ts, "b", "b1")
-	join := func(room string) client.Message {
+	join := func(room string) client.Event {
 		t.Helper()
 		c := connectRaw(t, ts)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		reply, err := c.Request(ctx, client.Message{Type: "join", Room: room, Name: "x"})
+		reply, err := c.Request(ctx, wire.TypeJoin, wire.Join{Room: room, Name: "x"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if reply.Type == "error" {
 			// Refused, the session goes on.
-			if pong, err := c.Request(ctx, client.Message{Type: "ping"}); err != nil || pong.Type != "pong" {
+			if pong, err := c.Request(ctx, wire.TypePing, nil); err != nil || pong.Type != "pong" {
 				t.Fatalf("after a refused join: %+v, %v", pong, err)
 			}
 		}
 		return reply
 	}
-	if r := join("c"); r.Code != "too-many-rooms" || r.Message == "" {
+	if r := join("c"); r.Error().Code != "too-many-rooms" || r.Error().Message == "" {
 		t.Errorf("join of a third room: %+v, want error too-many-rooms", r)
 	}
 	if r := join("a"); r.Type != "joined" {
 		t.Errorf("second participant of room a: %+v, want joined", r)
 	}
-	if r := join("a"); r.Code != "room-full" || r.Message == "" {
+	if r := join("a"); r.Error().Code != "room-full" || r.Error().Message == "" {
 		t.Errorf("third participant of room a: %+v, want error room-full", r)
 	}
 	status, body := whipPost(t, ts, "/whip/a", pionOffer(t))
@@ -205,14 +206,14 @@ func TestLimits(t *testing.T) {
 	c := joinRaw(t, ts, "b")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	reply, err := c.Request(ctx, client.Message{Type: "publish-offer", SDP: offerSending(t, 3)})
+	reply, err := c.Request(ctx, wire.TypePublishOffer, wire.PublishOffer{SDP: offerSending(t, 3)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if reply.Code != "too-many-tracks" || !strings.Contains(reply.Message, "at most 2") {
+	if reply.Error().Code != "too-many-tracks" || !strings.Contains(reply.Error().Message, "at most 2") {
 		t.Errorf("offer of 3 tracks: %+v, want error too-many-tracks", reply)
 	}
-	reply, err = c.Request(ctx, client.Message{Type: "publish-offer", SDP: offerSending(t, 2)})
+	reply, err = c.Request(ctx, wire.TypePublishOffer, wire.PublishOffer{SDP: offerSending(t, 2)})
 	if err != nil || reply.Type != "publish-answer" {
 		t.Errorf("offer of 2 tracks: %+v, %v, want an answer", reply, err)
 	}
@@ -271,7 +272,7 @@ func TestMessageSizeLimit(t *testing.T) {
 		if err := c.SendRaw(ctx, []byte(small)); err != nil {
 			t.Fatal(err)
 		}
-		expectEvent(t, c, func(m client.Message) bool { return m.Type == "chat" }, "the chat under the limit")
+		expectEvent(t, c, func(m client.Event) bool { return m.Type == "chat" }, "the chat under the limit")
 		if err := c.SendRaw(ctx, []byte(big)); err != nil {
 			t.Fatal(err)
 		}

@@ -211,8 +211,8 @@ func TestVanishedClientLeaves(t *testing.T) {
 			if tc.signaling {
 				hc.stall()
 			}
-			expectEventWithin(t, bob.Client, 15*time.Second, func(m client.Message) bool {
-				return m.Type == "participant-left" && m.Participant != nil && m.Participant.ID == alice.Self.ID
+			expectEventWithin(t, bob.Client, 15*time.Second, func(m client.Event) bool {
+				return m.Type == "participant-left" && m.Participant().ID == alice.Self.ID
 			}, "participant-left for alice")
 			t.Logf("%s vanished: the others were told after %v", tc.name, time.Since(start).Round(10*time.Millisecond))
 			waitFor(t, 10*time.Second, func() (bool, string) {
@@ -240,7 +240,7 @@ func drain(c *client.Client) {
 }
 
 // expectEventWithin waits up to timeout for an event that match accepts.
-func expectEventWithin(t *testing.T, c *client.Client, timeout time.Duration, match func(client.Message) bool, what string) {
+func expectEventWithin(t *testing.T, c *client.Client, timeout time.Duration, match func(client.Event) bool, what string) {
 	t.Helper()
 	deadline := time.After(timeout)
 	for {

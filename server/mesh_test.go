@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/client"
 	"github.com/switchboard-rtc/switchboard/server"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // joinMesh joins room in mesh mode over the server's transport.
@@ -48,9 +49,9 @@ type relayData struct {
 
 // nextOf waits for the next event of c of type typ and returns it with the events of
 // other types that came before it.
-func nextOf(t *testing.T, c *client.Client, typ string) (client.Message, []client.Message) {
+func nextOf(t *testing.T, c *client.Client, typ string) (client.Event, []client.Event) {
 	t.Helper()
-	var skipped []client.Message
+	var skipped []client.Event
 	timeout := time.After(10 * time.Second)
 	for {
 		select {
@@ -68,19 +69,19 @@ func nextOf(t *testing.T, c *client.Client, typ string) (client.Message, []clien
 }
 
 // relaysUntil collects the relays c receives until the one whose note is marker.
-func relaysUntil(t *testing.T, c *client.Client, marker string) []client.Message {
+func relaysUntil(t *testing.T, c *client.Client, marker string) []wire.Relayed {
 	t.Helper()
-	var got []client.Message
+	var got []wire.Relayed
 	for {
 		m, _ := nextOf(t, c, "relay")
 		var d relayData
-		if err := json.Unmarshal(m.Data, &d); err != nil {
-			t.Fatalf("relay data %s: %v", m.Data, err)
+		if err := json.Unmarshal(m.Relayed().Data, &d); err != nil {
+			t.Fatalf("relay data %s: %v", m.Relayed().Data, err)
 		}
 		if d.Note == marker {
 			return got
 		}
-		got = append(got, m)
+		got = append(got, m.Relayed())
 	}
 }
 
@@ -146,12 +147,12 @@ func TestMeshRelay(t *testing.T) {
 			t.Errorf("data arrived as %s, want %s", got[0].Data, want)
 		}
 
-		reply, err := a.Request(ctx, client.Message{Type: "relay", To: "p_nobody", Data: json.RawMessage(`{}`)})
-		if err != nil || reply.Type != "error" || reply.Code != "unknown-peer" || reply.Message == "" {
+		reply, err := a.Request(ctx, wire.TypeRelay, wire.Relay{To: "p_nobody", Data: json.RawMessage(`{}`)})
+		if err != nil || reply.Type != "error" || reply.Error().Code != "unknown-peer" || reply.Error().Message == "" {
 			t.Fatalf("relay to nobody: %+v, %v; want error unknown-peer with re", reply, err)
 		}
-		reply, err = a.Request(ctx, client.Message{Type: "relay", To: a.Self.ID, Data: json.RawMessage(`{}`)})
-		if err != nil || reply.Code != "unknown-peer" {
+		reply, err = a.Request(ctx, wire.TypeRelay, wire.Relay{To: a.Self.ID, Data: json.RawMessage(`{}`)})
+		if err != nil || reply.Error().Code != "unknown-peer" {
 			t.Fatalf("relay to oneself: %+v, %v; want error unknown-peer", reply, err)
 		}
 		// Nobody else heard of it.
@@ -181,7 +182,7 @@ func TestMeshMembership(t *testing.T) {
 			t.Errorf("bob joined with %+v present, want alice %s", b.Present, a.Self.ID)
 		}
 		j, _ := nextOf(t, a, "participant-joined")
-		if j.Participant == nil || j.Participant.ID != b.Self.ID || j.Participant.Name != "bob" {
+		if j.Participant().ID != b.Self.ID || j.Participant().Name != "bob" {
 			t.Errorf("alice was told %+v, want bob joined", j)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -190,7 +191,8 @@ func TestMeshMembership(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, c := range []*client.Client{a, b} {
-			msg, _ := nextOf(t, c, "chat")
+			m, _ := nextOf(t, c, "chat")
+			msg := m.Chat()
 			if msg.From != b.Self.ID || msg.Name != "bob" || msg.Text != "hello mesh" || msg.Time == "" {
 				t.Errorf("%s got chat %+v", c.Self.Name, msg)
 			}
@@ -199,7 +201,7 @@ func TestMeshMembership(t *testing.T) {
 			t.Fatal(err)
 		}
 		l, _ := nextOf(t, a, "participant-left")
-		if l.Participant == nil || l.Participant.ID != b.Self.ID {
+		if l.Participant().ID != b.Self.ID {
 			t.Errorf("alice was told %+v, want bob left", l)
 		}
 		if err := a.Leave(ctx); err != nil {
@@ -285,13 +287,13 @@ func TestModeMismatch(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	reply, err := configured.Request(ctx, client.Message{Type: "publish-offer", SDP: pionOffer(t)})
-	if err != nil || reply.Code != "wrong-mode" {
+	reply, err := configured.Request(ctx, wire.TypePublishOffer, wire.PublishOffer{SDP: pionOffer(t)})
+	if err != nil || reply.Error().Code != "wrong-mode" {
 		t.Errorf("publish-offer in a mesh room: %+v, %v; want wrong-mode", reply, err)
 	}
 	sfuClient := joinRaw(t, ts, "sfu-room")
-	reply, err = sfuClient.Request(ctx, client.Message{Type: "relay", To: "p_x", Data: json.RawMessage(`{}`)})
-	if err != nil || reply.Code != "wrong-mode" {
+	reply, err = sfuClient.Request(ctx, wire.TypeRelay, wire.Relay{To: "p_x", Data: json.RawMessage(`{}`)})
+	if err != nil || reply.Error().Code != "wrong-mode" {
 		t.Errorf("relay in an SFU room: %+v, %v; want wrong-mode", reply, err)
 	}
 }
@@ -353,7 +355,7 @@ func TestMeshBadInput(t *testing.T) {
 			floodAndExpectCutOff(t, m, mallory, a.Self.ID)
 			for {
 				l, _ := nextOf(t, a, "participant-left")
-				if l.Participant != nil && l.Participant.ID == mallory.Self.ID {
+				if l.Participant().ID == mallory.Self.ID {
 					break
 				}
 			}
@@ -389,7 +391,7 @@ func floodAndExpectCutOff(t *testing.T, m mode, c *client.Client, to string) {
 	t.Logf("cut off after %d relays", sent)
 	sawFlood := false
 	for len(c.Events()) > 0 {
-		if e := <-c.Events(); e.Type == "error" && e.Code == "flood" {
+		if e := <-c.Events(); e.Type == "error" && e.Error().Code == "flood" {
 			sawFlood = true
 		}
 	}

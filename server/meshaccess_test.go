@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-rtc/switchboard/auth"
 	"github.com/switchboard-rtc/switchboard/client"
 	"github.com/switchboard-rtc/switchboard/server"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // meshToken signs a token for identity in room with grants and, when createMesh, the
@@ -88,7 +89,7 @@ func relayReply(t *testing.T, c *client.Client, to string, data json.RawMessage)
 	if err := c.SendRaw(ctx, frame); err != nil {
 		t.Fatal(err)
 	}
-	pong, err := c.Request(ctx, client.Message{Type: "ping"})
+	pong, err := c.Request(ctx, wire.TypePing, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func relayReply(t *testing.T, c *client.Client, to string, data json.RawMessage)
 	}
 	for len(c.Events()) > 0 {
 		if e := <-c.Events(); e.Type == "error" && e.Re == "relay-check" {
-			return e.Code + ": " + e.Message
+			return e.Error().Code + ": " + e.Error().Message
 		}
 	}
 	return ""
@@ -172,16 +173,16 @@ func testMeshIdentity(t *testing.T, m mode) {
 			t.Error("the replacement is told the replaced peer is present")
 		}
 	}
-	waitEvent(t, first, func(msg client.Message) bool {
-		return msg.Type == "error" && msg.Code == "replaced"
+	waitEvent(t, first, func(msg client.Event) bool {
+		return msg.Type == "error" && msg.Error().Code == "replaced"
 	}, "first connection told replaced")
 	select {
 	case <-first.Done():
 	case <-time.After(10 * time.Second):
 		t.Fatal("the replaced connection is still open")
 	}
-	waitEvent(t, bob, func(msg client.Message) bool {
-		return msg.Type == "participant-left" && msg.Participant.ID == first.Self.ID
+	waitEvent(t, bob, func(msg client.Event) bool {
+		return msg.Type == "participant-left" && msg.Participant().ID == first.Self.ID
 	}, "bob sees the replaced peer leave")
 	if n := len(ts.MeshRooms().Room(room).Peers()); n != 2 {
 		t.Errorf("room has %d peers, want 2", n)
@@ -258,11 +259,11 @@ func testMeshAdmin(t *testing.T) {
 	if status != 200 || body["removed"] != carol.Self.ID {
 		t.Fatalf("remove: %d %v", status, body)
 	}
-	waitEvent(t, carol, func(m client.Message) bool { return m.Type == "error" && m.Code == "removed" }, "carol told removed")
+	waitEvent(t, carol, func(m client.Event) bool { return m.Type == "error" && m.Error().Code == "removed" }, "carol told removed")
 	waitDone(t, carol, "carol")
 	for _, c := range []*client.Client{alice, bob} {
-		waitEvent(t, c, func(m client.Message) bool {
-			return m.Type == "participant-left" && m.Participant.ID == carol.Self.ID
+		waitEvent(t, c, func(m client.Event) bool {
+			return m.Type == "participant-left" && m.Participant().ID == carol.Self.ID
 		}, c.Self.Name+" sees carol leave")
 	}
 	status, body = adminCall(t, ts, "DELETE", "/v1/admin/rooms/"+room+"/participants/p_nobody", admin)
@@ -275,7 +276,7 @@ func testMeshAdmin(t *testing.T) {
 		t.Fatalf("close: %d %v", status, body)
 	}
 	for _, c := range []*client.Client{alice, bob} {
-		waitEvent(t, c, func(m client.Message) bool { return m.Type == "error" && m.Code == "room-closed" }, c.Self.Name+" told room-closed")
+		waitEvent(t, c, func(m client.Event) bool { return m.Type == "error" && m.Error().Code == "room-closed" }, c.Self.Name+" told room-closed")
 		waitDone(t, c, c.Self.Name)
 	}
 	waitFor(t, 10*time.Second, func() (bool, string) {

@@ -192,7 +192,7 @@ func expectInternalEnd(t *testing.T, ts *testServer, m mode, name string) {
 			select {
 			case ev := <-c.Events():
 				if ev.Type == "error" {
-					got = ev.Code
+					got = ev.Error().Code
 				}
 			default:
 				drained = true

@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-rtc/switchboard/client"
 	"github.com/switchboard-rtc/switchboard/server"
 	"github.com/switchboard-rtc/switchboard/sfu"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // TestSFURoom runs a room through its life: three participants publish and receive
@@ -163,14 +164,14 @@ func TestUnpublish(t *testing.T) {
 		}
 		return true, ""
 	})
-	expectEvent(t, bob.Client, func(m client.Message) bool {
-		return m.Type == "track-unpublished" && m.Track != nil && m.Track.Source == "screen" && m.Track.Participant == alice.Self.ID
+	expectEvent(t, bob.Client, func(m client.Event) bool {
+		return m.Type == "track-unpublished" && m.Track().Source == "screen" && m.Track().Participant == alice.Self.ID
 	}, "track-unpublished for alice's screen")
 	bob.receivesFrom(t, 10, alice)
 }
 
 // expectEvent waits for an event that match accepts.
-func expectEvent(t *testing.T, c *client.Client, match func(client.Message) bool, what string) {
+func expectEvent(t *testing.T, c *client.Client, match func(client.Event) bool, what string) {
 	t.Helper()
 	timeout := time.After(5 * time.Second)
 	for {
@@ -213,11 +214,11 @@ func TestRestartedMlineRefused(t *testing.T) {
 	if err := alice.Unpublish(ctx, sender); err != nil {
 		t.Fatal(err)
 	}
-	reply, err := alice.Request(ctx, client.Message{Type: "publish-offer", SDP: stale, Sources: map[string]string{"0": "screen"}})
+	reply, err := alice.Request(ctx, wire.TypePublishOffer, wire.PublishOffer{SDP: stale, Sources: map[string]string{"0": "screen"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if reply.Type != "error" || reply.Code != "invalid-sdp" || !strings.Contains(reply.Message, "stopped sending") {
+	if reply.Type != "error" || reply.Error().Code != "invalid-sdp" || !strings.Contains(reply.Error().Message, "stopped sending") {
 		t.Fatalf("restarting a stopped m-line got %+v, want invalid-sdp saying it stopped sending", reply)
 	}
 

@@ -17,8 +17,8 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/client"
 	"github.com/switchboard-rtc/switchboard/server"
-	"github.com/switchboard-rtc/switchboard/signal"
 	"github.com/switchboard-rtc/switchboard/signal/sse"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // cuttable is an HTTP client whose connections a test can cut, and whose new
@@ -141,15 +141,15 @@ func expectChats(t *testing.T, c *client.Client, prefix string, n int) {
 	for got < n {
 		select {
 		case m := <-c.Events():
-			if m.Type != "chat" || !strings.HasPrefix(m.Text, prefix) {
+			if m.Type != "chat" || !strings.HasPrefix(m.Chat().Text, prefix) {
 				continue
 			}
 			want := prefix
 			if n > 1 {
 				want = fmt.Sprintf("%s %d", prefix, got)
 			}
-			if m.Text != want {
-				t.Fatalf("chat %q, want %q", m.Text, want)
+			if m.Chat().Text != want {
+				t.Fatalf("chat %q, want %q", m.Chat().Text, want)
 			}
 			got++
 		case <-deadline:
@@ -180,7 +180,7 @@ func TestSSEPostAuthorization(t *testing.T) {
 		{"wrong secret", bobID, "Bearer " + strings.Repeat("x", 43), forged, http.StatusForbidden, "not the session's"},
 		{"another session's secret", bobID, "Bearer " + aliceSecret, forged, http.StatusForbidden, "not the session's"},
 		{"unknown session", "s_nobody", "Bearer " + aliceSecret, forged, http.StatusNotFound, "no such session"},
-		{"too big", aliceID, "Bearer " + aliceSecret, bytes.Repeat([]byte("x"), signal.MaxMessageSize+1),
+		{"too big", aliceID, "Bearer " + aliceSecret, bytes.Repeat([]byte("x"), wire.MaxMessageSize+1),
 			http.StatusRequestEntityTooLarge, "at most"},
 	}
 	for _, c := range cases {
@@ -205,7 +205,7 @@ func TestSSEPostAuthorization(t *testing.T) {
 				select {
 				case m := <-p.Events():
 					if m.Type == "chat" {
-						seen[m.Text] = true
+						seen[m.Chat().Text] = true
 					}
 					continue
 				default:

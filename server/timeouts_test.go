@@ -169,8 +169,8 @@ func TestSSEStreamIdleOverHTTP2(t *testing.T) {
 	// once, and counted).
 	<-time.After(12 * time.Second)
 	alice := joinPeer(t, ts, "idle", "alice")
-	expectEvent(t, bob.Client, func(m client.Message) bool {
-		return m.Type == "participant-joined" && m.Participant != nil && m.Participant.ID == alice.Self.ID
+	expectEvent(t, bob.Client, func(m client.Event) bool {
+		return m.Type == "participant-joined" && m.Participant().ID == alice.Self.ID
 	}, "participant-joined for alice")
 	if n := bob.Resumes(); n != 0 {
 		t.Errorf("bob's idle stream dropped and was resumed %d times in 12 s", n)

@@ -11,8 +11,8 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/auth"
-	"github.com/switchboard-rtc/switchboard/client"
 	"github.com/switchboard-rtc/switchboard/server"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // TestViewersCountAgainstLimits: a WHEP viewer takes a place of its room under
@@ -32,7 +32,7 @@ func TestViewersCountAgainstLimits(t *testing.T) {
 	c := connectRaw(t, ts)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if reply, err := c.Request(ctx, client.Message{Type: "join", Room: "a", Name: "late"}); err != nil || reply.Code != "room-full" {
+	if reply, err := c.Request(ctx, wire.TypeJoin, wire.Join{Room: "a", Name: "late"}); err != nil || reply.Error().Code != "room-full" {
 		t.Errorf("join of room a beside its publisher and viewer: %+v, %v, want error room-full", reply, err)
 	}
 

@@ -5,44 +5,13 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/directory"
 	"github.com/switchboard-rtc/switchboard/mesh"
+	"github.com/switchboard-rtc/switchboard/roster"
 	"github.com/switchboard-rtc/switchboard/sfu"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
-// Error codes sent to clients; docs/protocol.md lists them. They are stable.
-const (
-	CodeBadJSON          = "bad-json"
-	CodeUnknownType      = "unknown-type"
-	CodeBadRequest       = "bad-request"
-	CodeNotJoined        = "not-joined"
-	CodeAlreadyJoined    = "already-joined"
-	CodeInvalidSDP       = "invalid-sdp"
-	CodeInvalidCandidate = "invalid-candidate"
-	CodeNoOffer          = "no-offer"
-	CodeForbidden        = "forbidden"
-	CodeReplaced         = "replaced"
-	CodeRemoved          = "removed"
-	CodeRoomClosed       = "room-closed"
-	CodeInternal         = "internal"
-	CodeRateLimited      = "rate-limited"
-	CodeRoomFull         = "room-full"
-	CodeTooManyRooms     = "too-many-rooms"
-	CodeTooManyTracks    = "too-many-tracks"
-	// CodeModeMismatch: a join for a room that exists, or is configured, in the
-	// other mode.
-	CodeModeMismatch = "mode-mismatch"
-	// CodeWrongMode: a message for the other mode of room (publish-offer in a mesh
-	// room, relay in an SFU room).
-	CodeWrongMode = "wrong-mode"
-	// CodeUnknownPeer: a relay to no other peer of the room.
-	CodeUnknownPeer = "unknown-peer"
-	// CodeFlood: a relay over the client's rate; the session ends if it keeps on.
-	CodeFlood = "flood"
-	// CodeJoinTimeout: the session did not join a room within the join deadline
-	// (Config.JoinTimeout) and is closed.
-	CodeJoinTimeout = "join-timeout"
-)
-
-// ProtocolError is a client's mistake, reported to it with a code; the session goes on.
+// ProtocolError is a client's mistake, reported to it with a code (a wire.Code
+// constant); the session goes on.
 type ProtocolError struct {
 	Code    string
 	Message string
@@ -86,39 +55,32 @@ func toWire(err error) (code, msg string) {
 	case errors.As(err, &pe):
 		return pe.Code, pe.Message
 	case errors.Is(err, sfu.ErrInvalidSDP):
-		return CodeInvalidSDP, err.Error()
+		return wire.CodeInvalidSDP, err.Error()
 	case errors.Is(err, sfu.ErrInvalidCandidate):
-		return CodeInvalidCandidate, err.Error()
+		return wire.CodeInvalidCandidate, err.Error()
 	case errors.Is(err, sfu.ErrNoOffer):
-		return CodeNoOffer, err.Error()
+		return wire.CodeNoOffer, err.Error()
 	case errors.Is(err, sfu.ErrForbidden):
-		return CodeForbidden, err.Error()
-	case errors.Is(err, sfu.ErrReplaced):
-		return CodeReplaced, err.Error()
-	case errors.Is(err, sfu.ErrRemoved):
-		return CodeRemoved, err.Error()
-	case errors.Is(err, sfu.ErrRoomClosed):
-		return CodeRoomClosed, err.Error()
-	case errors.Is(err, sfu.ErrRoomFull):
-		return CodeRoomFull, err.Error()
-	case errors.Is(err, sfu.ErrTooManyRooms), errors.Is(err, directory.ErrTooManyRooms):
-		return CodeTooManyRooms, err.Error()
+		return wire.CodeForbidden, err.Error()
+	// Membership errors are the core's, the same for SFU and mesh rooms.
+	case errors.Is(err, roster.ErrReplaced):
+		return wire.CodeReplaced, err.Error()
+	case errors.Is(err, roster.ErrRemoved):
+		return wire.CodeRemoved, err.Error()
+	case errors.Is(err, roster.ErrRoomClosed):
+		return wire.CodeRoomClosed, err.Error()
+	case errors.Is(err, roster.ErrRoomFull):
+		return wire.CodeRoomFull, err.Error()
+	case errors.Is(err, roster.ErrTooManyRooms), errors.Is(err, directory.ErrTooManyRooms):
+		return wire.CodeTooManyRooms, err.Error()
 	case errors.Is(err, sfu.ErrTooManyTracks):
-		return CodeTooManyTracks, err.Error()
+		return wire.CodeTooManyTracks, err.Error()
 	case errors.Is(err, sfu.ErrUnknownMid):
-		return CodeBadRequest, err.Error()
+		return wire.CodeBadRequest, err.Error()
 	case errors.Is(err, directory.ErrModeMismatch):
-		return CodeModeMismatch, err.Error()
-	case errors.Is(err, mesh.ErrRoomFull):
-		return CodeRoomFull, err.Error()
+		return wire.CodeModeMismatch, err.Error()
 	case errors.Is(err, mesh.ErrForbidden):
-		return CodeForbidden, err.Error()
-	case errors.Is(err, mesh.ErrReplaced):
-		return CodeReplaced, err.Error()
-	case errors.Is(err, mesh.ErrRemoved):
-		return CodeRemoved, err.Error()
-	case errors.Is(err, mesh.ErrRoomClosed):
-		return CodeRoomClosed, err.Error()
+		return wire.CodeForbidden, err.Error()
 	}
-	return CodeInternal, "internal error"
+	return wire.CodeInternal, "internal error"
 }

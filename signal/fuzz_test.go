@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"github.com/switchboard-rtc/switchboard/sfu"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // wireCodes are the error codes a client may be sent.
-var wireCodes = []string{CodeBadJSON, CodeUnknownType, CodeBadRequest, CodeNotJoined, CodeAlreadyJoined,
-	CodeInvalidSDP, CodeInvalidCandidate, CodeNoOffer, CodeInternal}
+var wireCodes = []string{wire.CodeBadJSON, wire.CodeUnknownType, wire.CodeBadRequest, wire.CodeNotJoined, wire.CodeAlreadyJoined,
+	wire.CodeInvalidSDP, wire.CodeInvalidCandidate, wire.CodeNoOffer, wire.CodeInternal}
 
 // FuzzSession hands a session arbitrary frames (one per line of the input), in real
 // rooms: before join, the join itself, and after it (offers, answers, candidates,
@@ -75,7 +76,7 @@ func checkServerMessage(t *testing.T, msg []byte) {
 	if err := json.Unmarshal(msg, &m); err != nil || m.Type == "" {
 		t.Fatalf("server sent %q: not a message (%v)", msg, err)
 	}
-	if m.Type == TypeError && (!slices.Contains(wireCodes, m.Code) || m.Message == "") {
+	if m.Type == wire.TypeError && (!slices.Contains(wireCodes, m.Code) || m.Message == "") {
 		t.Fatalf("server sent error %q: unknown code or no message", msg)
 	}
 }

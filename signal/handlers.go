@@ -1,12 +1,14 @@
 package signal
 
 import (
-	"encoding/json"
 	"strings"
+
+	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/directory"
 	"github.com/switchboard-rtc/switchboard/roster"
 	"github.com/switchboard-rtc/switchboard/sfu"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // handler runs one type of client message, in the sessions need says.
@@ -26,20 +28,20 @@ const (
 )
 
 var handlers = map[string]handler{
-	TypeJoin:            {run: (*Session).join},
-	TypePublishOffer:    {need: inSFU, run: (*Session).publishOffer},
-	TypeSubscribeAnswer: {need: inSFU, run: (*Session).subscribeAnswer},
-	TypeCandidate:       {need: inSFU, run: (*Session).candidate},
-	TypeChat:            {need: joined, run: (*Session).chat},
-	TypeRelay:           {need: inMesh, run: (*Session).relay},
-	TypeLeave:           {run: func(*Session, string, []byte) error { return ErrLeft }},
-	TypePing:            {run: (*Session).ping},
+	wire.TypeJoin:            {run: (*Session).join},
+	wire.TypePublishOffer:    {need: inSFU, run: (*Session).publishOffer},
+	wire.TypeSubscribeAnswer: {need: inSFU, run: (*Session).subscribeAnswer},
+	wire.TypeCandidate:       {need: inSFU, run: (*Session).candidate},
+	wire.TypeChat:            {need: joined, run: (*Session).chat},
+	wire.TypeRelay:           {need: inMesh, run: (*Session).relay},
+	wire.TypeLeave:           {run: func(*Session, string, []byte) error { return ErrLeft }},
+	wire.TypePing:            {run: (*Session).ping},
 }
 
 // decode unmarshals a message body; a failure is the client's.
 func decode(frame []byte, v any) error {
-	if err := json.Unmarshal(frame, v); err != nil {
-		return protocolError(CodeBadRequest, "malformed message: "+err.Error())
+	if err := wire.DecodeBody(frame, v); err != nil {
+		return protocolError(wire.CodeBadRequest, "malformed message: "+err.Error())
 	}
 	return nil
 }
@@ -47,19 +49,19 @@ func decode(frame []byte, v any) error {
 func (s *Session) join(id string, frame []byte) error {
 	switch {
 	case s.participant != nil:
-		return protocolError(CodeAlreadyJoined, "this session has joined room "+quote(string(s.participant.RoomID())))
+		return protocolError(wire.CodeAlreadyJoined, "this session has joined room "+quote(string(s.participant.RoomID())))
 	case s.member != nil:
-		return protocolError(CodeAlreadyJoined, "this session has joined room "+quote(string(s.member.RoomID())))
+		return protocolError(wire.CodeAlreadyJoined, "this session has joined room "+quote(string(s.member.RoomID())))
 	}
-	var req joinRequest
+	var req wire.Join
 	if err := decode(frame, &req); err != nil {
 		return err
 	}
 	if _, err := roster.ParseRoomID(req.Room); err != nil {
-		return protocolError(CodeBadRequest, err.Error())
+		return protocolError(wire.CodeBadRequest, err.Error())
 	}
 	if a := s.access; a.Room != "" && a.Room != sfu.RoomID(req.Room) {
-		return protocolError(CodeForbidden, "token is for room "+quote(string(a.Room)))
+		return protocolError(wire.CodeForbidden, "token is for room "+quote(string(a.Room)))
 	}
 	if s.access.Name != "" {
 		req.Name = s.access.Name
@@ -92,7 +94,7 @@ func (s *Session) joinRoom(room sfu.RoomID, name string) (*sfu.Participant, erro
 
 // joinMode is the mode a join asks for: the one it names, else the configured
 // default for its room.
-func (s *Session) joinMode(req joinRequest) (directory.Mode, error) {
+func (s *Session) joinMode(req wire.Join) (directory.Mode, error) {
 	if req.Mode == "" {
 		if s.cfg.DefaultMode == nil {
 			return directory.SFU, nil
@@ -101,10 +103,10 @@ func (s *Session) joinMode(req joinRequest) (directory.Mode, error) {
 	}
 	mode, ok := directory.ParseMode(req.Mode)
 	if !ok {
-		return "", protocolError(CodeBadRequest, "mode: \"sfu\" or \"mesh\"")
+		return "", protocolError(wire.CodeBadRequest, "mode: \"sfu\" or \"mesh\"")
 	}
 	if mode == directory.Mesh && s.cfg.Mesh == nil {
-		return "", protocolError(CodeBadRequest, "this server has no mesh rooms")
+		return "", protocolError(wire.CodeBadRequest, "this server has no mesh rooms")
 	}
 	return mode, nil
 }
@@ -113,13 +115,13 @@ func (s *Session) joinMode(req joinRequest) (directory.Mode, error) {
 func displayName(name string) (string, error) {
 	name, err := roster.ParseDisplayName(name)
 	if err != nil {
-		return "", protocolError(CodeBadRequest, err.Error())
+		return "", protocolError(wire.CodeBadRequest, err.Error())
 	}
 	return name, nil
 }
 
 func (s *Session) publishOffer(id string, frame []byte) error {
-	var req publishOffer
+	var req wire.PublishOffer
 	if err := decode(frame, &req); err != nil {
 		return err
 	}
@@ -130,7 +132,7 @@ func (s *Session) publishOffer(id string, frame []byte) error {
 	for mid, name := range req.Sources {
 		src, ok := sfu.ParseSource(name)
 		if !ok {
-			return protocolError(CodeBadRequest, "sources: unknown source "+quote(name))
+			return protocolError(wire.CodeBadRequest, "sources: unknown source "+quote(name))
 		}
 		sources[mid] = src
 	}
@@ -138,12 +140,12 @@ func (s *Session) publishOffer(id string, frame []byte) error {
 	if err != nil {
 		return err
 	}
-	s.send(answerMessage{Type: TypePublishAnswer, Re: id, SDP: answer})
+	s.send(wire.TypePublishAnswer, id, wire.Answer{SDP: answer})
 	return nil
 }
 
 func (s *Session) subscribeAnswer(_ string, frame []byte) error {
-	var req subscribeAnswer
+	var req wire.SubscribeAnswer
 	if err := decode(frame, &req); err != nil {
 		return err
 	}
@@ -156,44 +158,44 @@ func (s *Session) subscribeAnswer(_ string, frame []byte) error {
 func checkSDP(sdp string) error {
 	switch {
 	case sdp == "":
-		return protocolError(CodeBadRequest, "sdp is missing")
-	case len(sdp) > MaxSDPSize:
-		return protocolError(CodeBadRequest, "sdp is larger than 192 KiB")
+		return protocolError(wire.CodeBadRequest, "sdp is missing")
+	case len(sdp) > wire.MaxSDPSize:
+		return protocolError(wire.CodeBadRequest, "sdp is larger than 192 KiB")
 	}
 	return nil
 }
 
 func (s *Session) candidate(_ string, frame []byte) error {
-	var req candidateMessage
+	var req wire.Candidate
 	if err := decode(frame, &req); err != nil {
 		return err
 	}
 	if req.Candidate == nil {
-		return protocolError(CodeBadRequest, "candidate is missing")
+		return protocolError(wire.CodeBadRequest, "candidate is missing")
 	}
 	if req.Candidate.Candidate == "" {
 		return nil // end of candidates
 	}
-	switch sfu.Side(req.Target) {
-	case sfu.SidePublisher:
-		return s.participant.Publisher().AddCandidate(*req.Candidate)
-	case sfu.SideSubscriber:
-		return s.participant.Subscriber().AddCandidate(*req.Candidate)
+	switch req.Target {
+	case wire.TargetPublisher:
+		return s.participant.Publisher().AddCandidate(webrtc.ICECandidateInit(*req.Candidate))
+	case wire.TargetSubscriber:
+		return s.participant.Subscriber().AddCandidate(webrtc.ICECandidateInit(*req.Candidate))
 	}
-	return protocolError(CodeBadRequest, "target: \"publisher\" or \"subscriber\"")
+	return protocolError(wire.CodeBadRequest, "target: \"publisher\" or \"subscriber\"")
 }
 
 func (s *Session) chat(_ string, frame []byte) error {
-	var req chatRequest
+	var req wire.ChatRequest
 	if err := decode(frame, &req); err != nil {
 		return err
 	}
 	text := strings.TrimSpace(req.Text)
 	switch {
 	case text == "":
-		return protocolError(CodeBadRequest, "text is empty")
-	case len(text) > MaxChatSize:
-		return protocolError(CodeBadRequest, "text is longer than 4096 bytes")
+		return protocolError(wire.CodeBadRequest, "text is empty")
+	case len(text) > wire.MaxChatSize:
+		return protocolError(wire.CodeBadRequest, "text is longer than 4096 bytes")
 	}
 	if s.member != nil {
 		return s.member.Chat(text)
@@ -203,6 +205,6 @@ func (s *Session) chat(_ string, frame []byte) error {
 }
 
 func (s *Session) ping(id string, _ []byte) error {
-	s.send(pongMessage{Type: TypePong, Re: id})
+	s.send(wire.TypePong, id, nil)
 	return nil
 }

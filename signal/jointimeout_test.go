@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard-rtc/switchboard/mesh"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // TestSessionsThatNeverJoinAreEnded: a client that only pings, never joining a room,
@@ -49,8 +50,8 @@ func TestSessionsThatNeverJoinAreEnded(t *testing.T) {
 		default:
 			t.Fatal("session that never joined still runs 40 s after it opened")
 		}
-		if got := idleOut.last(); got["type"] != TypeError || got["code"] != CodeJoinTimeout {
-			t.Errorf("last message to the client that never joined: %v, want an error with code %s", got, CodeJoinTimeout)
+		if got := idleOut.last(); got["type"] != wire.TypeError || got["code"] != wire.CodeJoinTimeout {
+			t.Errorf("last message to the client that never joined: %v, want an error with code %s", got, wire.CodeJoinTimeout)
 		}
 		select {
 		case err := <-joinedDone:

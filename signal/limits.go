@@ -1,6 +1,9 @@
 package signal
 
-import "github.com/switchboard-rtc/switchboard/internal/ratelimit"
+import (
+	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
+	"github.com/switchboard-rtc/switchboard/wire"
+)
 
 // Defaults of Limits: what internal/ratelimit gives every transport.
 const (
@@ -12,7 +15,7 @@ const (
 // default.
 type Limits struct {
 	// MaxMessageSize bounds one message, in bytes; the transport enforces it on
-	// each frame or POST body. Zero means MaxMessageSize (256 KiB).
+	// each frame or POST body. Zero means wire.MaxMessageSize (256 KiB).
 	MaxMessageSize int
 	// MessagesPerSecond is the rate of messages a client may keep up. Messages beyond
 	// it and the burst are refused with a rate-limited error; a client that goes on at
@@ -29,7 +32,7 @@ func (l Limits) MessageSize() int {
 	if l.MaxMessageSize > 0 {
 		return l.MaxMessageSize
 	}
-	return MaxMessageSize
+	return wire.MaxMessageSize
 }
 
 // Rate is the rate and burst of messages a client may send; a rate of zero means no

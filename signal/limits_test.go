@@ -7,6 +7,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 func runLimited(out Outbox, l Limits) (*Session, chan error) {
@@ -29,18 +31,18 @@ func TestRateLimit(t *testing.T) {
 			return out.last()
 		}
 		for i := range 20 {
-			if got := ping(fmt.Sprint("b", i)); got["type"] != TypePong {
+			if got := ping(fmt.Sprint("b", i)); got["type"] != wire.TypePong {
 				t.Fatalf("message %d of the burst: %v, want a pong", i, got)
 			}
 		}
 		got := ping("over")
-		if got["type"] != TypeError || got["code"] != CodeRateLimited || got["re"] != "over" || got["message"] == "" {
+		if got["type"] != wire.TypeError || got["code"] != wire.CodeRateLimited || got["re"] != "over" || got["message"] == "" {
 			t.Fatalf("beyond the burst: %v, want error rate-limited re \"over\"", got)
 		}
 		// At the rate, everything is served again.
 		for i := range 30 {
 			time.Sleep(100 * time.Millisecond)
-			if got := ping(fmt.Sprint("r", i)); got["type"] != TypePong {
+			if got := ping(fmt.Sprint("r", i)); got["type"] != wire.TypePong {
 				t.Fatalf("message %d at the rate: %v, want a pong", i, got)
 			}
 		}
@@ -51,7 +53,7 @@ func TestRateLimit(t *testing.T) {
 				break
 			}
 			synctest.Wait()
-			if m := out.last(); m["code"] == CodeRateLimited {
+			if m := out.last(); m["code"] == wire.CodeRateLimited {
 				refused++
 			}
 			if i > 1000 {

@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pion/webrtc/v4"
-
 	"github.com/switchboard-rtc/switchboard/directory"
 	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
 	"github.com/switchboard-rtc/switchboard/mesh"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // Mesh rooms: the session joins a mesh.Member instead of an sfu.Participant, and
@@ -20,7 +19,7 @@ func (s *Session) joinMesh(id, room, name string) error {
 	configured := s.cfg.DefaultMode != nil && s.cfg.DefaultMode(room) == directory.Mesh
 	m, err := s.cfg.Mesh.JoinWith(mesh.RoomID(room), name, obs, s.access.meshOptions(configured))
 	if errors.Is(err, mesh.ErrNoRoom) {
-		return protocolError(CodeForbidden, "creating a mesh room needs a join token with \"mode\": \"mesh\"; room "+
+		return protocolError(wire.CodeForbidden, "creating a mesh room needs a join token with \"mode\": \"mesh\"; room "+
 			quote(room)+" does not exist")
 	}
 	if err != nil {
@@ -33,25 +32,25 @@ func (s *Session) joinMesh(id, room, name string) error {
 func (s *Session) relay(_ string, frame []byte) error {
 	switch s.relays.Take(time.Now()) {
 	case ratelimit.Refuse:
-		return protocolError(CodeFlood, "too many relays: at most 50 a second, in bursts of 200")
+		return protocolError(wire.CodeFlood, "too many relays: at most 50 a second, in bursts of 200")
 	case ratelimit.Cut:
 		return ErrFlood
 	}
-	var req relayRequest
+	var req wire.Relay
 	if err := decode(frame, &req); err != nil {
 		return err
 	}
 	switch {
 	case req.To == "":
-		return protocolError(CodeBadRequest, "to: the id of the peer the relay is for")
+		return protocolError(wire.CodeBadRequest, "to: the id of the peer the relay is for")
 	case len(req.Data) == 0 || req.Data[0] != '{':
-		return protocolError(CodeBadRequest, "data: a JSON object")
-	case len(req.Data) > MaxRelaySize:
-		return protocolError(CodeBadRequest, "data is larger than 64 KiB")
+		return protocolError(wire.CodeBadRequest, "data: a JSON object")
+	case len(req.Data) > wire.MaxRelaySize:
+		return protocolError(wire.CodeBadRequest, "data is larger than 64 KiB")
 	}
 	err := s.member.Relay(mesh.PeerID(req.To), req.Data)
 	if errors.Is(err, mesh.ErrUnknownPeer) {
-		return protocolError(CodeUnknownPeer, "no other peer "+quote(req.To)+" in this room")
+		return protocolError(wire.CodeUnknownPeer, "no other peer "+quote(req.To)+" in this room")
 	}
 	return err
 }
@@ -73,29 +72,26 @@ var (
 func (o *meshObserver) Failed(error) { o.s.endInternal() }
 
 func (o *meshObserver) Joined(self mesh.PeerInfo, others []mesh.PeerInfo) {
-	msg := joinedMessage{
-		Type: TypeJoined, Re: o.joinRe, Room: o.room, Mode: string(directory.Mesh), Participant: peerToWire(self),
-		Participants: make([]participantJSON, len(others)), ICEServers: o.s.cfg.ICEServers,
-	}
-	if msg.ICEServers == nil {
-		msg.ICEServers = []webrtc.ICEServer{}
+	msg := wire.Joined{
+		Room: o.room, Mode: string(directory.Mesh), Participant: peerToWire(self),
+		Participants: make([]wire.Participant, len(others)), ICEServers: iceServersToWire(o.s.cfg.ICEServers),
 	}
 	for i, p := range others {
 		msg.Participants[i] = peerToWire(p)
 	}
-	o.s.send(msg)
+	o.s.send(wire.TypeJoined, o.joinRe, msg)
 }
 
 func (o *meshObserver) ParticipantJoined(p mesh.PeerInfo) {
-	o.s.send(participantMessage{Type: TypeParticipantJoined, Participant: peerToWire(p)})
+	o.s.send(wire.TypeParticipantJoined, "", wire.ParticipantEvent{Participant: peerToWire(p)})
 }
 
 func (o *meshObserver) ParticipantLeft(p mesh.PeerInfo) {
-	o.s.send(participantMessage{Type: TypeParticipantLeft, Participant: peerToWire(p)})
+	o.s.send(wire.TypeParticipantLeft, "", wire.ParticipantEvent{Participant: peerToWire(p)})
 }
 
 func (o *meshObserver) Relay(from mesh.PeerID, data []byte) {
-	o.s.send(relayMessage{Type: TypeRelay, From: string(from), Data: data})
+	o.s.send(wire.TypeRelay, "", wire.Relayed{From: string(from), Data: data})
 }
 
 // Removed tells the client why (an error with code replaced, removed or room-closed)
@@ -106,17 +102,17 @@ func (o *meshObserver) Removed(reason error) {
 }
 
 func (o *meshObserver) Chat(m mesh.ChatMessage) {
-	o.s.send(chatMessage{Type: TypeChat, From: string(m.From), Name: m.Name, Text: m.Text,
+	o.s.send(wire.TypeChat, "", wire.Chat{From: string(m.From), Name: m.Name, Text: m.Text,
 		Time: m.Time.Format(time.RFC3339Nano)})
 }
 
 // peerToWire describes a mesh peer as the protocol describes a participant: it
 // publishes nothing through the server. A peer that joined with a token shows its
 // grants, so that the others send it no media it may not receive.
-func peerToWire(p mesh.PeerInfo) participantJSON {
-	out := participantJSON{ID: string(p.ID), Identity: p.Identity, Name: p.Name, Tracks: []trackJSON{}}
+func peerToWire(p mesh.PeerInfo) wire.Participant {
+	out := wire.Participant{ID: string(p.ID), Identity: p.Identity, Name: p.Name, Tracks: []wire.Track{}}
 	if g := p.Grants; g != nil {
-		out.Grants = &meshGrantsJSON{Audio: g.Audio, Video: g.Video, Subscribe: g.Subscribe}
+		out.Grants = &wire.MeshGrants{Audio: g.Audio, Video: g.Video, Subscribe: g.Subscribe}
 	}
 	return out
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard-rtc/switchboard/mesh"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // meshSession runs a session that can join the mesh rooms rs, answering through out.
@@ -27,7 +28,7 @@ func (b *box) id() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, m := range b.msgs {
-		if m["type"] == TypeJoined {
+		if m["type"] == wire.TypeJoined {
 			return m["participant"].(map[string]any)["id"].(string)
 		}
 	}
@@ -75,11 +76,11 @@ func TestMeshSlowPeer(t *testing.T) {
 			t.Fatalf("slow peer's session ended with %v, want ErrSlowConsumer", err)
 		}
 		synctest.Wait()
-		if got := bOut.count(TypeRelay); got != 10 {
+		if got := bOut.count(wire.TypeRelay); got != 10 {
 			t.Errorf("b got %d of alice's 10 relays", got)
 		}
 		for name, out := range map[string]*box{"a": aOut, "b": bOut} {
-			if out.count(TypeParticipantLeft) != 1 {
+			if out.count(wire.TypeParticipantLeft) != 1 {
 				t.Errorf("%s was not told the slow peer left", name)
 			}
 		}
@@ -108,11 +109,11 @@ func TestRelayFlood(t *testing.T) {
 			s.Deliver(frame)
 		}
 		synctest.Wait()
-		if got := out.count(TypeError); got != 10 {
+		if got := out.count(wire.TypeError); got != 10 {
 			t.Errorf("%d errors after a burst 10 over, want 10 flood errors", got)
 		}
-		if code := out.last()["code"]; code != CodeFlood {
-			t.Errorf("error %v, want %s", code, CodeFlood)
+		if code := out.last()["code"]; code != wire.CodeFlood {
+			t.Errorf("error %v, want %s", code, wire.CodeFlood)
 		}
 		// Within the rate again: admitted, and the session goes on.
 		for range 20 {
@@ -134,7 +135,7 @@ func TestRelayFlood(t *testing.T) {
 		if err := <-done; !errors.Is(err, ErrFlood) {
 			t.Fatalf("flooding session ended with %v, want ErrFlood", err)
 		}
-		if code := out.last()["code"]; code != CodeFlood {
+		if code := out.last()["code"]; code != wire.CodeFlood {
 			t.Errorf("last message %v, want a flood error", out.last())
 		}
 		peer.Deliver([]byte(`{"type":"leave"}`))

@@ -10,6 +10,7 @@ import (
 	"github.com/switchboard-rtc/switchboard/directory"
 	"github.com/switchboard-rtc/switchboard/internal/safe"
 	"github.com/switchboard-rtc/switchboard/sfu"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // observer turns the media core's events into messages for the client. Its methods
@@ -34,50 +35,48 @@ func (o *observer) observers() sfu.Observers {
 }
 
 func (o *observer) Joined(self sfu.ParticipantInfo, others []sfu.ParticipantInfo) {
-	msg := joinedMessage{
-		Type: TypeJoined, Re: o.joinRe, Room: o.room, Mode: string(directory.SFU), Participant: participantToWire(self),
-		Participants: make([]participantJSON, len(others)), ICEServers: o.s.cfg.ICEServers,
-	}
-	if o.s.cfg.ICEServers == nil {
-		msg.ICEServers = []webrtc.ICEServer{}
+	msg := wire.Joined{
+		Room: o.room, Mode: string(directory.SFU), Participant: participantToWire(self),
+		Participants: make([]wire.Participant, len(others)), ICEServers: iceServersToWire(o.s.cfg.ICEServers),
 	}
 	for i, p := range others {
 		msg.Participants[i] = participantToWire(p)
 	}
-	o.s.send(msg)
+	o.s.send(wire.TypeJoined, o.joinRe, msg)
 }
 
 func (o *observer) ParticipantJoined(p sfu.ParticipantInfo) {
-	o.s.send(participantMessage{Type: TypeParticipantJoined, Participant: participantToWire(p)})
+	o.s.send(wire.TypeParticipantJoined, "", wire.ParticipantEvent{Participant: participantToWire(p)})
 }
 
 func (o *observer) ParticipantLeft(p sfu.ParticipantInfo) {
-	o.s.send(participantMessage{Type: TypeParticipantLeft, Participant: participantToWire(p)})
+	o.s.send(wire.TypeParticipantLeft, "", wire.ParticipantEvent{Participant: participantToWire(p)})
 }
 
 func (o *observer) TrackPublished(t sfu.TrackInfo) {
-	o.s.send(trackMessage{Type: TypeTrackPublished, Track: trackToWire("", t)})
+	o.s.send(wire.TypeTrackPublished, "", wire.TrackEvent{Track: trackToWire("", t)})
 }
 
 func (o *observer) TrackUnpublished(t sfu.TrackInfo) {
-	o.s.send(trackMessage{Type: TypeTrackUnpublished, Track: trackToWire("", t)})
+	o.s.send(wire.TypeTrackUnpublished, "", wire.TrackEvent{Track: trackToWire("", t)})
 }
 
 func (o *observer) Chat(m sfu.ChatMessage) {
-	o.s.send(chatMessage{Type: TypeChat, From: string(m.From), Name: m.Name, Text: m.Text,
+	o.s.send(wire.TypeChat, "", wire.Chat{From: string(m.From), Name: m.Name, Text: m.Text,
 		Time: m.Time.Format(time.RFC3339Nano)})
 }
 
 func (o *observer) SubscriberOffer(sdp string, tracks []sfu.SubscribedTrack) {
-	msg := offerMessage{Type: TypeSubscribeOffer, SDP: sdp, Tracks: make([]trackJSON, len(tracks))}
+	msg := wire.Offer{SDP: sdp, Tracks: make([]wire.Track, len(tracks))}
 	for i, t := range tracks {
 		msg.Tracks[i] = trackToWire(t.Mid, t.TrackInfo)
 	}
-	o.s.send(msg)
+	o.s.send(wire.TypeSubscribeOffer, "", msg)
 }
 
 func (o *observer) Candidate(side sfu.Side, c webrtc.ICECandidateInit) {
-	o.s.send(candidateMessage{Type: TypeCandidate, Target: string(side), Candidate: &c})
+	cand := wire.ICECandidate(c)
+	o.s.send(wire.TypeCandidate, "", wire.Candidate{Target: targetOf(side), Candidate: &cand})
 }
 
 // Removed tells the client why (an error with code replaced, removed or room-closed)
@@ -88,7 +87,7 @@ func (o *observer) Removed(reason error) {
 }
 
 func (o *observer) TrackMuted(t sfu.TrackInfo) {
-	o.s.send(trackMessage{Type: TypeTrackMuted, Track: trackToWire("", t)})
+	o.s.send(wire.TypeTrackMuted, "", wire.TrackEvent{Track: trackToWire("", t)})
 }
 
 // Failed ends the session: with ErrInternal after a panic in the media core's code
@@ -102,15 +101,15 @@ func (o *observer) Failed(err error) {
 	o.s.End(ErrConnectionFailed)
 }
 
-func participantToWire(p sfu.ParticipantInfo) participantJSON {
-	out := participantJSON{ID: string(p.ID), Identity: p.Identity, Name: p.Name, Tracks: make([]trackJSON, len(p.Tracks))}
+func participantToWire(p sfu.ParticipantInfo) wire.Participant {
+	out := wire.Participant{ID: string(p.ID), Identity: p.Identity, Name: p.Name, Tracks: make([]wire.Track, len(p.Tracks))}
 	for i, t := range p.Tracks {
 		out.Tracks[i] = trackToWire("", t)
 	}
 	return out
 }
 
-func trackToWire(mid string, t sfu.TrackInfo) trackJSON {
-	return trackJSON{Mid: mid, ID: string(t.ID), Participant: string(t.Participant), Kind: t.Kind.String(),
+func trackToWire(mid string, t sfu.TrackInfo) wire.Track {
+	return wire.Track{Mid: mid, ID: string(t.ID), Participant: string(t.Participant), Kind: t.Kind.String(),
 		Source: string(t.Source), Muted: t.Muted}
 }

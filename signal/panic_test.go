@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/internal/safe"
 	"github.com/switchboard-rtc/switchboard/mesh"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // TestPanicInHandlerEndsOnlyTheSession adds a message type whose handler panics: the
@@ -33,7 +34,7 @@ func TestPanicInHandlerEndsOnlyTheSession(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("session still running 10 s after its handler panicked")
 	}
-	if m := out.last(); m["type"] != "error" || m["code"] != CodeInternal || m["re"] != "r1" || m["message"] != "internal error" {
+	if m := out.last(); m["type"] != "error" || m["code"] != wire.CodeInternal || m["re"] != "r1" || m["message"] != "internal error" {
 		t.Errorf("the client got %v, want an internal error for r1 without detail", m)
 	}
 	if n := safe.Count() - before; n != 1 {
@@ -66,7 +67,7 @@ func TestPanicInMediaCoreEndsTheSessionWithInternalError(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("session still running 10 s after Failed")
 	}
-	if m := out.last(); m["type"] != "error" || m["code"] != CodeInternal || m["message"] != "internal error" {
+	if m := out.last(); m["type"] != "error" || m["code"] != wire.CodeInternal || m["message"] != "internal error" {
 		t.Errorf("the client got %v, want an internal error without detail", m)
 	}
 }
@@ -91,7 +92,7 @@ func TestPanicInMeshMemberEndsTheSession(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("session still running 10 s after Failed")
 	}
-	if m := out.last(); m["type"] != "error" || m["code"] != CodeInternal {
+	if m := out.last(); m["type"] != "error" || m["code"] != wire.CodeInternal {
 		t.Errorf("the client got %v, want an internal error", m)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard-rtc/switchboard/internal/safe"
 	"github.com/switchboard-rtc/switchboard/mesh"
 	"github.com/switchboard-rtc/switchboard/sfu"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // Rooms is what a session needs to put its client in an SFU room: *sfu.Rooms on a
@@ -197,7 +198,7 @@ func (s *Session) joinTimedOut() error {
 	if s.participant != nil || s.member != nil {
 		return nil
 	}
-	s.sendError("", protocolError(CodeJoinTimeout, "no room joined within the join timeout: closing"))
+	s.sendError("", protocolError(wire.CodeJoinTimeout, "no room joined within the join timeout: closing"))
 	s.log.Info("session closed: no room joined in time")
 	return ErrJoinTimeout
 }
@@ -207,15 +208,14 @@ func (s *Session) joinTimedOut() error {
 // peer's relays have a budget of their own (newRelayLimiter), sized for the offers and
 // candidates it exchanges with every other peer at once, and are not counted here.
 func (s *Session) admit(frame []byte) error {
-	var env envelope
-	decodeErr := json.Unmarshal(frame, &env)
-	if s.member == nil || env.Type != "relay" {
+	env, decodeErr := wire.DecodeFromClient(frame)
+	if s.member == nil || env.Type != wire.TypeRelay {
 		switch s.limit.Take(time.Now()) {
 		case ratelimit.Refuse:
-			if len(env.ID) > MaxNameSize {
+			if len(env.ID) > wire.MaxIDSize {
 				env.ID = ""
 			}
-			s.sendError(env.ID, protocolError(CodeRateLimited, "too many messages: this one was not handled"))
+			s.sendError(env.ID, protocolError(wire.CodeRateLimited, "too many messages: this one was not handled"))
 			return nil
 		case ratelimit.Cut:
 			s.log.Info("client over its message rate: disconnected", "participant", s.participantID())
@@ -228,18 +228,18 @@ func (s *Session) admit(frame []byte) error {
 // handle runs the handler of frame, whose envelope decoded to env (or failed with
 // decodeErr). It returns an error only when the session must end; anything else the
 // client got wrong is answered with an error message.
-func (s *Session) handle(env envelope, decodeErr error, frame []byte) error {
+func (s *Session) handle(env wire.Envelope, decodeErr error, frame []byte) error {
 	if decodeErr != nil || env.Type == "" {
-		s.sendError("", protocolError(CodeBadJSON, "a message is a JSON object with a string \"type\""))
+		s.sendError("", protocolError(wire.CodeBadJSON, "a message is a JSON object with a string \"type\""))
 		return nil
 	}
-	if len(env.ID) > MaxNameSize {
-		s.sendError("", protocolError(CodeBadRequest, "id is longer than 64 characters"))
+	if len(env.ID) > wire.MaxIDSize {
+		s.sendError("", protocolError(wire.CodeBadRequest, "id is longer than 64 characters"))
 		return nil
 	}
 	h, ok := handlers[env.Type]
 	if !ok {
-		s.sendError(env.ID, protocolError(CodeUnknownType, "unknown message type "+quote(env.Type)))
+		s.sendError(env.ID, protocolError(wire.CodeUnknownType, "unknown message type "+quote(env.Type)))
 		return nil
 	}
 	if err := s.admits(h.need, env.Type); err != nil {
@@ -255,11 +255,11 @@ func (s *Session) handle(env envelope, decodeErr error, frame []byte) error {
 		s.sendError(env.ID, err)
 		return err
 	case errors.Is(err, ErrFlood):
-		s.sendError(env.ID, protocolError(CodeFlood, "too many relays: disconnecting"))
+		s.sendError(env.ID, protocolError(wire.CodeFlood, "too many relays: disconnecting"))
 		return err
 	default:
 		code, _ := toWire(err)
-		if code == CodeInternal {
+		if code == wire.CodeInternal {
 			s.log.Warn("request failed", "type", env.Type, "participant", s.participantID(), "err", err)
 		}
 		s.sendError(env.ID, err)
@@ -270,7 +270,7 @@ func (s *Session) handle(env envelope, decodeErr error, frame []byte) error {
 // run runs h on frame. A panic in h is logged with its stack and ends the session
 // with ErrInternal: the client's state may be half changed, and everyone else's is
 // not touched.
-func (s *Session) run(h handler, env envelope, frame []byte) (err error) {
+func (s *Session) run(h handler, env wire.Envelope, frame []byte) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			_ = safe.Report(s.scopedLog(), "signal handler "+env.Type, v)
@@ -306,11 +306,11 @@ func (s *Session) admits(need need, typ string) error {
 	switch {
 	case need == anytime:
 	case s.participant == nil && s.member == nil:
-		return protocolError(CodeNotJoined, typ+" before join")
+		return protocolError(wire.CodeNotJoined, typ+" before join")
 	case need == inSFU && s.participant == nil:
-		return protocolError(CodeWrongMode, typ+" is for SFU rooms; this is a mesh room")
+		return protocolError(wire.CodeWrongMode, typ+" is for SFU rooms; this is a mesh room")
 	case need == inMesh && s.member == nil:
-		return protocolError(CodeWrongMode, typ+" is for mesh rooms; this is an SFU room")
+		return protocolError(wire.CodeWrongMode, typ+" is for mesh rooms; this is an SFU room")
 	}
 	return nil
 }
@@ -326,9 +326,11 @@ func (s *Session) participantID() string {
 	return ""
 }
 
-// send encodes v and queues it for the client; a full queue ends the session.
-func (s *Session) send(v any) {
-	b, err := json.Marshal(v)
+// send encodes a message of type typ with body (nil for none), answering the request
+// re when it is not empty, and queues it for the client; a full queue ends the
+// session.
+func (s *Session) send(typ, re string, body any) {
+	b, err := wire.Encode(wire.Envelope{Type: typ, Re: re}, body)
 	if err != nil {
 		s.log.Error("cannot encode message", "err", err)
 		return
@@ -340,7 +342,7 @@ func (s *Session) send(v any) {
 
 func (s *Session) sendError(re string, err error) {
 	code, msg := toWire(err)
-	s.send(errorMessage{Type: TypeError, Re: re, Code: code, Message: msg})
+	s.send(wire.TypeError, re, wire.Error{Code: code, Message: msg})
 }
 
 // quote shortens and quotes client-supplied text for an error message.

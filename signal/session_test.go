@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard-rtc/switchboard/sfu"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // noRooms refuses every join; the tests here need no media.
@@ -86,10 +87,10 @@ func TestPingAndErrors(t *testing.T) {
 		out := &box{}
 		s, done := runSession(out)
 		for _, tc := range []struct{ frame, typ, code, re string }{
-			{`{"type":"ping","id":"p1"}`, TypePong, "", "p1"},
-			{`{"type":"chat","id":"c1","text":"hi"}`, TypeError, CodeNotJoined, "c1"},
-			{`{"type":"join","id":"j1","room":"r","name":"n"}`, TypeError, CodeInternal, "j1"},
-			{`nonsense`, TypeError, CodeBadJSON, ""},
+			{`{"type":"ping","id":"p1"}`, wire.TypePong, "", "p1"},
+			{`{"type":"chat","id":"c1","text":"hi"}`, wire.TypeError, wire.CodeNotJoined, "c1"},
+			{`{"type":"join","id":"j1","room":"r","name":"n"}`, wire.TypeError, wire.CodeInternal, "j1"},
+			{`nonsense`, wire.TypeError, wire.CodeBadJSON, ""},
 		} {
 			s.Deliver([]byte(tc.frame))
 			synctest.Wait()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/server"
 	"github.com/switchboard-rtc/switchboard/signal"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // Events are a WebSocket's life as Fiber applications usually handle it: one call
@@ -90,7 +91,7 @@ func refuse(c fiber.Ctx, err error) error {
 // serve runs one connection: this goroutine reads, one writer goroutine writes.
 func serve(ctx context.Context, conn *websocket.Conn, ev Events) {
 	// Messages over the limit fail the read and close the connection.
-	conn.SetReadLimit(signal.MaxMessageSize)
+	conn.SetReadLimit(wire.MaxMessageSize)
 	queue := make(chan []byte, queueSize)
 	closed := make(chan struct{})
 	hangupCh := make(chan struct{})

@@ -15,6 +15,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/client"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // Peer is one participant; it leaves when the test ends.
@@ -45,7 +46,7 @@ func Join(t testing.TB, url, room, name string, hc *http.Client) *Peer {
 	return p
 }
 
-func (p *Peer) onTrack(info client.TrackInfo, track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+func (p *Peer) onTrack(info wire.Track, track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	key := info.Participant + "/" + info.Kind
 	p.mu.Lock()
 	n := p.packets[key]

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/sfu"
 	"github.com/switchboard-rtc/switchboard/signal"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // FuzzPost posts arbitrary bodies to a session, one POST per NUL-separated part of
@@ -25,7 +26,7 @@ func FuzzPost(f *testing.F) {
 		"{\"type\":\"join\",\"room\":\"r\",\"name\":\"a\"}\x00{\"type\":\"chat\",\"text\":\"hi\"}\x00{\"type\":\"leave\"}\x00{\"type\":\"ping\"}",
 		"{\"type\":\"join\",\"room\":\"r\",\"name\":\"a\"}\x00{\"type\":\"candidate\",\"target\":\"subscriber\",\"candidate\":{\"candidate\":\"\"}}",
 		"\x00\x00not json\x00{\"type\":7}",
-		string(bytes.Repeat([]byte("x"), signal.MaxMessageSize+1)),
+		string(bytes.Repeat([]byte("x"), wire.MaxMessageSize+1)),
 	} {
 		f.Add([]byte(seed))
 	}

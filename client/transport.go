@@ -11,9 +11,9 @@ import (
 	"github.com/coder/websocket"
 )
 
-// wire carries the protocol's messages, one per call: a WebSocket, or an SSE stream
+// transport carries the protocol's messages, one per call: a WebSocket, or an SSE stream
 // with POSTs. Read is called by one goroutine; Write by one at a time.
-type wire interface {
+type transport interface {
 	Read(ctx context.Context) ([]byte, error)
 	Write(ctx context.Context, msg []byte) error
 	Close() error
@@ -21,7 +21,7 @@ type wire interface {
 
 // dial opens the transport url names by its scheme.
 // A non-empty token goes in an Authorization header.
-func dial(ctx context.Context, url string, hc *http.Client, token string) (wire, error) {
+func dial(ctx context.Context, url string, hc *http.Client, token string) (transport, error) {
 	if strings.HasPrefix(url, "http:") || strings.HasPrefix(url, "https:") {
 		return dialSSE(ctx, url, hc, token)
 	}

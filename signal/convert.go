@@ -1,0 +1,31 @@
+package signal
+
+import (
+	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-rtc/switchboard/sfu"
+	"github.com/switchboard-rtc/switchboard/wire"
+)
+
+// wire.ICECandidate has the fields of webrtc.ICECandidateInit, so that candidates cross
+// the seam with a conversion; this fails to compile if the two drift apart.
+var _ = webrtc.ICECandidateInit(wire.ICECandidate{})
+
+// iceServersToWire describes servers as the joined message carries them: an array,
+// empty rather than null, in the JSON webrtc.ICEServer encodes to.
+func iceServersToWire(servers []webrtc.ICEServer) []wire.ICEServer {
+	out := make([]wire.ICEServer, len(servers))
+	for i, s := range servers {
+		out[i] = wire.ICEServer{Credential: s.Credential, CredentialType: s.CredentialType.String(),
+			URLs: s.URLs, Username: s.Username}
+	}
+	return out
+}
+
+// targetOf names side as a candidate message does.
+func targetOf(side sfu.Side) string {
+	if side == sfu.SideSubscriber {
+		return wire.TargetSubscriber
+	}
+	return wire.TargetPublisher
+}

@@ -1,0 +1,171 @@
+package wire
+
+import "encoding/json"
+
+// Bodies of the messages a client sends. Each is the JSON object of its message minus
+// the envelope (type and id); Encode and DecodeBody add and skip the envelope.
+
+// Join is the body of TypeJoin: the room to join (created if it does not exist), the
+// display name, and the room's mode ("sfu", "mesh", or empty for the server's
+// choice). The server answers TypeJoined.
+type Join struct {
+	Room string `json:"room"`
+	Name string `json:"name"`
+	Mode string `json:"mode,omitempty"`
+}
+
+// PublishOffer is the body of TypePublishOffer: the client's offer on its publisher
+// connection, and the source ("camera", "microphone", "screen") of each sending
+// m-line by mid. The server answers TypePublishAnswer (body Answer).
+type PublishOffer struct {
+	SDP     string            `json:"sdp"`
+	Sources map[string]string `json:"sources"`
+}
+
+// SubscribeAnswer is the body of TypeSubscribeAnswer: the client's answer to the
+// latest TypeSubscribeOffer.
+type SubscribeAnswer struct {
+	SDP string `json:"sdp"`
+}
+
+// ChatRequest is the body of a TypeChat the client sends; the room gets it as Chat.
+type ChatRequest struct {
+	Text string `json:"text"`
+}
+
+// Relay is the body of a TypeRelay the client sends, in a mesh room: Data (a JSON
+// object) for the peer To. The peer gets it as Relayed.
+type Relay struct {
+	To   string          `json:"to"`
+	Data json.RawMessage `json:"data"`
+}
+
+// Bodies of the messages both sides send.
+
+// Sides of a peer connection, as Candidate.Target names them.
+const (
+	TargetPublisher  = "publisher"
+	TargetSubscriber = "subscriber"
+)
+
+// Candidate is the body of TypeCandidate, either way: a trickled ICE candidate for the
+// connection Target names (TargetPublisher or TargetSubscriber). A Candidate with an
+// empty candidate string ends the candidates.
+type Candidate struct {
+	Target    string        `json:"target"`
+	Candidate *ICECandidate `json:"candidate"`
+}
+
+// ICECandidate is an ICE candidate as the browser's RTCIceCandidateInit has it. It has
+// the fields of Pion's webrtc.ICECandidateInit, in the same order, so that one
+// converts to the other with a plain conversion.
+type ICECandidate struct {
+	Candidate        string  `json:"candidate"`
+	SDPMid           *string `json:"sdpMid"`
+	SDPMLineIndex    *uint16 `json:"sdpMLineIndex"`
+	UsernameFragment *string `json:"usernameFragment"`
+}
+
+// Bodies of the messages the server sends.
+
+// Joined is the body of TypeJoined, the reply to Join: the room, its mode ("sfu" or
+// "mesh"), the client itself, everyone else already there, and the STUN/TURN servers
+// for the client's connections. The server sends Participants and ICEServers as
+// arrays, empty rather than null.
+type Joined struct {
+	Room         string        `json:"room"`
+	Mode         string        `json:"mode"`
+	Participant  Participant   `json:"participant"`
+	Participants []Participant `json:"participants"`
+	ICEServers   []ICEServer   `json:"iceServers"`
+}
+
+// ParticipantEvent is the body of TypeParticipantJoined and TypeParticipantLeft.
+type ParticipantEvent struct {
+	Participant Participant `json:"participant"`
+}
+
+// TrackEvent is the body of TypeTrackPublished, TypeTrackUnpublished and
+// TypeTrackMuted.
+type TrackEvent struct {
+	Track Track `json:"track"`
+}
+
+// Answer is the body of TypePublishAnswer, the reply to PublishOffer.
+type Answer struct {
+	SDP string `json:"sdp"`
+}
+
+// Offer is the body of TypeSubscribeOffer: the server's offer on the subscriber
+// connection and the track each m-line carries (Track.Mid set). The client answers
+// SubscribeAnswer.
+type Offer struct {
+	SDP    string  `json:"sdp"`
+	Tracks []Track `json:"tracks"`
+}
+
+// Chat is the body of a TypeChat the server sends: who sent Text, and when (RFC 3339
+// with nanoseconds, as the server's clock has it).
+type Chat struct {
+	From string `json:"from"`
+	Name string `json:"name"`
+	Text string `json:"text"`
+	Time string `json:"time"`
+}
+
+// Relayed is the body of a TypeRelay the server sends on: Data as the peer From (a
+// participant id the server stamps, never the sender's say) relayed it.
+type Relayed struct {
+	From string          `json:"from"`
+	Data json.RawMessage `json:"data"`
+}
+
+// Error is the body of TypeError: Code (one of the Code constants) for programs,
+// Message for people. An error caused by a request carries its id as re.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Participant describes a participant of a room. The server always sends Tracks, as
+// an array: a mesh peer publishes nothing through it. Grants are set for a mesh peer
+// whose join token limits what it may do, so that the others send it no media it
+// may not receive.
+type Participant struct {
+	ID       string      `json:"id"`
+	Identity string      `json:"identity,omitempty"`
+	Name     string      `json:"name"`
+	Tracks   []Track     `json:"tracks"`
+	Grants   *MeshGrants `json:"grants,omitempty"`
+}
+
+// MeshGrants is what a mesh peer may do: send audio, send video, receive.
+type MeshGrants struct {
+	Audio     bool `json:"audio"`
+	Video     bool `json:"video"`
+	Subscribe bool `json:"subscribe"`
+}
+
+// Track describes a published track. Mid is set only in Offer: the subscriber
+// connection's m-line that carries it. Kind is "audio" or "video"; Source is
+// "camera", "microphone" or "screen".
+type Track struct {
+	Mid         string `json:"mid,omitempty"`
+	ID          string `json:"id"`
+	Participant string `json:"participant"`
+	Kind        string `json:"kind"`
+	Source      string `json:"source"`
+	Muted       bool   `json:"muted,omitempty"`
+}
+
+// ICEServer is a STUN or TURN server for the client's connections, as the browser's
+// RTCIceServer has it. Its fields are in the order of their JSON names, and
+// CredentialType is always sent: the bytes Pion's webrtc.ICEServer encodes to.
+type ICEServer struct {
+	// Credential is a TURN password (a string), or Pion's OAuth credential.
+	Credential any `json:"credential,omitempty"`
+	// CredentialType is "password" or "oauth".
+	CredentialType string   `json:"credentialType"`
+	URLs           []string `json:"urls"`
+	Username       string   `json:"username,omitempty"`
+}

@@ -1,0 +1,29 @@
+package wire
+
+// Message types a client sends. TypeCandidate and TypeChat go both ways.
+const (
+	TypeJoin            = "join"
+	TypePublishOffer    = "publish-offer"
+	TypeSubscribeAnswer = "subscribe-answer"
+	TypeCandidate       = "candidate"
+	TypeChat            = "chat"
+	TypeLeave           = "leave"
+	TypePing            = "ping"
+	// TypeRelay is a message for one other peer of a mesh room (body Relay); the
+	// server sends it on as TypeRelay too (body Relayed), stamped with its sender.
+	TypeRelay = "relay"
+)
+
+// Message types the server sends, besides TypeCandidate, TypeChat and TypeRelay.
+const (
+	TypeJoined            = "joined"
+	TypeParticipantJoined = "participant-joined"
+	TypeParticipantLeft   = "participant-left"
+	TypeTrackPublished    = "track-published"
+	TypeTrackUnpublished  = "track-unpublished"
+	TypeTrackMuted        = "track-muted"
+	TypePublishAnswer     = "publish-answer"
+	TypeSubscribeOffer    = "subscribe-offer"
+	TypePong              = "pong"
+	TypeError             = "error"
+)
