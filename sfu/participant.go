@@ -112,8 +112,12 @@ func (p *Participant) Leave() {
 	p.leaveOnce.Do(func() {
 		p.room.ops.post(func() { p.room.leaveOp(p) })
 		p.room.rooms.releaseParticipant(p.room)
-		p.pub.close()
+		// The subscriber's queue stops first: with one connection for both sides
+		// (sfu-ws), an operation still adding a track while the publisher side closes
+		// that connection could add a sender after Close stopped the others, and its
+		// RTCP reader would never end.
 		p.sub.close()
+		p.pub.close()
 		p.log.Info("participant left")
 	})
 }
