@@ -23,13 +23,8 @@ const (
 // trickle whose If-Match is not the session's current entity tag gets 412.
 func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
 	h.cors(w)
-	id := r.PathValue("id")
-	s := h.get(id)
-	if s == nil {
-		writeError(w, http.StatusNotFound, "no such session")
-		return
-	}
-	if !h.owned(w, r, s) {
+	id, s, ok := h.ownSession(w, r)
+	if !ok {
 		return
 	}
 	if !h.admitPatch(id) {
@@ -117,16 +112,23 @@ func addCandidates(w http.ResponseWriter, s resource, frag fragment) bool {
 	return true
 }
 
-// delete ends a session.
-func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
-	h.cors(w)
+// ownSession finds the session of r's path, and checks that r comes from its
+// owner; it answers 404 or 403 itself when not.
+func (h *Handler) ownSession(w http.ResponseWriter, r *http.Request) (string, *session, bool) {
 	id := r.PathValue("id")
 	s := h.get(id)
 	if s == nil {
 		writeError(w, http.StatusNotFound, "no such session")
-		return
+		return "", nil, false
 	}
-	if !h.owned(w, r, s) {
+	return id, s, h.owned(w, r, s)
+}
+
+// delete ends a session.
+func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
+	h.cors(w)
+	id, s, ok := h.ownSession(w, r)
+	if !ok {
 		return
 	}
 	if s = h.take(id); s == nil {
