@@ -94,6 +94,9 @@ type JoinOptions struct {
 	// MustExist refuses, with ErrNoRoom, to create the room: the member may only
 	// join a room that others are in.
 	MustExist bool
+	// Transport names what carries the member's signaling ("websocket", "sse"), for
+	// metrics (Rooms.Census). Empty is counted as "other".
+	Transport string
 }
 
 // ClaimFunc claims a room name before a room is created with it, so that rooms of
@@ -158,7 +161,7 @@ func (rs *Rooms) JoinWith(id RoomID, name string, obs Observer, opts JoinOptions
 		return nil, err
 	}
 	m := &Member{id: roster.NewParticipantID(), identity: opts.Identity, name: name, grants: opts.Grants, room: r,
-		obs: obs, rooms: rs, left: make(chan struct{})}
+		obs: obs, rooms: rs, left: make(chan struct{}), transport: opts.Transport}
 	m.log = r.log.With("peer", m.id)
 	if opts.Identity != "" {
 		m.log = m.log.With("identity", opts.Identity)

@@ -96,13 +96,14 @@ func (r *Room) chat(msg ChatMessage) {
 // Member is one peer in one mesh room. It is created by Rooms.Join and lives until
 // Leave. Its methods are safe for concurrent use.
 type Member struct {
-	id       PeerID
-	identity string
-	name     string
-	grants   *Grants
-	room     *Room
-	obs      Observer
-	log      *slog.Logger
+	id        PeerID
+	identity  string
+	name      string
+	grants    *Grants
+	room      *Room
+	transport string
+	obs       Observer
+	log       *slog.Logger
 
 	leaveOnce sync.Once
 	rooms     *Rooms

@@ -43,6 +43,9 @@ type DownTrack struct {
 	hdr     rtp.Header // the outgoing header, reused for every packet
 	rtx     retransmitter
 	written atomic.Uint64
+
+	// first is the subscribing participant's first-media mark; nil for a viewer's.
+	first *firstMedia
 }
 
 type downBinding struct {
@@ -175,19 +178,32 @@ func (d *DownTrack) writeRTP(src *Track, pkt *rtp.Packet) {
 	if b == nil {
 		return
 	}
+	if d.write(b, src, pkt) {
+		d.first.mark() // outside d.mu: it may call out
+	}
+}
+
+// write does writeRTP's work under d.mu, and reports whether pkt was sent.
+func (d *DownTrack) write(b *downBinding, src *Track, pkt *rtp.Packet) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if src != d.source {
-		return // the loop of a source switched away from
+		return false // the loop of a source switched away from
 	}
 	if d.rw.waiting(src.codec.MimeType, pkt) {
-		return
+		src.counters.drop(DropNoKeyframe)
+		return false
 	}
 	d.hdr = pkt.Header
 	d.rw.rewrite(&d.hdr, d.clock)
-	if d.send(b, pkt.Payload) {
-		d.written.Add(1)
+	if !d.send(b, pkt.Payload) {
+		src.counters.drop(DropWriteFailed)
+		return false
 	}
+	d.written.Add(1)
+	src.counters.packetsOut.Add(1)
+	src.counters.bytesOut.Add(uint64(d.hdr.MarshalSize() + len(pkt.Payload)))
+	return true
 }
 
 // send writes d.hdr, made the subscriber's, and payload. d.mu is held.

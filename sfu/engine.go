@@ -44,6 +44,9 @@ type Config struct {
 	Liveness Liveness
 	// Logger receives the media core's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Timings, when set, receives the ICE connect time of participants' connections
+	// and the time from a participant's join to its first media (for metrics).
+	Timings Timings
 }
 
 // Engine builds the peer connections of every participant from one configuration.
@@ -61,6 +64,8 @@ type Engine struct {
 	mux            *udpMux      // the shared UDP port; nil with a port per connection
 	conns          sync.Map     // *webrtc.PeerConnection made and not yet closed
 	open           atomic.Int64 // how many
+	stats          trackStats
+	timings        Timings // nil: none
 }
 
 // NewEngine checks cfg and prepares the codecs, interceptors and ICE settings.
@@ -73,7 +78,8 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{config: webrtc.Configuration{ICEServers: cfg.ICEServers}, limits: cfg.Limits.withDefaults(), log: log}
+	e := &Engine{config: webrtc.Configuration{ICEServers: cfg.ICEServers}, limits: cfg.Limits.withDefaults(), log: log,
+		timings: cfg.Timings}
 	perConnection := cfg.PortPerConnection || cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0
 	if perConnection && cfg.UDPPort != 0 {
 		return nil, errors.New("sfu: UDPPort is the shared port; it cannot be set with a port per connection")

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
@@ -17,16 +19,19 @@ import (
 // and its Subscriber (what it receives). It is created by Rooms.Join and lives until
 // Leave.
 type Participant struct {
-	id       ParticipantID
-	identity string
-	name     string
-	grants   *Grants // nil: everything allowed
-	room     *Room
-	obs      Observers
-	log      *slog.Logger
+	id        ParticipantID
+	identity  string
+	name      string
+	grants    *Grants // nil: everything allowed
+	transport string
+	room      *Room
+	obs       Observers
+	log       *slog.Logger
 
 	pub *Publisher
 	sub *Subscriber
+
+	first firstMedia // when it joined, and whether media has reached it since
 
 	leaveOnce sync.Once
 }
@@ -58,6 +63,9 @@ type JoinOptions struct {
 	Identity string
 	// Grants limit what the participant may do; nil allows everything.
 	Grants *Grants
+	// Transport names what carries the participant's signaling ("websocket", "sse",
+	// "sfu-ws", "whip"), for metrics (Rooms.Census). Empty is counted as "other".
+	Transport string
 }
 
 // Grants limit what a participant may do: publish (which sources), and receive the
@@ -131,6 +139,14 @@ func (p *Participant) engine() *Engine {
 	return p.room.rooms.engine
 }
 
+// timingsOrNil is the engine's Timings, nil with none or without an engine.
+func (e *Engine) timingsOrNil() Timings {
+	if e == nil {
+		return nil
+	}
+	return e.timings
+}
+
 // info describes the participant with the given tracks.
 func (p *Participant) info(tracks []*Track) ParticipantInfo {
 	infos := make([]TrackInfo, len(tracks))
@@ -144,9 +160,14 @@ func (p *Participant) info(tracks []*Track) ParticipantInfo {
 func (p *Participant) watchConnection(side Side, pc *webrtc.PeerConnection) {
 	// A panic in a callback ends the participant, not Pion's goroutine and the
 	// process with it.
+	made, timings := time.Now(), p.engine().timingsOrNil()
+	var connected atomic.Bool
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		defer safe.Recover(p.log, "connection state callback", p.obs.Connection.Failed)
 		p.log.Debug("connection state", "side", side, "state", s)
+		if s == webrtc.PeerConnectionStateConnected && timings != nil && connected.CompareAndSwap(false, true) {
+			timings.ICEConnected(side, time.Since(made))
+		}
 		if s == webrtc.PeerConnectionStateFailed {
 			p.obs.Connection.Failed(&ConnectionError{Side: side})
 		}

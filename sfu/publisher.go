@@ -373,6 +373,8 @@ func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 
 	log.Info("track published")
 	go pub.drainRTCP(recv)
+	pub.engine.trackStarted(t)
+	defer pub.engine.trackEnded(t)
 	pub.p.room.publish(pub.p, t)
 	t.readLoop(remote)
 

@@ -68,25 +68,28 @@ func (d *DownTrack) retransmit(nack *rtcp.TransportLayerNack) {
 	now := time.Now()
 	for _, pair := range nack.Nacks {
 		pair.Range(func(seq uint16) bool {
+			src.counters.nacks.Add(1)
 			if !d.rtx.budget.take(now) {
 				d.rtx.refused.Add(1)
+				src.counters.drop(DropNACKBudget)
 				return true
 			}
-			d.resend(b, src.cache, seq)
+			d.resend(b, src, seq)
 			return true
 		})
 	}
 }
 
 // resend writes one cached packet, rewritten as it was first sent. d.mu is held.
-func (d *DownTrack) resend(b *downBinding, cache *packetCache, seq uint16) {
+func (d *DownTrack) resend(b *downBinding, src *Track, seq uint16) {
 	srcSeq, ok := d.rw.sourceSeq(seq)
 	n := 0
 	if ok {
-		n = cache.get(srcSeq, d.rtx.buf[:])
+		n = src.cache.get(srcSeq, d.rtx.buf[:])
 	}
 	if n == 0 || d.rtx.pkt.Unmarshal(d.rtx.buf[:n]) != nil {
 		d.rtx.missed.Add(1)
+		src.counters.drop(DropNotCached)
 		return
 	}
 	d.hdr = d.rtx.pkt.Header
@@ -94,6 +97,7 @@ func (d *DownTrack) resend(b *downBinding, cache *packetCache, seq uint16) {
 	d.hdr.Timestamp += d.rw.tsOffset
 	if d.send(b, d.rtx.pkt.Payload) {
 		d.rtx.sent.Add(1)
+		src.counters.retransmitted.Add(1)
 	}
 }
 

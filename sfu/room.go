@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/switchboard-rtc/switchboard/internal/safe"
 	"github.com/switchboard-rtc/switchboard/roster"
@@ -228,8 +229,9 @@ func (rs *Rooms) JoinWith(id RoomID, name string, obs Observers, opts JoinOption
 	}
 
 	pid := roster.NewParticipantID()
-	p := &Participant{id: pid, identity: opts.Identity, name: name, grants: opts.Grants, room: r, obs: obs,
-		log: r.log.With("participant", pid)}
+	p := &Participant{id: pid, identity: opts.Identity, name: name, grants: opts.Grants, transport: opts.Transport,
+		room: r, obs: obs,
+		log: r.log.With("participant", pid), first: firstMedia{joined: time.Now(), timings: rs.engine.timingsOrNil()}}
 	if opts.Identity != "" {
 		p.log = p.log.With("identity", opts.Identity)
 	}

@@ -55,6 +55,7 @@ func (s *Subscriber) add(t *Track) {
 			return
 		}
 		d := newDownTrack(t)
+		d.first = &s.p.first
 		sender, err := s.pc.AddTrack(d)
 		if err != nil {
 			s.log.Warn("cannot subscribe", "track", t.info.ID, "err", err)

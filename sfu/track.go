@@ -59,6 +59,7 @@ type Track struct {
 	keyframePending     atomic.Bool  // a delayed request is scheduled
 
 	forwarded atomic.Uint64 // packets read from the publisher
+	counters  trackCounters // for metrics (stats.go)
 	muted     atomic.Bool   // forward nothing: an administrator muted the track
 
 	// cache answers subscribers' NACKs; nil for audio, whose codecs negotiate none.
@@ -117,8 +118,11 @@ func (t *Track) forward(pkt *rtp.Packet, b []byte) {
 		return
 	}
 	t.forwarded.Add(1)
+	t.counters.packetsIn.Add(1)
+	t.counters.bytesIn.Add(uint64(len(b)))
 	if t.muted.Load() {
 		// Not cached either: a NACK must not bring a muted packet back.
+		t.counters.drop(DropMuted)
 		return
 	}
 	if t.cache != nil {
@@ -183,7 +187,9 @@ func (t *Track) RequestKeyframe() {
 	err := t.sendRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: t.ssrc}})
 	if err != nil {
 		t.log.Debug("keyframe request not sent", "err", err)
+		return
 	}
+	t.counters.keyframeRequests.Add(1)
 }
 
 // setMuted stops (true) or resumes (false) forwarding, and reports whether that

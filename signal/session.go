@@ -40,6 +40,10 @@ type Outbox interface {
 type Config struct {
 	// Rooms is where clients join SFU rooms. Required.
 	Rooms Rooms
+	// ErrorSent, when set, is called with the code (a wire.Code constant) of every
+	// error message sent to a client, on the session's goroutine: for metrics. It
+	// must return quickly.
+	ErrorSent func(code string)
 	// Mesh is where clients join mesh rooms; nil refuses joins in mesh mode.
 	Mesh MeshRooms
 	// DefaultMode is the mode of a join that names none, for a room name; nil means
@@ -101,7 +105,8 @@ type Session struct {
 	ended chan error    // first reason to end, from any goroutine
 	done  chan struct{} // closed when Run stops taking frames
 
-	access Access // set before Run
+	access    Access // set before Run
+	transport string // set before Run
 
 	// Owned by Run. At most one of participant and member is set: the session is
 	// in an SFU room or in a mesh room.
@@ -128,7 +133,11 @@ func NewSession(cfg *Config, out Outbox) *Session {
 
 // SetTransport names the transport that carries the session ("websocket", "sse") in
 // its logs. Call it before Run.
-func (s *Session) SetTransport(name string) { s.log = s.log.With("transport", name) }
+// It is also the participant's transport in metrics.
+func (s *Session) SetTransport(name string) {
+	s.log = s.log.With("transport", name)
+	s.transport = name
+}
 
 // Restrict limits the session to what a allows. Call it before Run.
 func (s *Session) Restrict(a Access) { s.access = a }
@@ -342,6 +351,9 @@ func (s *Session) send(typ, re string, body any) {
 
 func (s *Session) sendError(re string, err error) {
 	code, msg := toWire(err)
+	if s.cfg.ErrorSent != nil {
+		s.cfg.ErrorSent(code)
+	}
 	s.send(wire.TypeError, re, wire.Error{Code: code, Message: msg})
 }
 
