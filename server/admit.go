@@ -115,6 +115,7 @@ func (s *Server) admit(rt route, h http.Handler) http.Handler {
 		if rt.creates {
 			var err error
 			if release, err = s.acquire(r); err != nil {
+				s.metrics.refused(err)
 				WriteRefusal(w, err)
 				return
 			}
@@ -124,6 +125,7 @@ func (s *Server) admit(rt route, h http.Handler) http.Handler {
 			if release != nil {
 				release()
 			}
+			s.metrics.refused(err)
 			WriteRefusal(w, err)
 			return
 		}
@@ -269,10 +271,7 @@ func tokenRefusal(err error) *Refusal {
 // "message"}} with its status, a Bearer challenge on 401, and Retry-After when
 // trying later may work.
 func WriteRefusal(w http.ResponseWriter, err error) {
-	var rf *Refusal
-	if !errors.As(err, &rf) {
-		rf = refuse(http.StatusInternalServerError, "internal", "internal error")
-	}
+	rf := refusalOf(err)
 	if rf.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
 	}
@@ -280,4 +279,13 @@ func WriteRefusal(w http.ResponseWriter, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(int((rf.RetryAfter+time.Second-1)/time.Second)))
 	}
 	writeJSONError(w, rf.Status, rf.Code, rf.Reason)
+}
+
+// refusalOf is the Refusal err is or wraps; any other error is an internal one.
+func refusalOf(err error) *Refusal {
+	var rf *Refusal
+	if !errors.As(err, &rf) {
+		rf = refuse(http.StatusInternalServerError, "internal", "internal error")
+	}
+	return rf
 }

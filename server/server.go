@@ -172,6 +172,7 @@ type Server struct {
 	sig      *signal.Config
 	sse      *sse.Handler
 	whip     *whip.Handler
+	metrics  *metrics       // metrics.go
 	verifier *auth.Verifier // nil without API keys
 
 	// Admission (admit.go).
@@ -199,6 +200,8 @@ func New(cfg Config) (*Server, error) {
 	cfg.Media.Limits = sfu.Limits{MaxRooms: -1, MaxParticipants: cfg.Limits.MaxParticipants,
 		MaxTracks: cfg.Limits.MaxTracks, MaxViewers: cfg.Limits.MaxViewers}
 	cfg.Media.Liveness = cfg.Liveness.Liveness
+	m := newMetrics()
+	cfg.Media.Timings = m
 	engine, err := sfu.NewEngine(cfg.Media)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -211,7 +214,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		dir = local
 	}
-	s := &Server{mux: http.NewServeMux(), log: log, engine: engine, origins: cfg.AllowedOrigins, authorize: cfg.Authorize,
+	s := &Server{mux: http.NewServeMux(), log: log, engine: engine, metrics: m, origins: cfg.AllowedOrigins, authorize: cfg.Authorize,
 		perAddr: peraddr.New(peraddr.Config{MaxSessions: cfg.Limits.SessionsPerAddress,
 			Rate: cfg.Limits.NewSessionsPerSecond, Burst: cfg.Limits.NewSessionBurst})}
 	s.rooms = sfu.NewRoomsWith(engine, sfu.RoomsOptions{Claim: func(id sfu.RoomID) (func(), error) {
@@ -239,6 +242,8 @@ func New(cfg Config) (*Server, error) {
 		MessageBurst: cfg.Limits.MessageBurst,
 	}}
 	s.sig.JoinTimeout = cfg.Liveness.JoinTimeout
+	s.sig.ErrorSent = func(code string) { m.errorsSent.WithLabelValues(code).Inc() }
+	m.reg.MustRegister(newMediaCollector(s))
 	wsHandler := &ws.Handler{Config: s.sig, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: log,
 		PingInterval: cfg.Liveness.PingInterval, PongTimeout: cfg.Liveness.PongTimeout}
 	sseOpts := cfg.SSE
@@ -260,13 +265,13 @@ func New(cfg Config) (*Server, error) {
 // register mounts every route, each behind admission (admit.go).
 func (s *Server) register(wsHandler, compat http.Handler) {
 	s.handle(route{pattern: "GET /ws", entry: joinRoom, room: queryRoom, origin: true, creates: true, stream: true},
-		s.track(wsHandler))
+		s.track(s.metrics.countSessions("websocket", wsHandler)))
 	s.handle(route{pattern: "GET /sse", entry: joinRoom, room: queryRoom, origin: true, creates: true, stream: true,
-		resumes: true}, s.track(s.sse))
+		resumes: true}, s.track(s.metrics.countSessions("sse", s.sse)))
 	// The POSTs of an SSE session are bound to it by its secret, not by a token.
 	s.handle(route{pattern: "POST /sse/{session}", entry: session, origin: true}, s.track(s.sse))
 	s.handle(route{pattern: "GET /compat/sfu-ws", entry: joinRoom, room: compatRoom, origin: true, creates: true,
-		stream: true}, s.track(compat))
+		stream: true}, s.track(s.metrics.countSessions("sfu-ws", compat)))
 	for _, wr := range s.whip.Routes() {
 		rt := route{pattern: wr.Pattern}
 		switch wr.Kind {
