@@ -26,6 +26,7 @@ type serveFlags struct {
 	udpPort        uint
 	portPerConn    bool
 	pprof          string
+	metricsAddr    string
 	iceServers     string
 	allowedOrigins string
 	logLevel       string
@@ -53,6 +54,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.udpPorts, "udp-ports", "",
 		"with a port per connection, the UDP port `range` to use, e.g. 50000-50200 (implies --port-per-connection)")
 	fs.StringVar(&f.pprof, "pprof", "", "serve Go's profiler (net/http/pprof) on this loopback `address`, e.g. 127.0.0.1:6060")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "",
+		"serve Prometheus metrics at /metrics on this `address`, e.g. 127.0.0.1:9090 (off when empty)")
 	fs.StringVar(&f.iceServers, "ice-servers", "", "comma-separated STUN/TURN `urls` for clients and the server")
 	fs.StringVar(&f.allowedOrigins, "allowed-origins", "",
 		"comma-separated `hosts` besides the server's own whose pages may connect, e.g. app.example.com")
@@ -77,7 +80,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		log.Info("serving profiles", "addr", addr.String()+"/debug/pprof/")
 	}
-	return listenAndServe(ctx, f.addr, cfg, log, stdout)
+	return listenAndServe(ctx, f.addr, f.metricsAddr, cfg, log, stdout)
 }
 
 // limitFlags declares the flags of the limits and liveness; zero means the server's
@@ -156,10 +159,18 @@ func (f *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 }
 
 // listenAndServe runs the server until ctx ends, then shuts it down.
-func listenAndServe(ctx context.Context, addr string, cfg server.Config, log *slog.Logger, stdout io.Writer) error {
+func listenAndServe(ctx context.Context, addr, metricsAddr string, cfg server.Config, log *slog.Logger, stdout io.Writer) error {
 	srv, err := server.New(cfg)
 	if err != nil {
 		return err
+	}
+	if metricsAddr != "" {
+		a, err := serveMetrics(ctx, metricsAddr, srv.Metrics())
+		if err != nil {
+			_ = srv.Close()
+			return err
+		}
+		log.Info("serving metrics", "addr", "http://"+a.String()+"/metrics")
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
