@@ -39,11 +39,13 @@ func (s *Server) Admit(r *http.Request) (*Admission, error) {
 	rt := route{pattern: "GET /ws", entry: joinRoom, room: queryRoom, origin: true, creates: true}
 	release, err := s.acquire(r)
 	if err != nil {
+		s.metrics.refused(err)
 		return nil, err
 	}
 	ctx, err := s.check(rt, r)
 	if err != nil {
 		release()
+		s.metrics.refused(err)
 		return nil, err
 	}
 	return &Admission{access: signal.AccessFrom(ctx), hold: release}, nil
