@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/internal/safe"
 	"github.com/switchboard-rtc/switchboard/sfu"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // Metrics: every metric of the server is registered on a registry of its own (never
@@ -49,12 +50,30 @@ func newMetrics() *metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: ns, Name: "panics_recovered_total",
 			Help: "Panics stopped in code serving one client (process-wide)."}, func() float64 { return float64(safe.Count()) }))
-	// Sessions of each transport are shown from the start, at zero.
+	// Each transport and code is shown from the start, at zero, so that a rate over
+	// it is defined before the first event.
 	for _, t := range []string{"websocket", "sse", "sfu-ws"} {
 		m.sessions.WithLabelValues(t)
 	}
+	for _, c := range refusalCodes {
+		m.refusals.WithLabelValues(c)
+	}
+	for _, c := range wireErrorCodes {
+		m.errorsSent.WithLabelValues(c)
+	}
 	return m
 }
+
+// refusalCodes are the codes admission answers with (admit.go), but internal.
+var refusalCodes = []string{"rate-limited", "too-many-sessions", "forbidden-origin", "unauthorized", "bad-request",
+	"forbidden", "admin-disabled"}
+
+// wireErrorCodes are the codes of the native protocol's error messages.
+var wireErrorCodes = []string{wire.CodeBadJSON, wire.CodeUnknownType, wire.CodeBadRequest, wire.CodeNotJoined,
+	wire.CodeAlreadyJoined, wire.CodeInvalidSDP, wire.CodeInvalidCandidate, wire.CodeNoOffer, wire.CodeForbidden,
+	wire.CodeReplaced, wire.CodeRemoved, wire.CodeRoomClosed, wire.CodeInternal, wire.CodeRateLimited,
+	wire.CodeRoomFull, wire.CodeTooManyRooms, wire.CodeTooManyTracks, wire.CodeModeMismatch, wire.CodeWrongMode,
+	wire.CodeUnknownPeer, wire.CodeFlood, wire.CodeJoinTimeout}
 
 // ICEConnected observes a connection's connect time (sfu.Timings).
 func (m *metrics) ICEConnected(side sfu.Side, d time.Duration) {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -189,7 +191,19 @@ func TestMetricNamesFollowConventions(t *testing.T) {
 	for _, p := range problems {
 		t.Errorf("%s: %s", p.Metric, p.Text)
 	}
-	if mfs := sc.scrape(); len(mfs) < 20 || mfs["switchboard_dropped_packets_total"] == nil || mfs["go_goroutines"] == nil {
+	mfs := sc.scrape()
+	if len(mfs) < 20 || mfs["switchboard_dropped_packets_total"] == nil || mfs["go_goroutines"] == nil {
 		t.Errorf("%d metric families scraped; switchboard's or Go's missing", len(mfs))
+	}
+
+	// The dashboard shows metrics the server has.
+	dashboard, err := os.ReadFile("../docs/grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range regexp.MustCompile(`\b(?:switchboard|go|process)_[a-z_]+`).FindAllString(string(dashboard), -1) {
+		if mfs[strings.TrimSuffix(name, "_bucket")] == nil {
+			t.Errorf("the dashboard shows %s, which the server does not have", name)
+		}
 	}
 }
