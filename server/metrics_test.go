@@ -207,3 +207,33 @@ func TestMetricNamesFollowConventions(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsCountWHIPAndWHEP: a WHIP publisher is a participant of transport whip,
+// each WHEP viewer one of transport whep, and what viewers receive is forwarded.
+func TestMetricsCountWHIPAndWHEP(t *testing.T) {
+	ts := startServer(t)
+	sc := newScraper(t, ts)
+	publishWHIP(t, ts, "r", 300_000, true)
+	viewers := []*whipPeer{watchWHEP(t, ts, "/whep/r"), watchWHEP(t, ts, "/whep/r")}
+	for i, v := range viewers {
+		waitFor(t, 15*time.Second, func() (bool, string) {
+			n := v.videoCount.Load()
+			return n >= 10, fmt.Sprintf("viewer %d has %d video packets", i, n)
+		})
+	}
+	mfs := sc.scrape()
+	for _, c := range []struct {
+		transport string
+		want      float64
+	}{{"whip", 1}, {"whep", 2}, {"websocket", 0}} {
+		if got := mfs.value("switchboard_participants", "kind", "sfu", "transport", c.transport); got != c.want {
+			t.Errorf("%s participants %v, want %v", c.transport, got, c.want)
+		}
+	}
+	if got := mfs.value("switchboard_forwarded_packets_total", "kind", "video"); got < 20 {
+		t.Errorf("%v video packets forwarded, want at least the 20 the viewers received", got)
+	}
+	if got := mfs.value("switchboard_published_tracks", "source", "camera"); got != 1 {
+		t.Errorf("%v camera tracks published, want 1", got)
+	}
+}
