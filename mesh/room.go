@@ -96,14 +96,15 @@ func (r *Room) chat(msg ChatMessage) {
 // Member is one peer in one mesh room. It is created by Rooms.Join and lives until
 // Leave. Its methods are safe for concurrent use.
 type Member struct {
-	id        PeerID
-	identity  string
-	name      string
-	grants    *Grants
-	room      *Room
-	transport string
-	obs       Observer
-	log       *slog.Logger
+	id       PeerID
+	identity string
+	name     string
+	grants   *Grants
+	room     *Room
+	obs      Observer
+	log      *slog.Logger
+
+	transport string // JoinOptions.Transport, for metrics
 
 	leaveOnce sync.Once
 	rooms     *Rooms

@@ -229,9 +229,9 @@ func (rs *Rooms) JoinWith(id RoomID, name string, obs Observers, opts JoinOption
 	}
 
 	pid := roster.NewParticipantID()
-	p := &Participant{id: pid, identity: opts.Identity, name: name, grants: opts.Grants, transport: opts.Transport,
-		room: r, obs: obs,
-		log: r.log.With("participant", pid), first: firstMedia{joined: time.Now(), timings: rs.engine.timingsOrNil()}}
+	p := &Participant{id: pid, identity: opts.Identity, name: name, grants: opts.Grants, room: r, obs: obs,
+		log: r.log.With("participant", pid), transport: opts.Transport,
+		first: firstMedia{joined: time.Now(), timings: rs.engine.timingsOrNil()}}
 	if opts.Identity != "" {
 		p.log = p.log.With("identity", opts.Identity)
 	}

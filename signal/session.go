@@ -105,7 +105,8 @@ type Session struct {
 	ended chan error    // first reason to end, from any goroutine
 	done  chan struct{} // closed when Run stops taking frames
 
-	access    Access // set before Run
+	access Access // set before Run
+
 	transport string // set before Run
 
 	// Owned by Run. At most one of participant and member is set: the session is
@@ -132,8 +133,8 @@ func NewSession(cfg *Config, out Outbox) *Session {
 }
 
 // SetTransport names the transport that carries the session ("websocket", "sse") in
-// its logs. Call it before Run.
-// It is also the participant's transport in metrics.
+// its logs, and as its participant's transport in metrics (sfu.JoinOptions.Transport).
+// Call it before Run.
 func (s *Session) SetTransport(name string) {
 	s.log = s.log.With("transport", name)
 	s.transport = name
