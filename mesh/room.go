@@ -10,8 +10,9 @@ import (
 
 // Room is one mesh room: its members and nothing else.
 type Room struct {
-	id  RoomID
-	log *slog.Logger
+	id     RoomID
+	log    *slog.Logger
+	events Events // nil: nobody hears
 
 	// mu guards members. Observers are called with it held (they only queue), so
 	// that membership events and chat reach every member in one order.
@@ -39,6 +40,7 @@ func (r *Room) add(m *Member, max int) error {
 		return err
 	}
 	m.log.Info("peer joined", "name", m.name, "present", present)
+	r.notify("participant-joined event", func(ev Events) { ev.ParticipantJoined(r.id, m.Info()) })
 	return nil
 }
 

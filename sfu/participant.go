@@ -17,13 +17,14 @@ import (
 // and its Subscriber (what it receives). It is created by Rooms.Join and lives until
 // Leave.
 type Participant struct {
-	id       ParticipantID
-	identity string
-	name     string
-	grants   *Grants // nil: everything allowed
-	room     *Room
-	obs      Observers
-	log      *slog.Logger
+	id        ParticipantID
+	identity  string
+	name      string
+	transport string  // JoinOptions.Transport
+	grants    *Grants // nil: everything allowed
+	room      *Room
+	obs       Observers
+	log       *slog.Logger
 
 	pub *Publisher
 	sub *Subscriber
@@ -58,6 +59,9 @@ type JoinOptions struct {
 	Identity string
 	// Grants limit what the participant may do; nil allows everything.
 	Grants *Grants
+	// Transport names how the participant connects ("whip", "sfu-ws"), for
+	// RoomEvents; empty means the native protocol.
+	Transport string
 }
 
 // Grants limit what a participant may do: publish (which sources), and receive the
@@ -137,7 +141,7 @@ func (p *Participant) info(tracks []*Track) ParticipantInfo {
 	for i, t := range tracks {
 		infos[i] = t.Info()
 	}
-	return ParticipantInfo{ID: p.id, Identity: p.identity, Name: p.name, Tracks: infos}
+	return ParticipantInfo{ID: p.id, Identity: p.identity, Name: p.name, Transport: p.transport, Tracks: infos}
 }
 
 // watchConnection reports a failed connection to the observer.
