@@ -201,8 +201,8 @@ func TestWebhooksOfASession(t *testing.T) {
 }
 
 // TestWebhooksOfInterleavedRooms: the events of an SFU room (a native peer and a
-// WHIP publisher) and a mesh room, interleaved, each arrive in their room's order;
-// without an API key they come unsigned.
+// WHIP publisher), a mesh room and an sfu-ws client's room, interleaved, each
+// arrive in their room's order; without an API key they come unsigned.
 func TestWebhooksOfInterleavedRooms(t *testing.T) {
 	rv := &hookReceiver{t: t}
 	url := startReceiver(t, rv)
@@ -213,14 +213,29 @@ func TestWebhooksOfInterleavedRooms(t *testing.T) {
 	m1 := joinMesh(t, ts, "p2p-b", "Mia")
 	w := publishWHIP(t, ts, "sfu-a", 100_000, false)
 	m2 := joinMesh(t, ts, "p2p-b", "Max")
+	legacy := joinSFUWS(t, "ws"+strings.TrimPrefix(ts.URL, "http")+"/compat/sfu-ws?room=sfu-c&name=Leo")
 	a.receivesFromWHIP(t)
+	waitFor(t, 10*time.Second, func() (bool, string) {
+		got := rv.inRoom("sfu-c")
+		return len(got) >= 2, "sfu-ws room: " + describe(got)
+	})
 	m1.Close()
 	w.delete()
 	m2.Close()
+	legacy.close()
 	a.close()
 	sfuEvents := rv.waitFinished(t, "sfu-a")
 	meshEvents := rv.waitFinished(t, "p2p-b")
+	legacyEvents := rv.waitFinished(t, "sfu-c")
 	rv.check(t)
+
+	legacyEvents = slices.DeleteFunc(legacyEvents, func(e webhook.Event) bool { return e.Track != nil })
+	if got, want := describe(legacyEvents), "room_started participant_joined/Leo participant_left/Leo room_finished"; got != want {
+		t.Errorf("sfu-ws room: %s\nwant %s", got, want)
+	}
+	if p := legacyEvents[1].Participant; p.Transport != "sfu-ws" {
+		t.Errorf("sfu-ws participant: %+v", *p)
+	}
 
 	if got, want := describe(meshEvents),
 		"room_started participant_joined/Mia participant_joined/Max participant_left/Mia participant_left/Max room_finished"; got != want {
@@ -262,4 +277,20 @@ func (p *peer) receivesFromWHIP(t *testing.T) {
 		}
 		return false, "no video from the WHIP publisher yet"
 	})
+}
+
+func TestWebhookConfigRefused(t *testing.T) {
+	keys := map[string]string{apiKey: apiSecret}
+	for name, cfg := range map[string]server.Config{
+		"unknown key":         {APIKeys: keys, Webhooks: webhook.Config{URLs: []string{"http://127.0.0.1:1/"}, KeyID: "nope"}},
+		"key without keys":    {Webhooks: webhook.Config{URLs: []string{"http://127.0.0.1:1/"}, KeyID: apiKey}},
+		"not an http URL":     {APIKeys: keys, Webhooks: webhook.Config{URLs: []string{"ftp://127.0.0.1/"}}},
+		"not an absolute URL": {Webhooks: webhook.Config{URLs: []string{"/hook"}}},
+	} {
+		cfg.Logger = testLogger()
+		if srv, err := server.New(cfg); err == nil {
+			_ = srv.Close()
+			t.Errorf("%s: accepted", name)
+		}
+	}
 }
