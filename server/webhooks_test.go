@@ -21,7 +21,6 @@ import (
 // first failFirst requests with 500, and checks each signature with secret (none
 // expected when secret is empty).
 type hookReceiver struct {
-	t         *testing.T
 	secret    string
 	key       string
 	failFirst int
@@ -137,7 +136,7 @@ func startReceiver(t *testing.T, rv *hookReceiver) string {
 // answers are 500.
 func TestWebhooksOfASession(t *testing.T) {
 	const otherKey, otherSecret = "a-first-key", "another-secret-0123456789-0123456789"
-	rv := &hookReceiver{t: t, secret: apiSecret, key: apiKey, failFirst: 2}
+	rv := &hookReceiver{secret: apiSecret, key: apiKey, failFirst: 2}
 	url := startReceiver(t, rv)
 	ts := startServerWith(t, modeWS, server.Config{APIKeys: map[string]string{apiKey: apiSecret, otherKey: otherSecret},
 		Webhooks: webhook.Config{URLs: []string{url}, KeyID: apiKey, MinBackoff: 5 * time.Millisecond}})
@@ -204,7 +203,7 @@ func TestWebhooksOfASession(t *testing.T) {
 // WHIP publisher), a mesh room and an sfu-ws client's room, interleaved, each
 // arrive in their room's order; without an API key they come unsigned.
 func TestWebhooksOfInterleavedRooms(t *testing.T) {
-	rv := &hookReceiver{t: t}
+	rv := &hookReceiver{}
 	url := startReceiver(t, rv)
 	ts := startServerWith(t, modeWS, server.Config{MeshRooms: []string{"p2p-*"},
 		Webhooks: webhook.Config{URLs: []string{url}}})

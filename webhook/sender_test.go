@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -45,7 +46,7 @@ func (rv *receiver) delivered() int {
 
 func fastConfig(urls ...string) Config {
 	return Config{URLs: urls, KeyID: "key1", Secret: testSecret, MinBackoff: time.Millisecond,
-		MaxBackoff: 10 * time.Millisecond, DrainTimeout: 5 * time.Second}
+		MaxBackoff: 10 * time.Millisecond, DrainTimeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)}
 }
 
 func TestRetriesAfterServerErrors(t *testing.T) {
