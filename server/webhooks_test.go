@@ -293,3 +293,22 @@ func TestWebhookConfigRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhooksOfAReplacement: a participant replaced by a new connection with its
+// identity leaves before the newcomer joins.
+func TestWebhooksOfAReplacement(t *testing.T) {
+	rv := &hookReceiver{secret: apiSecret, key: apiKey}
+	url := startReceiver(t, rv)
+	ts := startServerWith(t, modeWS, server.Config{APIKeys: map[string]string{apiKey: apiSecret},
+		Webhooks: webhook.Config{URLs: []string{url}}})
+	first := joinWithToken(t, ts, modeWS, "desk", "Ada", mintToken(t, "desk", "ada", allGrants))
+	second := joinWithToken(t, ts, modeWS, "desk", "Ada again", mintToken(t, "desk", "ada", allGrants))
+	second.close()
+	first.close()
+	got := rv.waitFinished(t, "desk")
+	rv.check(t)
+	if d, want := describe(got),
+		"room_started participant_joined/Ada participant_left/Ada participant_joined/Ada again participant_left/Ada again room_finished"; d != want {
+		t.Errorf("events %s\nwant %s", d, want)
+	}
+}

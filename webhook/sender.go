@@ -59,7 +59,8 @@ type Config struct {
 	// DrainTimeout bounds Close: events still queued or being retried then are
 	// abandoned (Stats.Abandoned).
 	DrainTimeout time.Duration
-	// Client makes the requests; nil: one that follows no redirects.
+	// Client makes the requests; nil: one of the Sender's own, that follows no
+	// redirects and whose idle connections Close closes.
 	Client *http.Client
 	// Logger receives delivery failures; nil means slog.Default().
 	Logger *slog.Logger
@@ -82,7 +83,8 @@ func (c *Config) setDefaults() {
 		c.MaxAttempts = DefaultMaxAttempts
 	}
 	if c.Client == nil {
-		c.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		c.Client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(),
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -108,6 +110,7 @@ type Stats struct {
 // waits. Close stops it.
 type Sender struct {
 	cfg       Config
+	ownClient bool // cfg.Client is the Sender's own
 	endpoints []*endpoint
 
 	// ctx ends in-flight attempts and backoff waits when Close gives up draining.
@@ -138,8 +141,9 @@ type delivery struct {
 // New starts a sender with a goroutine per endpoint. It fails on a URL that is not
 // absolute http or https.
 func New(cfg Config) (*Sender, error) {
+	ownClient := cfg.Client == nil
 	cfg.setDefaults()
-	s := &Sender{cfg: cfg}
+	s := &Sender{cfg: cfg, ownClient: ownClient}
 	for _, raw := range cfg.URLs {
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -215,6 +219,9 @@ func (s *Sender) Close() {
 		<-done
 	}
 	s.cancel()
+	if s.ownClient {
+		s.cfg.Client.CloseIdleConnections()
+	}
 }
 
 // run delivers ep's events in order until its queue is closed and empty.
