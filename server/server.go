@@ -351,7 +351,8 @@ func (s *Server) track(h http.Handler) http.Handler {
 }
 
 // Close refuses new participants, ends every session (each leaves its room), waits
-// for them and closes the shared media sockets. http.Server.Shutdown does not wait
+// for them, gives the webhooks' queues up to Webhooks.DrainTimeout [5 s] to drain,
+// and closes the shared media sockets. http.Server.Shutdown does not wait
 // for upgraded connections; call Close after it. Sessions run with RunSession must
 // have ended before Close: their media stops with the sockets.
 func (s *Server) Close() error {
