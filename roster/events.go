@@ -7,8 +7,9 @@ package roster
 //
 // The calls for one room come in the room's order: RoomStarted first, then joins
 // and leaves as the room's members see them, RoomFinished last, after every
-// member's leave. A room removed and created again under the same name at the same
-// moment may report the new room's RoomStarted before the old one's RoomFinished.
+// member's leave. A room created again under the name of one being removed is
+// created once the removal is done (Registry.Hold), so the old room's RoomFinished
+// comes first when the room kind reports it from Removed.
 type Events[I any] interface {
 	RoomStarted(RoomID)
 	RoomFinished(RoomID)
