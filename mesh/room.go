@@ -10,8 +10,9 @@ import (
 
 // Room is one mesh room: its members and nothing else.
 type Room struct {
-	id     RoomID
-	log    *slog.Logger
+	id  RoomID
+	log *slog.Logger
+
 	events Events // nil: nobody hears
 
 	// mu guards members. Observers are called with it held (they only queue), so

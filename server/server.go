@@ -180,7 +180,8 @@ type Server struct {
 	sig      *signal.Config
 	sse      *sse.Handler
 	whip     *whip.Handler
-	verifier *auth.Verifier  // nil without API keys
+	verifier *auth.Verifier // nil without API keys
+
 	webhooks *webhook.Sender // nil without webhook URLs
 
 	// Admission (admit.go).

@@ -12,9 +12,10 @@ type ParticipantInfo struct {
 	// Identity is who the participant is, from its join token; empty without one.
 	Identity string
 	Name     string
+	Tracks   []TrackInfo
+
 	// Transport is JoinOptions.Transport: empty for the native protocol.
 	Transport string
-	Tracks    []TrackInfo
 }
 
 // ChatMessage is a text message to a whole room, stamped by the server.

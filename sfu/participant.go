@@ -17,14 +17,15 @@ import (
 // and its Subscriber (what it receives). It is created by Rooms.Join and lives until
 // Leave.
 type Participant struct {
-	id        ParticipantID
-	identity  string
-	name      string
-	transport string  // JoinOptions.Transport
-	grants    *Grants // nil: everything allowed
-	room      *Room
-	obs       Observers
-	log       *slog.Logger
+	id       ParticipantID
+	identity string
+	name     string
+	grants   *Grants // nil: everything allowed
+	room     *Room
+	obs      Observers
+	log      *slog.Logger
+
+	transport string // JoinOptions.Transport
 
 	pub *Publisher
 	sub *Subscriber
