@@ -25,6 +25,8 @@ type Participant struct {
 	obs      Observers
 	log      *slog.Logger
 
+	transport string // JoinOptions.Transport
+
 	pub *Publisher
 	sub *Subscriber
 
@@ -58,6 +60,9 @@ type JoinOptions struct {
 	Identity string
 	// Grants limit what the participant may do; nil allows everything.
 	Grants *Grants
+	// Transport names how the participant connects ("whip", "sfu-ws"), for
+	// RoomEvents; empty means the native protocol.
+	Transport string
 }
 
 // Grants limit what a participant may do: publish (which sources), and receive the
@@ -137,7 +142,7 @@ func (p *Participant) info(tracks []*Track) ParticipantInfo {
 	for i, t := range tracks {
 		infos[i] = t.Info()
 	}
-	return ParticipantInfo{ID: p.id, Identity: p.identity, Name: p.name, Tracks: infos}
+	return ParticipantInfo{ID: p.id, Identity: p.identity, Name: p.name, Transport: p.transport, Tracks: infos}
 }
 
 // watchConnection reports a failed connection to the observer.

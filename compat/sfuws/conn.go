@@ -49,6 +49,7 @@ func newConn(c *wsconn.Conn, limit *ratelimit.Limiter) *conn {
 // serve joins the room, runs the connection until it ends and leaves.
 func (k *conn) serve(ctx context.Context, rooms Rooms, room sfu.RoomID, name string, opts sfu.JoinOptions) {
 	opts.SingleConnection = true
+	opts.Transport = "sfu-ws"
 	p, err := rooms.JoinWith(room, name, sfu.Observers{Connection: &observer{k: k}}, opts)
 	if err != nil {
 		k.c.Close(&joinError{err})
