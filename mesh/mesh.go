@@ -112,6 +112,8 @@ type Config struct {
 	Claim ClaimFunc
 	// Logger receives room logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Events, when set, hears of every room's lifecycle and membership.
+	Events Events
 }
 
 // Rooms is the in-memory set of mesh rooms of one server. Safe for concurrent use.
@@ -132,14 +134,21 @@ func NewRooms(cfg Config) *Rooms {
 	}
 	rs := &Rooms{cfg: cfg, log: log}
 	rs.registry = roster.NewRegistry(roster.RegistryConfig[*Room]{Claim: cfg.Claim, New: rs.newRoom,
-		Removed: func(r *Room) { r.log.Info("room closed") }})
+		Removed: func(r *Room) {
+			r.log.Info("room closed")
+			r.notify("room-finished event", func(ev Events) { ev.RoomFinished(r.id) })
+		}})
 	return rs
 }
 
 // newRoom makes the room id, with the registry's lock held.
 func (rs *Rooms) newRoom(id RoomID) *Room {
-	r := &Room{id: id, log: rs.log.With("room", id, "mode", "mesh")}
+	r := &Room{id: id, log: rs.log.With("room", id, "mode", "mesh"), events: rs.cfg.Events}
+	r.members.Left = func(m *Member) {
+		r.notify("participant-left event", func(ev Events) { ev.ParticipantLeft(id, m.Info()) })
+	}
 	r.log.Info("room created")
+	r.notify("room-started event", func(ev Events) { ev.RoomStarted(id) })
 	return r
 }
 

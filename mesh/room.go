@@ -13,6 +13,8 @@ type Room struct {
 	id  RoomID
 	log *slog.Logger
 
+	events Events // nil: nobody hears
+
 	// mu guards members. Observers are called with it held (they only queue), so
 	// that membership events and chat reach every member in one order.
 	mu      sync.Mutex
@@ -39,6 +41,7 @@ func (r *Room) add(m *Member, max int) error {
 		return err
 	}
 	m.log.Info("peer joined", "name", m.name, "present", present)
+	r.notify("participant-joined event", func(ev Events) { ev.ParticipantJoined(r.id, m.Info()) })
 	return nil
 }
 

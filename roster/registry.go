@@ -25,7 +25,8 @@ type RegistryConfig[R any] struct {
 	New func(id RoomID) R
 	// Removed, when set, is called once the last hold of a room has been released
 	// (or its creation undone), without the registry's lock and before its name's
-	// claim is released: where the room stops what it runs.
+	// claim is released: where the room stops what it runs. It must not hold the
+	// room's name again: a hold of that name waits for it to return.
 	Removed func(R)
 }
 
@@ -35,8 +36,11 @@ type RegistryConfig[R any] struct {
 type Registry[R any] struct {
 	cfg RegistryConfig[R]
 
-	mu     sync.Mutex
-	rooms  map[RoomID]*slot[R]
+	mu    sync.Mutex
+	rooms map[RoomID]*slot[R]
+	// ending has the names of rooms taken out whose Removed and claim release are
+	// still running; closed when they are done.
+	ending map[RoomID]chan struct{}
 	closed bool
 }
 
@@ -48,7 +52,7 @@ type slot[R any] struct {
 
 // NewRegistry returns an empty registry.
 func NewRegistry[R any](cfg RegistryConfig[R]) *Registry[R] {
-	return &Registry[R]{cfg: cfg, rooms: map[RoomID]*slot[R]{}}
+	return &Registry[R]{cfg: cfg, rooms: map[RoomID]*slot[R]{}, ending: map[RoomID]chan struct{}{}}
 }
 
 // Hold takes a hold on room id, creating it when it does not exist and create
@@ -57,9 +61,19 @@ func NewRegistry[R any](cfg RegistryConfig[R]) *Registry[R] {
 // the hold (a room created for it is removed again), and it is where a room kind
 // counts what holds it. The caller must Release the hold. After Close, Hold fails
 // with ErrShuttingDown.
+//
+// A hold of a name whose room is being removed waits until the removal is done
+// (Removed has returned, the claim is released), so that everything the old room
+// reports comes before anything of the new one.
 func (g *Registry[R]) Hold(id RoomID, create bool, admit func(R) error) (R, error) {
 	var zero R
 	g.mu.Lock()
+	for g.ending[id] != nil {
+		done := g.ending[id]
+		g.mu.Unlock()
+		<-done
+		g.mu.Lock()
+	}
 	if g.closed {
 		g.mu.Unlock()
 		return zero, ErrShuttingDown
@@ -128,17 +142,28 @@ func (g *Registry[R]) unlockSweeping(id RoomID, s *slot[R]) {
 	empty := s.holds == 0
 	if empty {
 		delete(g.rooms, id)
+		g.ending[id] = make(chan struct{})
 	}
 	g.mu.Unlock()
 	if !empty {
 		return
 	}
+	defer g.ended(id)
 	if g.cfg.Removed != nil {
 		g.cfg.Removed(s.room)
 	}
 	if s.unclaim != nil {
 		s.unclaim()
 	}
+}
+
+// ended lets the holds of id that wait for its room's removal go on.
+func (g *Registry[R]) ended(id RoomID) {
+	g.mu.Lock()
+	done := g.ending[id]
+	delete(g.ending, id)
+	g.mu.Unlock()
+	close(done)
 }
 
 // Get is the room id, and whether it exists (somebody holds it).

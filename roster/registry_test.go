@@ -3,7 +3,9 @@ package roster
 import (
 	"errors"
 	"slices"
+	"sync"
 	"testing"
+	"testing/synctest"
 )
 
 type testRoom struct {
@@ -82,4 +84,43 @@ func TestRegistryAdmitRefusal(t *testing.T) {
 	if ids := g.List(); !slices.Equal(ids, []*testRoom{}) {
 		t.Errorf("List = %v", ids)
 	}
+}
+
+// TestRegistryHoldWaitsForARemoval: a room created again under a name whose room is
+// still being removed is created once the removal is done.
+func TestRegistryHoldWaitsForARemoval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		removing, finish := make(chan struct{}), make(chan struct{})
+		var mu sync.Mutex
+		var log []string
+		note := func(s string) { mu.Lock(); log = append(log, s); mu.Unlock() }
+		g := NewRegistry(RegistryConfig[*testRoom]{
+			New: func(id RoomID) *testRoom { note("new"); return &testRoom{id: id} },
+			Removed: func(*testRoom) {
+				close(removing)
+				<-finish
+				note("removed")
+			},
+		})
+		if _, err := g.Hold("a", true, nil); err != nil {
+			t.Fatal(err)
+		}
+		go g.Release("a", nil)
+		<-removing
+		held := make(chan error, 1)
+		go func() { _, err := g.Hold("a", true, nil); held <- err }()
+		synctest.Wait()
+		select {
+		case err := <-held:
+			t.Fatalf("a hold returned (%v) while the room's removal runs", err)
+		default:
+		}
+		close(finish)
+		if err := <-held; err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"new", "removed", "new"}; !slices.Equal(log, want) {
+			t.Fatalf("%v, want %v", log, want)
+		}
+	})
 }

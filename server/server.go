@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard-rtc/switchboard/signal/sse"
 	"github.com/switchboard-rtc/switchboard/signal/ws"
 	"github.com/switchboard-rtc/switchboard/web"
+	"github.com/switchboard-rtc/switchboard/webhook"
 	"github.com/switchboard-rtc/switchboard/whip"
 )
 
@@ -81,6 +82,13 @@ type Config struct {
 	// Liveness sets how fast a client that vanished is noticed; the zero value is the
 	// defaults. Its ICE timeouts replace Media.Liveness.
 	Liveness Liveness
+	// Webhooks sends the rooms' events (started, finished, participant joined and
+	// left, track published and unpublished) to Webhooks.URLs; none without URLs.
+	// Unless Webhooks.Secret is set, they are signed with the secret of the API key
+	// Webhooks.KeyID names (empty: the first of APIKeys in sorted order), and go
+	// unsigned, with a warning, without API keys. Its Logger defaults to Logger.
+	// See docs/operations.md.
+	Webhooks webhook.Config
 }
 
 // Limits bound what clients may do. The zero value of each field means its default
@@ -175,6 +183,8 @@ type Server struct {
 	metrics  *metrics       // metrics.go
 	verifier *auth.Verifier // nil without API keys
 
+	webhooks *webhook.Sender // nil without webhook URLs
+
 	// Admission (admit.go).
 	routes    []route
 	origins   []string
@@ -217,18 +227,30 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{mux: http.NewServeMux(), log: log, engine: engine, metrics: m, origins: cfg.AllowedOrigins, authorize: cfg.Authorize,
 		perAddr: peraddr.New(peraddr.Config{MaxSessions: cfg.Limits.SessionsPerAddress,
 			Rate: cfg.Limits.NewSessionsPerSecond, Burst: cfg.Limits.NewSessionBurst})}
-	s.rooms = sfu.NewRoomsWith(engine, sfu.RoomsOptions{Claim: func(id sfu.RoomID) (func(), error) {
+	if s.webhooks, err = newWebhooks(cfg, log); err != nil {
+		_ = engine.Close()
+		return nil, err
+	}
+	var sfuHooks sfu.RoomEvents
+	var meshHooks mesh.Events
+	if s.webhooks != nil {
+		sfuHooks, meshHooks = sfuEvents{s.webhooks}, meshEvents{s.webhooks}
+	}
+	s.rooms = sfu.NewRoomsWith(engine, sfu.RoomsOptions{Events: sfuHooks, Claim: func(id sfu.RoomID) (func(), error) {
 		release, err := dir.Claim(string(id), directory.SFU)
 		if errors.Is(err, directory.ErrTooManyRooms) {
 			err = tooManyRooms{err} // for WHIP and sfu-ws, which know the media core's errors
 		}
 		return release, err
 	}})
-	s.mesh = mesh.NewRooms(mesh.Config{MaxSize: cfg.MeshMaxSize, Logger: log, Claim: func(id mesh.RoomID) (func(), error) {
+	s.mesh = mesh.NewRooms(mesh.Config{MaxSize: cfg.MeshMaxSize, Logger: log, Events: meshHooks, Claim: func(id mesh.RoomID) (func(), error) {
 		return dir.Claim(string(id), directory.Mesh)
 	}})
 	if len(cfg.APIKeys) > 0 {
 		if s.verifier, err = auth.NewVerifier(cfg.APIKeys); err != nil {
+			if s.webhooks != nil {
+				s.webhooks.Close()
+			}
 			return nil, fmt.Errorf("server: %w", err)
 		}
 	}
@@ -335,7 +357,8 @@ func (s *Server) track(h http.Handler) http.Handler {
 }
 
 // Close refuses new participants, ends every session (each leaves its room), waits
-// for them and closes the shared media sockets. http.Server.Shutdown does not wait
+// for them, gives the webhooks' queues up to Webhooks.DrainTimeout [5 s] to drain,
+// and closes the shared media sockets. http.Server.Shutdown does not wait
 // for upgraded connections; call Close after it. Sessions run with RunSession must
 // have ended before Close: their media stops with the sockets.
 func (s *Server) Close() error {
@@ -348,6 +371,9 @@ func (s *Server) Close() error {
 	s.whip.Close()
 	s.sessions.Wait()
 	s.sse.Close()
+	if s.webhooks != nil {
+		s.webhooks.Close() // the rooms' last events are queued by now
+	}
 	return s.engine.Close()
 }
 

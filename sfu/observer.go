@@ -13,6 +13,9 @@ type ParticipantInfo struct {
 	Identity string
 	Name     string
 	Tracks   []TrackInfo
+
+	// Transport is JoinOptions.Transport: empty for the native protocol.
+	Transport string
 }
 
 // ChatMessage is a text message to a whole room, stamped by the server.

@@ -27,7 +27,7 @@ type Participant struct {
 	obs      Observers
 	log      *slog.Logger
 
-	transport string // JoinOptions.Transport, for metrics
+	transport string // JoinOptions.Transport
 
 	pub *Publisher
 	sub *Subscriber
@@ -64,8 +64,10 @@ type JoinOptions struct {
 	Identity string
 	// Grants limit what the participant may do; nil allows everything.
 	Grants *Grants
-	// Transport names what carries the participant's signaling ("websocket", "sse",
-	// "sfu-ws", "whip"), for metrics (Rooms.Census). Empty is counted as "other".
+	// Transport names what carries the participant's signaling: "websocket" or
+	// "sse" (the native protocol), "sfu-ws", "whip". RoomEvents and metrics
+	// (Rooms.Census) report it; empty is the native protocol on a transport of the
+	// embedder's (Server.RunSession), "other" in metrics.
 	Transport string
 }
 
@@ -154,7 +156,7 @@ func (p *Participant) info(tracks []*Track) ParticipantInfo {
 	for i, t := range tracks {
 		infos[i] = t.Info()
 	}
-	return ParticipantInfo{ID: p.id, Identity: p.identity, Name: p.name, Tracks: infos}
+	return ParticipantInfo{ID: p.id, Identity: p.identity, Name: p.name, Transport: p.transport, Tracks: infos}
 }
 
 // watchConnection reports a failed connection to the observer.

@@ -60,6 +60,7 @@ func (r *Room) joinOp(p *Participant) {
 	}
 	p.log.Info("participant joined", "name", p.name, "present", present)
 	r.retarget()
+	r.notify("participant-joined event", func(ev RoomEvents) { ev.ParticipantJoined(r.id, p.info(nil)) })
 }
 
 func (r *Room) leaveOp(p *Participant) {
@@ -75,6 +76,11 @@ func (r *Room) leftOp(gone *member) {
 		r.broadcastUnpublished(t)
 	}
 	r.retarget()
+	info := gone.p.info(nil)
+	for _, t := range gone.tracks {
+		r.notify("track-unpublished event", func(ev RoomEvents) { ev.TrackUnpublished(r.id, info, t.Info()) })
+	}
+	r.notify("participant-left event", func(ev RoomEvents) { ev.ParticipantLeft(r.id, info) })
 }
 
 // publish adds t to p's tracks and subscribes everyone else to it.
@@ -92,6 +98,7 @@ func (r *Room) publish(p *Participant, t *Track) {
 			}
 		}
 		r.retarget()
+		r.notify("track-published event", func(ev RoomEvents) { ev.TrackPublished(r.id, p.info(nil), t.Info()) })
 	})
 }
 
@@ -111,6 +118,7 @@ func (r *Room) unpublish(p *Participant, t *Track) {
 		r.broadcastUnpublished(t)
 		r.retarget()
 		t.log.Info("track unpublished")
+		r.notify("track-unpublished event", func(ev RoomEvents) { ev.TrackUnpublished(r.id, p.info(nil), t.Info()) })
 	})
 }
 
@@ -149,6 +157,7 @@ type Rooms struct {
 	engine   *Engine
 	log      *slog.Logger
 	registry *roster.Registry[*Room]
+	events   RoomEvents // nil: nobody hears
 
 	viewers int // of every room, held and not yet released; guarded by the registry's lock
 }
@@ -167,6 +176,8 @@ type ClaimFunc = roster.Claim
 type RoomsOptions struct {
 	// Claim, when set, must succeed before a room is created; its error is Join's.
 	Claim ClaimFunc
+	// Events, when set, hears of every room's lifecycle, membership and tracks.
+	Events RoomEvents
 }
 
 // NewRooms returns an empty set of rooms whose participants' connections are built by
@@ -177,10 +188,12 @@ func NewRooms(engine *Engine) *Rooms {
 
 // NewRoomsWith is NewRooms with options.
 func NewRoomsWith(engine *Engine, opts RoomsOptions) *Rooms {
-	rs := &Rooms{engine: engine, log: engine.log}
+	rs := &Rooms{engine: engine, log: engine.log, events: opts.Events}
 	rs.registry = roster.NewRegistry(roster.RegistryConfig[*Room]{
 		MaxRooms: engine.limits.MaxRooms, Claim: opts.Claim, New: rs.newRoom,
 		Removed: func(r *Room) {
+			// Queued after the last participant's leave, so its event comes last.
+			r.ops.post(func() { r.notify("room-finished event", func(ev RoomEvents) { ev.RoomFinished(r.id) }) })
 			r.ops.close()
 			r.log.Info("room closed")
 		},
@@ -194,6 +207,7 @@ func (rs *Rooms) newRoom(id RoomID) *Room {
 	r.members.Left = r.leftOp
 	// A room operation that panics is dropped and logged; the room goes on.
 	r.ops = newOpQueue(nil, r.log, nil)
+	r.ops.post(func() { r.notify("room-started event", func(ev RoomEvents) { ev.RoomStarted(id) }) })
 	r.log.Info("room created")
 	return r
 }
@@ -229,9 +243,8 @@ func (rs *Rooms) JoinWith(id RoomID, name string, obs Observers, opts JoinOption
 	}
 
 	pid := roster.NewParticipantID()
-	p := &Participant{id: pid, identity: opts.Identity, name: name, grants: opts.Grants, room: r, obs: obs,
-		log: r.log.With("participant", pid), transport: opts.Transport,
-		first: firstMedia{joined: time.Now(), timings: rs.engine.timingsOrNil()}}
+	p := &Participant{id: pid, identity: opts.Identity, name: name, transport: opts.Transport, grants: opts.Grants, room: r, obs: obs,
+		log: r.log.With("participant", pid), first: firstMedia{joined: time.Now(), timings: rs.engine.timingsOrNil()}}
 	if opts.Identity != "" {
 		p.log = p.log.With("identity", opts.Identity)
 	}

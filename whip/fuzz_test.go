@@ -123,8 +123,8 @@ func (s *fakeResource) Close() {}
 
 // FuzzTrickle sends arbitrary SDP fragments in PATCH requests (trickled candidates,
 // ICE restarts, entity tags) to a session. Each is answered 204, 200 (a restart, with
-// a fragment), 400 or 412; at most 64 candidates reach the session, each with its
-// "candidate:" line; nothing panics.
+// a fragment), 400, 412 or 413 (too large, nothing applied); at most 64 candidates
+// reach the session, each with its "candidate:" line; nothing panics.
 func FuzzTrickle(f *testing.F) {
 	f.Add(uint8(0), "a=ice-ufrag:EsAw\r\na=ice-pwd:P2uYro0UCOQ4zxjKXaWCBui1\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\n"+
 		"a=candidate:1387637174 1 udp 2122260223 192.0.2.1 61764 typ host generation 0 ufrag EsAw network-id 1\r\n"+
@@ -157,6 +157,15 @@ func FuzzTrickle(f *testing.F) {
 				t.Fatalf("200 to a PATCH that is no restart, or without a fragment: %v", w.Header())
 			}
 		case http.StatusNoContent, http.StatusBadRequest, http.StatusPreconditionFailed:
+		case http.StatusRequestEntityTooLarge:
+			// A fragment over maxFragSize, or with more than maxFragCandidates
+			// candidates: refused whole.
+			if len(frag) <= maxFragSize && strings.Count(frag, "a=candidate") <= maxFragCandidates {
+				t.Fatalf("413 to a fragment of %d bytes: %s", len(frag), w.Body)
+			}
+			if len(s.candidates) != 0 {
+				t.Fatalf("413, yet %d candidates applied", len(s.candidates))
+			}
 		default:
 			t.Fatalf("PATCH answered %d %s", w.Code, w.Body)
 		}

@@ -35,8 +35,8 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	obs := &publisherEvents{}
-	p, err := h.cfg.Rooms.JoinWith(room, name, obs.observers(), sfu.JoinOptions{Identity: access.Identity, Grants: access.Grants,
-		Transport: "whip"})
+	p, err := h.cfg.Rooms.JoinWith(room, name, obs.observers(),
+		sfu.JoinOptions{Identity: access.Identity, Grants: access.Grants, Transport: "whip"})
 	if err != nil {
 		writeMediaError(w, err)
 		return

@@ -36,6 +36,8 @@ type serveFlags struct {
 	liveness       server.Liveness
 	meshRooms      string
 	meshMaxSize    int
+	webhookURLs    urlList
+	webhookKey     string
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -66,6 +68,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.meshRooms, "mesh-rooms", "",
 		"comma-separated room name `patterns` (path.Match, e.g. 'p2p-*') of mesh rooms: peer-to-peer media, signaling through the server")
 	fs.IntVar(&f.meshMaxSize, "mesh-max-size", server.DefaultMeshMaxSize, "most `peers` in one mesh room")
+	f.webhookFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -123,6 +126,7 @@ func (f *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 	if f.meshMaxSize < 0 || f.meshMaxSize == 1 {
 		return cfg, nil, fmt.Errorf("--mesh-max-size: %d: a mesh room holds at least 2 peers (0: the default, 6)", f.meshMaxSize)
 	}
+	f.webhookConfig(&cfg)
 	cfg.Media.ICELoopback = f.iceLoopback || onlyLoopback()
 	cfg.Media.PublicIPs = splitList(f.publicIPs)
 	for _, ip := range cfg.Media.PublicIPs {
