@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/internal/safe"
 	"github.com/switchboard-rtc/switchboard/sfu"
+	"github.com/switchboard-rtc/switchboard/webhook"
 	"github.com/switchboard-rtc/switchboard/wire"
 )
 
@@ -186,4 +187,38 @@ func (c *mediaCollector) collectMedia(ch chan<- prometheus.Metric, kind string, 
 	counter(c.nacks, m.NACKs, kind)
 	counter(c.retransmitted, m.Retransmissions, kind)
 	counter(c.keyframeAsked, m.KeyframeRequests, kind)
+}
+
+// webhookCollector reads the webhook sender's counters at scrape time.
+type webhookCollector struct {
+	stats           func() webhook.Stats
+	events, retries *prometheus.Desc
+}
+
+func newWebhookCollector(s *webhook.Sender) *webhookCollector {
+	return &webhookCollector{stats: s.Stats,
+		events: prometheus.NewDesc(prometheus.BuildFQName(ns, "", "webhook_events_total"),
+			"Webhook events by what became of them (each endpoint counted): delivered, failed (given up), dropped (queue full), abandoned (at shutdown).",
+			[]string{"result"}, nil),
+		retries: prometheus.NewDesc(prometheus.BuildFQName(ns, "", "webhook_retries_total"),
+			"Webhook delivery attempts after the first.", nil, nil),
+	}
+}
+
+// Describe sends the metrics' descriptions.
+func (c *webhookCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.events
+	ch <- c.retries
+}
+
+// Collect reads the sender's counters now.
+func (c *webhookCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.stats()
+	for _, r := range []struct {
+		result string
+		n      int64
+	}{{"delivered", st.Delivered}, {"failed", st.Failed}, {"dropped", st.Dropped}, {"abandoned", st.Abandoned}} {
+		ch <- prometheus.MustNewConstMetric(c.events, prometheus.CounterValue, float64(r.n), r.result)
+	}
+	ch <- prometheus.MustNewConstMetric(c.retries, prometheus.CounterValue, float64(st.Retried))
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/switchboard-rtc/switchboard/server"
+	"github.com/switchboard-rtc/switchboard/webhook"
 )
 
 // scraper reads a server's metrics over HTTP, from a listener of their own as the
@@ -177,9 +178,10 @@ func TestMetricsDuringACall(t *testing.T) {
 }
 
 // TestMetricNamesFollowConventions lints a scrape taken during a call (so that every
-// labelled metric has samples) with promlint.
+// labelled metric has samples) with promlint. Webhooks are on, for their metrics.
 func TestMetricNamesFollowConventions(t *testing.T) {
-	ts := startServerWith(t, modeWS, server.Config{})
+	ts := startServerWith(t, modeWS, server.Config{
+		Webhooks: webhook.Config{URLs: []string{startReceiver(t, &hookReceiver{})}}})
 	sc := newScraper(t, ts)
 	a, b := joinPeer(t, ts, "lint", "alice"), joinPeer(t, ts, "lint", "bob")
 	a.publishAV()
@@ -235,5 +237,32 @@ func TestMetricsCountWHIPAndWHEP(t *testing.T) {
 	}
 	if got := mfs.value("switchboard_published_tracks", "source", "camera"); got != 1 {
 		t.Errorf("%v camera tracks published, want 1", got)
+	}
+}
+
+// TestMetricsOfMeshRoomsAndWebhooks: mesh members are counted by transport, and the
+// webhook sender's deliveries and retries are counted (and named by the rules).
+func TestMetricsOfMeshRoomsAndWebhooks(t *testing.T) {
+	rv := &hookReceiver{failFirst: 1}
+	ts := startServerWith(t, modeWS, server.Config{MeshRooms: []string{"p2p-*"},
+		Webhooks: webhook.Config{URLs: []string{startReceiver(t, rv)}, MinBackoff: 5 * time.Millisecond}})
+	sc := newScraper(t, ts)
+	joinMesh(t, ts, "p2p-b", "Mia")
+	joinPeer(t, ts, "sfu-a", "Ann")
+	waitFor(t, 10*time.Second, func() (bool, string) {
+		mfs := sc.scrape()
+		mesh := mfs.value("switchboard_participants", "kind", "mesh", "transport", "websocket")
+		delivered := mfs.value("switchboard_webhook_events_total", "result", "delivered")
+		retries := mfs.value("switchboard_webhook_retries_total")
+		return mesh == 1 && delivered >= 4 && retries >= 1,
+			fmt.Sprintf("%v mesh participants over websocket, %v webhook events delivered, %v retries; want 1, 4 (two rooms started, two joins), 1",
+				mesh, delivered, retries)
+	})
+	problems, err := promlint.New(strings.NewReader(sc.raw())).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("%s: %s", p.Metric, p.Text)
 	}
 }

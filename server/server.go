@@ -266,6 +266,9 @@ func New(cfg Config) (*Server, error) {
 	s.sig.JoinTimeout = cfg.Liveness.JoinTimeout
 	s.sig.ErrorSent = func(code string) { m.errorsSent.WithLabelValues(code).Inc() }
 	m.reg.MustRegister(newMediaCollector(s))
+	if s.webhooks != nil {
+		m.reg.MustRegister(newWebhookCollector(s.webhooks))
+	}
 	wsHandler := &ws.Handler{Config: s.sig, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: log,
 		PingInterval: cfg.Liveness.PingInterval, PongTimeout: cfg.Liveness.PongTimeout}
 	sseOpts := cfg.SSE
