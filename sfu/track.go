@@ -59,7 +59,7 @@ type Track struct {
 	keyframePending     atomic.Bool  // a delayed request is scheduled
 
 	forwarded atomic.Uint64 // packets read from the publisher
-	counters  trackCounters // for metrics (stats.go)
+	counters  trackCounters // for metrics (metrics.go)
 	muted     atomic.Bool   // forward nothing: an administrator muted the track
 
 	// cache answers subscribers' NACKs; nil for audio, whose codecs negotiate none.
