@@ -179,6 +179,7 @@ type Server struct {
 	origins   []string
 	authorize func(*http.Request) error
 	perAddr   *peraddr.Limiter
+	drain     *drainState // drain.go
 
 	ctx      context.Context // ends every session on Close
 	cancel   context.CancelFunc
@@ -213,7 +214,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{mux: http.NewServeMux(), log: log, engine: engine, origins: cfg.AllowedOrigins, authorize: cfg.Authorize,
 		perAddr: peraddr.New(peraddr.Config{MaxSessions: cfg.Limits.SessionsPerAddress,
-			Rate: cfg.Limits.NewSessionsPerSecond, Burst: cfg.Limits.NewSessionBurst})}
+			Rate: cfg.Limits.NewSessionsPerSecond, Burst: cfg.Limits.NewSessionBurst}), drain: newDrainState()}
 	s.rooms = sfu.NewRoomsWith(engine, sfu.RoomsOptions{Claim: func(id sfu.RoomID) (func(), error) {
 		release, err := dir.Claim(string(id), directory.SFU)
 		if errors.Is(err, directory.ErrTooManyRooms) {
@@ -239,6 +240,7 @@ func New(cfg Config) (*Server, error) {
 		MessageBurst: cfg.Limits.MessageBurst,
 	}}
 	s.sig.JoinTimeout = cfg.Liveness.JoinTimeout
+	s.sig.Drain = s.drain
 	wsHandler := &ws.Handler{Config: s.sig, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: log,
 		PingInterval: cfg.Liveness.PingInterval, PongTimeout: cfg.Liveness.PongTimeout}
 	sseOpts := cfg.SSE
@@ -282,6 +284,7 @@ func (s *Server) register(wsHandler, compat http.Handler) {
 	s.handle(route{pattern: "GET /v1/token", entry: tokenInfo, room: queryRoom, origin: true}, http.HandlerFunc(s.tokenInfo))
 	s.registerAdmin()
 	s.handle(route{pattern: "GET /healthz"}, http.HandlerFunc(s.healthz))
+	s.handle(route{pattern: "GET /readyz"}, http.HandlerFunc(s.readyz))
 	s.handle(route{pattern: "GET /"}, clientHandler(web.Files()))
 	s.handle(route{pattern: "GET /watch"}, clientPage(web.Files(), "watch.html"))
 }

@@ -53,6 +53,9 @@ func (s *Session) join(id string, frame []byte) error {
 	case s.member != nil:
 		return protocolError(wire.CodeAlreadyJoined, "this session has joined room "+quote(string(s.member.RoomID())))
 	}
+	if s.cfg.isDraining() {
+		return ErrDraining
+	}
 	var req wire.Join
 	if err := decode(frame, &req); err != nil {
 		return err

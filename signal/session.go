@@ -59,6 +59,10 @@ type Config struct {
 	Limits Limits
 	// Logger receives session logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Drain, when set, is the server's graceful shutdown: once it starts, joins are
+	// refused with draining and every session is sent a draining message. Nil: the
+	// server never drains.
+	Drain Drainer
 }
 
 // DefaultJoinTimeout is how long a session may stay without joining a room: ample for
@@ -164,6 +168,7 @@ func (s *Session) Run(ctx context.Context) error {
 		defer joinBy.Stop()
 	}
 	s.lastHeard = time.Now()
+	drain := s.cfg.draining()
 	var err error
 	for err == nil {
 		select {
@@ -177,6 +182,9 @@ func (s *Session) Run(ctx context.Context) error {
 			}
 		case <-joinDeadline:
 			err = s.joinTimedOut()
+		case <-drain:
+			drain = nil // told once
+			s.send(wire.TypeDraining, "", s.cfg.drainingBody())
 		case <-ctx.Done():
 			err = ctx.Err()
 		}

@@ -35,6 +35,7 @@ type serveFlags struct {
 	liveness       server.Liveness
 	meshRooms      string
 	meshMaxSize    int
+	drainTimeout   time.Duration
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -63,6 +64,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.meshRooms, "mesh-rooms", "",
 		"comma-separated room name `patterns` (path.Match, e.g. 'p2p-*') of mesh rooms: peer-to-peer media, signaling through the server")
 	fs.IntVar(&f.meshMaxSize, "mesh-max-size", server.DefaultMeshMaxSize, "most `peers` in one mesh room")
+	fs.DurationVar(&f.drainTimeout, "drain-timeout", server.DefaultDrainTimeout,
+		"on SIGTERM or SIGINT, how long calls may go on while new ones are refused (0: stop at once; a second signal stops at once)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -77,7 +80,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		log.Info("serving profiles", "addr", addr.String()+"/debug/pprof/")
 	}
-	return listenAndServe(ctx, f.addr, cfg, log, stdout)
+	if f.drainTimeout < 0 {
+		return fmt.Errorf("--drain-timeout: %v is negative", f.drainTimeout)
+	}
+	return listenAndServe(ctx, f.addr, cfg, log, stdout, f.drainTimeout)
 }
 
 // limitFlags declares the flags of the limits and liveness; zero means the server's
@@ -155,8 +161,10 @@ func (f *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 	return cfg, log, nil
 }
 
-// listenAndServe runs the server until ctx ends, then shuts it down.
-func listenAndServe(ctx context.Context, addr string, cfg server.Config, log *slog.Logger, stdout io.Writer) error {
+// listenAndServe runs the server until ctx ends, drains it for up to drainTimeout
+// (cut short by hardStop(ctx)), then shuts it down.
+func listenAndServe(ctx context.Context, addr string, cfg server.Config, log *slog.Logger, stdout io.Writer,
+	drainTimeout time.Duration) error {
 	srv, err := server.New(cfg)
 	if err != nil {
 		return err
@@ -183,6 +191,12 @@ func listenAndServe(ctx context.Context, addr string, cfg server.Config, log *sl
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
+		if drain(srv, drainTimeout, hardStop(ctx)) {
+			log.Info("stopping at once")
+			_ = srv.Close()
+			err = hs.Close()
+			break
+		}
 		log.Info("shutting down")
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -193,6 +207,30 @@ func listenAndServe(ctx context.Context, addr string, cfg server.Config, log *sl
 		err = nil
 	}
 	return err
+}
+
+// drain drains srv for up to timeout, or until now is closed; it reports whether
+// it was (a second signal: stop at once).
+func drain(srv *server.Server, timeout time.Duration, now <-chan struct{}) (stopNow bool) {
+	if timeout <= 0 {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-now:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	_ = srv.Drain(ctx)
+	select {
+	case <-now:
+		return true
+	default:
+		return false
+	}
 }
 
 // warnIfOpen warns, loudly, when the server listens beyond loopback without API keys:
