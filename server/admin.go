@@ -118,7 +118,7 @@ func (s *Server) adminGetRoom(w http.ResponseWriter, r *http.Request, _ *auth.Cl
 func (s *Server) adminCloseRoom(w http.ResponseWriter, r *http.Request, _ *auth.Claims) {
 	if mr := s.adminMeshRoom(r); mr != nil {
 		n := mr.Close(mesh.ErrRoomClosed)
-		s.log.Info("admin: room closed", "room", mr.ID(), "mode", directory.Mesh, "removed", n)
+		s.requestLog(r).Info("admin: room closed", "room", mr.ID(), "mode", directory.Mesh, "removed", n)
 		writeJSON(w, http.StatusOK, map[string]any{"name": mr.ID(), "removed": n})
 		return
 	}
@@ -127,7 +127,7 @@ func (s *Server) adminCloseRoom(w http.ResponseWriter, r *http.Request, _ *auth.
 		return
 	}
 	n := room.Close(sfu.ErrRoomClosed)
-	s.log.Info("admin: room closed", "room", room.ID(), "removed", n)
+	s.requestLog(r).Info("admin: room closed", "room", room.ID(), "removed", n)
 	writeJSON(w, http.StatusOK, map[string]any{"name": room.ID(), "removed": n})
 }
 
@@ -140,7 +140,7 @@ func (s *Server) adminRemove(w http.ResponseWriter, r *http.Request, _ *auth.Cla
 			writeAdminError(w, err)
 			return
 		}
-		s.log.Info("admin: participant removed", "room", mr.ID(), "mode", directory.Mesh, "participant", id)
+		s.requestLog(r).Info("admin: participant removed", "room", mr.ID(), "mode", directory.Mesh, "participant", id)
 		writeJSON(w, http.StatusOK, map[string]any{"removed": id})
 		return
 	}
@@ -153,7 +153,7 @@ func (s *Server) adminRemove(w http.ResponseWriter, r *http.Request, _ *auth.Cla
 		writeAdminError(w, err)
 		return
 	}
-	s.log.Info("admin: participant removed", "room", room.ID(), "participant", id)
+	s.requestLog(r).Info("admin: participant removed", "room", room.ID(), "participant", id)
 	writeJSON(w, http.StatusOK, map[string]any{"removed": id})
 }
 
@@ -175,7 +175,7 @@ func (s *Server) adminMute(muted bool) adminFunc {
 			writeAdminError(w, err)
 			return
 		}
-		s.log.Info("admin: track muted", "room", room.ID(), "track", info.ID, "muted", muted)
+		s.requestLog(r).Info("admin: track muted", "room", room.ID(), "track", info.ID, "muted", muted)
 		writeJSON(w, http.StatusOK, map[string]any{"track": trackToAdmin(info)})
 	}
 }

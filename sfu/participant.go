@@ -58,6 +58,10 @@ type JoinOptions struct {
 	Identity string
 	// Grants limit what the participant may do; nil allows everything.
 	Grants *Grants
+	// LogAttrs (slog key-value pairs) go on every log line of the participant, its
+	// connections and its tracks, besides its room and id: its transport, the request
+	// id that opened its session.
+	LogAttrs []any
 }
 
 // Grants limit what a participant may do: publish (which sources), and receive the

@@ -92,7 +92,9 @@ func (s *Session) join(id string, frame []byte) error {
 // joinRoom joins through the directory, with the session's identity and grants when
 // it has any.
 func (s *Session) joinRoom(room sfu.RoomID, name string) (*sfu.Participant, error) {
-	return s.cfg.Rooms.JoinWith(room, name, s.obs.observers(), s.access.joinOptions())
+	opts := s.access.joinOptions()
+	opts.LogAttrs = s.logAttrs
+	return s.cfg.Rooms.JoinWith(room, name, s.obs.observers(), opts)
 }
 
 // joinMode is the mode a join asks for: the one it names, else the configured

@@ -105,7 +105,8 @@ type Session struct {
 	ended chan error    // first reason to end, from any goroutine
 	done  chan struct{} // closed when Run stops taking frames
 
-	access Access // set before Run
+	access   Access // set before Run
+	logAttrs []any  // set before Run: on every log line of the session and its participant
 
 	// Owned by Run. At most one of participant and member is set: the session is
 	// in an SFU room or in a mesh room.
@@ -131,8 +132,16 @@ func NewSession(cfg *Config, out Outbox) *Session {
 }
 
 // SetTransport names the transport that carries the session ("websocket", "sse") in
-// its logs. Call it before Run.
-func (s *Session) SetTransport(name string) { s.log = s.log.With("transport", name) }
+// its logs and its participant's. Call it before Run.
+func (s *Session) SetTransport(name string) { s.LogWith("transport", name) }
+
+// LogWith adds attributes (slog key-value pairs) to every log line of the session and
+// of its participant in the media core: the request id of the request that opened it,
+// say. Call it before Run.
+func (s *Session) LogWith(args ...any) {
+	s.logAttrs = append(s.logAttrs, args...)
+	s.log = s.log.With(args...)
+}
 
 // Restrict limits the session to what a allows. Call it before Run.
 func (s *Session) Restrict(a Access) { s.access = a }
@@ -196,7 +205,7 @@ func (s *Session) Run(ctx context.Context) error {
 	if s.member != nil {
 		s.member.Leave()
 	}
-	s.log.Debug("session ended", "participant", s.participantID(), "reason", err)
+	s.scopedLog().Debug("session ended", "reason", err)
 	return err
 }
 
@@ -226,7 +235,7 @@ func (s *Session) admit(frame []byte) error {
 			s.sendError(env.ID, protocolError(wire.CodeRateLimited, "too many messages: this one was not handled"))
 			return nil
 		case ratelimit.Cut:
-			s.log.Info("client over its message rate: disconnected", "participant", s.participantID())
+			s.scopedLog().Info("client over its message rate: disconnected")
 			return ErrRateLimited
 		}
 	}
@@ -268,7 +277,7 @@ func (s *Session) handle(env wire.Envelope, decodeErr error, frame []byte) error
 	default:
 		code, _ := toWire(err)
 		if code == wire.CodeInternal {
-			s.log.Warn("request failed", "type", env.Type, "participant", s.participantID(), "err", err)
+			s.scopedLog().Warn("request failed", "type", env.Type, "err", err)
 		}
 		s.sendError(env.ID, err)
 	}

@@ -29,6 +29,7 @@ type serveFlags struct {
 	iceServers     string
 	allowedOrigins string
 	logLevel       string
+	logFormat      string
 	apiKey         string
 	apiSecret      string
 	limits         server.Limits
@@ -58,6 +59,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.allowedOrigins, "allowed-origins", "",
 		"comma-separated `hosts` besides the server's own whose pages may connect, e.g. app.example.com")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log `format`: text (key=value) or json (one object a line)")
 	fs.StringVar(&f.apiKey, "api-key", "", "API `key`: with --api-secret, every client needs a join token (see switchboard token)")
 	fs.StringVar(&f.apiSecret, "api-secret", "", "the API key's `secret`, at least 32 characters")
 	f.limitFlags(fs)
@@ -120,7 +122,10 @@ func (f *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return server.Config{}, nil, fmt.Errorf("--log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log, err := newLogger(f.logFormat, stderr, level)
+	if err != nil {
+		return server.Config{}, nil, err
+	}
 	cfg := server.Config{Logger: log, AllowedOrigins: splitList(f.allowedOrigins), Limits: f.limits, Liveness: f.liveness,
 		MeshRooms: splitList(f.meshRooms), MeshMaxSize: f.meshMaxSize}
 	if f.meshMaxSize < 0 || f.meshMaxSize == 1 {
@@ -159,6 +164,18 @@ func (f *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 		cfg.ClientICEServers = cfg.Media.ICEServers
 	}
 	return cfg, log, nil
+}
+
+// newLogger is the server's logger: format is "text" or "json".
+func newLogger(format string, w io.Writer, level slog.Level) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: level}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: %q is neither text nor json", format)
 }
 
 // listenAndServe runs the server until ctx ends, drains it for up to drainTimeout

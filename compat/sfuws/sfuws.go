@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
+	"github.com/switchboard-rtc/switchboard/internal/reqid"
 	"github.com/switchboard-rtc/switchboard/internal/wsconn"
 	"github.com/switchboard-rtc/switchboard/roster"
 	"github.com/switchboard-rtc/switchboard/sfu"
@@ -89,6 +90,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	opts.LogAttrs = append([]any{"transport", "sfu-ws"}, reqid.Attrs(r.Context())...)
 	c, err := wsconn.Accept(w, r, wsconn.Config{
 		Name:           "sfu-ws",
 		OriginPatterns: h.OriginPatterns,
