@@ -170,7 +170,7 @@ func (f *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 func newLogger(format string, w io.Writer, level slog.Level) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: level}
 	switch format {
-	case "text":
+	case "text", "":
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil

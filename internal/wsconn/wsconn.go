@@ -22,7 +22,6 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/switchboard-rtc/switchboard/internal/keepalive"
-	"github.com/switchboard-rtc/switchboard/internal/reqid"
 	"github.com/switchboard-rtc/switchboard/internal/safe"
 )
 
@@ -98,7 +97,7 @@ type Conn struct {
 // (a foreign origin, not a WebSocket request) Accept has answered the request and
 // returns the error.
 func Accept(w http.ResponseWriter, r *http.Request, cfg Config) (*Conn, error) {
-	log := cmp.Or(cfg.Logger, slog.Default()).With("transport", cfg.Name, "remote", r.RemoteAddr).With(reqid.Attrs(r.Context())...)
+	log := cmp.Or(cfg.Logger, slog.Default()).With("transport", cfg.Name, "remote", r.RemoteAddr)
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: cfg.OriginPatterns})
 	if err != nil {
 		log.Debug(cfg.Name+" upgrade refused", "err", err)

@@ -48,7 +48,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ReadLimit:      int64(h.Config.Limits.MessageSize()),
 		PingInterval:   h.PingInterval,
 		PongTimeout:    h.PongTimeout,
-		Logger:         h.Logger,
+		Logger:         cmp.Or(h.Logger, slog.Default()).With(reqid.Attrs(r.Context())...),
 		CloseStatus:    closeStatus,
 		WriteHook:      writeHook,
 	})
