@@ -22,6 +22,7 @@ func (s *Server) registerAdmin() {
 	s.adminRoute("GET /v1/admin/rooms", s.adminListRooms)
 	s.adminRoute("GET /v1/admin/rooms/{room}", s.adminGetRoom)
 	s.adminRoute("DELETE /v1/admin/rooms/{room}", s.adminCloseRoom)
+	s.adminRoute("GET /v1/admin/rooms/{room}/participants/{participant}", s.adminGetParticipant)
 	s.adminRoute("DELETE /v1/admin/rooms/{room}/participants/{participant}", s.adminRemove)
 	s.adminRoute("DELETE /v1/admin/rooms/{room}/viewers/{viewer}", s.adminRemoveViewer)
 	s.adminRoute("POST /v1/admin/rooms/{room}/tracks/{track}/mute", s.adminMute(true))

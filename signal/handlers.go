@@ -93,7 +93,7 @@ func (s *Session) join(id string, frame []byte) error {
 // it has any.
 func (s *Session) joinRoom(room sfu.RoomID, name string) (*sfu.Participant, error) {
 	opts := s.access.joinOptions()
-	opts.LogAttrs = s.logAttrs
+	opts.Transport, opts.LogAttrs = s.transport, s.logAttrs
 	return s.cfg.Rooms.JoinWith(room, name, s.obs.observers(), opts)
 }
 

@@ -105,8 +105,9 @@ type Session struct {
 	ended chan error    // first reason to end, from any goroutine
 	done  chan struct{} // closed when Run stops taking frames
 
-	access   Access // set before Run
-	logAttrs []any  // set before Run: on every log line of the session and its participant
+	access    Access // set before Run
+	transport string // set before Run (SetTransport)
+	logAttrs  []any  // set before Run: on every log line of the session and its participant
 
 	// Owned by Run. At most one of participant and member is set: the session is
 	// in an SFU room or in a mesh room.
@@ -133,7 +134,10 @@ func NewSession(cfg *Config, out Outbox) *Session {
 
 // SetTransport names the transport that carries the session ("websocket", "sse") in
 // its logs and its participant's. Call it before Run.
-func (s *Session) SetTransport(name string) { s.LogWith("transport", name) }
+func (s *Session) SetTransport(name string) {
+	s.transport = name
+	s.log = s.log.With("transport", name)
+}
 
 // LogWith adds attributes (slog key-value pairs) to every log line of the session and
 // of its participant in the media core: the request id of the request that opened it,

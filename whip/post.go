@@ -37,7 +37,7 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 	}
 	obs := &publisherEvents{}
 	p, err := h.cfg.Rooms.JoinWith(room, name, obs.observers(), sfu.JoinOptions{Identity: access.Identity, Grants: access.Grants,
-		LogAttrs: append([]any{"transport", "whip"}, reqid.Attrs(r.Context())...)})
+		Transport: "whip", LogAttrs: reqid.Attrs(r.Context())})
 	if err != nil {
 		writeMediaError(w, err)
 		return
