@@ -336,17 +336,6 @@ func (s *Session) admits(need need, typ string) error {
 	return nil
 }
 
-// participantID is the client's id in its room, SFU or mesh, or "".
-func (s *Session) participantID() string {
-	switch {
-	case s.participant != nil:
-		return string(s.participant.ID())
-	case s.member != nil:
-		return string(s.member.ID())
-	}
-	return ""
-}
-
 // send encodes a message of type typ with body (nil for none), answering the request
 // re when it is not empty, and queues it for the client; a full queue ends the
 // session.

@@ -127,11 +127,13 @@ func (h *Handler) ownSession(w http.ResponseWriter, r *http.Request) (string, *s
 // delete ends a session.
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
 	h.cors(w)
-	id, s, ok := h.ownSession(w, r)
+	id, _, ok := h.ownSession(w, r)
 	if !ok {
 		return
 	}
-	if s = h.take(id); s == nil {
+	// Taken, not got: of two DELETEs at once, one ends the session.
+	s := h.take(id)
+	if s == nil {
 		writeError(w, http.StatusNotFound, "no such session")
 		return
 	}
