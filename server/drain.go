@@ -60,8 +60,11 @@ func (d *drainState) active() bool {
 func (s *Server) Drain(ctx context.Context) error {
 	deadline, _ := ctx.Deadline()
 	s.drain.start(deadline) // the first call's deadline stands
-	s.log.Info("draining: refusing new sessions, waiting for calls to end", "participants", s.participants(),
-		"deadline", deadline)
+	log := s.log.With("participants", s.participants())
+	if !deadline.IsZero() {
+		log = log.With("deadline", deadline.UTC().Format(time.RFC3339))
+	}
+	log.Info("draining: refusing new sessions, waiting for calls to end")
 	t := time.NewTicker(drainPoll)
 	defer t.Stop()
 	for s.participants() > 0 {
