@@ -94,6 +94,9 @@ type JoinOptions struct {
 	// MustExist refuses, with ErrNoRoom, to create the room: the member may only
 	// join a room that others are in.
 	MustExist bool
+	// LogAttrs (slog key-value pairs) go on every log line of the member, besides its
+	// room and id: its transport, the request id that opened its session.
+	LogAttrs []any
 }
 
 // ClaimFunc claims a room name before a room is created with it, so that rooms of
@@ -168,7 +171,8 @@ func (rs *Rooms) JoinWith(id RoomID, name string, obs Observer, opts JoinOptions
 	}
 	m := &Member{id: roster.NewParticipantID(), identity: opts.Identity, name: name, grants: opts.Grants, room: r,
 		obs: obs, rooms: rs, left: make(chan struct{})}
-	m.log = r.log.With("peer", m.id)
+	// "participant", as the SFU's and the sessions' lines name it.
+	m.log = r.log.With("participant", m.id).With(opts.LogAttrs...)
 	if opts.Identity != "" {
 		m.log = m.log.With("identity", opts.Identity)
 	}

@@ -12,8 +12,8 @@ import (
 	"github.com/switchboard-rtc/switchboard/webhook"
 )
 
-// transportNative is how a participant that named no transport connected: the
-// native protocol, over WebSocket or SSE.
+// transportNative is how a participant that named no transport connected (a mesh
+// peer, an embedder's own transport): the native protocol.
 const transportNative = "native"
 
 // newWebhooks starts the webhook sender of cfg, nil without URLs. Events are signed

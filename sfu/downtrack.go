@@ -43,6 +43,7 @@ type DownTrack struct {
 	hdr     rtp.Header // the outgoing header, reused for every packet
 	rtx     retransmitter
 	written atomic.Uint64
+	sent    sendStats // stats.go
 }
 
 type downBinding struct {
@@ -187,6 +188,7 @@ func (d *DownTrack) writeRTP(src *Track, pkt *rtp.Packet) {
 	d.rw.rewrite(&d.hdr, d.clock)
 	if d.send(b, pkt.Payload) {
 		d.written.Add(1)
+		d.sent.bytes.Add(uint64(d.hdr.MarshalSize() + len(pkt.Payload)))
 	}
 }
 
@@ -215,6 +217,21 @@ func (d *DownTrack) handleRTCP(pkts []rtcp.Packet) {
 			}
 		case *rtcp.TransportLayerNack:
 			d.retransmit(p)
+		case *rtcp.ReceiverReport:
+			d.takeReports(p.Reports)
+		}
+	}
+}
+
+// takeReports keeps what the subscriber's receiver reports say about this stream.
+func (d *DownTrack) takeReports(reports []rtcp.ReceptionReport) {
+	b := d.binding.Load()
+	if b == nil {
+		return
+	}
+	for _, r := range reports {
+		if r.SSRC == b.ssrc {
+			d.sent.report(r, time.Now(), d.clock)
 		}
 	}
 }

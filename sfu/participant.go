@@ -17,15 +17,14 @@ import (
 // and its Subscriber (what it receives). It is created by Rooms.Join and lives until
 // Leave.
 type Participant struct {
-	id       ParticipantID
-	identity string
-	name     string
-	grants   *Grants // nil: everything allowed
-	room     *Room
-	obs      Observers
-	log      *slog.Logger
-
-	transport string // JoinOptions.Transport
+	id        ParticipantID
+	identity  string
+	name      string
+	grants    *Grants // nil: everything allowed
+	transport string
+	room      *Room
+	obs       Observers
+	log       *slog.Logger
 
 	pub *Publisher
 	sub *Subscriber
@@ -35,6 +34,9 @@ type Participant struct {
 
 // ID is the participant's server-assigned id.
 func (p *Participant) ID() ParticipantID { return p.id }
+
+// Transport is the signaling that carries the participant (JoinOptions.Transport).
+func (p *Participant) Transport() string { return p.transport }
 
 // Identity is who the participant is, from its join token; empty without one.
 func (p *Participant) Identity() string { return p.identity }
@@ -60,9 +62,13 @@ type JoinOptions struct {
 	Identity string
 	// Grants limit what the participant may do; nil allows everything.
 	Grants *Grants
-	// Transport names how the participant connects ("whip", "sfu-ws"), for
-	// RoomEvents; empty means the native protocol.
+	// Transport names the signaling that carries the participant ("websocket", "sse",
+	// "sfu-ws", "whip"), in its log lines, its Stats and RoomEvents; empty: not named.
 	Transport string
+	// LogAttrs (slog key-value pairs) go on every log line of the participant, its
+	// connections and its tracks, besides its room, id and transport: the request id
+	// that opened its session, say.
+	LogAttrs []any
 }
 
 // Grants limit what a participant may do: publish (which sources), and receive the

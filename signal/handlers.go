@@ -53,6 +53,9 @@ func (s *Session) join(id string, frame []byte) error {
 	case s.member != nil:
 		return protocolError(wire.CodeAlreadyJoined, "this session has joined room "+quote(string(s.member.RoomID())))
 	}
+	if s.cfg.isDraining() {
+		return ErrDraining
+	}
 	var req wire.Join
 	if err := decode(frame, &req); err != nil {
 		return err
@@ -89,7 +92,9 @@ func (s *Session) join(id string, frame []byte) error {
 // joinRoom joins through the directory, with the session's identity and grants when
 // it has any.
 func (s *Session) joinRoom(room sfu.RoomID, name string) (*sfu.Participant, error) {
-	return s.cfg.Rooms.JoinWith(room, name, s.obs.observers(), s.access.joinOptions())
+	opts := s.access.joinOptions()
+	opts.Transport, opts.LogAttrs = s.transport, s.logAttrs
+	return s.cfg.Rooms.JoinWith(room, name, s.obs.observers(), opts)
 }
 
 // joinMode is the mode a join asks for: the one it names, else the configured

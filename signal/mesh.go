@@ -17,7 +17,12 @@ import (
 func (s *Session) joinMesh(id, room, name string) error {
 	obs := &meshObserver{s: s, joinRe: id, room: room}
 	configured := s.cfg.DefaultMode != nil && s.cfg.DefaultMode(room) == directory.Mesh
-	m, err := s.cfg.Mesh.JoinWith(mesh.RoomID(room), name, obs, s.access.meshOptions(configured))
+	opts := s.access.meshOptions(configured)
+	if s.transport != "" {
+		opts.LogAttrs = append(opts.LogAttrs, "transport", s.transport)
+	}
+	opts.LogAttrs = append(opts.LogAttrs, s.logAttrs...)
+	m, err := s.cfg.Mesh.JoinWith(mesh.RoomID(room), name, obs, opts)
 	if errors.Is(err, mesh.ErrNoRoom) {
 		return protocolError(wire.CodeForbidden, "creating a mesh room needs a join token with \"mode\": \"mesh\"; room "+
 			quote(room)+" does not exist")
