@@ -82,6 +82,9 @@ func (e Event) Answer() wire.Answer { return bodyOf[wire.Answer](e) }
 // Offer is the body of subscribe-offer.
 func (e Event) Offer() wire.Offer { return bodyOf[wire.Offer](e) }
 
+// Draining is the body of draining: the server is shutting down.
+func (e Event) Draining() wire.Draining { return bodyOf[wire.Draining](e) }
+
 // Candidate is the body of candidate.
 func (e Event) Candidate() wire.Candidate { return bodyOf[wire.Candidate](e) }
 

@@ -97,6 +97,9 @@ type JoinOptions struct {
 	// Transport names what carries the member's signaling ("websocket", "sse"), for
 	// metrics (Rooms.Census). Empty is counted as "other".
 	Transport string
+	// LogAttrs (slog key-value pairs) go on every log line of the member, besides its
+	// room and id: its transport, the request id that opened its session.
+	LogAttrs []any
 }
 
 // ClaimFunc claims a room name before a room is created with it, so that rooms of
@@ -171,7 +174,8 @@ func (rs *Rooms) JoinWith(id RoomID, name string, obs Observer, opts JoinOptions
 	}
 	m := &Member{id: roster.NewParticipantID(), identity: opts.Identity, name: name, grants: opts.Grants, room: r,
 		obs: obs, rooms: rs, left: make(chan struct{}), transport: opts.Transport}
-	m.log = r.log.With("peer", m.id)
+	// "participant", as the SFU's and the sessions' lines name it.
+	m.log = r.log.With("participant", m.id).With(opts.LogAttrs...)
 	if opts.Identity != "" {
 		m.log = m.log.With("identity", opts.Identity)
 	}

@@ -22,6 +22,7 @@ func (s *Server) registerAdmin() {
 	s.adminRoute("GET /v1/admin/rooms", s.adminListRooms)
 	s.adminRoute("GET /v1/admin/rooms/{room}", s.adminGetRoom)
 	s.adminRoute("DELETE /v1/admin/rooms/{room}", s.adminCloseRoom)
+	s.adminRoute("GET /v1/admin/rooms/{room}/participants/{participant}", s.adminGetParticipant)
 	s.adminRoute("DELETE /v1/admin/rooms/{room}/participants/{participant}", s.adminRemove)
 	s.adminRoute("DELETE /v1/admin/rooms/{room}/viewers/{viewer}", s.adminRemoveViewer)
 	s.adminRoute("POST /v1/admin/rooms/{room}/tracks/{track}/mute", s.adminMute(true))
@@ -118,7 +119,7 @@ func (s *Server) adminGetRoom(w http.ResponseWriter, r *http.Request, _ *auth.Cl
 func (s *Server) adminCloseRoom(w http.ResponseWriter, r *http.Request, _ *auth.Claims) {
 	if mr := s.adminMeshRoom(r); mr != nil {
 		n := mr.Close(mesh.ErrRoomClosed)
-		s.log.Info("admin: room closed", "room", mr.ID(), "mode", directory.Mesh, "removed", n)
+		s.requestLog(r).Info("admin: room closed", "room", mr.ID(), "mode", directory.Mesh, "removed", n)
 		writeJSON(w, http.StatusOK, map[string]any{"name": mr.ID(), "removed": n})
 		return
 	}
@@ -127,7 +128,7 @@ func (s *Server) adminCloseRoom(w http.ResponseWriter, r *http.Request, _ *auth.
 		return
 	}
 	n := room.Close(sfu.ErrRoomClosed)
-	s.log.Info("admin: room closed", "room", room.ID(), "removed", n)
+	s.requestLog(r).Info("admin: room closed", "room", room.ID(), "removed", n)
 	writeJSON(w, http.StatusOK, map[string]any{"name": room.ID(), "removed": n})
 }
 
@@ -140,7 +141,7 @@ func (s *Server) adminRemove(w http.ResponseWriter, r *http.Request, _ *auth.Cla
 			writeAdminError(w, err)
 			return
 		}
-		s.log.Info("admin: participant removed", "room", mr.ID(), "mode", directory.Mesh, "participant", id)
+		s.requestLog(r).Info("admin: participant removed", "room", mr.ID(), "mode", directory.Mesh, "participant", id)
 		writeJSON(w, http.StatusOK, map[string]any{"removed": id})
 		return
 	}
@@ -153,7 +154,7 @@ func (s *Server) adminRemove(w http.ResponseWriter, r *http.Request, _ *auth.Cla
 		writeAdminError(w, err)
 		return
 	}
-	s.log.Info("admin: participant removed", "room", room.ID(), "participant", id)
+	s.requestLog(r).Info("admin: participant removed", "room", room.ID(), "participant", id)
 	writeJSON(w, http.StatusOK, map[string]any{"removed": id})
 }
 
@@ -175,7 +176,7 @@ func (s *Server) adminMute(muted bool) adminFunc {
 			writeAdminError(w, err)
 			return
 		}
-		s.log.Info("admin: track muted", "room", room.ID(), "track", info.ID, "muted", muted)
+		s.requestLog(r).Info("admin: track muted", "room", room.ID(), "track", info.ID, "muted", muted)
 		writeJSON(w, http.StatusOK, map[string]any{"track": trackToAdmin(info)})
 	}
 }

@@ -20,6 +20,8 @@ import (
 // admit in front of it. admit is the one place that decides whether a request gets
 // in, in this order:
 //
+//  0. while the server drains (Drain), requests that open a session are refused
+//     (503, code draining, Retry-After); an SSE stream resuming its session is not;
 //  1. per-client limits, for requests that open a session: sessions held by the
 //     client's address, and how fast it opens new ones (429 or 503, Retry-After);
 //  2. the Origin of browser pages, where cookies-free browser access matters
@@ -114,6 +116,10 @@ func (s *Server) admit(rt route, h http.Handler) http.Handler {
 		var release func()
 		if rt.creates {
 			var err error
+			if err = s.refuseDraining(rt, r); err != nil {
+				WriteRefusal(w, err)
+				return
+			}
 			if release, err = s.acquire(r); err != nil {
 				s.metrics.refused(err)
 				WriteRefusal(w, err)

@@ -37,6 +37,9 @@ type Admission struct {
 // be released with Release.
 func (s *Server) Admit(r *http.Request) (*Admission, error) {
 	rt := route{pattern: "GET /ws", entry: joinRoom, room: queryRoom, origin: true, creates: true}
+	if err := s.refuseDraining(rt, r); err != nil {
+		return nil, err
+	}
 	release, err := s.acquire(r)
 	if err != nil {
 		s.metrics.refused(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-rtc/switchboard/auth"
 	"github.com/switchboard-rtc/switchboard/directory"
 	"github.com/switchboard-rtc/switchboard/internal/peraddr"
+	"github.com/switchboard-rtc/switchboard/internal/reqid"
 	"github.com/switchboard-rtc/switchboard/internal/safe"
 	"github.com/switchboard-rtc/switchboard/mesh"
 	"github.com/switchboard-rtc/switchboard/sfu"
@@ -190,6 +191,7 @@ type Server struct {
 	origins   []string
 	authorize func(*http.Request) error
 	perAddr   *peraddr.Limiter
+	drain     *drainState // drain.go
 
 	ctx      context.Context // ends every session on Close
 	cancel   context.CancelFunc
@@ -226,7 +228,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{mux: http.NewServeMux(), log: log, engine: engine, metrics: m, origins: cfg.AllowedOrigins, authorize: cfg.Authorize,
 		perAddr: peraddr.New(peraddr.Config{MaxSessions: cfg.Limits.SessionsPerAddress,
-			Rate: cfg.Limits.NewSessionsPerSecond, Burst: cfg.Limits.NewSessionBurst})}
+			Rate: cfg.Limits.NewSessionsPerSecond, Burst: cfg.Limits.NewSessionBurst}), drain: newDrainState()}
 	if s.webhooks, err = newWebhooks(cfg, log); err != nil {
 		_ = engine.Close()
 		return nil, err
@@ -264,6 +266,7 @@ func New(cfg Config) (*Server, error) {
 		MessageBurst: cfg.Limits.MessageBurst,
 	}}
 	s.sig.JoinTimeout = cfg.Liveness.JoinTimeout
+	s.sig.Drain = s.drain
 	s.sig.ErrorSent = func(code string) { m.errorsSent.WithLabelValues(code).Inc() }
 	m.reg.MustRegister(newMediaCollector(s))
 	if s.webhooks != nil {
@@ -312,26 +315,38 @@ func (s *Server) register(wsHandler, compat http.Handler) {
 	s.handle(route{pattern: "GET /v1/token", entry: tokenInfo, room: queryRoom, origin: true}, http.HandlerFunc(s.tokenInfo))
 	s.registerAdmin()
 	s.handle(route{pattern: "GET /healthz"}, http.HandlerFunc(s.healthz))
+	s.handle(route{pattern: "GET /readyz"}, http.HandlerFunc(s.readyz))
 	s.handle(route{pattern: "GET /"}, clientHandler(web.Files()))
 	s.handle(route{pattern: "GET /watch"}, clientPage(web.Files(), "watch.html"))
 }
 
-// ServeHTTP routes a request.
+// ServeHTTP routes a request. Every request gets an id (reqid: the client's
+// X-Request-ID when it is a sane token, else a new one), echoed in the response's
+// X-Request-ID and carried by the log lines of the request and of the session it
+// opens (request_id).
 //
 // A handler that panics is logged on the server's logger with its stack and counted
 // (Panics), then the panic goes on as http.ErrAbortHandler: net/http would recover
 // it anyway, but would log it its own way, uncounted, and a response cut short must
 // still be aborted rather than look complete. Only that request's connection ends.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := reqid.Of(r)
+	w.Header().Set(reqid.Header, id)
+	r = r.WithContext(reqid.With(r.Context(), id))
 	defer func() {
 		if v := recover(); v != nil {
 			if v != http.ErrAbortHandler {
-				_ = safe.Report(s.log.With("method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr), "HTTP handler", v)
+				_ = safe.Report(s.requestLog(r).With("method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr), "HTTP handler", v)
 			}
 			panic(http.ErrAbortHandler)
 		}
 	}()
 	s.handler.ServeHTTP(w, r)
+}
+
+// requestLog is the server's logger with r's request id.
+func (s *Server) requestLog(r *http.Request) *slog.Logger {
+	return s.log.With(reqid.Attrs(r.Context())...)
 }
 
 // Rooms is the server's in-process room directory.

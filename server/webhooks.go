@@ -12,9 +12,8 @@ import (
 	"github.com/switchboard-rtc/switchboard/webhook"
 )
 
-// transportNative is how a participant of the native protocol connected, over
-// WebSocket or SSE (sfu.JoinOptions.Transport "websocket", "sse", or none named by an
-// embedder's RunSession).
+// transportNative is how a participant that named no transport connected (a mesh
+// peer, an embedder's own transport): the native protocol.
 const transportNative = "native"
 
 // newWebhooks starts the webhook sender of cfg, nil without URLs. Events are signed
@@ -100,8 +99,7 @@ func (e sfuEvents) track(typ webhook.Type, room roster.RoomID, p sfu.Participant
 
 func sfuParticipant(p sfu.ParticipantInfo) *webhook.Participant {
 	transport := p.Transport
-	switch transport {
-	case "", "websocket", "sse": // the native protocol, on whichever transport
+	if transport == "" {
 		transport = transportNative
 	}
 	return &webhook.Participant{ID: string(p.ID), Identity: p.Identity, Name: p.Name, Transport: transport}

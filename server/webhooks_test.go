@@ -186,7 +186,7 @@ func TestWebhooksOfASession(t *testing.T) {
 			if p.Name == "Bob" {
 				wantID = bob.Self.ID
 			}
-			if p.ID != wantID || p.Identity != strings.ToLower(p.Name) || p.Transport != "native" {
+			if p.ID != wantID || p.Identity != strings.ToLower(p.Name) || p.Transport != "websocket" {
 				t.Errorf("%s: participant %+v", e.Type, *p)
 			}
 		}

@@ -43,6 +43,7 @@ type DownTrack struct {
 	hdr     rtp.Header // the outgoing header, reused for every packet
 	rtx     retransmitter
 	written atomic.Uint64
+	sent    sendStats // stats.go
 
 	// first is the subscribing participant's first-media mark; nil for a viewer's.
 	first *firstMedia
@@ -200,9 +201,11 @@ func (d *DownTrack) write(b *downBinding, src *Track, pkt *rtp.Packet) bool {
 		src.counters.drop(DropWriteFailed)
 		return false
 	}
+	size := uint64(d.hdr.MarshalSize() + len(pkt.Payload))
 	d.written.Add(1)
+	d.sent.bytes.Add(size)
 	src.counters.packetsOut.Add(1)
-	src.counters.bytesOut.Add(uint64(d.hdr.MarshalSize() + len(pkt.Payload)))
+	src.counters.bytesOut.Add(size)
 	return true
 }
 
@@ -231,6 +234,21 @@ func (d *DownTrack) handleRTCP(pkts []rtcp.Packet) {
 			}
 		case *rtcp.TransportLayerNack:
 			d.retransmit(p)
+		case *rtcp.ReceiverReport:
+			d.takeReports(p.Reports)
+		}
+	}
+}
+
+// takeReports keeps what the subscriber's receiver reports say about this stream.
+func (d *DownTrack) takeReports(reports []rtcp.ReceptionReport) {
+	b := d.binding.Load()
+	if b == nil {
+		return
+	}
+	for _, r := range reports {
+		if r.SSRC == b.ssrc {
+			d.sent.report(r, time.Now(), d.clock)
 		}
 	}
 }

@@ -19,15 +19,14 @@ import (
 // and its Subscriber (what it receives). It is created by Rooms.Join and lives until
 // Leave.
 type Participant struct {
-	id       ParticipantID
-	identity string
-	name     string
-	grants   *Grants // nil: everything allowed
-	room     *Room
-	obs      Observers
-	log      *slog.Logger
-
-	transport string // JoinOptions.Transport
+	id        ParticipantID
+	identity  string
+	name      string
+	grants    *Grants // nil: everything allowed
+	transport string
+	room      *Room
+	obs       Observers
+	log       *slog.Logger
 
 	pub *Publisher
 	sub *Subscriber
@@ -39,6 +38,9 @@ type Participant struct {
 
 // ID is the participant's server-assigned id.
 func (p *Participant) ID() ParticipantID { return p.id }
+
+// Transport is the signaling that carries the participant (JoinOptions.Transport).
+func (p *Participant) Transport() string { return p.transport }
 
 // Identity is who the participant is, from its join token; empty without one.
 func (p *Participant) Identity() string { return p.identity }
@@ -64,11 +66,15 @@ type JoinOptions struct {
 	Identity string
 	// Grants limit what the participant may do; nil allows everything.
 	Grants *Grants
-	// Transport names what carries the participant's signaling: "websocket" or
-	// "sse" (the native protocol), "sfu-ws", "whip". RoomEvents and metrics
-	// (Rooms.Census) report it; empty is the native protocol on a transport of the
-	// embedder's (Server.RunSession), "other" in metrics.
+	// Transport names the signaling that carries the participant: "websocket" or
+	// "sse" (the native protocol), "sfu-ws", "whip". Its log lines, its Stats,
+	// RoomEvents and metrics (Rooms.Census) report it; empty: not named (the native
+	// protocol on a transport of the embedder's, Server.RunSession), "other" in metrics.
 	Transport string
+	// LogAttrs (slog key-value pairs) go on every log line of the participant, its
+	// connections and its tracks, besides its room, id and transport: the request id
+	// that opened its session, say.
+	LogAttrs []any
 }
 
 // Grants limit what a participant may do: publish (which sources), and receive the

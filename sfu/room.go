@@ -243,8 +243,13 @@ func (rs *Rooms) JoinWith(id RoomID, name string, obs Observers, opts JoinOption
 	}
 
 	pid := roster.NewParticipantID()
-	p := &Participant{id: pid, identity: opts.Identity, name: name, transport: opts.Transport, grants: opts.Grants, room: r, obs: obs,
-		log: r.log.With("participant", pid), first: firstMedia{joined: time.Now(), timings: rs.engine.timingsOrNil()}}
+	p := &Participant{id: pid, identity: opts.Identity, name: name, grants: opts.Grants, transport: opts.Transport,
+		room: r, obs: obs, log: r.log.With("participant", pid),
+		first: firstMedia{joined: time.Now(), timings: rs.engine.timingsOrNil()}}
+	if opts.Transport != "" {
+		p.log = p.log.With("transport", opts.Transport)
+	}
+	p.log = p.log.With(opts.LogAttrs...)
 	if opts.Identity != "" {
 		p.log = p.log.With("identity", opts.Identity)
 	}

@@ -59,6 +59,7 @@ type Track struct {
 	keyframePending     atomic.Bool  // a delayed request is scheduled
 
 	forwarded atomic.Uint64 // packets read from the publisher
+	recv      recvStats     // stats.go
 	counters  trackCounters // for metrics (metrics.go)
 	muted     atomic.Bool   // forward nothing: an administrator muted the track
 
@@ -113,8 +114,12 @@ func (t *Track) readLoop(r rtpReader) {
 
 // forward parses one packet into pkt and writes it to every down-track.
 func (t *Track) forward(pkt *rtp.Packet, b []byte) {
-	if err := pkt.Unmarshal(b); err != nil || len(pkt.Payload) == 0 {
-		// Malformed packets and padding-only probes carry nothing to forward.
+	if err := pkt.Unmarshal(b); err != nil {
+		return
+	}
+	t.recv.observe(pkt.SequenceNumber, pkt.Timestamp, len(b), time.Now().UnixNano(), t.codec.ClockRate)
+	if len(pkt.Payload) == 0 {
+		// Padding-only probes carry nothing to forward.
 		return
 	}
 	t.forwarded.Add(1)

@@ -53,6 +53,9 @@ func (s *Session) join(id string, frame []byte) error {
 	case s.member != nil:
 		return protocolError(wire.CodeAlreadyJoined, "this session has joined room "+quote(string(s.member.RoomID())))
 	}
+	if s.cfg.isDraining() {
+		return ErrDraining
+	}
 	var req wire.Join
 	if err := decode(frame, &req); err != nil {
 		return err
@@ -90,7 +93,7 @@ func (s *Session) join(id string, frame []byte) error {
 // it has any.
 func (s *Session) joinRoom(room sfu.RoomID, name string) (*sfu.Participant, error) {
 	opts := s.access.joinOptions()
-	opts.Transport = s.transport
+	opts.Transport, opts.LogAttrs = s.transport, s.logAttrs
 	return s.cfg.Rooms.JoinWith(room, name, s.obs.observers(), opts)
 }
 

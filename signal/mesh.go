@@ -19,6 +19,10 @@ func (s *Session) joinMesh(id, room, name string) error {
 	configured := s.cfg.DefaultMode != nil && s.cfg.DefaultMode(room) == directory.Mesh
 	opts := s.access.meshOptions(configured)
 	opts.Transport = s.transport
+	if s.transport != "" {
+		opts.LogAttrs = append(opts.LogAttrs, "transport", s.transport)
+	}
+	opts.LogAttrs = append(opts.LogAttrs, s.logAttrs...)
 	m, err := s.cfg.Mesh.JoinWith(mesh.RoomID(room), name, obs, opts)
 	if errors.Is(err, mesh.ErrNoRoom) {
 		return protocolError(wire.CodeForbidden, "creating a mesh room needs a join token with \"mode\": \"mesh\"; room "+

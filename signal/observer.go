@@ -3,6 +3,8 @@ package signal
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -20,6 +22,9 @@ type observer struct {
 	// joinRe and room are the join request's id and room, set before the participant
 	// exists and read only after.
 	joinRe, room string
+	// log is the session's logger with the room and participant, from Joined on: the
+	// media core's goroutines log with it.
+	log atomic.Pointer[slog.Logger]
 }
 
 var (
@@ -35,6 +40,7 @@ func (o *observer) observers() sfu.Observers {
 }
 
 func (o *observer) Joined(self sfu.ParticipantInfo, others []sfu.ParticipantInfo) {
+	o.log.Store(o.s.log.With("room", o.room, "participant", self.ID))
 	msg := wire.Joined{
 		Room: o.room, Mode: string(directory.SFU), Participant: participantToWire(self),
 		Participants: make([]wire.Participant, len(others)), ICEServers: iceServersToWire(o.s.cfg.ICEServers),
@@ -97,7 +103,11 @@ func (o *observer) Failed(err error) {
 		o.s.endInternal()
 		return
 	}
-	o.s.log.Warn("media connection failed", "err", err)
+	log := o.log.Load()
+	if log == nil {
+		log = o.s.log.With("room", o.room)
+	}
+	log.Warn("media connection failed", "err", err)
 	o.s.End(ErrConnectionFailed)
 }
 

@@ -63,6 +63,10 @@ type Config struct {
 	Limits Limits
 	// Logger receives session logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Drain, when set, is the server's graceful shutdown: once it starts, joins are
+	// refused with draining and every session is sent a draining message. Nil: the
+	// server never drains.
+	Drain Drainer
 }
 
 // DefaultJoinTimeout is how long a session may stay without joining a room: ample for
@@ -105,9 +109,9 @@ type Session struct {
 	ended chan error    // first reason to end, from any goroutine
 	done  chan struct{} // closed when Run stops taking frames
 
-	access Access // set before Run
-
-	transport string // set before Run
+	access    Access // set before Run
+	transport string // set before Run (SetTransport)
+	logAttrs  []any  // set before Run: on every log line of the session and its participant
 
 	// Owned by Run. At most one of participant and member is set: the session is
 	// in an SFU room or in a mesh room.
@@ -133,11 +137,19 @@ func NewSession(cfg *Config, out Outbox) *Session {
 }
 
 // SetTransport names the transport that carries the session ("websocket", "sse") in
-// its logs, and as its participant's transport in metrics (sfu.JoinOptions.Transport).
-// Call it before Run.
+// its logs and its participant's, and as its participant's transport in metrics
+// (sfu.JoinOptions.Transport). Call it before Run.
 func (s *Session) SetTransport(name string) {
-	s.log = s.log.With("transport", name)
 	s.transport = name
+	s.log = s.log.With("transport", name)
+}
+
+// LogWith adds attributes (slog key-value pairs) to every log line of the session and
+// of its participant in the media core: the request id of the request that opened it,
+// say. Call it before Run.
+func (s *Session) LogWith(args ...any) {
+	s.logAttrs = append(s.logAttrs, args...)
+	s.log = s.log.With(args...)
 }
 
 // Restrict limits the session to what a allows. Call it before Run.
@@ -174,6 +186,7 @@ func (s *Session) Run(ctx context.Context) error {
 		defer joinBy.Stop()
 	}
 	s.lastHeard = time.Now()
+	drain := s.cfg.draining()
 	var err error
 	for err == nil {
 		select {
@@ -187,6 +200,9 @@ func (s *Session) Run(ctx context.Context) error {
 			}
 		case <-joinDeadline:
 			err = s.joinTimedOut()
+		case <-drain:
+			drain = nil // told once
+			s.send(wire.TypeDraining, "", s.cfg.drainingBody())
 		case <-ctx.Done():
 			err = ctx.Err()
 		}
@@ -198,7 +214,7 @@ func (s *Session) Run(ctx context.Context) error {
 	if s.member != nil {
 		s.member.Leave()
 	}
-	s.log.Debug("session ended", "participant", s.participantID(), "reason", err)
+	s.scopedLog().Debug("session ended", "reason", err)
 	return err
 }
 
@@ -228,7 +244,7 @@ func (s *Session) admit(frame []byte) error {
 			s.sendError(env.ID, protocolError(wire.CodeRateLimited, "too many messages: this one was not handled"))
 			return nil
 		case ratelimit.Cut:
-			s.log.Info("client over its message rate: disconnected", "participant", s.participantID())
+			s.scopedLog().Info("client over its message rate: disconnected")
 			return ErrRateLimited
 		}
 	}
@@ -270,7 +286,7 @@ func (s *Session) handle(env wire.Envelope, decodeErr error, frame []byte) error
 	default:
 		code, _ := toWire(err)
 		if code == wire.CodeInternal {
-			s.log.Warn("request failed", "type", env.Type, "participant", s.participantID(), "err", err)
+			s.scopedLog().Warn("request failed", "type", env.Type, "err", err)
 		}
 		s.sendError(env.ID, err)
 	}
@@ -323,17 +339,6 @@ func (s *Session) admits(need need, typ string) error {
 		return protocolError(wire.CodeWrongMode, typ+" is for mesh rooms; this is an SFU room")
 	}
 	return nil
-}
-
-// participantID is the client's id in its room, SFU or mesh, or "".
-func (s *Session) participantID() string {
-	switch {
-	case s.participant != nil:
-		return string(s.participant.ID())
-	case s.member != nil:
-		return string(s.member.ID())
-	}
-	return ""
 }
 
 // send encodes a message of type typ with body (nil for none), answering the request

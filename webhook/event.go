@@ -61,8 +61,8 @@ type Participant struct {
 	// Identity is from the participant's join token; empty without one.
 	Identity string `json:"identity,omitempty"`
 	Name     string `json:"name,omitempty"`
-	// Transport is how it connected: "native" (WebSocket or SSE), "whip" or
-	// "sfu-ws".
+	// Transport is how it connected: "websocket" or "sse" (the native protocol),
+	// "whip" or "sfu-ws"; "native" for a mesh peer (WebSocket or SSE).
 	Transport string `json:"transport"`
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
+	"github.com/switchboard-rtc/switchboard/internal/reqid"
 	"github.com/switchboard-rtc/switchboard/internal/safe"
 	"github.com/switchboard-rtc/switchboard/sfu"
 	"github.com/switchboard-rtc/switchboard/signal"
@@ -126,6 +127,25 @@ type session struct {
 	room    sfu.RoomID
 	owner   signal.Access
 	release func()
+	// attrs name the session's participant or viewer in log lines; openedBy is the
+	// request id of its POST. Both set before it is registered.
+	attrs    []any
+	openedBy string
+}
+
+// logFor is the handler's logger for a request r about session s, the resource id:
+// its lines carry r's request id, or, for lines of no request (r nil), the id of the
+// POST that opened the session.
+func (h *Handler) logFor(r *http.Request, id string, s *session) *slog.Logger {
+	log := h.log.With("kind", s.kind, "room", s.room, "resource", id).With(s.attrs...)
+	req := s.openedBy
+	if r != nil {
+		req = reqid.From(r.Context())
+	}
+	if req != "" {
+		log = log.With(reqid.Key, req)
+	}
+	return log
 }
 
 // Close ends the session and frees its slot.
@@ -217,7 +237,7 @@ func (h *Handler) endLater(id string) {
 		defer h.ending.Done()
 		defer safe.Recover(h.log.With("resource", id), "WHIP resource close", nil)
 		if s := h.take(id); s != nil {
-			h.log.Info("session ended by the server: connection failed or removed", "resource", id)
+			h.logFor(nil, id, s).Info("session ended by the server: connection failed or removed")
 			s.Close()
 		}
 	}()

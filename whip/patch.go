@@ -79,7 +79,7 @@ func (h *Handler) admitPatch(id string) bool {
 }
 
 // restart applies an ICE restart and answers with the server's new fragment.
-func (h *Handler) restart(w http.ResponseWriter, r *http.Request, id string, s resource, frag fragment) {
+func (h *Handler) restart(w http.ResponseWriter, r *http.Request, id string, s *session, frag fragment) {
 	if frag.ufrag == "" || frag.pwd == "" {
 		writeError(w, http.StatusBadRequest, "an ICE restart needs a=ice-ufrag and a=ice-pwd")
 		return
@@ -98,7 +98,7 @@ func (h *Handler) restart(w http.ResponseWriter, r *http.Request, id string, s r
 	w.Header().Set("ETag", h.restarted(id))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte(answerFrag(answer)))
-	h.log.Info("ICE restarted", "resource", id)
+	h.logFor(r, id, s).Info("ICE restarted")
 }
 
 // addCandidates applies the fragment's candidates; on failure it writes the error.
@@ -138,6 +138,6 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Close()
-	h.log.Info("session ended", "resource", id)
+	h.logFor(r, id, s).Info("session ended")
 	w.WriteHeader(http.StatusOK)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/internal/peraddr"
+	"github.com/switchboard-rtc/switchboard/internal/reqid"
 	"github.com/switchboard-rtc/switchboard/roster"
 	"github.com/switchboard-rtc/switchboard/sfu"
 	"github.com/switchboard-rtc/switchboard/signal"
@@ -35,8 +36,8 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	obs := &publisherEvents{}
-	p, err := h.cfg.Rooms.JoinWith(room, name, obs.observers(),
-		sfu.JoinOptions{Identity: access.Identity, Grants: access.Grants, Transport: "whip"})
+	p, err := h.cfg.Rooms.JoinWith(room, name, obs.observers(), sfu.JoinOptions{Identity: access.Identity, Grants: access.Grants,
+		Transport: "whip", LogAttrs: reqid.Attrs(r.Context())})
 	if err != nil {
 		writeMediaError(w, err)
 		return
@@ -47,7 +48,8 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 		writeMediaError(w, err)
 		return
 	}
-	s := &session{resource: &publisherSession{p: p}, kind: "whip", room: room, owner: access}
+	s := &session{resource: &publisherSession{p: p}, kind: "whip", room: room, owner: access,
+		attrs: []any{"participant", p.ID()}, openedBy: reqid.From(r.Context())}
 	h.created(w, r, s, answer, func(id string) { obs.setFailed(func() { h.endLater(id) }) })
 }
 
@@ -84,7 +86,8 @@ func (h *Handler) watch(w http.ResponseWriter, r *http.Request) {
 		writeMediaError(w, err)
 		return
 	}
-	s := &session{resource: &viewerSession{v: v}, kind: "whep", room: room, owner: signal.AccessFrom(r.Context())}
+	s := &session{resource: &viewerSession{v: v}, kind: "whep", room: room, owner: signal.AccessFrom(r.Context()),
+		attrs: []any{"viewer", v.ID()}, openedBy: reqid.From(r.Context())}
 	h.created(w, r, s, answer, func(id string) { ended.set(func() { h.endLater(id) }) })
 }
 
@@ -108,7 +111,7 @@ func (h *Handler) created(w http.ResponseWriter, r *http.Request, s *session, an
 	h.linkICEServers(w, true)
 	w.WriteHeader(http.StatusCreated)
 	_, _ = w.Write([]byte(answer))
-	h.log.Info("session started", "kind", s.kind, "room", s.room, "resource", id)
+	h.logFor(r, id, s).Info("session started")
 }
 
 // readOffer checks a POST's room, content type and body. It writes the

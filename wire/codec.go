@@ -97,6 +97,8 @@ func ServerBody(typ string) any {
 		return new(Relayed)
 	case TypeError:
 		return new(Error)
+	case TypeDraining:
+		return new(Draining)
 	}
 	return nil
 }

@@ -33,4 +33,7 @@ const (
 	// CodeJoinTimeout: the session did not join a room within the server's join
 	// deadline and is closed.
 	CodeJoinTimeout = "join-timeout"
+	// CodeDraining: a join refused because the server is shutting down; join again
+	// later, or on another server.
+	CodeDraining = "draining"
 )

@@ -127,6 +127,12 @@ type Error struct {
 	Message string `json:"message"`
 }
 
+// Draining is the body of TypeDraining. Deadline is when the server ends the calls
+// still running (RFC 3339, UTC); empty when it waits for them without a deadline.
+type Draining struct {
+	Deadline string `json:"deadline,omitempty"`
+}
+
 // Participant describes a participant of a room. The server always sends Tracks, as
 // an array: a mesh peer publishes nothing through it. Grants are set for a mesh peer
 // whose join token limits what it may do, so that the others send it no media it

@@ -26,4 +26,8 @@ const (
 	TypeSubscribeOffer    = "subscribe-offer"
 	TypePong              = "pong"
 	TypeError             = "error"
+	// TypeDraining (body Draining) tells every session once that the server is
+	// shutting down: calls go on until they end or the deadline, new joins are
+	// refused with CodeDraining.
+	TypeDraining = "draining"
 )

@@ -30,6 +30,7 @@ type serveFlags struct {
 	iceServers     string
 	allowedOrigins string
 	logLevel       string
+	logFormat      string
 	apiKey         string
 	apiSecret      string
 	limits         server.Limits
@@ -38,6 +39,7 @@ type serveFlags struct {
 	meshMaxSize    int
 	webhookURLs    urlList
 	webhookKey     string
+	drainTimeout   time.Duration
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -62,6 +64,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.allowedOrigins, "allowed-origins", "",
 		"comma-separated `hosts` besides the server's own whose pages may connect, e.g. app.example.com")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log `format`: text (key=value) or json (one object a line)")
 	fs.StringVar(&f.apiKey, "api-key", "", "API `key`: with --api-secret, every client needs a join token (see switchboard token)")
 	fs.StringVar(&f.apiSecret, "api-secret", "", "the API key's `secret`, at least 32 characters")
 	f.limitFlags(fs)
@@ -69,6 +72,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"comma-separated room name `patterns` (path.Match, e.g. 'p2p-*') of mesh rooms: peer-to-peer media, signaling through the server")
 	fs.IntVar(&f.meshMaxSize, "mesh-max-size", server.DefaultMeshMaxSize, "most `peers` in one mesh room")
 	f.webhookFlags(fs)
+	fs.DurationVar(&f.drainTimeout, "drain-timeout", server.DefaultDrainTimeout,
+		"on SIGTERM or SIGINT, how long calls may go on while new ones are refused (0: stop at once; a second signal stops at once)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -83,7 +88,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		log.Info("serving profiles", "addr", addr.String()+"/debug/pprof/")
 	}
-	return listenAndServe(ctx, f.addr, f.metricsAddr, cfg, log, stdout)
+	if f.drainTimeout < 0 {
+		return fmt.Errorf("--drain-timeout: %v is negative", f.drainTimeout)
+	}
+	return listenAndServe(ctx, f.addr, f.metricsAddr, cfg, log, stdout, f.drainTimeout)
 }
 
 // limitFlags declares the flags of the limits and liveness; zero means the server's
@@ -120,7 +128,10 @@ func (f *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return server.Config{}, nil, fmt.Errorf("--log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log, err := newLogger(f.logFormat, stderr, level)
+	if err != nil {
+		return server.Config{}, nil, err
+	}
 	cfg := server.Config{Logger: log, AllowedOrigins: splitList(f.allowedOrigins), Limits: f.limits, Liveness: f.liveness,
 		MeshRooms: splitList(f.meshRooms), MeshMaxSize: f.meshMaxSize}
 	if f.meshMaxSize < 0 || f.meshMaxSize == 1 {
@@ -162,8 +173,23 @@ func (f *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 	return cfg, log, nil
 }
 
-// listenAndServe runs the server until ctx ends, then shuts it down.
-func listenAndServe(ctx context.Context, addr, metricsAddr string, cfg server.Config, log *slog.Logger, stdout io.Writer) error {
+// newLogger is the server's logger: format is "text" or "json".
+func newLogger(format string, w io.Writer, level slog.Level) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: level}
+	switch format {
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: %q is neither text nor json", format)
+}
+
+// listenAndServe runs the server until ctx ends, drains it for up to drainTimeout
+// (cut short by hardStop(ctx)), then shuts it down. With metricsAddr, it serves the
+// metrics there.
+func listenAndServe(ctx context.Context, addr, metricsAddr string, cfg server.Config, log *slog.Logger, stdout io.Writer,
+	drainTimeout time.Duration) error {
 	srv, err := server.New(cfg)
 	if err != nil {
 		return err
@@ -198,6 +224,12 @@ func listenAndServe(ctx context.Context, addr, metricsAddr string, cfg server.Co
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
+		if drain(srv, drainTimeout, hardStop(ctx)) {
+			log.Info("stopping at once")
+			_ = srv.Close()
+			err = hs.Close()
+			break
+		}
 		log.Info("shutting down")
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -208,6 +240,30 @@ func listenAndServe(ctx context.Context, addr, metricsAddr string, cfg server.Co
 		err = nil
 	}
 	return err
+}
+
+// drain drains srv for up to timeout, or until now is closed; it reports whether
+// it was (a second signal: stop at once).
+func drain(srv *server.Server, timeout time.Duration, now <-chan struct{}) (stopNow bool) {
+	if timeout <= 0 {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-now:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	_ = srv.Drain(ctx)
+	select {
+	case <-now:
+		return true
+	default:
+		return false
+	}
 }
 
 // warnIfOpen warns, loudly, when the server listens beyond loopback without API keys:

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
+	"github.com/switchboard-rtc/switchboard/internal/reqid"
 	"github.com/switchboard-rtc/switchboard/internal/wsconn"
 	"github.com/switchboard-rtc/switchboard/roster"
 	"github.com/switchboard-rtc/switchboard/sfu"
@@ -89,13 +90,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	opts.Transport, opts.LogAttrs = "sfu-ws", reqid.Attrs(r.Context())
 	c, err := wsconn.Accept(w, r, wsconn.Config{
 		Name:           "sfu-ws",
 		OriginPatterns: h.OriginPatterns,
 		ReadLimit:      maxMessageSize,
 		PingInterval:   h.PingInterval,
 		PongTimeout:    h.PongTimeout,
-		Logger:         h.Logger,
+		Logger:         cmp.Or(h.Logger, slog.Default()).With(reqid.Attrs(r.Context())...),
 		CloseStatus:    closeStatus,
 	})
 	if err != nil {

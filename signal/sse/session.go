@@ -24,11 +24,13 @@ type session struct {
 }
 
 // newSession registers a session and starts its Run.
-// access is what the opening request's token allows.
-func (h *Handler) newSession(access signal.Access) *session {
+// access is what the opening request's token allows; logAttrs go on the session's
+// log lines (signal.Session.LogWith).
+func (h *Handler) newSession(access signal.Access, logAttrs ...any) *session {
 	s := &session{id: "s_" + randomToken(16), secret: randomToken(32), out: newOutbox(), done: make(chan struct{})}
 	s.sig = signal.NewSession(h.cfg, s.out)
 	s.sig.SetTransport("sse")
+	s.sig.LogWith(logAttrs...)
 	s.sig.Restrict(access)
 	h.mu.Lock()
 	h.byID[s.id] = s

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-rtc/switchboard/internal/reqid"
 	"github.com/switchboard-rtc/switchboard/signal"
 )
 
@@ -52,7 +53,7 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) streamSession(w http.ResponseWriter, r *http.Request) (s *session, last uint64, fresh, ok bool) {
 	lastID := r.Header.Get("Last-Event-ID")
 	if lastID == "" {
-		return h.newSession(signal.AccessFrom(r.Context())), 0, true, true
+		return h.newSession(signal.AccessFrom(r.Context()), reqid.Attrs(r.Context())...), 0, true, true
 	}
 	id, secret, seq, valid := parseEventID(lastID)
 	if !valid {

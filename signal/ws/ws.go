@@ -13,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/switchboard-rtc/switchboard/internal/keepalive"
+	"github.com/switchboard-rtc/switchboard/internal/reqid"
 	"github.com/switchboard-rtc/switchboard/internal/wsconn"
 	"github.com/switchboard-rtc/switchboard/signal"
 )
@@ -47,7 +48,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ReadLimit:      int64(h.Config.Limits.MessageSize()),
 		PingInterval:   h.PingInterval,
 		PongTimeout:    h.PongTimeout,
-		Logger:         h.Logger,
+		Logger:         cmp.Or(h.Logger, slog.Default()).With(reqid.Attrs(r.Context())...),
 		CloseStatus:    closeStatus,
 		WriteHook:      writeHook,
 	})
@@ -56,6 +57,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s := signal.NewSession(h.Config, c)
 	s.SetTransport("websocket")
+	s.LogWith(reqid.Attrs(r.Context())...)
 	s.Restrict(signal.AccessFrom(r.Context())) // what the request's token allows, if any
 	_ = c.Serve(cmp.Or(h.Context, context.Background()), s)
 }

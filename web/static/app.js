@@ -218,6 +218,9 @@ function showError(err) {
     case 'room-full':
       notify(err.code, 'This room is full. Try again later, or pick another room.', 'warning');
       return;
+    case 'draining':
+      notify(err.code, 'The server is shutting down and takes no new calls. Try again in a moment.', 'warning');
+      return;
     case 'too-many-rooms':
       notify(err.code, 'The server has as many rooms as it may hold. Try again later, or join a room that is open.', 'warning');
       return;
@@ -539,6 +542,10 @@ function wireClient(client) {
   client.ontrack = (participantId, source, track) => onRemoteTrack(client, participantId, source, track);
   client.ontrackremoved = (participantId, source, track) => onRemoteTrackRemoved(participantId, source, track);
   client.onchat = appendChat;
+  client.ondraining = (deadline) => {
+    const until = deadline ? ` The call ends at the latest at ${deadline.toLocaleTimeString()}.` : '';
+    notify('draining', `The server is shutting down: this call goes on, but no one new can join.${until}`, 'warning');
+  };
   client.onlocaltrackended = (track, source) => {
     if (source === 'screen') stopScreenShare();
     else notify('device-ended', `Your ${source} stopped (the device was unplugged or taken by another program).`, 'warning');

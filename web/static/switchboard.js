@@ -252,6 +252,8 @@ export class SwitchboardClient {
     this.onconnectionstate = null;
     /** @type {((error: SwitchboardError) => void) | null} */
     this.onerror = null;
+    /** @type {((deadline: Date | null) => void) | null} the server is shutting down: the call goes on until it ends or until `deadline` (null: none); no new joins */
+    this.ondraining = null;
 
     /** @type {Transport | null} */
     this.transport = null;
@@ -640,6 +642,7 @@ export class SwitchboardClient {
       case 'chat': return this.handleChat(m);
       case 'relay': return this.handleRelay(m);
       case 'error': return this.handleError(m);
+      case 'draining': return this.handleDraining(m);
       case 'pong': return; // a late pong, after its request timed out
       default: console.debug('switchboard: ignoring message of unknown type', m.type);
     }
@@ -769,6 +772,15 @@ export class SwitchboardClient {
       time: typeof m.time === 'string' ? m.time : new Date().toISOString(),
       self: m.from === this.self?.id,
     });
+  }
+
+  /**
+   * @private
+   * @param {Record<string, unknown>} m
+   */
+  handleDraining(m) {
+    const deadline = typeof m.deadline === 'string' ? new Date(m.deadline) : null;
+    this.ondraining?.(deadline && !Number.isNaN(deadline.getTime()) ? deadline : null);
   }
 
   /**
