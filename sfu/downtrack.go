@@ -44,6 +44,7 @@ type DownTrack struct {
 	rtx     retransmitter
 	written atomic.Uint64
 	sent    sendStats // stats.go
+	bytes   uint64    // sent to the subscriber; guarded by mu
 
 	// first is the subscribing participant's first-media mark; nil for a viewer's.
 	first *firstMedia
@@ -173,40 +174,42 @@ func (d *DownTrack) Source() *Track {
 }
 
 // writeRTP sends pkt, read from src, to the subscriber. It is called only from
-// forward loops and allocates nothing.
-func (d *DownTrack) writeRTP(src *Track, pkt *rtp.Packet) {
+// forward loops and allocates nothing. It returns the size of the packet sent, 0 when
+// it sent none.
+func (d *DownTrack) writeRTP(src *Track, pkt *rtp.Packet) (size int) {
 	b := d.binding.Load()
 	if b == nil {
-		return
+		return 0
 	}
-	if d.write(b, src, pkt) {
+	if size = d.write(b, src, pkt); size > 0 {
 		d.first.mark() // outside d.mu: it may call out
 	}
+	return size
 }
 
-// write does writeRTP's work under d.mu, and reports whether pkt was sent.
-func (d *DownTrack) write(b *downBinding, src *Track, pkt *rtp.Packet) bool {
+// write does writeRTP's work under d.mu, and returns the size of the packet sent, 0
+// when it sent none. The source's counters of what was sent are the caller's to
+// add: the forward loop adds them once per packet, not once per copy.
+func (d *DownTrack) write(b *downBinding, src *Track, pkt *rtp.Packet) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if src != d.source {
-		return false // the loop of a source switched away from
+		return 0 // the loop of a source switched away from
 	}
 	if d.rw.waiting(src.codec.MimeType, pkt) {
 		src.counters.drop(DropNoKeyframe)
-		return false
+		return 0
 	}
 	d.hdr = pkt.Header
 	d.rw.rewrite(&d.hdr, d.clock)
 	if !d.send(b, pkt.Payload) {
 		src.counters.drop(DropWriteFailed)
-		return false
+		return 0
 	}
-	size := uint64(d.hdr.MarshalSize() + len(pkt.Payload))
+	size := d.hdr.MarshalSize() + len(pkt.Payload)
 	d.written.Add(1)
-	d.sent.bytes.Add(size)
-	src.counters.packetsOut.Add(1)
-	src.counters.bytesOut.Add(size)
-	return true
+	d.bytes += uint64(size)
+	return size
 }
 
 // send writes d.hdr, made the subscriber's, and payload. d.mu is held.
@@ -240,6 +243,13 @@ func (d *DownTrack) handleRTCP(pkts []rtcp.Packet) {
 	}
 }
 
+// sentBytes is how many bytes of RTP were sent to the subscriber.
+func (d *DownTrack) sentBytes() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.bytes
+}
+
 // takeReports keeps what the subscriber's receiver reports say about this stream.
 func (d *DownTrack) takeReports(reports []rtcp.ReceptionReport) {
 	b := d.binding.Load()
@@ -248,7 +258,7 @@ func (d *DownTrack) takeReports(reports []rtcp.ReceptionReport) {
 	}
 	for _, r := range reports {
 		if r.SSRC == b.ssrc {
-			d.sent.report(r, time.Now(), d.clock)
+			d.sent.report(r, time.Now(), d.clock, d.sentBytes())
 		}
 	}
 }

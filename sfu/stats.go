@@ -129,11 +129,11 @@ func (t *Track) stats(now time.Time) StreamStats {
 		Jitter: time.Duration(t.recv.jitter.Load())}
 }
 
-// sendStats count one stream the server sends: bytes by the forward loops, the rest
-// from the subscriber's receiver reports on its RTCP reader.
+// sendStats count one stream the server sends from the subscriber's receiver reports,
+// on its RTCP reader. The bytes sent are the down-track's (DownTrack.sentBytes).
 type sendStats struct {
-	bytes, bitrate atomic.Uint64
-	last           atomic.Int64 // unix nanoseconds of the last rate measure
+	bitrate atomic.Uint64
+	last    atomic.Int64 // unix nanoseconds of the last rate measure
 	lost           atomic.Int64
 	jitter, rtt    atomic.Int64 // nanoseconds
 
@@ -143,8 +143,8 @@ type sendStats struct {
 }
 
 // report takes a receiver report block about the stream, received at now; clock is
-// the codec's clock rate.
-func (s *sendStats) report(r rtcp.ReceptionReport, now time.Time, clock uint32) {
+// the codec's clock rate, bytes what was sent so far.
+func (s *sendStats) report(r rtcp.ReceptionReport, now time.Time, clock uint32, bytes uint64) {
 	s.lost.Store(int64(r.TotalLost))
 	if clock > 0 {
 		s.jitter.Store(int64(r.Jitter) * int64(time.Second) / int64(clock))
@@ -156,12 +156,12 @@ func (s *sendStats) report(r rtcp.ReceptionReport, now time.Time, clock uint32) 
 			s.rtt.Store(d * int64(time.Second) >> 16)
 		}
 	}
-	s.measure(now)
+	s.measure(now, bytes)
 }
 
-// measure updates the bitrate from the bytes sent since the last measure.
-func (s *sendStats) measure(now time.Time) {
-	n, bytes := now.UnixNano(), s.bytes.Load()
+// measure updates the bitrate from bytes, sent so far, since the last measure.
+func (s *sendStats) measure(now time.Time, bytes uint64) {
+	n := now.UnixNano()
 	if s.windowStart == 0 {
 		s.windowStart, s.windowBytes = n, bytes
 		return
@@ -183,7 +183,7 @@ func ntpTime(t time.Time) uint64 {
 
 // stats are the down-track's statistics: what the server sends the subscriber.
 func (d *DownTrack) stats(now time.Time) StreamStats {
-	st := StreamStats{Track: TrackID(d.id), Kind: d.kind, Packets: d.written.Load(), Bytes: d.sent.bytes.Load(),
+	st := StreamStats{Track: TrackID(d.id), Kind: d.kind, Packets: d.written.Load(), Bytes: d.sentBytes(),
 		Bitrate: rate(&d.sent.bitrate, &d.sent.last, now), Lost: d.sent.lost.Load(),
 		Jitter: time.Duration(d.sent.jitter.Load()), RTT: time.Duration(d.sent.rtt.Load())}
 	if d.track != nil {

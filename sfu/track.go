@@ -134,10 +134,18 @@ func (t *Track) forward(pkt *rtp.Packet, b []byte) {
 		t.cache.put(pkt.SequenceNumber, b)
 	}
 	t.fanout.begin()
+	var copies, bytes uint64
 	for _, d := range *t.downs.Load() {
-		d.writeRTP(t, pkt)
+		if n := d.writeRTP(t, pkt); n > 0 {
+			copies++
+			bytes += uint64(n)
+		}
 	}
 	t.fanout.end()
+	if copies > 0 {
+		t.counters.packetsOut.Add(copies)
+		t.counters.bytesOut.Add(bytes)
+	}
 }
 
 func (t *Track) attach(d *DownTrack) {
