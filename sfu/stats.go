@@ -132,10 +132,10 @@ func (t *Track) stats(now time.Time) StreamStats {
 // sendStats count one stream the server sends from the subscriber's receiver reports,
 // on its RTCP reader. The bytes sent are the down-track's (DownTrack.sentBytes).
 type sendStats struct {
-	bitrate atomic.Uint64
-	last    atomic.Int64 // unix nanoseconds of the last rate measure
-	lost           atomic.Int64
-	jitter, rtt    atomic.Int64 // nanoseconds
+	bitrate     atomic.Uint64
+	last        atomic.Int64 // unix nanoseconds of the last rate measure
+	lost        atomic.Int64
+	jitter, rtt atomic.Int64 // nanoseconds
 
 	// Owned by the RTCP reader.
 	windowStart int64
