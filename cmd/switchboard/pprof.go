@@ -27,20 +27,10 @@ func servePprof(ctx context.Context, addr string) (net.Addr, error) {
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 		return nil, fmt.Errorf("--pprof: %q is not a loopback address: profiles are not for the network", host)
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("--pprof: %w", err)
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /debug/pprof/profile", cpuProfile)
 	mux.HandleFunc("GET /debug/pprof/{name}", namedProfile)
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	go func() {
-		<-ctx.Done()
-		_ = hs.Close()
-	}()
-	return ln.Addr(), nil
+	return serveSide(ctx, "--pprof", addr, mux)
 }
 
 func cpuProfile(w http.ResponseWriter, r *http.Request) {
