@@ -76,7 +76,17 @@ func startServerWith(t *testing.T, m mode, cfg server.Config) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return listen(t, m, srv, nil)
+}
+
+// listen serves srv until the test ends, over TLS with HTTP/2 for sse-http2; config,
+// when set, is the http.Server to serve with (its timeouts, say).
+func listen(t *testing.T, m mode, srv *server.Server, config *http.Server) *testServer {
+	t.Helper()
 	hs := httptest.NewUnstartedServer(srv)
+	if config != nil {
+		hs.Config = config
+	}
 	if m == modeSSEH2 {
 		hs.EnableHTTP2 = true
 		hs.StartTLS()
@@ -334,6 +344,12 @@ func (p *peer) receivesFrom(t *testing.T, n uint64, others ...*peer) {
 // pionOffer is a valid offer from a Pion peer with one video transceiver.
 func pionOffer(t *testing.T) string {
 	t.Helper()
+	return offerOf(t, webrtc.RTPTransceiverDirectionSendonly, webrtc.RTPCodecTypeVideo)
+}
+
+// offerOf is a Pion offer with one transceiver of each of kinds, in direction dir.
+func offerOf(t *testing.T, dir webrtc.RTPTransceiverDirection, kinds ...webrtc.RTPCodecType) string {
+	t.Helper()
 	api, err := client.NewAPI()
 	if err != nil {
 		t.Fatal(err)
@@ -343,9 +359,10 @@ func pionOffer(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
-		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
-		t.Fatal(err)
+	for _, kind := range kinds {
+		if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: dir}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	offer, err := pc.CreateOffer(nil)
 	if err != nil {

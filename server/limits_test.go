@@ -225,26 +225,11 @@ func TestLimits(t *testing.T) {
 // offerSending is a Pion offer that sends n video tracks.
 func offerSending(t *testing.T, n int) string {
 	t.Helper()
-	api, err := client.NewAPI()
-	if err != nil {
-		t.Fatal(err)
+	kinds := make([]webrtc.RTPCodecType, n)
+	for i := range kinds {
+		kinds[i] = webrtc.RTPCodecTypeVideo
 	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	for range n {
-		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
-			webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return offer.SDP
+	return offerOf(t, webrtc.RTPTransceiverDirectionSendonly, kinds...)
 }
 
 func whipPost(t *testing.T, ts *testServer, path, offer string) (int, string) {

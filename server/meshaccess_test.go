@@ -52,25 +52,7 @@ func joinMeshWith(t *testing.T, ts *testServer, m mode, room, name, token string
 // sdpWith is a Pion offer with one audio and one video transceiver in direction dir.
 func sdpWith(t *testing.T, dir webrtc.RTPTransceiverDirection) string {
 	t.Helper()
-	api, err := client.NewAPI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
-		if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: dir}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return offer.SDP
+	return offerOf(t, dir, webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo)
 }
 
 // description is relay data carrying an SDP as the browser client does.

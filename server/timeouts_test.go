@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -99,22 +98,7 @@ func startHTTPServer(t *testing.T, m mode, o server.HTTPOptions) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewUnstartedServer(srv)
-	hs.Config = server.NewHTTPServer("", srv, o)
-	if m == modeSSEH2 {
-		hs.EnableHTTP2 = true
-		hs.StartTLS()
-	} else {
-		hs.Start()
-	}
-	hc := hs.Client()
-	t.Cleanup(func() {
-		_ = srv.Close()
-		hs.Close()
-		hc.CloseIdleConnections()
-	})
-	return &testServer{Server: srv, URL: hs.URL, WSURL: "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws",
-		SSEURL: hs.URL + "/sse", mode: m, client: hc}
+	return listen(t, m, srv, server.NewHTTPServer("", srv, o))
 }
 
 func dial(t *testing.T, ts *testServer) net.Conn {
