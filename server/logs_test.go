@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -78,8 +79,16 @@ func TestLogFields(t *testing.T) {
 		if resp.StatusCode != http.StatusCreated || resp.Header.Get("X-Request-ID") != "req-whip" {
 			t.Fatalf("WHIP POST: %d, X-Request-ID %q", resp.StatusCode, resp.Header.Get("X-Request-ID"))
 		}
-		b.close()
-		a.close()
+		// Leave with a goodbye: closed without one, an SSE session waits out its grace
+		// period (15 s), longer than the wait below.
+		for _, p := range []*peer{b, a} {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := p.Leave(ctx); err != nil {
+				t.Errorf("%s: leave: %v", p.name, err)
+			}
+			cancel()
+			p.close()
+		}
 		waitFor(t, 10*time.Second, func() (bool, string) {
 			room := ts.Rooms().Room("r")
 			return room != nil && len(room.Participants()) == 1, "a and b still in the room" // the WHIP publisher stays
