@@ -14,7 +14,8 @@ import (
 	"github.com/switchboard-rtc/switchboard/server"
 )
 
-// logCapture collects JSON log lines.
+// logCapture collects a server's log lines, for assertions: as text, or decoded
+// from JSON.
 type logCapture struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
@@ -24,6 +25,13 @@ func (c *logCapture) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.buf.Write(p)
+}
+
+// String is everything logged so far.
+func (c *logCapture) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.String()
 }
 
 // lines decodes every line logged so far.

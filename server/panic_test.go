@@ -1,13 +1,11 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -76,24 +74,6 @@ func (o *faultyRoomEvents) ParticipantJoined(sfu.ParticipantInfo) {
 	panic("injected fault: participant joined")
 }
 
-// logBuffer collects a server's logs as text, for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestPanicInOneClientSparesOthers injects a panic into the code that serves one
 // client (its join handler, a Pion callback of its connection, its subscriber's
 // operation queue, its part of a room-wide notification) and checks that the client alone is ended with an internal
@@ -102,7 +82,7 @@ func (b *logBuffer) String() string {
 func TestPanicInOneClientSparesOthers(t *testing.T) {
 	run(t, func(t *testing.T, m mode) {
 		rooms := &faultyRooms{}
-		logs := &logBuffer{}
+		logs := &logCapture{}
 		ts := startServerWith(t, m, server.Config{Rooms: rooms,
 			Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 		rooms.inner = ts.Rooms()
@@ -234,7 +214,7 @@ func expectSFUWSInternalEnd(t *testing.T, ts *testServer) {
 // one request is logged on the server's logger with its stack and counted, that
 // request's response is aborted, and the server goes on serving.
 func TestPanicInHTTPHandlerIsLoggedCountedAndAborted(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &logCapture{}
 	authorize := func(r *http.Request) error {
 		if r.URL.Query().Get("room") == "doomed" {
 			panic("injected fault: authorize")
