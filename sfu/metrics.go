@@ -88,10 +88,10 @@ type Stats struct {
 	Tracks map[TrackClass]int
 }
 
-// trackCounters are one Track's counters. The forward loop and the down-tracks'
-// RTCP readers add to them.
+// trackCounters are one Track's counters for metrics. The forward loop and the
+// down-tracks' RTCP readers add to them; what the track received is counted once,
+// by the track itself (Track.forwarded, recvStats.bytes).
 type trackCounters struct {
-	packetsIn, bytesIn   atomic.Uint64
 	packetsOut, bytesOut atomic.Uint64
 	dropped              [NumDropReasons]atomic.Uint64
 	nacks, retransmitted atomic.Uint64
@@ -100,8 +100,10 @@ type trackCounters struct {
 
 func (c *trackCounters) drop(r DropReason) { c.dropped[r].Add(1) }
 
-func (c *trackCounters) snapshot() MediaStats {
-	s := MediaStats{PacketsIn: c.packetsIn.Load(), BytesIn: c.bytesIn.Load(),
+// mediaStats is what the track has counted so far.
+func (t *Track) mediaStats() MediaStats {
+	c := &t.counters
+	s := MediaStats{PacketsIn: t.forwarded.Load(), BytesIn: t.recv.bytes.Load(),
 		PacketsOut: c.packetsOut.Load(), BytesOut: c.bytesOut.Load(),
 		NACKs: c.nacks.Load(), Retransmissions: c.retransmitted.Load(), KeyframeRequests: c.keyframeRequests.Load()}
 	for i := range c.dropped {
@@ -143,7 +145,7 @@ func (e *Engine) trackEnded(t *Track) {
 		return
 	}
 	delete(e.stats.live, t)
-	s := t.counters.snapshot()
+	s := t.mediaStats()
 	kindStats(&e.stats.retired, t.info.Kind).add(&s)
 }
 
@@ -162,7 +164,7 @@ func (e *Engine) Stats() Stats {
 	out := e.stats.retired
 	out.Tracks = map[TrackClass]int{}
 	for t := range e.stats.live {
-		s := t.counters.snapshot()
+		s := t.mediaStats()
 		kindStats(&out, t.info.Kind).add(&s)
 		out.Tracks[TrackClass{Kind: t.info.Kind, Source: t.info.Source}]++
 	}

@@ -123,8 +123,6 @@ func (t *Track) forward(pkt *rtp.Packet, b []byte) {
 		return
 	}
 	t.forwarded.Add(1)
-	t.counters.packetsIn.Add(1)
-	t.counters.bytesIn.Add(uint64(len(b)))
 	if t.muted.Load() {
 		// Not cached either: a NACK must not bring a muted packet back.
 		t.counters.drop(DropMuted)
