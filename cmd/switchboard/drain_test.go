@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -21,28 +22,31 @@ import (
 // servedProcess is the serve command running in this test's process, stopped by real
 // signals sent to the process.
 type servedProcess struct {
-	url  string // http://host:port/
-	errc chan error
-	stop func()
+	url   string      // http://host:port/ (https with TLS)
+	lines chan string // what serve printed after the URL, up to a point
+	errc  chan error
+	stop  func()
 }
 
 // startServe runs serve with args, its signals handled as main does.
 func startServe(t *testing.T, args ...string) *servedProcess {
 	t.Helper()
-	ctx, stop := stopSignals()
+	ctx, stopSig := stopSignals()
+	stop := sync.OnceFunc(stopSig) // by the test, then by the cleanup
 	out, w := io.Pipe()
-	sp := &servedProcess{errc: make(chan error, 1), stop: stop}
+	sp := &servedProcess{lines: make(chan string, 64), errc: make(chan error, 1), stop: stop}
 	go func() {
 		err := serve(ctx, append([]string{"--addr", "127.0.0.1:0", "--ice-loopback"}, args...), w, io.Discard)
 		_ = w.CloseWithError(err)
 		sp.errc <- err
 	}()
-	line, err := bufio.NewReader(out).ReadString('\n')
+	r := bufio.NewReader(out)
+	line, err := r.ReadString('\n')
 	if err != nil {
 		stop()
 		t.Fatalf("serve did not start: %v", err)
 	}
-	go func() { _, _ = io.Copy(io.Discard, out) }()
+	go keepLines(r, sp.lines)
 	sp.url = strings.TrimSpace(strings.TrimPrefix(line, "Switchboard is running at "))
 	t.Cleanup(func() {
 		stop()
@@ -52,6 +56,20 @@ func startServe(t *testing.T, args ...string) *servedProcess {
 		}
 	})
 	return sp
+}
+
+// keepLines puts r's lines on lines while it has room, and reads on to the end.
+func keepLines(r *bufio.Reader, lines chan<- string) {
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		select {
+		case lines <- strings.TrimSuffix(line, "\n"):
+		default:
+		}
+	}
 }
 
 // signal sends SIGTERM to this process.

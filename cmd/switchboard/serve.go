@@ -40,6 +40,7 @@ type serveFlags struct {
 	webhookURLs    urlList
 	webhookKey     string
 	drainTimeout   time.Duration
+	tls            tlsFlags
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -72,6 +73,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"comma-separated room name `patterns` (path.Match, e.g. 'p2p-*') of mesh rooms: peer-to-peer media, signaling through the server")
 	fs.IntVar(&f.meshMaxSize, "mesh-max-size", server.DefaultMeshMaxSize, "most `peers` in one mesh room")
 	f.webhookFlags(fs)
+	f.tls.declare(fs)
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", server.DefaultDrainTimeout,
 		"on SIGTERM or SIGINT, how long calls may go on while new ones are refused (0: stop at once; a second signal stops at once)")
 	if err := parseFlags(fs, args); err != nil {
@@ -91,7 +93,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if f.drainTimeout < 0 {
 		return fmt.Errorf("--drain-timeout: %v is negative", f.drainTimeout)
 	}
-	return listenAndServe(ctx, f.addr, f.metricsAddr, cfg, log, stdout, f.drainTimeout)
+	tlsSetup, err := f.tls.setup(cfg.Media.PublicIPs)
+	if err != nil {
+		return err
+	}
+	web := webTLS{setup: tlsSetup, redirectAddr: f.tls.redirectAddr}
+	return listenAndServe(ctx, f.addr, f.metricsAddr, web, cfg, log, stdout, f.drainTimeout)
 }
 
 // limitFlags declares the flags of the limits and liveness; zero means the server's
@@ -187,9 +194,9 @@ func newLogger(format string, w io.Writer, level slog.Level) (*slog.Logger, erro
 
 // listenAndServe runs the server until ctx ends, drains it for up to drainTimeout
 // (cut short by hardStop(ctx)), then shuts it down. With metricsAddr, it serves the
-// metrics there.
-func listenAndServe(ctx context.Context, addr, metricsAddr string, cfg server.Config, log *slog.Logger, stdout io.Writer,
-	drainTimeout time.Duration) error {
+// metrics there; web says whether addr serves HTTPS.
+func listenAndServe(ctx context.Context, addr, metricsAddr string, web webTLS, cfg server.Config, log *slog.Logger,
+	stdout io.Writer, drainTimeout time.Duration) error {
 	srv, err := server.New(cfg)
 	if err != nil {
 		return err
@@ -211,9 +218,15 @@ func listenAndServe(ctx context.Context, addr, metricsAddr string, cfg server.Co
 	// SSE streams are ordinary requests that Shutdown would wait for: ending the
 	// sessions ends them.
 	hs.RegisterOnShutdown(func() { _ = srv.Close() })
+	if err := web.startRedirect(ctx, log, ln.Addr()); err != nil {
+		_ = ln.Close()
+		_ = srv.Close()
+		return err
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	fmt.Fprintf(stdout, "Switchboard is running at %s\n", clientURL(ln.Addr()))
+	go func() { errc <- web.serve(hs, ln) }()
+	fmt.Fprintf(stdout, "Switchboard is running at %s\n", web.clientURL(ln.Addr()))
+	web.printTrust(stdout, ln.Addr())
 	if cfg.Media.ICELoopback {
 		log.Info("offering loopback ICE candidates")
 	}
