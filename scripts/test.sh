@@ -5,7 +5,7 @@
 # Usage: scripts/test.sh
 #
 # On a fresh Debian machine as root it first installs what is missing (Debian's
-# chromium and iproute2), the npm packages of e2e/ and the Go modules. Then, when it
+# chromium, iproute2 and pebble), the npm packages of e2e/ and the Go modules. Then, when it
 # can, it runs the tests inside a private network namespace that has nothing but
 # loopback (unshare -n), so no test can reach or disturb anything else; otherwise it
 # runs them on the host's loopback and says so.
@@ -109,6 +109,8 @@ missing_packages() {
   [[ -x ${CHROMIUM:-/usr/bin/chromium} ]] || missing+=(chromium)
   command -v ip >/dev/null || missing+=(iproute2)
   command -v unshare >/dev/null || missing+=(util-linux)
+  # Let's Encrypt's test CA and its DNS server, for the ACME test (cmd/switchboard TestACME)
+  command -v pebble-challtestsrv >/dev/null || missing+=(pebble)
   echo "${missing[@]}"
 }
 
@@ -125,7 +127,7 @@ if ((${#missing[@]})); then
     exit 1
   fi
 else
-  echo "chromium, iproute2 and unshare are present"
+  echo "chromium, iproute2, unshare and pebble are present"
 fi
 
 section "npm ci (e2e)"

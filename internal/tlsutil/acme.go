@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -51,7 +52,22 @@ func acmeSetup(c Config) (*Setup, error) {
 	}
 	cfg := m.TLSConfig()
 	cfg.MinVersion = tls.VersionTLS12
-	return &Setup{TLS: cfg, Host: c.Domains[0], challenges: m.HTTPHandler}, nil
+	return &Setup{TLS: cfg, Host: c.Domains[0], challenges: func(next http.Handler) http.Handler {
+		return withoutPort(m.HTTPHandler(next))
+	}}, nil
+}
+
+// withoutPort drops the port from a request's Host before h sees it: autocert checks
+// the Host of an http-01 request against its list of names as it is, which fails
+// when the CA validates on a port other than 80 (a test CA, a private one).
+func withoutPort(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if host, _, err := net.SplitHostPort(r.Host); err == nil {
+			r = r.Clone(r.Context())
+			r.Host = host
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // checkDomain refuses what cannot get a certificate by http-01 or tls-alpn-01: an
