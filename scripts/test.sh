@@ -5,7 +5,7 @@
 # Usage: scripts/test.sh
 #
 # On a fresh Debian machine as root it first installs what is missing (Debian's
-# chromium, iproute2 and pebble), the npm packages of e2e/ and the Go modules. Then, when it
+# chromium, iproute2, pebble and openssl), the npm packages of e2e/ and the Go modules. Then, when it
 # can, it runs the tests inside a private network namespace that has nothing but
 # loopback (unshare -n), so no test can reach or disturb anything else; otherwise it
 # runs them on the host's loopback and says so.
@@ -111,6 +111,8 @@ missing_packages() {
   command -v unshare >/dev/null || missing+=(util-linux)
   # Let's Encrypt's test CA and its DNS server, for the ACME test (cmd/switchboard TestACME)
   command -v pebble-challtestsrv >/dev/null || missing+=(pebble)
+  # makes the test CA of the HTTPS browser test (e2e/https.test.js)
+  command -v openssl >/dev/null || missing+=(openssl)
   echo "${missing[@]}"
 }
 
@@ -127,7 +129,7 @@ if ((${#missing[@]})); then
     exit 1
   fi
 else
-  echo "chromium, iproute2, unshare and pebble are present"
+  echo "chromium, iproute2, unshare, pebble and openssl are present"
 fi
 
 section "npm ci (e2e)"

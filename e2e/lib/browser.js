@@ -27,7 +27,10 @@ export const CHROMIUM_ARGS = [
   '--disable-backgrounding-occluded-windows',
 ];
 
-/** @returns {Promise<import('playwright-core').Browser>} */
-export function launchBrowser() {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+/**
+ * @param {string[]} [extraArgs]  flags beyond CHROMIUM_ARGS
+ * @returns {Promise<import('playwright-core').Browser>}
+ */
+export function launchBrowser(extraArgs = []) {
+  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }

@@ -26,7 +26,7 @@ const MAX_LOG_LINES = 400;
 
 /**
  * Starts the server with `--addr 127.0.0.1:0 --ice-loopback` and waits until it prints
- * its URL (the first `http://` URL on stdout).
+ * its URL (the first `http://` or, with TLS, `https://` URL on stdout).
  * @param {{args?: string[], timeout?: number}} [options]
  * @returns {Promise<RunningServer>}
  */
@@ -66,7 +66,7 @@ export async function startServer({ args = [], timeout = 15_000 } = {}) {
     child.stdout.setEncoding('utf8').on('data', (chunk) => {
       keep('[server:out]', chunk);
       stdout += chunk;
-      const match = /http:\/\/[^\s"'<>]+/.exec(stdout);
+      const match = /https?:\/\/[^\s"'<>]+/.exec(stdout);
       if (!match) return;
       clearTimeout(timer);
       child.off('exit', onExit);
