@@ -13,7 +13,6 @@ import (
 	"net/netip"
 	"runtime"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -40,12 +39,13 @@ type BaselineReport struct {
 // WriteText prints r for people.
 func (r *BaselineReport) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "baseline: UDP relay sealing with AES-128-GCM to %d receivers, video %d kbit/s\n", r.Receivers, r.Bitrate/1000)
+	if r.CPUSeconds == 0 {
+		fmt.Fprintf(w, "  relayed %d packets in %.1f s (the relay's CPU time is measured on Linux only)\n", r.Packets, r.Duration)
+		return
+	}
 	fmt.Fprintf(w, "  relayed %d packets in %.1f s on %.3f CPU s: %.3f CPU s per 100k packets, %.0f packets per CPU second\n",
 		r.Packets, r.Duration, r.CPUSeconds, r.CPUPer100kPackets, r.PacketsPerCPUSecond)
 }
-
-// rusageThread is RUSAGE_THREAD of getrusage(2) on Linux: the calling thread's times.
-const rusageThread = 1
 
 // Baseline runs the relay for cfg.Duration on loopback. The relay is one goroutine
 // locked to its thread: it reads each packet from the source and, per receiver, seals
@@ -221,13 +221,4 @@ func relayLoop(conn *net.UDPConn, to []netip.AddrPort) relayResult {
 		res.cpu, res.elapsed = threadCPU()-cpu0, time.Since(began)
 	}
 	return res
-}
-
-// threadCPU is the calling thread's user and system time.
-func threadCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -75,6 +75,18 @@ run_fuzz() {
   return $failed
 }
 
+# cross_builds builds and vets everything for the other systems the binary is for:
+# the Linux-only parts (sendmmsg, a thread's CPU time) have portable fallbacks.
+cross_builds() {
+  local failed=0 target
+  for target in windows/amd64 darwin/arm64 linux/arm64; do
+    echo "-- $target"
+    GOOS=${target%/*} GOARCH=${target#*/} go build ./... || failed=1
+    GOOS=${target%/*} GOARCH=${target#*/} go vet ./... || failed=1
+  done
+  return $failed
+}
+
 # The tests proper. Needs no network beyond loopback: everything was fetched before.
 run_tests() {
   export GOFLAGS=${GOFLAGS:--mod=readonly}
@@ -84,6 +96,7 @@ run_tests() {
   step "staticcheck" go tool staticcheck ./...
   # examples/fiber is its own module: the same staticcheck binary checks it.
   step "staticcheck (examples/fiber)" bash -c 'cd examples/fiber && "$(cd ../.. && go tool -n staticcheck)" ./...'
+  step "cross builds (windows/amd64, darwin/arm64, linux/arm64)" cross_builds
   step "go test -race" go test -race -count=1 ./...
   # examples/fiber is a module of its own (Fiber stays out of Switchboard's go.mod).
   step "go vet + go test -race (examples/fiber)" bash -c 'cd examples/fiber && go vet ./... && go test -race -count=1 ./...'

@@ -58,7 +58,7 @@ func (g *sendGroup) end() {
 // system call.
 type batchConn struct {
 	conn  *net.UDPConn
-	batch *ipv4.PacketConn // sendmmsg on Linux, one datagram per call elsewhere
+	batch batchWriter // sendmmsg on Linux, one datagram per call elsewhere
 	group *sendGroup
 
 	mu     sync.Mutex
@@ -85,7 +85,7 @@ func newSendQueue() *sendQueue {
 }
 
 func newBatchConn(conn *net.UDPConn, group *sendGroup) *batchConn {
-	return &batchConn{conn: conn, batch: ipv4.NewPacketConn(conn), group: group, queue: newSendQueue()}
+	return &batchConn{conn: conn, batch: newBatchWriter(conn), group: group, queue: newSendQueue()}
 }
 
 // WriteToAddrPort sends b to addr, or queues it during a fan-out.
@@ -165,7 +165,7 @@ func (c *batchConn) flush() {
 func (c *batchConn) send(q *sendQueue) {
 	msgs := q.msgs
 	for len(msgs) > 0 {
-		n, err := c.batch.WriteBatch(msgs, 0)
+		n, err := c.batch.write(msgs)
 		if err != nil && n <= 0 {
 			n = 1
 		}
@@ -176,6 +176,24 @@ func (c *batchConn) send(q *sendQueue) {
 	c.mu.Lock()
 	c.spares = append(c.spares, q)
 	c.mu.Unlock()
+}
+
+// writeEach sends msgs one sendto at a time, the way of systems without sendmmsg
+// (x/net's WriteBatch has no such fallback on Windows). A datagram the kernel
+// refuses is skipped; the first error is returned.
+func writeEach(conn *net.UDPConn, msgs []ipv4.Message) (int, error) {
+	var first error
+	for i := range msgs {
+		m := &msgs[i]
+		to, ok := m.Addr.(*net.UDPAddr)
+		if !ok || len(m.Buffers) != 1 {
+			continue // not queued by WriteToAddrPort: cannot happen
+		}
+		if _, err := conn.WriteToUDPAddrPort(m.Buffers[0], to.AddrPort()); err != nil && first == nil {
+			first = err
+		}
+	}
+	return len(msgs), first
 }
 
 // ReadFromAddrPort reads one datagram.
