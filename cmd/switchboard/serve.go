@@ -46,6 +46,7 @@ type serveFlags struct {
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { usage(fs) }
 	var f serveFlags
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "HTTP `address` to listen on (port 0 picks a free port)")
 	fs.BoolVar(&f.iceLoopback, "ice-loopback", false,
