@@ -1,7 +1,8 @@
 // HTTPS in the binary: Chromium loads the client over HTTPS from a certificate signed
 // by a CA made for this test (trusted through Chromium's SPKI flag, not by ignoring
-// errors), two pages in one room see each other's video, and the plain-HTTP address
-// of --http-redirect-addr sends a page to HTTPS.
+// errors), two pages in one room (one signaling over WebSocket, one over SSE) see
+// each other's video, and the plain-HTTP address of --http-redirect-addr sends a page
+// to HTTPS.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -109,12 +110,14 @@ test('two browsers in a room over HTTPS, one arriving through the plain-HTTP red
     opened.push(alice);
   });
 
-  await step(t, 'a page opened at the plain-HTTP address is redirected to HTTPS and joins', async () => {
-    bob = await joinByLink(browser, `http://${redirectAddr}/`, room, 'Bob');
+  await step(t, 'a page opened at the plain-HTTP address is redirected to HTTPS and joins (over SSE)', async () => {
+    bob = await joinByLink(browser, `http://${redirectAddr}/`, room, 'Bob', { params: { transport: 'sse' } });
     opened.push(bob);
     const url = new URL(bob.page.url());
     assert.equal(url.origin, new URL(server.url).origin, `Bob's page is at ${url.href}`);
     assert.equal(url.searchParams.get('room'), room, 'the redirect keeps the query');
+    const kinds = await Promise.all([alice, bob].map((p) => p.page.evaluate(() => window.switchboard?.transport?.constructor.name)));
+    assert.deepEqual(kinds, ['WebSocketTransport', 'SSETransport'], 'Alice signals over WebSocket, Bob over SSE');
   });
 
   await step(t, 'each page decodes the other\'s video', async () => {

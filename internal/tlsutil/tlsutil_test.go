@@ -1,0 +1,42 @@
+package tlsutil
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// TestRedirect: plain HTTP is sent to the same host and path over HTTPS on the
+// server's port (left out when 443), IPv6 literals bracketed; without a Host there is
+// nowhere to send it.
+func TestRedirect(t *testing.T) {
+	for _, tc := range []struct {
+		host   string
+		port   int
+		target string
+		want   string
+	}{
+		{"meet.example.org", 443, "/room?x=1", "https://meet.example.org/room?x=1"},
+		{"meet.example.org:80", 8443, "/", "https://meet.example.org:8443/"},
+		{"127.0.0.1:8080", 8443, "/a/b", "https://127.0.0.1:8443/a/b"},
+		{"[::1]:80", 443, "/", "https://[::1]/"},
+		{"[::1]:80", 8443, "/", "https://[::1]:8443/"},
+	} {
+		for _, method := range []string{"GET", "POST"} {
+			r := httptest.NewRequest(method, tc.target, nil)
+			r.Host = tc.host
+			w := httptest.NewRecorder()
+			(&Setup{}).RedirectHandler(tc.port).ServeHTTP(w, r)
+			if w.Code != http.StatusPermanentRedirect || w.Header().Get("Location") != tc.want {
+				t.Errorf("%s %s%s to port %d: %d %q, want 308 %q", method, tc.host, tc.target, tc.port, w.Code, w.Header().Get("Location"), tc.want)
+			}
+		}
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Host = ""
+	w := httptest.NewRecorder()
+	(&Setup{}).RedirectHandler(443).ServeHTTP(w, r)
+	if w.Code != http.StatusBadRequest {
+		t.Errorf("no Host: %d, want 400", w.Code)
+	}
+}
