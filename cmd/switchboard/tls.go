@@ -27,7 +27,7 @@ type tlsFlags struct {
 }
 
 func (f *tlsFlags) declare(fs *flag.FlagSet) {
-	fs.StringVar(&f.cert, "tls-cert", "", "serve HTTPS with this certificate chain (PEM `file`; with --tls-key)")
+	fs.StringVar(&f.cert, "tls-cert", "", "serve HTTPS with this certificate chain (PEM `file`; with --tls-key), read again when it changes")
 	fs.StringVar(&f.key, "tls-key", "", "the certificate's private key (PEM `file`)")
 	fs.StringVar(&f.domains, "tls-domain", "",
 		"serve HTTPS with certificates from an ACME CA (Let's Encrypt by default) for these comma-separated `names`")

@@ -10,7 +10,6 @@ package tlsutil
 import (
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -122,20 +121,6 @@ func HostPort(host string, port int) string {
 		return host
 	}
 	return net.JoinHostPort(host, strconv.Itoa(port))
-}
-
-// fileSetup loads the certificate chain and key of c.
-func fileSetup(c Config) (*Setup, error) {
-	if c.CertFile == "" || c.KeyFile == "" {
-		return nil, errors.New("--tls-cert and --tls-key go together")
-	}
-	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("--tls-cert, --tls-key: %w", err)
-	}
-	cfg := baseConfig()
-	cfg.Certificates = []tls.Certificate{cert}
-	return &Setup{TLS: cfg, Host: firstName(cert.Leaf.DNSNames)}, nil
 }
 
 // firstName is the first name of names that a browser can use as it is: not a
