@@ -94,7 +94,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if f.drainTimeout < 0 {
 		return fmt.Errorf("--drain-timeout: %v is negative", f.drainTimeout)
 	}
-	tlsSetup, err := f.tls.setup(cfg.Media.PublicIPs)
+	tlsSetup, err := f.tls.setup(cfg.Media.PublicIPs, log)
 	if err != nil {
 		return err
 	}

@@ -45,12 +45,12 @@ func (f *tlsFlags) declare(fs *flag.FlagSet) {
 
 // setup builds the TLS the flags ask for; nil when they ask for none. publicIPs are
 // also covered by a self-signed certificate.
-func (f *tlsFlags) setup(publicIPs []string) (*tlsutil.Setup, error) {
+func (f *tlsFlags) setup(publicIPs []string, log *slog.Logger) (*tlsutil.Setup, error) {
 	s, err := tlsutil.New(tlsutil.Config{
 		CertFile: f.cert, KeyFile: f.key,
 		Domains: splitList(f.domains), ACMEDirectory: f.acmeDirectory, ACMEEmail: f.acmeEmail, ACMECAFile: f.acmeCAFile,
 		SelfSigned: f.selfSigned, ExtraIPs: publicIPs,
-		CacheDir: f.cacheDir,
+		CacheDir: f.cacheDir, Logger: log,
 	})
 	if err != nil {
 		return nil, err

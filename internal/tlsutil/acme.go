@@ -1,15 +1,18 @@
 package tlsutil
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,6 +55,7 @@ func acmeSetup(c Config) (*Setup, error) {
 	}
 	cfg := m.TLSConfig()
 	cfg.MinVersion = tls.VersionTLS12
+	cfg.GetCertificate = logFailures(m.GetCertificate, c.Domains, c.Logger)
 	return &Setup{TLS: cfg, Host: c.Domains[0], challenges: func(next http.Handler) http.Handler {
 		return withoutPort(m.HTTPHandler(next))
 	}}, nil
@@ -68,6 +72,21 @@ func withoutPort(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// logFailures logs, at Warn, every handshake for one of domains that got no
+// certificate: the CA refused, could not be reached, or could not validate. The
+// handshakes of other names (scanners, addresses) fail without a word.
+func logFailures(get func(*tls.ClientHelloInfo) (*tls.Certificate, error), domains []string,
+	log *slog.Logger) func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	log = cmp.Or(log, slog.Default())
+	return func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		cert, err := get(hello)
+		if name := strings.ToLower(strings.TrimSuffix(hello.ServerName, ".")); err != nil && slices.Contains(domains, name) {
+			log.Warn("TLS: no certificate from the ACME CA", "domain", name, "err", err)
+		}
+		return cert, err
+	}
 }
 
 // checkDomain refuses what cannot get a certificate by http-01 or tls-alpn-01: an

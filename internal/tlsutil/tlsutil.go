@@ -10,6 +10,7 @@ package tlsutil
 import (
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -32,6 +33,9 @@ type Config struct {
 
 	SelfSigned bool     // make (or reuse) a self-signed certificate
 	ExtraIPs   []string // self-signed: addresses it covers besides the host's own (a public IP)
+
+	// Logger tells of certificates that could not be had (ACME); nil: slog.Default().
+	Logger *slog.Logger
 
 	// CacheDir keeps what must survive a restart: ACME's account key and
 	// certificates, the self-signed certificate. Empty: UserCacheDir/switchboard/tls.

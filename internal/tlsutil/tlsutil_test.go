@@ -1,8 +1,13 @@
 package tlsutil
 
 import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -38,5 +43,24 @@ func TestRedirect(t *testing.T) {
 	(&Setup{}).RedirectHandler(443).ServeHTTP(w, r)
 	if w.Code != http.StatusBadRequest {
 		t.Errorf("no Host: %d, want 400", w.Code)
+	}
+}
+
+// TestACMEFailuresLogged: a handshake for a configured domain that gets no
+// certificate is logged with the CA's error; one for another name is not.
+func TestACMEFailuresLogged(t *testing.T) {
+	var out bytes.Buffer
+	failing := func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+		return nil, errors.New("urn:ietf:params:acme:error:connection")
+	}
+	get := logFailures(failing, []string{"meet.example.org"}, slog.New(slog.NewTextHandler(&out, nil)))
+	for _, name := range []string{"scanner.example", "", "MEET.example.org."} {
+		if _, err := get(&tls.ClientHelloInfo{ServerName: name}); err == nil {
+			t.Errorf("%q: the error was swallowed", name)
+		}
+	}
+	if got := strings.Count(out.String(), "level=WARN"); got != 1 ||
+		!strings.Contains(out.String(), "domain=meet.example.org") || !strings.Contains(out.String(), "acme:error:connection") {
+		t.Errorf("logged %q; want one warning naming meet.example.org and the error", out.String())
 	}
 }
