@@ -84,6 +84,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	tlsSetup, err := f.tls.setup(cfg.Media.PublicIPs, log)
+	if err != nil {
+		return err
+	}
+	web := webTLS{setup: tlsSetup, redirectAddr: f.tls.redirectAddr}
 	if f.pprof != "" {
 		addr, err := servePprof(ctx, f.pprof)
 		if err != nil {
@@ -94,11 +99,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if f.drainTimeout < 0 {
 		return fmt.Errorf("--drain-timeout: %v is negative", f.drainTimeout)
 	}
-	tlsSetup, err := f.tls.setup(cfg.Media.PublicIPs, log)
-	if err != nil {
-		return err
-	}
-	web := webTLS{setup: tlsSetup, redirectAddr: f.tls.redirectAddr}
 	return listenAndServe(ctx, f.addr, f.metricsAddr, web, cfg, log, stdout, f.drainTimeout)
 }
 
