@@ -24,7 +24,7 @@ const DefaultACMEDirectory = "https://acme-v02.api.letsencrypt.org/directory"
 // (CertFile and KeyFile), ACME (Domains) or SelfSigned. The zero Config is no TLS
 // (New returns nil).
 type Config struct {
-	CertFile, KeyFile string // a certificate chain and its key, PEM; read at start
+	CertFile, KeyFile string // a certificate chain and its key, PEM; read again when they change
 
 	Domains       []string // ACME: the names to get certificates for
 	ACMEDirectory string   // ACME directory URL; empty: DefaultACMEDirectory
