@@ -3,7 +3,6 @@ package server
 import (
 	"github.com/switchboard-rtc/switchboard/internal/keepalive"
 	"github.com/switchboard-rtc/switchboard/internal/peraddr"
-	"github.com/switchboard-rtc/switchboard/internal/tlsutil"
 	"github.com/switchboard-rtc/switchboard/mesh"
 	"github.com/switchboard-rtc/switchboard/sfu"
 	"github.com/switchboard-rtc/switchboard/signal"
@@ -34,7 +33,3 @@ const (
 	DefaultICEDisconnectedTimeout = sfu.DefaultICEDisconnectedTimeout
 	DefaultICEFailedTimeout       = sfu.DefaultICEFailedTimeout
 )
-
-// DefaultACMEDirectory is the ACME CA the binary gets certificates from for
-// --tls-domain: Let's Encrypt.
-const DefaultACMEDirectory = tlsutil.DefaultACMEDirectory

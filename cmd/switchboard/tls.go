@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/switchboard-rtc/switchboard/internal/tlsutil"
-	"github.com/switchboard-rtc/switchboard/server"
 )
 
 // tlsFlags are the settings of HTTPS (see internal/tlsutil).
@@ -31,7 +30,7 @@ func (f *tlsFlags) declare(fs *flag.FlagSet) {
 	fs.StringVar(&f.key, "tls-key", "", "the certificate's private key (PEM `file`)")
 	fs.StringVar(&f.domains, "tls-domain", "",
 		"serve HTTPS with certificates from an ACME CA (Let's Encrypt by default) for these comma-separated `names`")
-	fs.StringVar(&f.acmeDirectory, "acme-directory", server.DefaultACMEDirectory, "the ACME CA's directory `URL`")
+	fs.StringVar(&f.acmeDirectory, "acme-directory", tlsutil.DefaultACMEDirectory, "the ACME CA's directory `URL`")
 	fs.StringVar(&f.acmeEmail, "acme-email", "", "contact `address` given to the ACME CA (expiry and policy notices)")
 	fs.StringVar(&f.acmeCAFile, "acme-ca-file", "",
 		"PEM `file` of the roots the ACME server's own HTTPS is checked against (a private ACME CA); default: the system's")
