@@ -399,6 +399,9 @@ func (s *Server) Close() error {
 // (sfu.Config.PortPerConnection).
 func (s *Server) UDPPort() int { return s.engine.UDPPort() }
 
+// ICETCPPort is the port of the ICE-TCP candidates, 0 without sfu.Config.ICETCP.
+func (s *Server) ICETCPPort() int { return s.engine.ICETCPPort() }
+
 // contentSecurityPolicy lets the client load and connect to nothing but this server.
 const contentSecurityPolicy = "default-src 'self'; connect-src 'self'; media-src 'self' blob: mediastream:; " +
 	"img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
