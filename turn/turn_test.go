@@ -1,0 +1,150 @@
+package turn
+
+import (
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	pionturn "github.com/pion/turn/v5"
+)
+
+// These tests run a TURN server on loopback and a Pion TURN client against it: run
+// them inside unshare -n, as scripts/test.sh does.
+
+var secret = []byte("0123456789abcdef0123456789abcdef")
+
+var loopback = netip.MustParseAddr("127.0.0.1")
+
+// start runs a server on loopback, relaying to the peers allow allows.
+func start(t *testing.T, cfg Config) *Server {
+	t.Helper()
+	cfg.ListenIP, cfg.RelayIP = loopback, loopback
+	if cfg.Secret == nil {
+		cfg.Secret = secret
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// allocate asks s for a relay over UDP with username and password.
+func allocate(t *testing.T, s *Server, username, password string) (net.PacketConn, error) {
+	t.Helper()
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	addr := "127.0.0.1:" + strconv.Itoa(s.UDPPort())
+	c, err := pionturn.NewClient(&pionturn.ClientConfig{TURNServerAddr: addr, STUNServerAddr: addr, Conn: conn,
+		Username: username, Password: password, Realm: "switchboard", RTO: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	if err := c.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	relay, err := c.Allocate()
+	if err == nil {
+		t.Cleanup(func() { _ = relay.Close() })
+	}
+	return relay, err
+}
+
+// TestCredentials: credentials signed with the server's secret are accepted until
+// they expire; expired ones, wrong passwords, another secret's and usernames not
+// of the scheme are refused.
+func TestCredentials(t *testing.T) {
+	s := start(t, Config{AllowPeer: func(netip.Addr) bool { return true }})
+	future := time.Now().Add(time.Hour)
+	user, pass := Credentials(secret, "ada", future)
+	if !strings.HasSuffix(user, ":ada") {
+		t.Errorf("username %q", user)
+	}
+	if _, err := allocate(t, s, user, pass); err != nil {
+		t.Fatalf("valid credentials refused: %v", err)
+	}
+	expiredUser, expiredPass := Credentials(secret, "ada", time.Now().Add(-time.Second))
+	otherUser, otherPass := Credentials([]byte("another secret, 32 bytes long!!!"), "ada", future)
+	for _, c := range []struct{ name, user, pass string }{
+		{"expired", expiredUser, expiredPass},
+		{"wrong password", user, pass[1:] + "x"},
+		{"another secret's", otherUser, otherPass},
+		{"no expiry", "ada", pass},
+		{"expiry not a number", "soon:ada", pass},
+	} {
+		if _, err := allocate(t, s, c.user, c.pass); err == nil {
+			t.Errorf("%s credentials accepted", c.name)
+		}
+	}
+}
+
+// TestRelayPeers: by default a relay reaches no loopback or private address; with
+// AllowPeer, exactly the addresses it allows.
+func TestRelayPeers(t *testing.T) {
+	own := netip.MustParseAddr("127.0.0.1")
+	for _, c := range []struct {
+		name    string
+		allow   func(netip.Addr) bool
+		peer    string
+		allowed bool
+	}{
+		{"default, loopback", nil, "127.0.0.1:9", false},
+		{"default, private", nil, "10.1.2.3:9", false},
+		{"own addresses, one of them", func(a netip.Addr) bool { return a == own }, "127.0.0.1:9", true},
+		{"own addresses, another loopback", func(a netip.Addr) bool { return a == own }, "127.0.0.5:9", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := start(t, Config{AllowPeer: c.allow})
+			user, pass := Credentials(secret, "ada", time.Now().Add(time.Hour))
+			relay, err := allocate(t, s, user, pass)
+			if err != nil {
+				t.Fatal(err)
+			}
+			peer, err := net.ResolveUDPAddr("udp4", c.peer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = relay.WriteTo([]byte("hello"), peer)
+			if (err == nil) != c.allowed {
+				t.Errorf("relay to %s: %v, want allowed %v", c.peer, err, c.allowed)
+			}
+		})
+	}
+}
+
+// TestRelaysPerAddress: one client address holds at most MaxAllocationsPerAddress
+// relays.
+func TestRelaysPerAddress(t *testing.T) {
+	s := start(t, Config{MaxAllocationsPerAddress: 1})
+	user, pass := Credentials(secret, "ada", time.Now().Add(time.Hour))
+	if _, err := allocate(t, s, user, pass); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := allocate(t, s, user, pass); err == nil {
+		t.Error("a second relay for the address was allocated")
+	}
+}
+
+func TestPublicUnicast(t *testing.T) {
+	for addr, want := range map[string]bool{"8.8.8.8": true, "2001:4860::8888": true, "127.0.0.1": false, "10.0.0.1": false,
+		"192.168.1.1": false, "172.16.0.1": false, "100.64.0.1": false, "169.254.1.1": false, "::1": false, "fd00::1": false,
+		"fe80::1": false, "0.0.0.0": false, "224.0.0.1": false, "::ffff:10.0.0.1": false} {
+		if got := PublicUnicast(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("PublicUnicast(%s) = %v", addr, got)
+		}
+	}
+}
+
+func TestSecretTooShort(t *testing.T) {
+	if _, err := New(Config{Secret: []byte("short"), RelayIP: loopback}); err == nil {
+		t.Error("a 5-byte secret was accepted")
+	}
+}
