@@ -33,3 +33,7 @@ const (
 	DefaultICEDisconnectedTimeout = sfu.DefaultICEDisconnectedTimeout
 	DefaultICEFailedTimeout       = sfu.DefaultICEFailedTimeout
 )
+
+// DefaultICETCPPort is the ICE-TCP port of the binary (sfu.Config.ICETCPPort): one
+// that firewalls that let HTTPS out often let out too.
+const DefaultICETCPPort = 8443

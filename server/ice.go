@@ -72,8 +72,9 @@ type iceServers struct {
 // restServer is a TURN server that takes credentials of the TURN REST API scheme
 // signed with secret.
 type restServer struct {
-	server webrtc.ICEServer
-	secret []byte
+	server  webrtc.ICEServer
+	secret  []byte
+	builtin bool // the built-in TURN server
 }
 
 // newICEServers sorts cfg's client ICE servers, and adds the built-in TURN server,
@@ -127,7 +128,7 @@ func (s *Server) startICE(cfg Config) error {
 			return err
 		}
 	}
-	s.ice = newICEServers(cfg, builtin)
+	s.ice, s.publicIPs = newICEServers(cfg, builtin), cfg.Media.PublicIPs
 	return nil
 }
 
@@ -163,7 +164,7 @@ func startTURN(cfg Config, engine *sfu.Engine, log *slog.Logger) (*turn.Server, 
 	if host == "" {
 		host = relayIP.String()
 	}
-	return srv, &restServer{server: webrtc.ICEServer{URLs: turnURLs(host, srv)}, secret: secret}, nil
+	return srv, &restServer{server: webrtc.ICEServer{URLs: turnURLs(host, srv)}, secret: secret, builtin: true}, nil
 }
 
 // turnURLs are the URLs of srv at host: over UDP, TCP and, when it serves it, TLS.
@@ -201,4 +202,14 @@ func preferredAddr(addrs []netip.Addr) netip.Addr {
 		}
 	}
 	return netip.Addr{}
+}
+
+// TURNURLs are the URLs of the built-in TURN server, none without Config.TURN.
+func (s *Server) TURNURLs() []string {
+	for _, r := range s.ice.rest {
+		if r.builtin {
+			return r.server.URLs
+		}
+	}
+	return nil
 }

@@ -181,19 +181,20 @@ type Liveness struct {
 // Server is Switchboard as an http.Handler. Create it with New; Close ends every
 // session and waits for them.
 type Server struct {
-	mux      *http.ServeMux
-	handler  http.Handler // mux, behind the path prefix
-	engine   *sfu.Engine
-	rooms    *sfu.Rooms
-	mesh     *mesh.Rooms
-	log      *slog.Logger
-	sig      *signal.Config
-	sse      *sse.Handler
-	whip     *whip.Handler
-	metrics  *metrics       // metrics.go
-	verifier *auth.Verifier // nil without API keys
-	ice      *iceServers    // ice.go
-	turn     *turn.Server   // nil without Config.TURN
+	mux       *http.ServeMux
+	handler   http.Handler // mux, behind the path prefix
+	engine    *sfu.Engine
+	rooms     *sfu.Rooms
+	mesh      *mesh.Rooms
+	log       *slog.Logger
+	sig       *signal.Config
+	sse       *sse.Handler
+	whip      *whip.Handler
+	metrics   *metrics       // metrics.go
+	verifier  *auth.Verifier // nil without API keys
+	ice       *iceServers    // ice.go
+	publicIPs []string       // announced in the media's candidates
+	turn      *turn.Server   // nil without Config.TURN
 
 	webhooks *webhook.Sender // nil without webhook URLs
 
@@ -327,12 +328,15 @@ func (s *Server) register(wsHandler, compat http.Handler) {
 		}
 		s.handle(rt, wr.Handler)
 	}
+	s.handle(route{pattern: "GET /v1/connectivity", entry: probe, origin: true}, http.HandlerFunc(s.connectivity))
+	s.handle(route{pattern: "POST /v1/connectivity/echo", entry: probe, origin: true, creates: true}, http.HandlerFunc(s.echo))
 	s.handle(route{pattern: "GET /v1/token", entry: tokenInfo, room: queryRoom, origin: true}, http.HandlerFunc(s.tokenInfo))
 	s.registerAdmin()
 	s.handle(route{pattern: "GET /healthz"}, http.HandlerFunc(s.healthz))
 	s.handle(route{pattern: "GET /readyz"}, http.HandlerFunc(s.readyz))
 	s.handle(route{pattern: "GET /"}, clientHandler(web.Files()))
 	s.handle(route{pattern: "GET /watch"}, clientPage(web.Files(), "watch.html"))
+	s.handle(route{pattern: "GET /connectivity"}, clientPage(web.Files(), "connectivity.html"))
 }
 
 // ServeHTTP routes a request. Every request gets an id (reqid: the client's
