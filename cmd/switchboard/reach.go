@@ -28,6 +28,7 @@ type reachFlags struct {
 	turnPort, turnTLSPort      uint
 	turnTLSCert, turnTLSKey    string
 	turnSecret, turnHost       string
+	turnRelayIP                string
 	turnTTL                    time.Duration
 }
 
@@ -49,6 +50,8 @@ func (f *reachFlags) declare(fs *flag.FlagSet) {
 		"`secret` signing the built-in TURN server's credentials, at least 16 bytes (default: random at start)")
 	fs.StringVar(&f.turnHost, "turn-host", "",
 		"host `name` or address of the TURN URLs given to clients (default: the first --public-ip, else this machine's address)")
+	fs.StringVar(&f.turnRelayIP, "turn-relay-ip", "",
+		"`address` relays are announced at (default: the first --public-ip, else this machine's address)")
 	fs.DurationVar(&f.turnTTL, "turn-ttl", server.DefaultTURNCredentialTTL, "how long a client's TURN credentials are good for")
 }
 
@@ -127,10 +130,10 @@ func (f *reachFlags) applyTURN(cfg *server.Config) error {
 	if f.turnTTL <= 0 {
 		return fmt.Errorf("--turn-ttl: %v is not a duration", f.turnTTL)
 	}
-	if ips := cfg.Media.PublicIPs; len(ips) > 0 {
-		a, err := netip.ParseAddr(ips[0])
+	if f.turnRelayIP != "" {
+		a, err := netip.ParseAddr(f.turnRelayIP)
 		if err != nil {
-			return fmt.Errorf("--public-ip: %w", err)
+			return fmt.Errorf("--turn-relay-ip: %w", err)
 		}
 		t.RelayIP = a
 	}
