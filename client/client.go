@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	neturl "net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -427,4 +428,12 @@ func (c *Client) SSESession() (id, secret string) {
 		return w.Session()
 	}
 	return "", ""
+}
+
+// ICEServers are the STUN/TURN servers the server handed out in joined, which the
+// client's connections use.
+func (c *Client) ICEServers() []webrtc.ICEServer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.iceServers)
 }
