@@ -103,13 +103,17 @@ func TestTURNCredentialsPerClient(t *testing.T) {
 			handed = s
 		}
 	}
+	if handed.Username == "" {
+		t.Fatal("joined hands out no credentials for the built-in TURN server")
+	}
+	pass, _ := handed.Credential.(string)
 	expiredUser, expiredPass := turn.Credentials([]byte(turnSecret), "ada", time.Now().Add(-time.Minute))
 	for _, c := range []struct {
 		name, user, pass string
 		ok               bool
 	}{
-		{"handed out", handed.Username, handed.Credential.(string), true},
-		{"wrong password", handed.Username, "x" + handed.Credential.(string), false},
+		{"handed out", handed.Username, pass, true},
+		{"wrong password", handed.Username, "x" + pass, false},
 		{"expired", expiredUser, expiredPass, false},
 	} {
 		if err := allocateRelay(t, port, c.user, c.pass); (err == nil) != c.ok {
