@@ -1,6 +1,13 @@
 package turn
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
 	"net"
 	"net/netip"
 	"strconv"
@@ -147,4 +154,60 @@ func TestSecretTooShort(t *testing.T) {
 	if _, err := New(Config{Secret: []byte("short"), RelayIP: loopback}); err == nil {
 		t.Error("a 5-byte secret was accepted")
 	}
+}
+
+// TestTLS: with a certificate, the server takes allocations over TLS on its TLS
+// port, with the same credentials.
+func TestTLS(t *testing.T) {
+	cert, pool := selfSigned(t)
+	s := start(t, Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		AllowPeer: func(netip.Addr) bool { return true }})
+	if s.TLSPort() == 0 || s.TLSPort() == s.TCPPort() {
+		t.Fatalf("TLS port %d (TCP %d)", s.TLSPort(), s.TCPPort())
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(s.TLSPort())
+	conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	user, pass := Credentials(secret, "ada", time.Now().Add(time.Hour))
+	c, err := pionturn.NewClient(&pionturn.ClientConfig{TURNServerAddr: addr, STUNServerAddr: addr,
+		Conn: pionturn.NewSTUNConn(conn), Username: user, Password: pass, Realm: "switchboard"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	relay, err := c.Allocate()
+	if err != nil {
+		t.Fatalf("allocation over TLS: %v", err)
+	}
+	_ = relay.Close()
+}
+
+// selfSigned is a certificate for 127.0.0.1, and a pool that trusts it.
+func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "turn test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }
