@@ -156,7 +156,7 @@ func startTURN(cfg Config, engine *sfu.Engine, log *slog.Logger) (*turn.Server, 
 	}
 	srv, err := turn.New(turn.Config{Secret: secret, Port: tc.Port, TLS: tc.TLS, TLSPort: tc.TLSPort, RelayIP: relayIP,
 		MaxAllocationsPerAddress: tc.MaxAllocationsPerAddress, LoggerFactory: sfu.PionLogs(log.With("component", "turn")),
-		AllowPeer: func(a netip.Addr) bool { return slices.Contains(own, a) || turn.PublicUnicast(a) }})
+		AllowPeer: relayPolicy(own, mediaPorts(cfg.Media, engine))})
 	if err != nil {
 		return nil, nil, fmt.Errorf("server: %w", err)
 	}
@@ -165,6 +165,31 @@ func startTURN(cfg Config, engine *sfu.Engine, log *slog.Logger) (*turn.Server, 
 		host = relayIP.String()
 	}
 	return srv, &restServer{server: webrtc.ICEServer{URLs: turnURLs(host, srv)}, secret: secret, builtin: true}, nil
+}
+
+// relayPolicy lets relays send to the media ports of the server's own addresses,
+// whatever they are (loopback in tests, private behind a NAT), and to any port of a
+// public unicast address (the peers of mesh rooms); nothing else of the server's
+// network.
+func relayPolicy(own []netip.Addr, media func(port uint16) bool) func(netip.AddrPort) bool {
+	return func(ap netip.AddrPort) bool {
+		if slices.Contains(own, ap.Addr()) && (ap.Port() == 0 || media(ap.Port())) {
+			return true
+		}
+		return turn.PublicUnicast(ap.Addr())
+	}
+}
+
+// mediaPorts says which UDP ports carry media: the shared port, else the range of
+// ports per connection, else any.
+func mediaPorts(cfg sfu.Config, engine *sfu.Engine) func(uint16) bool {
+	if shared := engine.UDPPort(); shared != 0 {
+		return func(p uint16) bool { return int(p) == shared }
+	}
+	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
+		return func(p uint16) bool { return p >= cfg.UDPPortMin && p <= cfg.UDPPortMax }
+	}
+	return func(uint16) bool { return true }
 }
 
 // turnURLs are the URLs of srv at host: over UDP, TCP and, when it serves it, TLS.

@@ -37,11 +37,13 @@ type Config struct {
 	// RelayListenIP is where they are opened; the zero value means RelayIP when it is
 	// an address of this machine, else (behind a 1:1 NAT) every IPv4 address.
 	RelayIP, RelayListenIP netip.Addr
-	// AllowPeer says which peers a relay may exchange packets with. Nil allows only
+	// AllowPeer says which peers a relay may send to: it is asked with the port of
+	// every packet, and with port 0 when a client asks for a permission (which names
+	// an address, not a port), meaning "some port of this address". Nil allows only
 	// public unicast addresses (PublicUnicast): never loopback, private, link-local
 	// or shared (CGNAT) ones, so that the relay cannot be used to reach the server's
 	// own network.
-	AllowPeer func(netip.Addr) bool
+	AllowPeer func(netip.AddrPort) bool
 	// MaxAllocationsPerAddress bounds the relays one client address holds at a time
 	// [DefaultMaxAllocationsPerAddress]; a negative value means no limit.
 	MaxAllocationsPerAddress int
@@ -84,8 +86,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.udpPort = pc.LocalAddr().(*net.UDPAddr).Port
 	s.tcpPort = ln.Addr().(*net.TCPAddr).Port
-	relay := relayGenerator(cfg)
-	allow := permission(cfg.AllowPeer)
+	allowPeer := cfg.AllowPeer
+	if allowPeer == nil {
+		allowPeer = func(ap netip.AddrPort) bool { return PublicUnicast(ap.Addr()) }
+	}
+	relay := &relays{RelayAddressGeneratorStatic: relayGenerator(cfg), allow: allowPeer}
+	allow := permission(allowPeer)
 	sc := pionturn.ServerConfig{
 		Realm:         cfg.Realm,
 		AuthHandler:   authHandler(cfg.Secret, time.Now),
@@ -150,7 +156,7 @@ func closeAll(pc net.PacketConn, ln, tlsLn net.Listener) {
 }
 
 // relayGenerator opens relays on RelayListenIP and announces them at RelayIP.
-func relayGenerator(cfg Config) pionturn.RelayAddressGenerator {
+func relayGenerator(cfg Config) *pionturn.RelayAddressGeneratorStatic {
 	listenAt := cfg.RelayListenIP
 	if !listenAt.IsValid() {
 		listenAt = netip.IPv4Unspecified()
@@ -172,13 +178,10 @@ func local(a netip.Addr) bool {
 }
 
 // permission turns allow into Pion's permission handler.
-func permission(allow func(netip.Addr) bool) pionturn.PermissionHandler {
-	if allow == nil {
-		allow = PublicUnicast
-	}
+func permission(allow func(netip.AddrPort) bool) pionturn.PermissionHandler {
 	return func(_ net.Addr, peer net.IP) bool {
 		a, ok := netip.AddrFromSlice(peer)
-		return ok && allow(a.Unmap())
+		return ok && allow(netip.AddrPortFrom(a.Unmap(), 0))
 	}
 }
 

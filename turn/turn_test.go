@@ -69,7 +69,7 @@ func allocate(t *testing.T, s *Server, username, password string) (net.PacketCon
 // they expire; expired ones, wrong passwords, another secret's and usernames not
 // of the scheme are refused.
 func TestCredentials(t *testing.T) {
-	s := start(t, Config{AllowPeer: func(netip.Addr) bool { return true }})
+	s := start(t, Config{AllowPeer: func(netip.AddrPort) bool { return true }})
 	future := time.Now().Add(time.Hour)
 	user, pass := Credentials(secret, "ada", future)
 	if !strings.HasSuffix(user, ":ada") {
@@ -94,36 +94,99 @@ func TestCredentials(t *testing.T) {
 }
 
 // TestRelayPeers: by default a relay reaches no loopback or private address; with
-// AllowPeer, exactly the addresses it allows.
+// AllowPeer, exactly the addresses and ports it allows, packet by packet.
 func TestRelayPeers(t *testing.T) {
-	own := netip.MustParseAddr("127.0.0.1")
-	for _, c := range []struct {
-		name    string
-		allow   func(netip.Addr) bool
-		peer    string
-		allowed bool
-	}{
-		{"default, loopback", nil, "127.0.0.1:9", false},
-		{"default, private", nil, "10.1.2.3:9", false},
-		{"own addresses, one of them", func(a netip.Addr) bool { return a == own }, "127.0.0.1:9", true},
-		{"own addresses, another loopback", func(a netip.Addr) bool { return a == own }, "127.0.0.5:9", false},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			s := start(t, Config{AllowPeer: c.allow})
-			user, pass := Credentials(secret, "ada", time.Now().Add(time.Hour))
-			relay, err := allocate(t, s, user, pass)
-			if err != nil {
-				t.Fatal(err)
+	for _, peer := range []string{"127.0.0.1:9", "10.1.2.3:9"} {
+		s := start(t, Config{})
+		relay := relayFor(t, s)
+		to, err := net.ResolveUDPAddr("udp4", peer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := relay.WriteTo([]byte("hello"), to); err == nil {
+			t.Errorf("by default, a relay to %s was allowed", peer)
+		}
+	}
+	// Two peers on loopback, one on an allowed port.
+	allowed, refused := listenUDP(t), listenUDP(t)
+	port := uint16(allowed.LocalAddr().(*net.UDPAddr).Port)
+	s := start(t, Config{AllowPeer: func(ap netip.AddrPort) bool {
+		return ap.Addr() == loopback && (ap.Port() == 0 || ap.Port() == port)
+	}})
+	relay := relayFor(t, s)
+	if _, err := relay.WriteTo([]byte("hello"), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 5), Port: 9}); err == nil {
+		t.Error("a relay to another loopback address was allowed")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, c := range []net.PacketConn{allowed, refused} {
+			if _, err := relay.WriteTo([]byte("hello"), c.LocalAddr()); err != nil {
+				t.Fatalf("relay to %s: %v", c.LocalAddr(), err)
 			}
-			peer, err := net.ResolveUDPAddr("udp4", c.peer)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = relay.WriteTo([]byte("hello"), peer)
-			if (err == nil) != c.allowed {
-				t.Errorf("relay to %s: %v, want allowed %v", c.peer, err, c.allowed)
-			}
-		})
+		}
+		if received(allowed) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the allowed peer received nothing through the relay")
+		}
+	}
+	if received(refused) {
+		t.Error("a peer on a port AllowPeer refuses received packets through the relay")
+	}
+}
+
+// relayFor allocates a relay on s with valid credentials.
+func relayFor(t *testing.T, s *Server) net.PacketConn {
+	t.Helper()
+	user, pass := Credentials(secret, "ada", time.Now().Add(time.Hour))
+	relay, err := allocate(t, s, user, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return relay
+}
+
+func listenUDP(t *testing.T) net.PacketConn {
+	t.Helper()
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// received reports whether c receives a packet within 200 ms.
+func received(c net.PacketConn) bool {
+	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	buf := make([]byte, 64)
+	_, _, err := c.ReadFrom(buf)
+	return err == nil
+}
+
+// TestNoTCPRelays: TCP allocations (RFC 6062) are refused.
+func TestNoTCPRelays(t *testing.T) {
+	s := start(t, Config{AllowPeer: func(netip.AddrPort) bool { return true }})
+	conn, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(s.TCPPort()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	user, pass := Credentials(secret, "ada", time.Now().Add(time.Hour))
+	addr := conn.RemoteAddr().String()
+	c, err := pionturn.NewClient(&pionturn.ClientConfig{TURNServerAddr: addr, STUNServerAddr: addr,
+		Conn: pionturn.NewSTUNConn(conn), Username: user, Password: pass, Realm: "switchboard"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := c.AllocateTCP(); err == nil {
+		_ = a.Close()
+		t.Error("a TCP relay was allocated")
 	}
 }
 
@@ -161,7 +224,7 @@ func TestSecretTooShort(t *testing.T) {
 func TestTLS(t *testing.T) {
 	cert, pool := selfSigned(t)
 	s := start(t, Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
-		AllowPeer: func(netip.Addr) bool { return true }})
+		AllowPeer: func(netip.AddrPort) bool { return true }})
 	if s.TLSPort() == 0 || s.TLSPort() == s.TCPPort() {
 		t.Fatalf("TLS port %d (TCP %d)", s.TLSPort(), s.TCPPort())
 	}
