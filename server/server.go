@@ -181,20 +181,22 @@ type Liveness struct {
 // Server is Switchboard as an http.Handler. Create it with New; Close ends every
 // session and waits for them.
 type Server struct {
-	mux       *http.ServeMux
-	handler   http.Handler // mux, behind the path prefix
-	engine    *sfu.Engine
-	rooms     *sfu.Rooms
-	mesh      *mesh.Rooms
-	log       *slog.Logger
-	sig       *signal.Config
-	sse       *sse.Handler
-	whip      *whip.Handler
-	metrics   *metrics       // metrics.go
-	verifier  *auth.Verifier // nil without API keys
-	ice       *iceServers    // ice.go
-	publicIPs []string       // announced in the media's candidates
-	turn      *turn.Server   // nil without Config.TURN
+	mux      *http.ServeMux
+	handler  http.Handler // mux, behind the path prefix
+	engine   *sfu.Engine
+	rooms    *sfu.Rooms
+	mesh     *mesh.Rooms
+	log      *slog.Logger
+	sig      *signal.Config
+	sse      *sse.Handler
+	whip     *whip.Handler
+	metrics  *metrics       // metrics.go
+	verifier *auth.Verifier // nil without API keys
+
+	// How clients reach the media (ice.go).
+	ice       *iceServers
+	publicIPs []string     // announced in the media's candidates
+	turn      *turn.Server // nil without Config.TURN
 
 	webhooks *webhook.Sender // nil without webhook URLs
 
