@@ -92,11 +92,12 @@ func (s *Server) echo(w http.ResponseWriter, r *http.Request) {
 	x, answer, err := s.engine.NewEcho(ctx, string(offer))
 	if err != nil {
 		s.sessions.Done()
-		status := http.StatusInternalServerError
 		if errors.Is(err, sfu.ErrInvalidSDP) {
-			status = http.StatusBadRequest
+			writeJSONError(w, http.StatusBadRequest, "bad-request", err.Error())
+			return
 		}
-		writeJSONError(w, status, "bad-request", err.Error())
+		s.requestLog(r).Warn("connectivity echo", "err", err)
+		writeJSONError(w, http.StatusInternalServerError, "internal", "the echo peer could not answer")
 		return
 	}
 	go s.endEcho(x, peraddr.Keep(r.Context()))
