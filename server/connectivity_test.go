@@ -241,3 +241,28 @@ func TestConnectivityEcho(t *testing.T) {
 		t.Errorf("a second echo peer beyond SessionsPerAddress 1: %d %s", res.status, res.body)
 	}
 }
+
+// TestTURNCredentialsOfAnonymousClients: without join tokens a client's TURN
+// credentials are of its participant id, a WHIP session's of its resource id.
+func TestTURNCredentialsOfAnonymousClients(t *testing.T) {
+	ts := startServerWith(t, modeWS, server.Config{TURN: &server.TURNConfig{}})
+	p := joinPeer(t, ts, "open", "ada")
+	servers := p.ICEServers()
+	if len(servers) != 1 || !strings.HasSuffix(servers[0].Username, ":"+p.Self.ID) {
+		t.Errorf("joined: %+v, want credentials of %s", servers, p.Self.ID)
+	}
+	w := newWHIPPeer(t)
+	if _, err := w.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := w.pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := httpDo(t, "POST", ts.URL+"/whip/open", "application/sdp", offer.SDP, nil)
+	id := res.header.Get("Location")[strings.LastIndex(res.header.Get("Location"), "/")+1:]
+	links := linkServers(t, res.header.Values("Link"))
+	if res.status != http.StatusCreated || len(links) == 0 || id == "" || !strings.HasSuffix(links[0].Username, ":"+id) {
+		t.Errorf("WHIP: %d, Location %s, Link %+v", res.status, res.header.Get("Location"), links)
+	}
+}
