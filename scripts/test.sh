@@ -109,6 +109,7 @@ missing_packages() {
   [[ -x ${CHROMIUM:-/usr/bin/chromium} ]] || missing+=(chromium)
   command -v ip >/dev/null || missing+=(iproute2)
   command -v unshare >/dev/null || missing+=(util-linux)
+  command -v openssl >/dev/null || missing+=(openssl) # a certificate for TURN over TLS (e2e/reach.test.js)
   echo "${missing[@]}"
 }
 
@@ -125,7 +126,7 @@ if ((${#missing[@]})); then
     exit 1
   fi
 else
-  echo "chromium, iproute2 and unshare are present"
+  echo "chromium, iproute2, unshare and openssl are present"
 fi
 
 section "npm ci (e2e)"

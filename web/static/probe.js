@@ -87,8 +87,10 @@ export function configFor(info, path) {
 }
 
 /**
- * Keeps only the candidates of the answer that a path may use: UDP ones for udp,
- * TCP ones for tcp, all for the TURN paths (their relay reaches the server's UDP).
+ * Keeps only the candidates of an offer or answer that a path may use: UDP ones for
+ * udp, TCP ones for tcp, all for the TURN paths (their relay reaches the server's
+ * UDP). Both sides are filtered: given the page's UDP candidates, the server would
+ * check them from its UDP port, and the TCP path would succeed over UDP.
  * @param {string} sdp
  * @param {PathName} path
  */
@@ -138,9 +140,21 @@ async function selectedPair(pc) {
   }
   const local = pair && stats.get(pair.localCandidateId);
   const remote = pair && stats.get(pair.remoteCandidateId);
-  if (!local || !remote) return { type: '', text: 'no candidate pair' };
+  if (!local || !remote) return { type: '', protocol: '', relayProtocol: '', text: 'no candidate pair' };
   const via = local.candidateType === 'relay' ? ` (relay via ${local.relayProtocol})` : '';
-  return { type: local.candidateType, text: `${remote.protocol} to ${remote.address}:${remote.port}${via}` };
+  return { type: String(local.candidateType), protocol: String(local.protocol), relayProtocol: String(local.relayProtocol ?? ''),
+    text: `${local.protocol} to ${remote.address || 'the server'}:${remote.port}${via}` };
+}
+
+/**
+ * Reports whether a connection's candidate pair is the path's: UDP or TCP from a
+ * host candidate, or a relay reached over the path's transport.
+ * @param {{type: string, protocol: string, relayProtocol: string}} pair
+ * @param {PathName} path
+ */
+function usesPath(pair, path) {
+  if (path === 'udp' || path === 'tcp') return pair.type !== 'relay' && pair.protocol === path;
+  return pair.type === 'relay' && pair.relayProtocol === { 'turn-udp': 'udp', 'turn-tcp': 'tcp', 'turn-tls': 'tls' }[path];
 }
 
 /**
@@ -170,15 +184,13 @@ export async function tryPath(base, info, path, token) {
     const res = await fetch(new URL(info.echo, base), {
       method: 'POST',
       headers: { 'Content-Type': 'application/sdp', ...authHeaders(token) },
-      body: pc.localDescription?.sdp ?? '',
+      body: filterCandidates(pc.localDescription?.sdp ?? '', path),
     });
     if (res.status !== 201) throw new Error(`the echo peer: HTTP ${res.status}`);
     await pc.setRemoteDescription({ type: 'answer', sdp: filterCandidates(await res.text(), path) });
     await echoed;
     const pair = await selectedPair(pc);
-    if (path.startsWith('turn') && pair.type !== 'relay') {
-      return { path, result: 'failed', detail: `connected without the relay: ${pair.text}` };
-    }
+    if (!usesPath(pair, path)) return { path, result: 'failed', detail: `connected another way: ${pair.text}` };
     return { path, result: 'ok', detail: pair.text };
   } catch (err) {
     return { path, result: 'failed', detail: err instanceof Error ? err.message : String(err) };
