@@ -51,15 +51,6 @@ type TURNConfig struct {
 	MaxAllocationsPerAddress int
 }
 
-// DefaultTURNPort and DefaultTURNTLSPort are the TURN server's ports in the binary
-// (the IANA ports of TURN and TURN over TLS), and DefaultTURNCredentialTTL how long
-// credentials last: a working day of calls.
-const (
-	DefaultTURNPort          = 3478
-	DefaultTURNTLSPort       = 5349
-	DefaultTURNCredentialTTL = 12 * time.Hour
-)
-
 // iceServers hands clients their ICE servers: the configured ones, credentials of
 // their own for the TURN servers of ClientICESecret, and the built-in TURN server's.
 type iceServers struct {
