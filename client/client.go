@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	neturl "net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -39,6 +40,10 @@ type Options struct {
 	// choice. In a mesh room the client has no peer connections of its own: it
 	// relays (Relay) and reads relays from Events.
 	Mode string
+	// ICETransportPolicy is the policy of the client's peer connections: relay
+	// connects only through the TURN servers the server hands out in joined (its
+	// iceServers, which the connections use either way). Zero means all.
+	ICETransportPolicy webrtc.ICETransportPolicy
 }
 
 // NewAPI returns a Pion API with the default codecs and interceptors that offers
@@ -50,6 +55,10 @@ func NewAPI() (*webrtc.API, error) {
 	}
 	var settings webrtc.SettingEngine
 	settings.SetIncludeLoopbackCandidate(true)
+	// TCP too (Pion's default is UDP only): a server's passive ICE-TCP candidates
+	// are reached with active ones, where UDP is blocked.
+	settings.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6,
+		webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6})
 	reg := &interceptor.Registry{}
 	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
 		return nil, err
@@ -81,10 +90,11 @@ type Client struct {
 
 	events chan Event
 
-	mu      sync.Mutex
-	replies map[string]chan Event
-	nextID  int
-	readErr error
+	mu         sync.Mutex
+	replies    map[string]chan Event
+	nextID     int
+	readErr    error
+	iceServers []webrtc.ICEServer // from joined
 }
 
 // ErrClosed is returned once the connection to the server has ended.
@@ -277,6 +287,10 @@ func (c *Client) readLoop() {
 }
 
 func (c *Client) dispatch(m Event) {
+	if m.Type == wire.TypeJoined {
+		// Before the reply is handed on: the subscriber's offer, next, needs them.
+		c.setICEServers(m.Joined().ICEServers)
+	}
 	if m.Re != "" {
 		c.mu.Lock()
 		ch := c.replies[m.Re]
@@ -300,6 +314,27 @@ func (c *Client) dispatch(m Event) {
 		default:
 		}
 	}
+}
+
+// setICEServers keeps the servers of a joined message for the connections made next.
+func (c *Client) setICEServers(servers []wire.ICEServer) {
+	out := make([]webrtc.ICEServer, 0, len(servers))
+	for _, s := range servers {
+		cred, _ := s.Credential.(string)
+		out = append(out, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: cred})
+	}
+	c.mu.Lock()
+	c.iceServers = out
+	c.mu.Unlock()
+}
+
+// newPeerConnection makes a connection with the ICE servers of joined and the
+// options' policy.
+func (c *Client) newPeerConnection() (*webrtc.PeerConnection, error) {
+	c.mu.Lock()
+	servers := c.iceServers
+	c.mu.Unlock()
+	return c.api.NewPeerConnection(webrtc.Configuration{ICEServers: servers, ICETransportPolicy: c.opts.ICETransportPolicy})
 }
 
 func (c *Client) side(target string) candidateSink {
@@ -393,4 +428,12 @@ func (c *Client) SSESession() (id, secret string) {
 		return w.Session()
 	}
 	return "", ""
+}
+
+// ICEServers are the STUN/TURN servers the server handed out in joined, which the
+// client's connections use.
+func (c *Client) ICEServers() []webrtc.ICEServer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.iceServers)
 }

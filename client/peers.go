@@ -33,7 +33,7 @@ func (c *Client) Publish(ctx context.Context, track webrtc.TrackLocal, source st
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.pc == nil {
-		pc, err := c.api.NewPeerConnection(webrtc.Configuration{})
+		pc, err := c.newPeerConnection()
 		if err != nil {
 			return nil, err
 		}
@@ -141,7 +141,7 @@ func (s *subscriber) answer(m wire.Offer) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.pc == nil {
-		pc, err := s.c.api.NewPeerConnection(webrtc.Configuration{})
+		pc, err := s.c.newPeerConnection()
 		if err != nil {
 			return "", err
 		}
@@ -266,3 +266,11 @@ func (c *Client) WriteSubscriberRTCP(pkts []rtcp.Packet) error {
 // Publish). It is for reading state and statistics: negotiating on it directly would
 // confuse the client.
 func (c *Client) PublisherConnection() *webrtc.PeerConnection { return c.pub.current.Load() }
+
+// SubscriberConnection is the connection the client receives on, nil before the
+// server's first offer.
+func (c *Client) SubscriberConnection() *webrtc.PeerConnection {
+	c.sub.mu.Lock()
+	defer c.sub.mu.Unlock()
+	return c.sub.pc
+}

@@ -124,7 +124,7 @@ missing_packages() {
   command -v unshare >/dev/null || missing+=(util-linux)
   # Let's Encrypt's test CA and its DNS server, for the ACME test (cmd/switchboard TestACME)
   command -v pebble-challtestsrv >/dev/null || missing+=(pebble)
-  # makes the test CA of the HTTPS browser test (e2e/https.test.js)
+  # makes the test CA of the HTTPS browser test (e2e/https.test.js) and a TURN-over-TLS certificate (e2e/reach.test.js)
   command -v openssl >/dev/null || missing+=(openssl)
   echo "${missing[@]}"
 }

@@ -47,6 +47,7 @@ const (
 	session                // an SSE post: the session's secret, checked by the transport
 	tokenInfo              // GET /v1/token: the handler reports on the token itself
 	admin                  // the admin API: a token with the admin grant
+	probe                  // the connectivity check: a join token, of any room
 )
 
 // route is one registered entry point.
@@ -199,6 +200,12 @@ func (s *Server) checkToken(rt route, r *http.Request, room string) (context.Con
 			return ctx, nil
 		}
 		a, err := s.joinAccess(r, room)
+		if err != nil {
+			return nil, tokenRefusal(err)
+		}
+		return signal.WithAccess(ctx, a), nil
+	case probe:
+		a, err := s.joinAccess(r, "")
 		if err != nil {
 			return nil, tokenRefusal(err)
 		}

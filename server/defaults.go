@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"github.com/switchboard-rtc/switchboard/internal/keepalive"
 	"github.com/switchboard-rtc/switchboard/internal/peraddr"
 	"github.com/switchboard-rtc/switchboard/mesh"
@@ -32,4 +34,15 @@ const (
 	DefaultPongTimeout            = keepalive.DefaultTimeout
 	DefaultICEDisconnectedTimeout = sfu.DefaultICEDisconnectedTimeout
 	DefaultICEFailedTimeout       = sfu.DefaultICEFailedTimeout
+)
+
+// The ports of the binary's ICE-TCP candidates (sfu.Config.ICETCPPort: one that
+// firewalls that let HTTPS out often let out too) and TURN server (the IANA ports of
+// TURN and TURN over TLS), and how long TURN credentials last (TURNConfig): a
+// working day of calls.
+const (
+	DefaultICETCPPort        = 8443
+	DefaultTURNPort          = 3478
+	DefaultTURNTLSPort       = 5349
+	DefaultTURNCredentialTTL = 12 * time.Hour
 )

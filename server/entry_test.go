@@ -88,7 +88,8 @@ func TestEveryEntryPointIsAdmitted(t *testing.T) {
 		assertNothingCreated(t, ts)
 	})
 	t.Run("tokens", func(t *testing.T) {
-		ts := startAuthServer(t, modeWS)
+		// With the built-in TURN server: no refused request learns its credentials.
+		ts := startServerWith(t, modeWS, server.Config{APIKeys: map[string]string{apiKey: apiSecret}, TURN: &server.TURNConfig{}})
 		noJoin := mintToken(t, "standup", "ada", auth.Grants{Publish: true, Subscribe: true})
 		for _, rt := range routes(t, ts) {
 			for _, token := range []string{"", noJoin} {
@@ -97,6 +98,9 @@ func TestEveryEntryPointIsAdmitted(t *testing.T) {
 					req.Header.Set("Authorization", "Bearer "+token)
 				}
 				res := send(t, req)
+				if links := strings.Join(res.header.Values("Link"), ", "); strings.Contains(res.body+links, "turn:") {
+					t.Errorf("%s with token %.10q: %d, TURN servers in %s %s", rt.Pattern, token, res.status, links, res.body)
+				}
 				switch {
 				case rt.Token && res.status != http.StatusUnauthorized && res.status != http.StatusForbidden:
 					t.Errorf("%s with token %.10q: %d %s, want 401 or 403", rt.Pattern, token, res.status, res.body)

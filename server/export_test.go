@@ -18,3 +18,11 @@ func (s *Server) RoutesForTest() []RouteForTest {
 	}
 	return out
 }
+
+// TURNPortsForTest are the built-in TURN server's UDP/TCP and TLS ports.
+func (s *Server) TURNPortsForTest() (port, tlsPort int) {
+	if s.turn == nil {
+		return 0, 0
+	}
+	return s.turn.UDPPort(), s.turn.TLSPort()
+}

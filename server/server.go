@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard-rtc/switchboard/signal"
 	"github.com/switchboard-rtc/switchboard/signal/sse"
 	"github.com/switchboard-rtc/switchboard/signal/ws"
+	"github.com/switchboard-rtc/switchboard/turn"
 	"github.com/switchboard-rtc/switchboard/web"
 	"github.com/switchboard-rtc/switchboard/webhook"
 	"github.com/switchboard-rtc/switchboard/whip"
@@ -36,6 +37,14 @@ type Config struct {
 	Media sfu.Config
 	// ClientICEServers are the STUN/TURN servers handed to clients.
 	ClientICEServers []webrtc.ICEServer
+	// ClientICESecret, when set, is the shared secret of the TURN servers among
+	// ClientICEServers that have no username: each client gets credentials of its
+	// own for them, of the TURN REST API scheme (turn.Credentials; coturn's
+	// use-auth-secret), valid for TURN.CredentialTTL [DefaultTURNCredentialTTL].
+	ClientICESecret string
+	// TURN, when set, runs the built-in TURN server, for clients whose network
+	// blocks the media ports: see TURNConfig and docs/operations.md.
+	TURN *TURNConfig
 	// AllowedOrigins are the hosts, other than the server's own, whose pages may open
 	// signaling connections (patterns as in path.Match, e.g. "*.example.com").
 	AllowedOrigins []string
@@ -184,6 +193,11 @@ type Server struct {
 	metrics  *metrics       // metrics.go
 	verifier *auth.Verifier // nil without API keys
 
+	// How clients reach the media (ice.go).
+	ice       *iceServers
+	publicIPs []string     // announced in the media's candidates
+	turn      *turn.Server // nil without Config.TURN
+
 	webhooks *webhook.Sender // nil without webhook URLs
 
 	// Admission (admit.go).
@@ -261,7 +275,7 @@ func New(cfg Config) (*Server, error) {
 	if rooms == nil {
 		rooms = s.rooms
 	}
-	s.sig = &signal.Config{Rooms: rooms, Mesh: s.mesh, DefaultMode: dir.DefaultMode, ICEServers: cfg.ClientICEServers, Logger: log, Limits: signal.Limits{
+	s.sig = &signal.Config{Rooms: rooms, Mesh: s.mesh, DefaultMode: dir.DefaultMode, ICEServersFor: s.iceServersFor, Logger: log, Limits: signal.Limits{
 		MaxMessageSize: cfg.Limits.MaxMessageSize, MessagesPerSecond: cfg.Limits.MessagesPerSecond,
 		MessageBurst: cfg.Limits.MessageBurst,
 	}}
@@ -283,10 +297,14 @@ func New(cfg Config) (*Server, error) {
 		sseOpts.MaxDetached = cfg.Limits.MaxPendingSSE
 	}
 	s.sse = sse.New(s.ctx, s.sig, sseOpts)
-	s.whip = whip.New(whip.Config{Rooms: s.rooms, ICEServers: cfg.ClientICEServers, Logger: log,
+	s.whip = whip.New(whip.Config{Rooms: s.rooms, ICEServersFor: s.iceServersFor, Logger: log,
 		OwnerTokens: s.verifier != nil})
 	s.register(wsHandler, s.compatHandler(cfg))
 	s.handler = withPrefix(cfg.PathPrefix, s.mux)
+	if err := s.startICE(cfg); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -312,12 +330,15 @@ func (s *Server) register(wsHandler, compat http.Handler) {
 		}
 		s.handle(rt, wr.Handler)
 	}
+	s.handle(route{pattern: "GET /v1/connectivity", entry: probe, origin: true}, http.HandlerFunc(s.connectivity))
+	s.handle(route{pattern: "POST /v1/connectivity/echo", entry: probe, origin: true, creates: true}, http.HandlerFunc(s.echo))
 	s.handle(route{pattern: "GET /v1/token", entry: tokenInfo, room: queryRoom, origin: true}, http.HandlerFunc(s.tokenInfo))
 	s.registerAdmin()
 	s.handle(route{pattern: "GET /healthz"}, http.HandlerFunc(s.healthz))
 	s.handle(route{pattern: "GET /readyz"}, http.HandlerFunc(s.readyz))
 	s.handle(route{pattern: "GET /"}, clientHandler(web.Files()))
 	s.handle(route{pattern: "GET /watch"}, clientPage(web.Files(), "watch.html"))
+	s.handle(route{pattern: "GET /connectivity"}, clientPage(web.Files(), "connectivity.html"))
 }
 
 // ServeHTTP routes a request. Every request gets an id (reqid: the client's
@@ -392,12 +413,18 @@ func (s *Server) Close() error {
 	if s.webhooks != nil {
 		s.webhooks.Close() // the rooms' last events are queued by now
 	}
+	if s.turn != nil {
+		_ = s.turn.Close()
+	}
 	return s.engine.Close()
 }
 
 // UDPPort is the UDP port all media uses, 0 with a port per connection
 // (sfu.Config.PortPerConnection).
 func (s *Server) UDPPort() int { return s.engine.UDPPort() }
+
+// ICETCPPort is the port of the ICE-TCP candidates, 0 without sfu.Config.ICETCP.
+func (s *Server) ICETCPPort() int { return s.engine.ICETCPPort() }
 
 // contentSecurityPolicy lets the client load and connect to nothing but this server.
 const contentSecurityPolicy = "default-src 'self'; connect-src 'self'; media-src 'self' blob: mediastream:; " +

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 
@@ -35,6 +36,14 @@ type Config struct {
 	// UDPPortMin and UDPPortMax bound the ports of PortPerConnection; setting them
 	// implies it.
 	UDPPortMin, UDPPortMax uint16
+	// ICETCP offers passive ICE-TCP candidates beside the UDP ones, for clients whose
+	// network lets no UDP out: every connection's TCP candidates share one listening
+	// port, ICETCPPort (zero picks a free port at start; Engine.ICETCPPort tells
+	// which), on every local address. Their addresses are replaced by PublicIPs like
+	// the UDP ones. Media over TCP suffers from head-of-line blocking: clients
+	// prefer UDP when both work (ICE priorities).
+	ICETCP     bool
+	ICETCPPort uint16
 	// ICEServers are the STUN/TURN servers the server's own connections use.
 	ICEServers []webrtc.ICEServer
 	// Limits bound rooms, participants and tracks; the zero value is the defaults.
@@ -62,6 +71,7 @@ type Engine struct {
 	limits         Limits
 	log            *slog.Logger
 	mux            *udpMux      // the shared UDP port; nil with a port per connection
+	tcp            *tcpMux      // the ICE-TCP port; nil without ICETCP
 	conns          sync.Map     // *webrtc.PeerConnection made and not yet closed
 	open           atomic.Int64 // how many
 	stats          trackStats
@@ -90,6 +100,13 @@ func NewEngine(cfg Config) (*Engine, error) {
 		}
 		settings.SetICEUDPMux(e.mux.mux)
 	}
+	if cfg.ICETCP {
+		if e.tcp, err = listenTCPMux(cfg.ICETCPPort, settings.LoggerFactory.NewLogger("tcpmux")); err != nil {
+			_ = e.Close()
+			return nil, err
+		}
+		settings.SetICETCPMux(e.tcp.mux)
+	}
 	if e.pubAPI, err = newAPI(settings, registerInterceptors); err == nil {
 		e.subAPI, err = newAPI(settings, registerSenderInterceptors)
 	}
@@ -108,13 +125,35 @@ func (e *Engine) UDPPort() int {
 	return e.mux.Port()
 }
 
-// Close closes the shared UDP sockets; connections still using them fail.
-// Call it once every connection is closed. It is safe to call more than once.
-func (e *Engine) Close() error {
+// ICETCPPort is the port of the ICE-TCP candidates, 0 without Config.ICETCP.
+func (e *Engine) ICETCPPort() int {
+	if e.tcp == nil {
+		return 0
+	}
+	return e.tcp.Port()
+}
+
+// MediaAddrs are the addresses the shared UDP port listens on (none with a port per
+// connection).
+func (e *Engine) MediaAddrs() []netip.Addr {
 	if e.mux == nil {
 		return nil
 	}
-	return e.mux.Close()
+	return e.mux.Addrs()
+}
+
+// Close closes the shared UDP sockets and the ICE-TCP listener; connections still
+// using them fail. Call it once every connection is closed. It is safe to call more
+// than once.
+func (e *Engine) Close() error {
+	var errs []error
+	if e.mux != nil {
+		errs = append(errs, e.mux.Close())
+	}
+	if e.tcp != nil {
+		errs = append(errs, e.tcp.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // fanout is what a Track's forward loop marks its fan-outs with; nil with a port
@@ -159,6 +198,11 @@ func settingsFor(cfg Config, log *slog.Logger) (webrtc.SettingEngine, error) {
 		if err != nil {
 			return settings, fmt.Errorf("sfu: public IPs %v: %w", cfg.PublicIPs, err)
 		}
+	}
+	if cfg.ICETCP {
+		// Pion's default is UDP only.
+		settings.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6,
+			webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6})
 	}
 	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
 		if err := settings.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {

@@ -35,3 +35,7 @@ func (l pionLogger) Warn(msg string)                   { l.logf(slog.LevelDebug,
 func (l pionLogger) Warnf(format string, args ...any)  { l.logf(slog.LevelDebug, format, args...) }
 func (l pionLogger) Error(msg string)                  { l.logf(slog.LevelWarn, "%s", msg) }
 func (l pionLogger) Errorf(format string, args ...any) { l.logf(slog.LevelWarn, format, args...) }
+
+// PionLogs routes the logs of another Pion module (a TURN server, say) into log, as
+// the media core's own are.
+func PionLogs(log *slog.Logger) logging.LoggerFactory { return pionLogs{log} }

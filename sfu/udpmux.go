@@ -101,3 +101,14 @@ func (m *udpMux) Port() int {
 
 // Close closes the mux and its sockets.
 func (m *udpMux) Close() error { return m.mux.Close() }
+
+// Addrs are the addresses the shared sockets listen on.
+func (m *udpMux) Addrs() []netip.Addr {
+	var out []netip.Addr
+	for _, a := range m.mux.GetListenAddresses() {
+		if u, ok := a.(*net.UDPAddr); ok {
+			out = append(out, u.AddrPort().Addr().Unmap())
+		}
+	}
+	return out
+}

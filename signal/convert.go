@@ -22,6 +22,19 @@ func iceServersToWire(servers []webrtc.ICEServer) []wire.ICEServer {
 	return out
 }
 
+// iceServers are the ICE servers for the session's client, whose participant id is
+// id.
+func (s *Session) iceServers(id string) []wire.ICEServer {
+	if s.cfg.ICEServersFor == nil {
+		return iceServersToWire(s.cfg.ICEServers)
+	}
+	who := s.access.Identity
+	if who == "" {
+		who = id
+	}
+	return iceServersToWire(s.cfg.ICEServersFor(who))
+}
+
 // targetOf names side as a candidate message does.
 func targetOf(side sfu.Side) string {
 	if side == sfu.SideSubscriber {

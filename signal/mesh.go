@@ -80,7 +80,7 @@ func (o *meshObserver) Failed(error) { o.s.endInternal() }
 func (o *meshObserver) Joined(self mesh.PeerInfo, others []mesh.PeerInfo) {
 	msg := wire.Joined{
 		Room: o.room, Mode: string(directory.Mesh), Participant: peerToWire(self),
-		Participants: make([]wire.Participant, len(others)), ICEServers: iceServersToWire(o.s.cfg.ICEServers),
+		Participants: make([]wire.Participant, len(others)), ICEServers: o.s.iceServers(string(self.ID)),
 	}
 	for i, p := range others {
 		msg.Participants[i] = peerToWire(p)

@@ -43,7 +43,7 @@ func (o *observer) Joined(self sfu.ParticipantInfo, others []sfu.ParticipantInfo
 	o.log.Store(o.s.log.With("room", o.room, "participant", self.ID))
 	msg := wire.Joined{
 		Room: o.room, Mode: string(directory.SFU), Participant: participantToWire(self),
-		Participants: make([]wire.Participant, len(others)), ICEServers: iceServersToWire(o.s.cfg.ICEServers),
+		Participants: make([]wire.Participant, len(others)), ICEServers: o.s.iceServers(string(self.ID)),
 	}
 	for i, p := range others {
 		msg.Participants[i] = participantToWire(p)

@@ -51,6 +51,11 @@ type Config struct {
 	DefaultMode func(room string) directory.Mode
 	// ICEServers are handed to clients in joined, for both their connections.
 	ICEServers []webrtc.ICEServer
+	// ICEServersFor, when set, replaces ICEServers: it is asked for the servers of
+	// each client as it joins, with who the client is (its token's identity, else
+	// its participant id), for credentials of its own (short-lived TURN ones). It
+	// is called on the session's goroutine and must return quickly.
+	ICEServersFor func(who string) []webrtc.ICEServer
 	// IdleTimeout ends a session that has received nothing for this long. Clients ping
 	// every 10 s. Zero means 30 s.
 	IdleTimeout time.Duration

@@ -31,6 +31,11 @@ type Config struct {
 	// answer; OPTIONS, which anyone may send, announces only those without
 	// credentials.
 	ICEServers []webrtc.ICEServer
+	// ICEServersFor, when set, replaces ICEServers: it is asked for the servers of
+	// each admitted client, with who it is (its token's identity, else its session's
+	// resource id), for credentials of its own; OPTIONS gets those without
+	// credentials, asked with who "".
+	ICEServersFor func(who string) []webrtc.ICEServer
 	// OwnerTokens, when set, makes every request to a session's resource (PATCH,
 	// DELETE) prove it comes from the session's owner: its request context must
 	// carry (signal.WithAccess) the identity and a room of the token that created

@@ -93,7 +93,7 @@ func (h *Handler) options(methods string) http.HandlerFunc {
 		hdr.Set("Access-Control-Max-Age", "86400")
 		if strings.Contains(methods, "POST") {
 			hdr.Set("Accept-Post", "application/sdp")
-			h.linkICEServers(w, false)
+			h.linkICEServers(w, "", false)
 		} else {
 			hdr.Set("Accept-Patch", sdpFragType)
 		}
@@ -101,10 +101,14 @@ func (h *Handler) options(methods string) http.HandlerFunc {
 	}
 }
 
-// linkICEServers announces the configured STUN/TURN servers (RFC 9725 section 4.6);
-// those with credentials only when withCredentials (an admitted request).
-func (h *Handler) linkICEServers(w http.ResponseWriter, withCredentials bool) {
-	for _, s := range h.cfg.ICEServers {
+// linkICEServers announces the configured STUN/TURN servers (RFC 9725 section 4.6),
+// for who; those with credentials only when withCredentials (an admitted request).
+func (h *Handler) linkICEServers(w http.ResponseWriter, who string, withCredentials bool) {
+	servers := h.cfg.ICEServers
+	if h.cfg.ICEServersFor != nil {
+		servers = h.cfg.ICEServersFor(who)
+	}
+	for _, s := range servers {
 		if s.Username != "" && !withCredentials {
 			continue
 		}

@@ -108,7 +108,11 @@ func (h *Handler) created(w http.ResponseWriter, r *http.Request, s *session, an
 	hdr.Set("Location", "/"+s.kind+"/resource/"+id)
 	hdr.Set("ETag", h.etag(id))
 	hdr.Set("Accept-Patch", sdpFragType)
-	h.linkICEServers(w, true)
+	who := s.owner.Identity
+	if who == "" {
+		who = id
+	}
+	h.linkICEServers(w, who, true)
 	w.WriteHeader(http.StatusCreated)
 	_, _ = w.Write([]byte(answer))
 	h.logFor(r, id, s).Info("session started")

@@ -92,7 +92,7 @@ func TestLinkHeadersAnnounceICEServers(t *testing.T) {
 		t.Errorf("Link headers of OPTIONS:\n%s\nwant:\n%s", strings.Join(links, "\n"), strings.Join(want, "\n"))
 	}
 	rec := httptest.NewRecorder()
-	New(Config{ICEServers: []webrtc.ICEServer{{URLs: []string{"turn:t"}, Username: "u", Credential: "p"}}}).linkICEServers(rec, true)
+	New(Config{ICEServers: []webrtc.ICEServer{{URLs: []string{"turn:t"}, Username: "u", Credential: "p"}}}).linkICEServers(rec, "ada", true)
 	if got := rec.Header().Get("Link"); got != `<turn:t>; rel="ice-server"; username="u"; credential="p"; credential-type="password"` {
 		t.Errorf("Link of an admitted request: %s", got)
 	}

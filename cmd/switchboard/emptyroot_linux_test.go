@@ -63,7 +63,7 @@ func TestStaticBinaryInEmptyRoot(t *testing.T) {
 		t.Fatalf("version in the empty root: %v\n%s", err, out)
 	}
 
-	cmd := inRoot(root, "--addr", "127.0.0.1:0", "--ice-loopback")
+	cmd := inRoot(root, "--addr", "127.0.0.1:0", "--ice-loopback", "--ice-tcp-port", "0")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

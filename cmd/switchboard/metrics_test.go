@@ -37,7 +37,9 @@ func TestMetricsAddrServesMetrics(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr lockedBuffer
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, []string{"--addr", "127.0.0.1:0", "--ice-loopback"}, io.Discard, &stderr) }()
+	go func() {
+		done <- serve(ctx, []string{"--addr", "127.0.0.1:0", "--ice-loopback", "--ice-tcp-port", "0"}, io.Discard, &stderr)
+	}()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {

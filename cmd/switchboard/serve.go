@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pion/webrtc/v4"
-
 	"github.com/switchboard-rtc/switchboard/server"
 )
 
@@ -27,7 +25,7 @@ type serveFlags struct {
 	portPerConn    bool
 	pprof          string
 	metricsAddr    string
-	iceServers     string
+	reach          reachFlags // reach.go
 	allowedOrigins string
 	logLevel       string
 	logFormat      string
@@ -62,7 +60,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.pprof, "pprof", "", "serve Go's profiler (net/http/pprof) on this loopback `address`, e.g. 127.0.0.1:6060")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "",
 		"serve Prometheus metrics at /metrics on this `address`, e.g. 127.0.0.1:9090 (off when empty)")
-	fs.StringVar(&f.iceServers, "ice-servers", "", "comma-separated STUN/TURN `urls` for clients and the server")
+	f.reach.declare(fs)
 	fs.StringVar(&f.allowedOrigins, "allowed-origins", "",
 		"comma-separated `hosts` besides the server's own whose pages may connect, e.g. app.example.com")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
@@ -174,9 +172,8 @@ func (f *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 	if cfg.Media.UDPPort != 0 && (f.portPerConn || f.udpPorts != "") {
 		return cfg, nil, errors.New("--udp-port is the one shared port: it cannot be set with a port per connection")
 	}
-	if urls := splitList(f.iceServers); len(urls) > 0 {
-		cfg.Media.ICEServers = []webrtc.ICEServer{{URLs: urls}}
-		cfg.ClientICEServers = cfg.Media.ICEServers
+	if err := f.reach.apply(&cfg); err != nil {
+		return cfg, nil, err
 	}
 	return cfg, log, nil
 }
@@ -235,6 +232,7 @@ func listenAndServe(ctx context.Context, addr, metricsAddr string, web webTLS, c
 	if port := srv.UDPPort(); port != 0 {
 		log.Info("media on one UDP port", "port", port)
 	}
+	logReach(log, srv)
 	select {
 	case err = <-errc:
 	case <-ctx.Done():

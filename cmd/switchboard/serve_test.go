@@ -27,7 +27,7 @@ func startServe(t *testing.T, args ...string) *servedProcess {
 	out, w := io.Pipe()
 	sp := &servedProcess{lines: make(chan string, 64), errc: make(chan error, 1), stop: stop}
 	go func() {
-		err := serve(ctx, append([]string{"--addr", "127.0.0.1:0", "--ice-loopback"}, args...), w, io.Discard)
+		err := serve(ctx, append([]string{"--addr", "127.0.0.1:0", "--ice-loopback", "--ice-tcp-port", "0"}, args...), w, io.Discard)
 		_ = w.CloseWithError(err)
 		sp.errc <- err
 	}()

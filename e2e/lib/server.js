@@ -25,7 +25,7 @@ const MAX_LOG_LINES = 400;
  */
 
 /**
- * Starts the server with `--addr 127.0.0.1:0 --ice-loopback` and waits until it prints
+ * Starts the server with `--addr 127.0.0.1:0 --ice-loopback --ice-tcp-port 0` and waits until it prints
  * its URL (the first `http://` or, with TLS, `https://` URL on stdout).
  * @param {{args?: string[], timeout?: number}} [options]
  * @returns {Promise<RunningServer>}
@@ -35,7 +35,8 @@ export async function startServer({ args = [], timeout = 15_000 } = {}) {
   if (!existsSync(bin)) {
     throw new Error(`server binary ${bin} not found: build it with "go build -o bin/switchboard ./cmd/switchboard" or set SWITCHBOARD_BIN`);
   }
-  const child = spawn(bin, ['--addr', '127.0.0.1:0', '--ice-loopback', ...args], {
+  // A free ICE-TCP port: test files run in parallel, each with a server.
+  const child = spawn(bin, ['--addr', '127.0.0.1:0', '--ice-loopback', '--ice-tcp-port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   /** @type {string[]} */
