@@ -42,6 +42,7 @@ type DownTrack struct {
 	rw      rewriter
 	hdr     rtp.Header // the outgoing header, reused for every packet
 	rtx     retransmitter
+	start   startState // faststart.go
 	written atomic.Uint64
 	sent    sendStats // stats.go
 	bytes   uint64    // sent to the subscriber; guarded by mu
@@ -95,8 +96,9 @@ func (d *DownTrack) Packets() uint64 { return d.written.Load() }
 // publisher's codec.
 var errCodecNotNegotiated = errors.New("sfu: subscriber does not support the track's codec")
 
-// Bind attaches the down-track to its source with the codec the subscriber accepted,
-// and asks the publisher for a keyframe so the subscriber can start decoding.
+// Bind attaches the down-track to its source with the codec the subscriber accepted.
+// Video starts with the source's cached keyframe, or asks the publisher for one when
+// none is cached (faststart.go).
 func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	for _, c := range ctx.CodecParameters() {
 		if !strings.EqualFold(c.MimeType, d.mime) {
@@ -105,11 +107,13 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		d.binding.Store(&downBinding{ssrc: uint32(ctx.SSRC()), payloadType: uint8(c.PayloadType), out: ctx.WriteStream()})
 		d.mu.Lock()
 		src := d.source
+		ask := false
 		if src != nil {
+			ask = d.beginLocked(src, time.Now())
 			src.attach(d)
 		}
 		d.mu.Unlock()
-		if src != nil {
+		if ask {
 			src.RequestKeyframe()
 		}
 		return c, nil
@@ -145,13 +149,15 @@ func (d *DownTrack) switchTo(t *Track) {
 		old.detach(d)
 	}
 	d.source = t
-	d.rw.switched(time.Now(), d.kind == webrtc.RTPCodecTypeVideo)
-	bound := d.binding.Load() != nil
-	if t != nil && bound {
+	now := time.Now()
+	d.rw.switched(now, d.kind == webrtc.RTPCodecTypeVideo)
+	ask := false
+	if t != nil && d.binding.Load() != nil {
+		ask = d.beginLocked(t, now)
 		t.attach(d)
 	}
 	d.mu.Unlock()
-	if t != nil && bound {
+	if ask {
 		t.RequestKeyframe()
 	}
 }
@@ -163,6 +169,7 @@ func (d *DownTrack) resume(src *Track, now time.Time) {
 	defer d.mu.Unlock()
 	if d.source == src {
 		d.rw.switched(now, d.kind == webrtc.RTPCodecTypeVideo)
+		d.start = startState{} // the cache holds nothing of the mute: no fast start
 	}
 }
 
@@ -181,30 +188,49 @@ func (d *DownTrack) writeRTP(src *Track, pkt *rtp.Packet) (size int) {
 	if b == nil {
 		return 0
 	}
-	if size = d.write(b, src, pkt); size > 0 {
+	size, ask := d.write(b, src, pkt)
+	if size > 0 {
 		d.first.mark() // outside d.mu: it may call out
+	}
+	if ask {
+		src.RequestKeyframe()
 	}
 	return size
 }
 
 // write does writeRTP's work under d.mu, and returns the size of the packet sent, 0
-// when it sent none. The source's counters of what was sent are the caller's to
-// add: the forward loop adds them once per packet, not once per copy.
-func (d *DownTrack) write(b *downBinding, src *Track, pkt *rtp.Packet) int {
+// when it sent none, and whether the publisher must be asked for a keyframe. The
+// source's counters of what was sent are the caller's to add: the forward loop adds
+// them once per packet, not once per copy.
+func (d *DownTrack) write(b *downBinding, src *Track, pkt *rtp.Packet) (int, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if src != d.source {
-		return 0 // the loop of a source switched away from
+		return 0, false // the loop of a source switched away from
 	}
+	if d.start.pending {
+		return d.startLocked(b, src, pkt)
+	}
+	return d.forwardLocked(b, src, pkt), false
+}
+
+// forwardLocked rewrites pkt into the down-track's numbering and sends it, unless
+// the down-track waits for a keyframe. It returns the size sent, 0 when nothing
+// reached the subscriber. d.mu is held.
+func (d *DownTrack) forwardLocked(b *downBinding, src *Track, pkt *rtp.Packet) int {
 	if d.rw.waiting(src.codec.MimeType, pkt) {
 		src.counters.drop(DropNoKeyframe)
 		return 0
 	}
 	d.hdr = pkt.Header
 	d.rw.rewrite(&d.hdr, d.clock)
-	if !d.send(b, pkt.Payload) {
+	n, err := d.send(b, pkt.Payload)
+	if err != nil {
 		src.counters.drop(DropWriteFailed)
 		return 0
+	}
+	if n == 0 {
+		return 0 // the transport is not connected yet: Pion drops the packet
 	}
 	size := d.hdr.MarshalSize() + len(pkt.Payload)
 	d.written.Add(1)
@@ -212,8 +238,10 @@ func (d *DownTrack) write(b *downBinding, src *Track, pkt *rtp.Packet) int {
 	return size
 }
 
-// send writes d.hdr, made the subscriber's, and payload. d.mu is held.
-func (d *DownTrack) send(b *downBinding, payload []byte) bool {
+// send writes d.hdr, made the subscriber's, and payload, and returns what the write
+// stream returned: 0 bytes and no error before the subscriber's transport is up.
+// d.mu is held.
+func (d *DownTrack) send(b *downBinding, payload []byte) (int, error) {
 	d.hdr.SSRC = b.ssrc
 	d.hdr.PayloadType = b.payloadType
 	d.hdr.Extension = false
@@ -221,8 +249,7 @@ func (d *DownTrack) send(b *downBinding, payload []byte) bool {
 	d.hdr.ExtensionProfile = 0
 	d.hdr.Padding = false
 	d.hdr.PaddingSize = 0
-	_, err := b.out.WriteRTP(&d.hdr, payload)
-	return err == nil
+	return b.out.WriteRTP(&d.hdr, payload)
 }
 
 // handleRTCP acts on feedback from the subscriber: keyframe requests (PLI, FIR) go to

@@ -68,13 +68,14 @@ func newTestTrack(tb testing.TB, n int) (*Track, []*marshalWriter) {
 	return t, writers
 }
 
-// testPacket is a marshalled VP8 packet with a header extension, as browsers send
-// them.
+// testPacket is a marshalled VP8 keyframe packet with a header extension, as
+// browsers send them.
 func testPacket(tb testing.TB) []byte {
 	pkt := rtp.Packet{
 		Header:  rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: 7, Timestamp: 9000, SSRC: 1234, Marker: true},
 		Payload: make([]byte, 1100),
 	}
+	pkt.Payload[0] = 0x10 // start of partition 0; the frame tag's P bit clear: a keyframe
 	if err := pkt.SetExtension(3, []byte{1, 2, 3}); err != nil {
 		tb.Fatal(err)
 	}
@@ -164,9 +165,9 @@ func vp8Packet(tb testing.TB, seq uint16, ts uint32, keyframe bool) []byte {
 // recordingWriter keeps the headers of the packets written to it.
 type recordingWriter struct{ headers []rtp.Header }
 
-func (w *recordingWriter) WriteRTP(h *rtp.Header, _ []byte) (int, error) {
+func (w *recordingWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 	w.headers = append(w.headers, *h)
-	return 0, nil
+	return h.MarshalSize() + len(payload), nil
 }
 func (w *recordingWriter) Write(b []byte) (int, error) { return len(b), nil }
 
@@ -179,7 +180,7 @@ func TestNACKIsAnsweredFromTheTrackCache(t *testing.T) {
 	}
 	var pkt rtp.Packet
 	for seq := uint16(100); seq < 110; seq++ {
-		track.forward(&pkt, vp8Packet(t, seq, 3000, false))
+		track.forward(&pkt, vp8Packet(t, seq, 3000, seq == 100))
 	}
 	d.handleRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{103, 105, 200})}})
 	if len(w.headers) != 12 {

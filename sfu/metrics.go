@@ -58,6 +58,9 @@ type MediaStats struct {
 	NACKs, Retransmissions uint64
 	// KeyframeRequests is how many PLIs were sent to publishers.
 	KeyframeRequests uint64
+	// FastStarts is how many down-tracks started with the cached keyframe instead of
+	// waiting for a requested one.
+	FastStarts uint64
 }
 
 func (s *MediaStats) add(o *MediaStats) {
@@ -71,6 +74,7 @@ func (s *MediaStats) add(o *MediaStats) {
 	s.NACKs += o.NACKs
 	s.Retransmissions += o.Retransmissions
 	s.KeyframeRequests += o.KeyframeRequests
+	s.FastStarts += o.FastStarts
 }
 
 // TrackClass is a kind and a source of published tracks.
@@ -96,6 +100,7 @@ type trackCounters struct {
 	dropped              [NumDropReasons]atomic.Uint64
 	nacks, retransmitted atomic.Uint64
 	keyframeRequests     atomic.Uint64
+	fastStarts           atomic.Uint64 // down-tracks started from the cached keyframe
 }
 
 func (c *trackCounters) drop(r DropReason) { c.dropped[r].Add(1) }
@@ -105,7 +110,8 @@ func (t *Track) mediaStats() MediaStats {
 	c := &t.counters
 	s := MediaStats{PacketsIn: t.forwarded.Load(), BytesIn: t.recv.bytes.Load(),
 		PacketsOut: c.packetsOut.Load(), BytesOut: c.bytesOut.Load(),
-		NACKs: c.nacks.Load(), Retransmissions: c.retransmitted.Load(), KeyframeRequests: c.keyframeRequests.Load()}
+		NACKs: c.nacks.Load(), Retransmissions: c.retransmitted.Load(), KeyframeRequests: c.keyframeRequests.Load(),
+		FastStarts: c.fastStarts.Load()}
 	for i := range c.dropped {
 		s.Dropped[i] = c.dropped[i].Load()
 	}

@@ -95,7 +95,7 @@ func (d *DownTrack) resend(b *downBinding, src *Track, seq uint16) {
 	d.hdr = d.rtx.pkt.Header
 	d.hdr.SequenceNumber = seq
 	d.hdr.Timestamp += d.rw.tsOffset
-	if d.send(b, d.rtx.pkt.Payload) {
+	if n, err := d.send(b, d.rtx.pkt.Payload); err == nil && n > 0 {
 		d.rtx.sent.Add(1)
 		src.counters.retransmitted.Add(1)
 	}

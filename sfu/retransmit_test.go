@@ -9,13 +9,14 @@ import (
 	"github.com/pion/rtp"
 )
 
-// forwardRun forwards n packets from seq on, and returns their sequence numbers.
+// forwardRun forwards n packets from seq on, a keyframe first, and returns their
+// sequence numbers.
 func forwardRun(t *testing.T, track *Track, seq uint16, n int) []uint16 {
 	t.Helper()
 	var pkt rtp.Packet
 	seqs := make([]uint16, 0, n)
-	for range n {
-		track.forward(&pkt, vp8Packet(t, seq, 3000, false))
+	for i := range n {
+		track.forward(&pkt, vp8Packet(t, seq, 3000, i == 0))
 		seqs = append(seqs, seq)
 		seq++
 	}

@@ -84,9 +84,15 @@ func isKeyframe(mime string, payload []byte) bool {
 	case strings.EqualFold(mime, webrtc.MimeTypeH264):
 		return isH264Keyframe(payload)
 	case strings.EqualFold(mime, webrtc.MimeTypeVP9):
-		return len(payload) > 0 && payload[0]&0x40 == 0 && payload[0]&0x08 != 0 // not inter-predicted, begins a frame
+		return isVP9Keyframe(payload)
 	}
 	return true
+}
+
+// isVP9Keyframe reads the first byte of the VP9 payload descriptor: a packet that
+// begins a frame that is not inter-predicted.
+func isVP9Keyframe(p []byte) bool {
+	return len(p) > 0 && p[0]&0x40 == 0 && p[0]&0x08 != 0
 }
 
 // isVP8Keyframe parses the VP8 payload descriptor (RFC 7741 section 4.2) and the first
