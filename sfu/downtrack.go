@@ -46,6 +46,13 @@ type DownTrack struct {
 	written atomic.Uint64
 	sent    sendStats // stats.go
 	bytes   uint64    // sent to the subscriber; guarded by mu
+	// payloadBytes is the payload part of bytes, for sender reports; lastSR the last
+	// sender report sent (senderreport.go). Guarded by mu.
+	payloadBytes uint64
+	lastSR       srRecord
+
+	// rtcpOut sends RTCP to the subscriber (sender reports); nil sends none.
+	rtcpOut rtcpWriter
 
 	// first is the subscribing participant's first-media mark; nil for a viewer's.
 	first *firstMedia
@@ -235,6 +242,7 @@ func (d *DownTrack) forwardLocked(b *downBinding, src *Track, pkt *rtp.Packet) i
 	size := d.hdr.MarshalSize() + len(pkt.Payload)
 	d.written.Add(1)
 	d.bytes += uint64(size)
+	d.payloadBytes += uint64(len(pkt.Payload))
 	return size
 }
 
@@ -285,7 +293,7 @@ func (d *DownTrack) takeReports(reports []rtcp.ReceptionReport) {
 	}
 	for _, r := range reports {
 		if r.SSRC == b.ssrc {
-			d.sent.report(r, time.Now(), d.clock, d.sentBytes())
+			d.sent.report(r, time.Now(), d.clock, d.sentBytes(), d.sentReportAt(r.LastSenderReport))
 		}
 	}
 }

@@ -236,36 +236,36 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 }
 
 // registerInterceptors adds what an SFU needs from Pion's interceptors: NACK generation
-// towards publishers, RTCP sender and receiver reports, transport-wide congestion
-// control feedback to publishers, and the header extensions that identify simulcast
-// streams.
+// towards publishers, RTCP receiver reports, transport-wide congestion control
+// feedback to publishers, and the header extensions that identify simulcast streams
+// and carry audio levels.
 //
 // Left out: Pion's NACK responder, which keeps a buffer of packets per outgoing
 // stream, so per subscriber (about 1.5 MiB each at 1 Mbit/s); each published Track
-// keeps one packetCache instead and its DownTracks answer NACKs from it. And Pion's
-// stats interceptor: it costs time on every packet and the server keeps its own
-// counters.
+// keeps one packetCache instead and its DownTracks answer NACKs from it. Pion's
+// sender reports: the DownTracks forward the publishers' instead (senderreport.go),
+// on every connection that sends. And Pion's stats
+// interceptor: it costs time on every packet and the server keeps its own counters.
 func registerInterceptors(m *webrtc.MediaEngine, r *interceptor.Registry) error {
 	generator, err := nack.NewGeneratorInterceptor()
 	if err != nil {
 		return err
 	}
 	r.Add(generator)
+	receiver, err := report.NewReceiverInterceptor()
+	if err != nil {
+		return err
+	}
+	r.Add(receiver)
 	return errors.Join(
-		webrtc.ConfigureRTCPReports(r),
 		webrtc.ConfigureSimulcastExtensionHeaders(m),
 		webrtc.ConfigureTWCCSender(m, r),
 	)
 }
 
-// registerSenderInterceptors adds what a connection that only sends needs: RTCP
-// sender reports, which let the client synchronize audio with video. NACKs and
-// keyframe requests from the client are handled by the DownTracks.
-func registerSenderInterceptors(_ *webrtc.MediaEngine, r *interceptor.Registry) error {
-	sender, err := report.NewSenderInterceptor()
-	if err != nil {
-		return err
-	}
-	r.Add(sender)
+// registerSenderInterceptors adds what a connection that only sends needs: nothing.
+// The DownTracks answer NACKs and keyframe requests from the client and forward the
+// publishers' sender reports, which let the client synchronize audio with video.
+func registerSenderInterceptors(*webrtc.MediaEngine, *interceptor.Registry) error {
 	return nil
 }

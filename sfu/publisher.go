@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
@@ -372,7 +373,7 @@ func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 	defer pub.loops.Done()
 
 	log.Info("track published")
-	go pub.drainRTCP(recv)
+	go pub.readRTCP(recv, t)
 	pub.engine.trackStarted(t)
 	defer pub.engine.trackEnded(t)
 	pub.p.room.publish(pub.p, t)
@@ -386,15 +387,21 @@ func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 	pub.p.room.unpublish(pub.p, t)
 }
 
-// drainRTCP reads the publisher's RTCP so that Pion's interceptors see its sender
-// reports; the packets themselves are not needed.
-func (pub *Publisher) drainRTCP(recv *webrtc.RTPReceiver) {
+// readRTCP reads the publisher's RTCP for track t: Pion's interceptors see its
+// sender reports on the way (for receiver reports), and t forwards them to its
+// down-tracks (lip sync).
+func (pub *Publisher) readRTCP(recv *webrtc.RTPReceiver, t *Track) {
 	defer pub.loops.Done()
 	defer safe.Recover(pub.log, "publisher RTCP reader", pub.p.obs.Connection.Failed)
-	buf := make([]byte, maxPacketSize)
 	for {
-		if _, _, err := recv.Read(buf); err != nil {
+		pkts, _, err := recv.ReadRTCP()
+		if err != nil {
 			return
+		}
+		for _, p := range pkts {
+			if sr, ok := p.(*rtcp.SenderReport); ok && sr.SSRC == t.ssrc {
+				t.senderReport(sr.NTPTime, sr.RTPTime)
+			}
 		}
 	}
 }
