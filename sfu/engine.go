@@ -11,6 +11,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -260,6 +261,7 @@ func registerInterceptors(m *webrtc.MediaEngine, r *interceptor.Registry) error 
 	return errors.Join(
 		webrtc.ConfigureSimulcastExtensionHeaders(m),
 		webrtc.ConfigureTWCCSender(m, r),
+		m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio),
 	)
 }
 

@@ -30,11 +30,14 @@ const (
 	DropNACKBudget
 	// DropNotCached: a NACKed packet no longer in the track's packet cache.
 	DropNotCached
+	// DropNotLoudest: an audio packet of a participant not among the loudest of a
+	// large room (Limits.MaxAudioForward).
+	DropNotLoudest
 	// NumDropReasons is the number of reasons, for arrays indexed by them.
 	NumDropReasons
 )
 
-var dropReasonNames = [NumDropReasons]string{"no_keyframe", "muted", "write_failed", "nack_budget", "not_cached"}
+var dropReasonNames = [NumDropReasons]string{"no_keyframe", "muted", "write_failed", "nack_budget", "not_cached", "not_loudest"}
 
 // String is the reason's name as a metric label: lower case, with underscores.
 func (r DropReason) String() string {

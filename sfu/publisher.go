@@ -366,6 +366,9 @@ func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 	log := pub.log.With("track", info.ID, "source", src, "codec", remote.Codec().MimeType)
 	t := newTrack(info, remote.Codec(), uint32(remote.SSRC()), pc.WriteRTCP, log)
 	t.fanout = pub.engine.fanout()
+	if info.Kind == webrtc.RTPCodecTypeAudio {
+		t.levelExt = extensionID(recv, sdp.AudioLevelURI)
+	}
 	pub.tracks[mid] = t
 	pub.used[mid] = true
 	pub.loops.Add(2)
@@ -404,6 +407,17 @@ func (pub *Publisher) readRTCP(recv *webrtc.RTPReceiver, t *Track) {
 			}
 		}
 	}
+}
+
+// extensionID is the id of the header extension uri negotiated for recv, 0 when
+// none is.
+func extensionID(recv *webrtc.RTPReceiver, uri string) uint8 {
+	for _, e := range recv.GetParameters().HeaderExtensions {
+		if e.URI == uri && e.ID > 0 && e.ID < 256 {
+			return uint8(e.ID)
+		}
+	}
+	return 0
 }
 
 func midOf(pc *webrtc.PeerConnection, recv *webrtc.RTPReceiver) string {

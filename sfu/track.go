@@ -65,6 +65,12 @@ type Track struct {
 	recv      recvStats     // stats.go
 	counters  trackCounters // for metrics (metrics.go)
 	muted     atomic.Bool   // forward nothing: an administrator muted the track
+	paused    atomic.Bool   // audio not forwarded: not among a large room's loudest
+
+	// levelExt is the id of the audio level header extension the publisher
+	// negotiated, 0 when none; loudness sums what it carried (speaker.go).
+	levelExt uint8
+	loudness atomic.Uint64
 
 	// cache answers subscribers' NACKs and starts new ones (faststart.go); nil for
 	// audio, whose codecs negotiate no NACK and need no keyframe.
@@ -138,6 +144,13 @@ func (t *Track) forward(pkt *rtp.Packet, b []byte) {
 	if t.muted.Load() {
 		// Not cached either: a NACK must not bring a muted packet back.
 		t.counters.drop(DropMuted)
+		return
+	}
+	if t.levelExt != 0 {
+		t.observeLevel(pkt)
+	}
+	if t.paused.Load() {
+		t.counters.drop(DropNotLoudest)
 		return
 	}
 	if t.cache != nil {
