@@ -114,7 +114,8 @@ func (r *Room) speakerTickOp() {
 }
 
 // limitAudio forwards every audio track in a room of up to AudioForwardAllUpTo
-// members, else those of the Limits.MaxAudioForward loudest members only.
+// members, else those of the Limits.MaxAudioForward loudest members only, and those
+// that carry no audio level (which cannot be ranked, so are never paused).
 func (r *Room) limitAudio(members int) {
 	limit := r.rooms.engine.limits.MaxAudioForward
 	all := limit < 0 || members <= AudioForwardAllUpTo
@@ -127,7 +128,7 @@ func (r *Room) limitAudio(members int) {
 	for m := range r.members.All() {
 		for _, t := range m.tracks {
 			if t.info.Kind == webrtc.RTPCodecTypeAudio {
-				t.setPaused(!all && !floor[m.p.id])
+				t.setPaused(!all && t.levelExt != 0 && !floor[m.p.id])
 			}
 		}
 	}
