@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,6 +63,11 @@ type downBinding struct {
 	ssrc        uint32
 	payloadType uint8
 	out         webrtc.TrackLocalWriter
+
+	// rtxSSRC and rtxPayloadType are the retransmission stream's (RFC 4588) when the
+	// subscriber accepted one for the codec; rtxSSRC 0 resends on the stream itself.
+	rtxSSRC        uint32
+	rtxPayloadType uint8
 }
 
 func newDownTrack(t *Track) *DownTrack {
@@ -111,8 +117,13 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		if !strings.EqualFold(c.MimeType, d.mime) {
 			continue
 		}
-		d.binding.Store(&downBinding{ssrc: uint32(ctx.SSRC()), payloadType: uint8(c.PayloadType), out: ctx.WriteStream()})
+		b := &downBinding{ssrc: uint32(ctx.SSRC()), payloadType: uint8(c.PayloadType), out: ctx.WriteStream()}
+		if pt, ok := rtxPayloadType(ctx.CodecParameters(), c.PayloadType); ok && ctx.SSRCRetransmission() != 0 {
+			b.rtxSSRC, b.rtxPayloadType = uint32(ctx.SSRCRetransmission()), pt
+		}
+		d.binding.Store(b)
 		d.mu.Lock()
+		d.rtx.seq = uint16(rand.Uint32()) // RFC 3550: a random first sequence number
 		src := d.source
 		ask := false
 		if src != nil {
@@ -250,8 +261,14 @@ func (d *DownTrack) forwardLocked(b *downBinding, src *Track, pkt *rtp.Packet) i
 // stream returned: 0 bytes and no error before the subscriber's transport is up.
 // d.mu is held.
 func (d *DownTrack) send(b *downBinding, payload []byte) (int, error) {
-	d.hdr.SSRC = b.ssrc
-	d.hdr.PayloadType = b.payloadType
+	return d.sendAs(b, b.ssrc, b.payloadType, payload)
+}
+
+// sendAs is send on the stream ssrc with payload type pt: the down-track's own, or
+// its retransmission stream. d.mu is held.
+func (d *DownTrack) sendAs(b *downBinding, ssrc uint32, pt uint8, payload []byte) (int, error) {
+	d.hdr.SSRC = ssrc
+	d.hdr.PayloadType = pt
 	d.hdr.Extension = false
 	d.hdr.Extensions = nil
 	d.hdr.ExtensionProfile = 0

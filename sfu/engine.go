@@ -265,9 +265,25 @@ func registerInterceptors(m *webrtc.MediaEngine, r *interceptor.Registry) error 
 	)
 }
 
-// registerSenderInterceptors adds what a connection that only sends needs: nothing.
-// The DownTracks answer NACKs and keyframe requests from the client and forward the
-// publishers' sender reports, which let the client synchronize audio with video.
-func registerSenderInterceptors(*webrtc.MediaEngine, *interceptor.Registry) error {
+// registerSenderInterceptors adds what a connection that only sends needs: no
+// interceptor, since the DownTracks answer NACKs and keyframe requests from the
+// client and forward the publishers' sender reports (which let the client
+// synchronize audio with video); and a retransmission format (RFC 4588 RTX) for each
+// video codec, so that a client that accepts it gets resent packets on a stream of
+// their own, which it does not count as reordered or duplicated media.
+func registerSenderInterceptors(m *webrtc.MediaEngine, _ *interceptor.Registry) error {
+	return registerRTX(m)
+}
+
+// registerRTX registers video/rtx for each video codec of registerCodecs, at the
+// payload types browsers and Pion use for them.
+func registerRTX(m *webrtc.MediaEngine) error {
+	for pt, apt := range map[webrtc.PayloadType]webrtc.PayloadType{97: 96, 103: 102, 99: 98} {
+		codec := webrtc.RTPCodecParameters{PayloadType: pt, RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: fmt.Sprintf("apt=%d", apt)}}
+		if err := m.RegisterCodec(codec, webrtc.RTPCodecTypeVideo); err != nil {
+			return fmt.Errorf("sfu: register RTX for %d: %w", apt, err)
+		}
+	}
 	return nil
 }

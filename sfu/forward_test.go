@@ -34,17 +34,19 @@ func (w *marshalWriter) Write(b []byte) (int, error) { return len(b), nil }
 // bindContext is the part of webrtc.TrackLocalContext a DownTrack uses.
 type bindContext struct {
 	webrtc.TrackLocalContext
-	ssrc   webrtc.SSRC
-	writer webrtc.TrackLocalWriter
+	ssrc, rtx webrtc.SSRC // rtx: the retransmission stream's, 0 for none
+	writer    webrtc.TrackLocalWriter
 }
 
 func (c bindContext) CodecParameters() []webrtc.RTPCodecParameters {
 	return []webrtc.RTPCodecParameters{
 		{PayloadType: 111, RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}},
 		{PayloadType: 100, RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}},
+		{PayloadType: 101, RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeRTX, SDPFmtpLine: "apt=100"}},
 	}
 }
 func (c bindContext) SSRC() webrtc.SSRC                                      { return c.ssrc }
+func (c bindContext) SSRCRetransmission() webrtc.SSRC                        { return c.rtx }
 func (c bindContext) WriteStream() webrtc.TrackLocalWriter                   { return c.writer }
 func (c bindContext) RTCPReader() interceptor.RTCPReader                     { return nil }
 func (c bindContext) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter { return nil }

@@ -177,8 +177,15 @@ func (pp *pionPeer) answer(sdp string) error {
 }
 
 // publish sends tracks on the publisher connection, each under its source, and
-// returns their senders.
+// returns their senders, whose RTCP it drains.
 func (pp *pionPeer) publish(tracks map[Source]webrtc.TrackLocal) map[Source]*webrtc.RTPSender {
+	pp.t.Helper()
+	return pp.publishWith(tracks, drainSender)
+}
+
+// publishWith is publish with readRTCP reading each sender's RTCP, on a goroutine of
+// its own, until the sender stops.
+func (pp *pionPeer) publishWith(tracks map[Source]webrtc.TrackLocal, readRTCP func(*webrtc.RTPSender)) map[Source]*webrtc.RTPSender {
 	pp.t.Helper()
 	senders := map[Source]*webrtc.RTPSender{}
 	bySender := map[*webrtc.RTPSender]Source{}
@@ -217,7 +224,7 @@ func (pp *pionPeer) publish(tracks map[Source]webrtc.TrackLocal) map[Source]*web
 		pp.t.Fatal(err)
 	}
 	for _, s := range senders {
-		go drainSender(s)
+		go readRTCP(s)
 	}
 	return senders
 }
