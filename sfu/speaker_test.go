@@ -3,6 +3,8 @@ package sfu
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -240,4 +242,103 @@ func TestEveryMicrophoneIsForwardedInASmallRoom(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestAudioLevelsAllocateNothing: reading the level of each packet, forwarding it to
+// ten down-tracks, and skipping a paused track allocate nothing.
+func TestAudioLevelsAllocateNothing(t *testing.T) {
+	r := bareRoom(Limits{})
+	tk := addTalker(t, r, "p")
+	for range 9 {
+		if _, err := newDownTrack(tk.track).Bind(bindContext{ssrc: 8, writer: &marshalWriter{}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: 1, Timestamp: 960}, Payload: make([]byte, 40)}
+	if err := pkt.SetExtension(1, []byte{0x80 | 20}); err != nil { // voice activity, -20 dBov
+		t.Fatal(err)
+	}
+	raw, err := pkt.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p rtp.Packet
+	tk.track.forward(&p, raw) // the first packet sizes what is reused
+	for _, paused := range []bool{false, true} {
+		tk.track.paused.Store(paused)
+		if allocs := testing.AllocsPerRun(1000, func() { tk.track.forward(&p, raw) }); allocs != 0 {
+			t.Errorf("forwarding an audio packet with its level (paused %v) allocates %v times", paused, allocs)
+		}
+	}
+	if got := tk.track.takeLoudness(); got != speaker.Loudness(20) {
+		t.Errorf("mean loudness %v, want %v", got, speaker.Loudness(20))
+	}
+}
+
+// TestSpeakerReportsFollowTheTicker: driven by the room's own ticker on its
+// operation queue, a participant who starts speaking is reported within a second,
+// and reports of a changing ranking come at most every speakerReportInterval.
+func TestSpeakerReportsFollowTheTicker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := bareRoom(Limits{})
+		r.ops = newOpQueue(nil, quietLogger(), nil)
+		heard := &speakerLog{}
+		var talkers []*talker
+		for _, id := range []ParticipantID{"a", "b"} {
+			tk := addTalker(t, r, id)
+			talkers = append(talkers, tk)
+		}
+		listener := &member{p: &Participant{id: "l", log: quietLogger(), obs: Observers{Connection: &recorder{}, Speakers: heard}}}
+		if _, err := r.members.Join(listener, roster.Contact[ParticipantInfo]{Log: quietLogger()}, -1); err != nil {
+			t.Fatal(err)
+		}
+		stop := make(chan struct{})
+		go r.speakerLoop(stop)
+		defer func() { close(stop); r.ops.close() }()
+
+		start := time.Now()
+		levels := []uint8{10, 127}
+		for i := range 150 { // 3 s of 20 ms packets; the speaker changes every 400 ms after the first second
+			if i >= 50 && i%20 == 0 {
+				levels[0], levels[1] = levels[1], levels[0]
+			}
+			r.ops.do(func() {
+				for j, tk := range talkers {
+					tk.speak(t, levels[j])
+				}
+			})
+			time.Sleep(20 * time.Millisecond)
+		}
+		synctest.Wait()
+		times := heard.times()
+		if len(times) < 3 {
+			t.Fatalf("%d reports, want several", len(times))
+		}
+		if d := times[0].Sub(start); d > time.Second {
+			t.Errorf("first report %v after a started speaking, want within 1 s", d)
+		}
+		for i := 1; i < len(times); i++ {
+			if d := times[i].Sub(times[i-1]); d < speakerReportInterval {
+				t.Errorf("reports %v apart, want at least %v", d, speakerReportInterval)
+			}
+		}
+	})
+}
+
+// speakerLog is a SpeakerObserver that keeps when it heard each report.
+type speakerLog struct {
+	mu sync.Mutex
+	at []time.Time
+}
+
+func (l *speakerLog) ActiveSpeakers([]ParticipantID) {
+	l.mu.Lock()
+	l.at = append(l.at, time.Now())
+	l.mu.Unlock()
+}
+
+func (l *speakerLog) times() []time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.at)
 }
