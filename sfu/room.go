@@ -209,7 +209,7 @@ func NewRoomsWith(engine *Engine, opts RoomsOptions) *Rooms {
 // newRoom makes the room id, with the registry's lock held.
 func (rs *Rooms) newRoom(id RoomID) *Room {
 	r := &Room{id: id, rooms: rs, log: rs.log.With("room", id), stopSpeakers: make(chan struct{}),
-		speakers: speaker.New[ParticipantID](speaker.Config{Interval: speakerReportInterval})}
+		speakers: newSpeakerDetector()}
 	r.members.Left = r.leftOp
 	// A room operation that panics is dropped and logged; the room goes on.
 	r.ops = newOpQueue(nil, r.log, nil)

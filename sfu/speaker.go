@@ -29,6 +29,11 @@ const speakerReportInterval = 500 * time.Millisecond
 // above sum their loudness (at most 127 each), which leaves room for 2^33 packets.
 const levelCountBits = 24
 
+// newSpeakerDetector is a room's speaker detector.
+func newSpeakerDetector() *speaker.Detector[ParticipantID] {
+	return speaker.New[ParticipantID](speaker.Config{Interval: speakerReportInterval})
+}
+
 // observeLevel adds the audio level pkt carries, if any, to the track's sum: one
 // atomic add, no allocation.
 func (t *Track) observeLevel(pkt *rtp.Packet) {
