@@ -9,11 +9,12 @@ import (
 )
 
 // Fast start: a new video down-track does not wait for the publisher to answer a
-// keyframe request. Each published video track remembers where its last keyframe
-// starts in its packet cache; a down-track that starts (a new subscriber, a viewer
-// switched to another publisher) sends that keyframe and every packet cached since,
-// in the numbering of what follows, as soon as its transport can carry them. It asks
-// the publisher for a keyframe only when no usable one is cached.
+// keyframe request. Each published video track's packet cache remembers where the
+// last keyframe it holds starts (packetCache.markKeyframe); a down-track that starts
+// (a new subscriber, a viewer switched to another publisher) sends that keyframe and
+// every packet cached since, in the numbering of what follows, as soon as its
+// transport can carry them. It asks the publisher for a keyframe only when no usable
+// one is cached.
 
 // maxKeyframeAge is how old a cached keyframe may be to start a down-track with: the
 // burst carries every packet since it, so an old keyframe means a long burst and a
@@ -55,32 +56,6 @@ func keyframeTest(mime string) func([]byte) bool {
 	return nil
 }
 
-// noteKeyframe marks pkt, just cached, as the start of the last keyframe if it
-// starts one. It runs on the forward loop; the lock is taken once per keyframe.
-func (t *Track) noteKeyframe(pkt *rtp.Packet, now int64) {
-	if t.isKey == nil || (t.kfSeen && pkt.Timestamp == t.kfTS) || !t.isKey(pkt.Payload) {
-		return
-	}
-	t.kfSeen, t.kfTS = true, pkt.Timestamp
-	t.kfMu.Lock()
-	t.kf = keyframeMark{seq: pkt.SequenceNumber, ts: pkt.Timestamp, at: now, ok: true}
-	t.kfMu.Unlock()
-}
-
-// lastKeyframe is the mark of the track's last cached keyframe.
-func (t *Track) lastKeyframe() keyframeMark {
-	t.kfMu.Lock()
-	defer t.kfMu.Unlock()
-	return t.kf
-}
-
-// forgetKeyframe drops the mark.
-func (t *Track) forgetKeyframe() {
-	t.kfMu.Lock()
-	t.kf.ok = false
-	t.kfMu.Unlock()
-}
-
 // startState is a video down-track's progress to its first keyframe. d.mu guards it.
 type startState struct {
 	pending bool // nothing has reached the subscriber since the start
@@ -95,7 +70,7 @@ func (d *DownTrack) beginLocked(src *Track, now time.Time) (ask bool) {
 		return false
 	}
 	d.rw.keyframe = true
-	ask = !src.lastKeyframe().fresh(now.UnixNano())
+	ask = !src.cache.lastKeyframe().fresh(now.UnixNano())
 	d.start = startState{pending: true, asked: ask}
 	return ask
 }
@@ -106,7 +81,7 @@ func (d *DownTrack) beginLocked(src *Track, now time.Time) (ask bool) {
 // not yet connected takes none) it tries again with each packet. It returns the
 // size of pkt as sent, and whether a keyframe must be requested. d.mu is held.
 func (d *DownTrack) startLocked(b *downBinding, src *Track, pkt *rtp.Packet) (int, bool) {
-	mark := src.lastKeyframe()
+	mark := src.cache.lastKeyframe()
 	span := pkt.SequenceNumber - mark.seq // packets from the keyframe to pkt, pkt excluded
 	if !mark.fresh(time.Now().UnixNano()) || span >= maxStartPackets || !d.cachedLocked(src, mark) {
 		return d.awaitKeyframeLocked(b, src, pkt)

@@ -1,11 +1,9 @@
 package sfu
 
 import (
-	"strings"
 	"time"
 
 	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4"
 )
 
 // rewriter keeps a down-track's sequence numbers and timestamps continuous across a
@@ -91,13 +89,8 @@ func (r *rewriter) rewrite(h *rtp.Header, clock uint32) {
 // isKeyframe reports whether payload starts a keyframe of codec mime. Codecs it cannot
 // parse count every packet as one.
 func isKeyframe(mime string, payload []byte) bool {
-	switch {
-	case strings.EqualFold(mime, webrtc.MimeTypeVP8):
-		return isVP8Keyframe(payload)
-	case strings.EqualFold(mime, webrtc.MimeTypeH264):
-		return isH264Keyframe(payload)
-	case strings.EqualFold(mime, webrtc.MimeTypeVP9):
-		return isVP9Keyframe(payload)
+	if test := keyframeTest(mime); test != nil {
+		return test(payload)
 	}
 	return true
 }

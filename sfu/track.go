@@ -77,11 +77,6 @@ type Track struct {
 	cache *packetCache
 	isKey func([]byte) bool // the codec's keyframe test; nil: keyframes cannot be told
 
-	kfSeen bool   // owned by the forward loop: a keyframe was marked,
-	kfTS   uint32 // with this timestamp
-	kfMu   sync.Mutex
-	kf     keyframeMark // the last keyframe cached; guarded by kfMu
-
 	// fanout batches the datagrams of one packet's fan-out on the shared UDP port;
 	// nil (a port per connection) sends each at once.
 	fanout *sendGroup
@@ -155,7 +150,9 @@ func (t *Track) forward(pkt *rtp.Packet, b []byte) {
 	}
 	if t.cache != nil {
 		t.cache.put(pkt.SequenceNumber, b)
-		t.noteKeyframe(pkt, now)
+		if t.isKey != nil && t.isKey(pkt.Payload) {
+			t.cache.markKeyframe(pkt.SequenceNumber, pkt.Timestamp, now)
+		}
 	}
 	t.fanout.begin()
 	var copies, bytes uint64
@@ -243,10 +240,10 @@ func (t *Track) setMuted(muted bool) bool {
 		}
 	}
 	changed := t.muted.Swap(muted) != muted
-	if muted {
+	if muted && t.cache != nil {
 		// The packets of the mute are not cached: what the cache holds no longer
 		// leads to the packets after it.
-		t.forgetKeyframe()
+		t.cache.forgetKeyframe()
 	}
 	if changed && !muted {
 		t.RequestKeyframe()
