@@ -245,8 +245,8 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 // stream, so per subscriber (about 1.5 MiB each at 1 Mbit/s); each published Track
 // keeps one packetCache instead and its DownTracks answer NACKs from it. Pion's
 // sender reports: the DownTracks forward the publishers' instead (senderreport.go),
-// on every connection that sends. And Pion's stats
-// interceptor: it costs time on every packet and the server keeps its own counters.
+// on every connection that sends. And Pion's stats interceptor: it costs time on
+// every packet and the server keeps its own counters.
 func registerInterceptors(m *webrtc.MediaEngine, r *interceptor.Registry) error {
 	generator, err := nack.NewGeneratorInterceptor()
 	if err != nil {
@@ -278,11 +278,11 @@ func registerSenderInterceptors(m *webrtc.MediaEngine, _ *interceptor.Registry) 
 // registerRTX registers video/rtx for each video codec of registerCodecs, at the
 // payload types browsers and Pion use for them.
 func registerRTX(m *webrtc.MediaEngine) error {
-	for pt, apt := range map[webrtc.PayloadType]webrtc.PayloadType{97: 96, 103: 102, 99: 98} {
-		codec := webrtc.RTPCodecParameters{PayloadType: pt, RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: fmt.Sprintf("apt=%d", apt)}}
+	for _, pair := range [][2]webrtc.PayloadType{{97, 96}, {103, 102}, {99, 98}} { // RTX, and the codec it repairs
+		codec := webrtc.RTPCodecParameters{PayloadType: pair[0], RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: fmt.Sprintf("apt=%d", pair[1])}}
 		if err := m.RegisterCodec(codec, webrtc.RTPCodecTypeVideo); err != nil {
-			return fmt.Errorf("sfu: register RTX for %d: %w", apt, err)
+			return fmt.Errorf("sfu: register RTX for %d: %w", pair[1], err)
 		}
 	}
 	return nil

@@ -34,10 +34,13 @@ func (r *rewriter) switched(now time.Time, video bool) {
 
 // skipped notes that the source, unchanged, went on without the down-track (an audio
 // track paused): the next packet continues the sequence, and keeps the source's
-// timestamps, whose clock ran on meanwhile.
+// timestamps, whose clock ran on meanwhile. A change of source not yet applied
+// stays as it is.
 func (r *rewriter) skipped() {
-	r.rebase = true
-	r.keepTS = true
+	if !r.rebase {
+		r.rebase = true
+		r.keepTS = true
+	}
 }
 
 // sourceSeq maps a sequence number the subscriber received back to the current

@@ -54,9 +54,9 @@ func (d *DownTrack) senderReport(src *Track, ntp uint64, rtpTime uint32, now tim
 		PacketCount: uint32(d.written.Load()), OctetCount: uint32(d.payloadBytes)}
 	d.lastSR = srRecord{lsr: uint32(ntp >> 16), at: now}
 	d.mu.Unlock()
-	if err := d.rtcpOut([]rtcp.Packet{sr}); err != nil {
-		return // the connection is closing; the next report may pass
-	}
+	// An error means the connection is closing: this report is lost, as on a
+	// network that drops it.
+	_ = d.rtcpOut([]rtcp.Packet{sr})
 }
 
 // sentReportAt is when the sender report the subscriber names by lsr went out; zero
