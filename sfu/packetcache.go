@@ -12,10 +12,15 @@ const cacheSize = 512
 // a retransmission is the cached packet rewritten for the subscriber who asked, so
 // memory does not grow with the number of subscribers.
 //
-// The forward loop puts; subscribers' RTCP readers get. mu is held for one copy.
+// The cache also remembers where the last keyframe it holds starts, for new
+// subscribers to start from (faststart.go).
+//
+// The forward loop puts; subscribers' RTCP readers and starting down-tracks get. mu
+// is held for one copy.
 type packetCache struct {
 	mu    sync.Mutex
 	slots [cacheSize]cacheSlot
+	kf    keyframeMark
 }
 
 type cacheSlot struct {
@@ -44,4 +49,31 @@ func (c *packetCache) get(seq uint16, dst []byte) int {
 		return 0
 	}
 	return copy(dst, s.buf[:s.size])
+}
+
+// markKeyframe notes that the packet seq, just put, with timestamp ts, starts a
+// keyframe that arrived at now (unix nanoseconds). A later packet of the same
+// picture (an H.264 IDR slice after its parameter sets) does not move the mark.
+func (c *packetCache) markKeyframe(seq uint16, ts uint32, now int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.kf.ok && c.kf.ts == ts {
+		return
+	}
+	c.kf = keyframeMark{seq: seq, ts: ts, at: now, ok: true}
+}
+
+// lastKeyframe is the mark of the last keyframe put.
+func (c *packetCache) lastKeyframe() keyframeMark {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.kf
+}
+
+// forgetKeyframe drops the mark: what the cache holds no longer leads to the
+// packets that follow (the track was muted, and its packets not cached).
+func (c *packetCache) forgetKeyframe() {
+	c.mu.Lock()
+	c.kf.ok = false
+	c.mu.Unlock()
 }
