@@ -13,6 +13,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard-rtc/switchboard/internal/tlsutil"
 	"github.com/switchboard-rtc/switchboard/server"
 )
 
@@ -149,6 +150,22 @@ func (f *reachFlags) applyTURN(cfg *server.Config) error {
 	}
 	cfg.TURN = t
 	return nil
+}
+
+// shareTLS gives the built-in TURN server the HTTPS certificate (files, ACME or
+// self-signed) when HTTPS is on and no certificate of its own was given, so that
+// --turn beside --tls-* also serves TURN over TLS on --turn-tls-port, in URLs that
+// name the certificate's host.
+func (f *reachFlags) shareTLS(cfg *server.Config, web *tlsutil.Setup) {
+	if cfg.TURN == nil || cfg.TURN.TLS != nil || web == nil {
+		return
+	}
+	c := web.TLS.Clone()
+	c.NextProtos = nil // HTTP's and ACME's protocols; TURN clients name none
+	cfg.TURN.TLS, cfg.TURN.TLSPort = c, uint16(f.turnTLSPort)
+	if cfg.TURN.Host == "" {
+		cfg.TURN.Host = web.Host
+	}
 }
 
 // logReach logs the ports of ICE-TCP and of the TURN server.

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"crypto/tls"
 	"flag"
 	"io"
 	"strings"
 	"testing"
 
+	"github.com/switchboard-rtc/switchboard/internal/tlsutil"
 	"github.com/switchboard-rtc/switchboard/server"
 )
 
@@ -61,5 +63,32 @@ func TestReachFlags(t *testing.T) {
 		if _, err := parse(c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want an error with %q", c.args, err, c.want)
 		}
+	}
+}
+
+// TestTURNSharesTheHTTPSCertificate: with HTTPS on and no certificate of its own,
+// the built-in TURN server serves TLS with the web's certificate, under its name.
+func TestTURNSharesTheHTTPSCertificate(t *testing.T) {
+	web := &tlsutil.Setup{TLS: &tls.Config{NextProtos: []string{"h2", "http/1.1", "acme-tls/1"}}, Host: "meet.example.org"}
+	var f reachFlags
+	f.turnTLSPort = 5349
+	cfg := server.Config{TURN: &server.TURNConfig{}}
+	f.shareTLS(&cfg, web)
+	if cfg.TURN.TLS == nil || cfg.TURN.TLSPort != 5349 || cfg.TURN.Host != "meet.example.org" {
+		t.Fatalf("TURN with HTTPS on: TLS %v on %d, host %q", cfg.TURN.TLS != nil, cfg.TURN.TLSPort, cfg.TURN.Host)
+	}
+	if len(cfg.TURN.TLS.NextProtos) != 0 || len(web.TLS.NextProtos) != 3 {
+		t.Errorf("TURN's ALPN %v (want none), the web's %v (want untouched)", cfg.TURN.TLS.NextProtos, web.TLS.NextProtos)
+	}
+	own := &tls.Config{}
+	cfg = server.Config{TURN: &server.TURNConfig{TLS: own, Host: "turn.example.org"}}
+	f.shareTLS(&cfg, web)
+	if cfg.TURN.TLS != own || cfg.TURN.Host != "turn.example.org" {
+		t.Error("a TURN certificate of its own was replaced by the web's")
+	}
+	cfg = server.Config{}
+	f.shareTLS(&cfg, web)
+	if cfg.TURN != nil {
+		t.Error("no --turn, yet a TURN server")
 	}
 }

@@ -87,6 +87,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	web := webTLS{setup: tlsSetup, redirectAddr: f.tls.redirectAddr}
+	f.reach.shareTLS(&cfg, tlsSetup)
 	if f.pprof != "" {
 		addr, err := servePprof(ctx, f.pprof)
 		if err != nil {
