@@ -77,7 +77,7 @@ func testBenchReport(t *testing.T, target string) {
 				}
 			}
 			if rep.PeersConnected != 4 || rep.PeersFailed != 0 || rep.Packets == 0 || rep.LatencyP50 <= 0 ||
-				rep.FirstPacketP50 <= 0 || rep.Server.CPUSeconds <= 0 || rep.Server.PeakRSS <= 0 {
+				rep.FirstPacketP50 <= 0 || rep.FirstKeyframeP50 < rep.FirstPacketP50 || rep.Server.CPUSeconds <= 0 || rep.Server.PeakRSS <= 0 {
 				t.Errorf("implausible report: %s", b)
 			}
 			// Each receiving peer gets the publisher's audio and video with little loss.

@@ -23,6 +23,10 @@ type Report struct {
 
 	FirstPacketP50 float64 `json:"first_packet_p50_ms"`
 	FirstPacketP99 float64 `json:"first_packet_p99_ms"`
+	// Time from a receiving peer's start to its first video keyframe: when it can
+	// show a picture.
+	FirstKeyframeP50 float64 `json:"first_keyframe_p50_ms"`
+	FirstKeyframeP90 float64 `json:"first_keyframe_p90_ms"`
 
 	Packets       uint64  `json:"delivered_packets"`
 	PacketsPerSec float64 `json:"delivered_packets_per_s"`
@@ -59,6 +63,7 @@ func (r *Report) WriteText(w io.Writer) {
 		r.Shape, r.Protocol, r.Target, r.Publishers, r.Subscribers, r.Rooms, r.Bitrate/1000)
 	fmt.Fprintf(w, "  peers connected %d, failed %d\n", r.PeersConnected, r.PeersFailed)
 	fmt.Fprintf(w, "  time to first packet p50 %.1f ms, p99 %.1f ms\n", r.FirstPacketP50, r.FirstPacketP99)
+	fmt.Fprintf(w, "  time to first keyframe p50 %.1f ms, p90 %.1f ms\n", r.FirstKeyframeP50, r.FirstKeyframeP90)
 	fmt.Fprintf(w, "  delivered %d packets in %.1f s: %.0f packets/s, %.2f Mbit/s\n",
 		r.Packets, r.Duration, r.PacketsPerSec, r.BitrateOut/1e6)
 	fmt.Fprintf(w, "  loss %.3f%%; one-way latency p50 %.2f ms, p95 %.2f ms, p99 %.2f ms\n",

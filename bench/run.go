@@ -245,6 +245,7 @@ func (r *runner) report(elapsed time.Duration, before, start, stop procSample) *
 	rep.PacketsPerSec = float64(rep.Packets) / elapsed.Seconds()
 	rep.BitrateOut = float64(r.rec.bytes.Load()) * 8 / elapsed.Seconds()
 	rep.FirstPacketP50, rep.FirstPacketP99 = r.firstPacket(0.5), r.firstPacket(0.99)
+	rep.FirstKeyframeP50, rep.FirstKeyframeP90 = r.firstKeyframe(0.5), r.firstKeyframe(0.9)
 	if cfg.ServerPID != 0 {
 		rep.Server = serverReport(cfg.ServerPID, rep.Packets, rep.Subscribers, before, start, stop)
 	}
@@ -271,6 +272,20 @@ func (r *runner) firstPacket(q float64) float64 {
 	r.rec.mu.Lock()
 	d := slices.Clone(r.rec.firstPacket)
 	r.rec.mu.Unlock()
+	return quantileMS(d, q)
+}
+
+// firstKeyframe is the q-quantile of the receiving peers' times to their first video
+// keyframe, ms.
+func (r *runner) firstKeyframe(q float64) float64 {
+	r.rec.mu.Lock()
+	d := slices.Clone(r.rec.firstKeyframe)
+	r.rec.mu.Unlock()
+	return quantileMS(d, q)
+}
+
+// quantileMS is the q-quantile of d, which it sorts, in ms; 0 when d is empty.
+func quantileMS(d []time.Duration, q float64) float64 {
 	if len(d) == 0 {
 		return 0
 	}

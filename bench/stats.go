@@ -66,14 +66,23 @@ type recorder struct {
 	bytes   atomic.Uint64
 	expect  atomic.Uint64 // sent in the window, by the counters seen
 
-	mu          sync.Mutex
-	firstPacket []time.Duration // time to first packet, one per receiving peer
+	mu            sync.Mutex
+	firstPacket   []time.Duration // time to first packet, one per receiving peer
+	firstKeyframe []time.Duration // time to the first video keyframe, one per receiving peer
 }
 
 // firstPacketAfter records a receiving peer's time to first packet.
 func (r *recorder) firstPacketAfter(d time.Duration) {
 	r.mu.Lock()
 	r.firstPacket = append(r.firstPacket, d)
+	r.mu.Unlock()
+}
+
+// firstKeyframeAfter records a receiving peer's time to its first video keyframe:
+// the first picture it can show.
+func (r *recorder) firstKeyframeAfter(d time.Duration) {
+	r.mu.Lock()
+	r.firstKeyframe = append(r.firstKeyframe, d)
 	r.mu.Unlock()
 }
 

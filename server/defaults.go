@@ -20,6 +20,7 @@ const (
 	DefaultMaxParticipants   = sfu.DefaultMaxParticipants
 	DefaultMaxTracks         = sfu.DefaultMaxTracks
 	DefaultMaxViewers        = sfu.DefaultMaxViewers
+	DefaultMaxAudioForward   = sfu.DefaultMaxAudioForward
 	DefaultMaxPendingSSE     = sse.DefaultMaxDetached
 	DefaultMeshMaxSize       = mesh.DefaultMaxSize
 

@@ -114,6 +114,7 @@ type mediaCollector struct {
 	rooms, participants, tracks                  *prometheus.Desc
 	packetsIn, bytesIn, packetsOut, bytesOut     *prometheus.Desc
 	dropped, nacks, retransmitted, keyframeAsked *prometheus.Desc
+	fastStarts                                   *prometheus.Desc
 }
 
 func newMediaCollector(s *Server) *mediaCollector {
@@ -132,13 +133,14 @@ func newMediaCollector(s *Server) *mediaCollector {
 		nacks:         d("nacked_packets_total", "Packets subscribers asked to be resent (NACK), by kind.", "kind"),
 		retransmitted: d("retransmitted_packets_total", "Packets resent to subscribers on NACKs, by kind.", "kind"),
 		keyframeAsked: d("keyframe_requests_total", "Keyframe requests (PLI) sent to publishers, by kind.", "kind"),
+		fastStarts:    d("fast_starts_total", "Subscribers' video started from the cached keyframe, without a keyframe request.", "kind"),
 	}
 }
 
 // Describe sends every metric's description.
 func (c *mediaCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rooms, c.participants, c.tracks, c.packetsIn, c.bytesIn, c.packetsOut,
-		c.bytesOut, c.dropped, c.nacks, c.retransmitted, c.keyframeAsked} {
+		c.bytesOut, c.dropped, c.nacks, c.retransmitted, c.keyframeAsked, c.fastStarts} {
 		ch <- d
 	}
 }
@@ -187,6 +189,7 @@ func (c *mediaCollector) collectMedia(ch chan<- prometheus.Metric, kind string, 
 	counter(c.nacks, m.NACKs, kind)
 	counter(c.retransmitted, m.Retransmissions, kind)
 	counter(c.keyframeAsked, m.KeyframeRequests, kind)
+	counter(c.fastStarts, m.FastStarts, kind)
 }
 
 // webhookCollector reads the webhook sender's counters at scrape time.

@@ -117,6 +117,10 @@ type Limits struct {
 	// beyond it is refused with 503. Each viewer also takes a place of its room
 	// under MaxParticipants.
 	MaxViewers int
+	// MaxAudioForward bounds the microphones forwarded in an SFU room of more than
+	// sfu.AudioForwardAllUpTo (10) participants [3]: those of the loudest speakers;
+	// negative forwards all.
+	MaxAudioForward int
 	// MaxPendingSSE bounds the SSE sessions waiting for their stream to come back
 	// [1024]; a stream that drops beyond it ends its session at once.
 	MaxPendingSSE int
@@ -210,7 +214,7 @@ func New(cfg Config) (*Server, error) {
 	// Rooms are counted once, SFU and mesh together, by the directory they claim
 	// their names from; the media core counts none of its own.
 	cfg.Media.Limits = sfu.Limits{MaxRooms: -1, MaxParticipants: cfg.Limits.MaxParticipants,
-		MaxTracks: cfg.Limits.MaxTracks, MaxViewers: cfg.Limits.MaxViewers}
+		MaxTracks: cfg.Limits.MaxTracks, MaxViewers: cfg.Limits.MaxViewers, MaxAudioForward: cfg.Limits.MaxAudioForward}
 	cfg.Media.Liveness = cfg.Liveness.Liveness
 	m := newMetrics()
 	cfg.Media.Timings = m

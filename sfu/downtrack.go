@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,9 +43,17 @@ type DownTrack struct {
 	rw      rewriter
 	hdr     rtp.Header // the outgoing header, reused for every packet
 	rtx     retransmitter
+	start   startState // faststart.go
 	written atomic.Uint64
 	sent    sendStats // stats.go
 	bytes   uint64    // sent to the subscriber; guarded by mu
+	// payloadBytes is the payload part of bytes, for sender reports; lastSR the last
+	// sender report sent (senderreport.go). Guarded by mu.
+	payloadBytes uint64
+	lastSR       srRecord
+
+	// rtcpOut sends RTCP to the subscriber (sender reports); nil sends none.
+	rtcpOut rtcpWriter
 
 	// first is the subscribing participant's first-media mark; nil for a viewer's.
 	first *firstMedia
@@ -54,6 +63,11 @@ type downBinding struct {
 	ssrc        uint32
 	payloadType uint8
 	out         webrtc.TrackLocalWriter
+
+	// rtxSSRC and rtxPayloadType are the retransmission stream's (RFC 4588) when the
+	// subscriber accepted one for the codec; rtxSSRC 0 resends on the stream itself.
+	rtxSSRC        uint32
+	rtxPayloadType uint8
 }
 
 func newDownTrack(t *Track) *DownTrack {
@@ -95,21 +109,29 @@ func (d *DownTrack) Packets() uint64 { return d.written.Load() }
 // publisher's codec.
 var errCodecNotNegotiated = errors.New("sfu: subscriber does not support the track's codec")
 
-// Bind attaches the down-track to its source with the codec the subscriber accepted,
-// and asks the publisher for a keyframe so the subscriber can start decoding.
+// Bind attaches the down-track to its source with the codec the subscriber accepted.
+// Video starts with the source's cached keyframe, or asks the publisher for one when
+// none is cached (faststart.go).
 func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	for _, c := range ctx.CodecParameters() {
 		if !strings.EqualFold(c.MimeType, d.mime) {
 			continue
 		}
-		d.binding.Store(&downBinding{ssrc: uint32(ctx.SSRC()), payloadType: uint8(c.PayloadType), out: ctx.WriteStream()})
+		b := &downBinding{ssrc: uint32(ctx.SSRC()), payloadType: uint8(c.PayloadType), out: ctx.WriteStream()}
+		if pt, ok := rtxPayloadType(ctx.CodecParameters(), c.PayloadType); ok && ctx.SSRCRetransmission() != 0 {
+			b.rtxSSRC, b.rtxPayloadType = uint32(ctx.SSRCRetransmission()), pt
+		}
+		d.binding.Store(b)
 		d.mu.Lock()
+		d.rtx.seq = uint16(rand.Uint32()) // RFC 3550: a random first sequence number
 		src := d.source
+		ask := false
 		if src != nil {
+			ask = d.beginLocked(src, time.Now())
 			src.attach(d)
 		}
 		d.mu.Unlock()
-		if src != nil {
+		if ask {
 			src.RequestKeyframe()
 		}
 		return c, nil
@@ -145,13 +167,15 @@ func (d *DownTrack) switchTo(t *Track) {
 		old.detach(d)
 	}
 	d.source = t
-	d.rw.switched(time.Now(), d.kind == webrtc.RTPCodecTypeVideo)
-	bound := d.binding.Load() != nil
-	if t != nil && bound {
+	now := time.Now()
+	d.rw.switched(now, d.kind == webrtc.RTPCodecTypeVideo)
+	ask := false
+	if t != nil && d.binding.Load() != nil {
+		ask = d.beginLocked(t, now)
 		t.attach(d)
 	}
 	d.mu.Unlock()
-	if t != nil && bound {
+	if ask {
 		t.RequestKeyframe()
 	}
 }
@@ -163,6 +187,7 @@ func (d *DownTrack) resume(src *Track, now time.Time) {
 	defer d.mu.Unlock()
 	if d.source == src {
 		d.rw.switched(now, d.kind == webrtc.RTPCodecTypeVideo)
+		d.start = startState{} // the cache holds nothing of the mute: no fast start
 	}
 }
 
@@ -181,48 +206,75 @@ func (d *DownTrack) writeRTP(src *Track, pkt *rtp.Packet) (size int) {
 	if b == nil {
 		return 0
 	}
-	if size = d.write(b, src, pkt); size > 0 {
+	size, ask := d.write(b, src, pkt)
+	if size > 0 {
 		d.first.mark() // outside d.mu: it may call out
+	}
+	if ask {
+		src.RequestKeyframe()
 	}
 	return size
 }
 
 // write does writeRTP's work under d.mu, and returns the size of the packet sent, 0
-// when it sent none. The source's counters of what was sent are the caller's to
-// add: the forward loop adds them once per packet, not once per copy.
-func (d *DownTrack) write(b *downBinding, src *Track, pkt *rtp.Packet) int {
+// when it sent none, and whether the publisher must be asked for a keyframe. The
+// source's counters of what was sent are the caller's to add: the forward loop adds
+// them once per packet, not once per copy.
+func (d *DownTrack) write(b *downBinding, src *Track, pkt *rtp.Packet) (int, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if src != d.source {
-		return 0 // the loop of a source switched away from
+		return 0, false // the loop of a source switched away from
 	}
+	if d.start.pending {
+		return d.startLocked(b, src, pkt)
+	}
+	return d.forwardLocked(b, src, pkt), false
+}
+
+// forwardLocked rewrites pkt into the down-track's numbering and sends it, unless
+// the down-track waits for a keyframe. It returns the size sent, 0 when nothing
+// reached the subscriber. d.mu is held.
+func (d *DownTrack) forwardLocked(b *downBinding, src *Track, pkt *rtp.Packet) int {
 	if d.rw.waiting(src.codec.MimeType, pkt) {
 		src.counters.drop(DropNoKeyframe)
 		return 0
 	}
 	d.hdr = pkt.Header
 	d.rw.rewrite(&d.hdr, d.clock)
-	if !d.send(b, pkt.Payload) {
+	n, err := d.send(b, pkt.Payload)
+	if err != nil {
 		src.counters.drop(DropWriteFailed)
 		return 0
+	}
+	if n == 0 {
+		return 0 // the transport is not connected yet: Pion drops the packet
 	}
 	size := d.hdr.MarshalSize() + len(pkt.Payload)
 	d.written.Add(1)
 	d.bytes += uint64(size)
+	d.payloadBytes += uint64(len(pkt.Payload))
 	return size
 }
 
-// send writes d.hdr, made the subscriber's, and payload. d.mu is held.
-func (d *DownTrack) send(b *downBinding, payload []byte) bool {
-	d.hdr.SSRC = b.ssrc
-	d.hdr.PayloadType = b.payloadType
+// send writes d.hdr, made the subscriber's, and payload, and returns what the write
+// stream returned: 0 bytes and no error before the subscriber's transport is up.
+// d.mu is held.
+func (d *DownTrack) send(b *downBinding, payload []byte) (int, error) {
+	return d.sendAs(b, b.ssrc, b.payloadType, payload)
+}
+
+// sendAs is send on the stream ssrc with payload type pt: the down-track's own, or
+// its retransmission stream. d.mu is held.
+func (d *DownTrack) sendAs(b *downBinding, ssrc uint32, pt uint8, payload []byte) (int, error) {
+	d.hdr.SSRC = ssrc
+	d.hdr.PayloadType = pt
 	d.hdr.Extension = false
 	d.hdr.Extensions = nil
 	d.hdr.ExtensionProfile = 0
 	d.hdr.Padding = false
 	d.hdr.PaddingSize = 0
-	_, err := b.out.WriteRTP(&d.hdr, payload)
-	return err == nil
+	return b.out.WriteRTP(&d.hdr, payload)
 }
 
 // handleRTCP acts on feedback from the subscriber: keyframe requests (PLI, FIR) go to
@@ -258,7 +310,7 @@ func (d *DownTrack) takeReports(reports []rtcp.ReceptionReport) {
 	}
 	for _, r := range reports {
 		if r.SSRC == b.ssrc {
-			d.sent.report(r, time.Now(), d.clock, d.sentBytes())
+			d.sent.report(r, time.Now(), d.clock, d.sentBytes(), d.sentReportAt(r.LastSenderReport))
 		}
 	}
 }

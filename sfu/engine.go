@@ -11,6 +11,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -236,36 +237,53 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 }
 
 // registerInterceptors adds what an SFU needs from Pion's interceptors: NACK generation
-// towards publishers, RTCP sender and receiver reports, transport-wide congestion
-// control feedback to publishers, and the header extensions that identify simulcast
-// streams.
+// towards publishers, RTCP receiver reports, transport-wide congestion control
+// feedback to publishers, and the header extensions that identify simulcast streams
+// and carry audio levels.
 //
 // Left out: Pion's NACK responder, which keeps a buffer of packets per outgoing
 // stream, so per subscriber (about 1.5 MiB each at 1 Mbit/s); each published Track
-// keeps one packetCache instead and its DownTracks answer NACKs from it. And Pion's
-// stats interceptor: it costs time on every packet and the server keeps its own
-// counters.
+// keeps one packetCache instead and its DownTracks answer NACKs from it. Pion's
+// sender reports: the DownTracks forward the publishers' instead (senderreport.go),
+// on every connection that sends. And Pion's stats
+// interceptor: it costs time on every packet and the server keeps its own counters.
 func registerInterceptors(m *webrtc.MediaEngine, r *interceptor.Registry) error {
 	generator, err := nack.NewGeneratorInterceptor()
 	if err != nil {
 		return err
 	}
 	r.Add(generator)
-	return errors.Join(
-		webrtc.ConfigureRTCPReports(r),
-		webrtc.ConfigureSimulcastExtensionHeaders(m),
-		webrtc.ConfigureTWCCSender(m, r),
-	)
-}
-
-// registerSenderInterceptors adds what a connection that only sends needs: RTCP
-// sender reports, which let the client synchronize audio with video. NACKs and
-// keyframe requests from the client are handled by the DownTracks.
-func registerSenderInterceptors(_ *webrtc.MediaEngine, r *interceptor.Registry) error {
-	sender, err := report.NewSenderInterceptor()
+	receiver, err := report.NewReceiverInterceptor()
 	if err != nil {
 		return err
 	}
-	r.Add(sender)
+	r.Add(receiver)
+	return errors.Join(
+		webrtc.ConfigureSimulcastExtensionHeaders(m),
+		webrtc.ConfigureTWCCSender(m, r),
+		m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio),
+	)
+}
+
+// registerSenderInterceptors adds what a connection that only sends needs: no
+// interceptor, since the DownTracks answer NACKs and keyframe requests from the
+// client and forward the publishers' sender reports (which let the client
+// synchronize audio with video); and a retransmission format (RFC 4588 RTX) for each
+// video codec, so that a client that accepts it gets resent packets on a stream of
+// their own, which it does not count as reordered or duplicated media.
+func registerSenderInterceptors(m *webrtc.MediaEngine, _ *interceptor.Registry) error {
+	return registerRTX(m)
+}
+
+// registerRTX registers video/rtx for each video codec of registerCodecs, at the
+// payload types browsers and Pion use for them.
+func registerRTX(m *webrtc.MediaEngine) error {
+	for pt, apt := range map[webrtc.PayloadType]webrtc.PayloadType{97: 96, 103: 102, 99: 98} {
+		codec := webrtc.RTPCodecParameters{PayloadType: pt, RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: fmt.Sprintf("apt=%d", apt)}}
+		if err := m.RegisterCodec(codec, webrtc.RTPCodecTypeVideo); err != nil {
+			return fmt.Errorf("sfu: register RTX for %d: %w", apt, err)
+		}
+	}
 	return nil
 }

@@ -34,17 +34,19 @@ func (w *marshalWriter) Write(b []byte) (int, error) { return len(b), nil }
 // bindContext is the part of webrtc.TrackLocalContext a DownTrack uses.
 type bindContext struct {
 	webrtc.TrackLocalContext
-	ssrc   webrtc.SSRC
-	writer webrtc.TrackLocalWriter
+	ssrc, rtx webrtc.SSRC // rtx: the retransmission stream's, 0 for none
+	writer    webrtc.TrackLocalWriter
 }
 
 func (c bindContext) CodecParameters() []webrtc.RTPCodecParameters {
 	return []webrtc.RTPCodecParameters{
 		{PayloadType: 111, RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}},
 		{PayloadType: 100, RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}},
+		{PayloadType: 101, RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeRTX, SDPFmtpLine: "apt=100"}},
 	}
 }
 func (c bindContext) SSRC() webrtc.SSRC                                      { return c.ssrc }
+func (c bindContext) SSRCRetransmission() webrtc.SSRC                        { return c.rtx }
 func (c bindContext) WriteStream() webrtc.TrackLocalWriter                   { return c.writer }
 func (c bindContext) RTCPReader() interceptor.RTCPReader                     { return nil }
 func (c bindContext) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter { return nil }
@@ -68,13 +70,14 @@ func newTestTrack(tb testing.TB, n int) (*Track, []*marshalWriter) {
 	return t, writers
 }
 
-// testPacket is a marshalled VP8 packet with a header extension, as browsers send
-// them.
+// testPacket is a marshalled VP8 keyframe packet with a header extension, as
+// browsers send them.
 func testPacket(tb testing.TB) []byte {
 	pkt := rtp.Packet{
 		Header:  rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: 7, Timestamp: 9000, SSRC: 1234, Marker: true},
 		Payload: make([]byte, 1100),
 	}
+	pkt.Payload[0] = 0x10 // start of partition 0; the frame tag's P bit clear: a keyframe
 	if err := pkt.SetExtension(3, []byte{1, 2, 3}); err != nil {
 		tb.Fatal(err)
 	}
@@ -164,9 +167,9 @@ func vp8Packet(tb testing.TB, seq uint16, ts uint32, keyframe bool) []byte {
 // recordingWriter keeps the headers of the packets written to it.
 type recordingWriter struct{ headers []rtp.Header }
 
-func (w *recordingWriter) WriteRTP(h *rtp.Header, _ []byte) (int, error) {
+func (w *recordingWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 	w.headers = append(w.headers, *h)
-	return 0, nil
+	return h.MarshalSize() + len(payload), nil
 }
 func (w *recordingWriter) Write(b []byte) (int, error) { return len(b), nil }
 
@@ -179,7 +182,7 @@ func TestNACKIsAnsweredFromTheTrackCache(t *testing.T) {
 	}
 	var pkt rtp.Packet
 	for seq := uint16(100); seq < 110; seq++ {
-		track.forward(&pkt, vp8Packet(t, seq, 3000, false))
+		track.forward(&pkt, vp8Packet(t, seq, 3000, seq == 100))
 	}
 	d.handleRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{103, 105, 200})}})
 	if len(w.headers) != 12 {

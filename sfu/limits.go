@@ -9,6 +9,14 @@ const (
 	DefaultMaxTracks       = 8
 	// DefaultMaxViewers is generous: a viewer costs about what a subscriber does.
 	DefaultMaxViewers = 1000
+	// DefaultMaxAudioForward is how many microphones are forwarded in a large room:
+	// three people talking at once is already more than anyone can follow.
+	DefaultMaxAudioForward = 3
+	// AudioForwardAllUpTo is the size of room, in participants, up to which every
+	// audio track is forwarded whatever Limits.MaxAudioForward says: in a small room
+	// the cost is small and the first syllable of someone starting to talk is never
+	// lost to the speaker detection's delay.
+	AudioForwardAllUpTo = 10
 
 	// A connection whose client has sent nothing (media, RTCP, ICE checks) for
 	// DefaultICEDisconnectedTimeout is disconnected, and after
@@ -36,6 +44,10 @@ type Limits struct {
 	// MaxViewers bounds the WHEP viewers of the whole server: Watch beyond it is
 	// refused with ErrTooManyViewers.
 	MaxViewers int
+	// MaxAudioForward bounds the audio tracks forwarded in a room of more than
+	// AudioForwardAllUpTo participants: those of the loudest speakers (speaker.go);
+	// the others are paused, and resume with their numbering continuous.
+	MaxAudioForward int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -48,6 +60,7 @@ func (l Limits) withDefaults() Limits {
 	set(&l.MaxParticipants, DefaultMaxParticipants)
 	set(&l.MaxTracks, DefaultMaxTracks)
 	set(&l.MaxViewers, DefaultMaxViewers)
+	set(&l.MaxAudioForward, DefaultMaxAudioForward)
 	return l
 }
 

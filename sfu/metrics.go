@@ -30,11 +30,14 @@ const (
 	DropNACKBudget
 	// DropNotCached: a NACKed packet no longer in the track's packet cache.
 	DropNotCached
+	// DropNotLoudest: an audio packet of a participant not among the loudest of a
+	// large room (Limits.MaxAudioForward).
+	DropNotLoudest
 	// NumDropReasons is the number of reasons, for arrays indexed by them.
 	NumDropReasons
 )
 
-var dropReasonNames = [NumDropReasons]string{"no_keyframe", "muted", "write_failed", "nack_budget", "not_cached"}
+var dropReasonNames = [NumDropReasons]string{"no_keyframe", "muted", "write_failed", "nack_budget", "not_cached", "not_loudest"}
 
 // String is the reason's name as a metric label: lower case, with underscores.
 func (r DropReason) String() string {
@@ -58,6 +61,9 @@ type MediaStats struct {
 	NACKs, Retransmissions uint64
 	// KeyframeRequests is how many PLIs were sent to publishers.
 	KeyframeRequests uint64
+	// FastStarts is how many down-tracks started with the cached keyframe instead of
+	// waiting for a requested one.
+	FastStarts uint64
 }
 
 func (s *MediaStats) add(o *MediaStats) {
@@ -71,6 +77,7 @@ func (s *MediaStats) add(o *MediaStats) {
 	s.NACKs += o.NACKs
 	s.Retransmissions += o.Retransmissions
 	s.KeyframeRequests += o.KeyframeRequests
+	s.FastStarts += o.FastStarts
 }
 
 // TrackClass is a kind and a source of published tracks.
@@ -96,6 +103,7 @@ type trackCounters struct {
 	dropped              [NumDropReasons]atomic.Uint64
 	nacks, retransmitted atomic.Uint64
 	keyframeRequests     atomic.Uint64
+	fastStarts           atomic.Uint64 // down-tracks started from the cached keyframe
 }
 
 func (c *trackCounters) drop(r DropReason) { c.dropped[r].Add(1) }
@@ -105,7 +113,8 @@ func (t *Track) mediaStats() MediaStats {
 	c := &t.counters
 	s := MediaStats{PacketsIn: t.forwarded.Load(), BytesIn: t.recv.bytes.Load(),
 		PacketsOut: c.packetsOut.Load(), BytesOut: c.bytesOut.Load(),
-		NACKs: c.nacks.Load(), Retransmissions: c.retransmitted.Load(), KeyframeRequests: c.keyframeRequests.Load()}
+		NACKs: c.nacks.Load(), Retransmissions: c.retransmitted.Load(), KeyframeRequests: c.keyframeRequests.Load(),
+		FastStarts: c.fastStarts.Load()}
 	for i := range c.dropped {
 		s.Dropped[i] = c.dropped[i].Load()
 	}

@@ -23,6 +23,7 @@ func TestStatsCountWhatTracksForwardAndKeepItWhenTheyEnd(t *testing.T) {
 	want := MediaStats{PacketsIn: 4, BytesIn: 4 * uint64(len(raw)), PacketsOut: 6, BytesOut: 6 * (12 + 1100)}
 	want.Dropped[DropMuted] = 1
 	want.KeyframeRequests = 1 // the first bind's; the second's waits for the interval
+	want.FastStarts = 2       // each down-track starts from the keyframe cached by then
 	st := e.Stats()
 	if st.Video != want || st.Audio != (MediaStats{}) {
 		t.Errorf("live: video %+v audio %+v, want video %+v", st.Video, st.Audio, want)

@@ -51,6 +51,16 @@ type Observers struct {
 	Tracks TrackObserver
 	// Connection hears of the participant's own connections. Required.
 	Connection ConnectionObserver
+	// Speakers hears who speaks in the room. Nil: nothing.
+	Speakers SpeakerObserver
+}
+
+// SpeakerObserver hears who speaks in the participant's room.
+type SpeakerObserver interface {
+	// ActiveSpeakers lists the participants speaking now, loudest first; empty when
+	// nobody does. It is called when the list changes, at most every
+	// speakerReportInterval, from the room's operation queue.
+	ActiveSpeakers([]ParticipantID)
 }
 
 // RoomObserver hears of the room's membership and chat: Joined (with the others

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
@@ -365,6 +366,9 @@ func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 	log := pub.log.With("track", info.ID, "source", src, "codec", remote.Codec().MimeType)
 	t := newTrack(info, remote.Codec(), uint32(remote.SSRC()), pc.WriteRTCP, log)
 	t.fanout = pub.engine.fanout()
+	if info.Kind == webrtc.RTPCodecTypeAudio {
+		t.levelExt = extensionID(recv, sdp.AudioLevelURI)
+	}
 	pub.tracks[mid] = t
 	pub.used[mid] = true
 	pub.loops.Add(2)
@@ -372,7 +376,7 @@ func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 	defer pub.loops.Done()
 
 	log.Info("track published")
-	go pub.drainRTCP(recv)
+	go pub.readRTCP(recv, t)
 	pub.engine.trackStarted(t)
 	defer pub.engine.trackEnded(t)
 	pub.p.room.publish(pub.p, t)
@@ -386,17 +390,34 @@ func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 	pub.p.room.unpublish(pub.p, t)
 }
 
-// drainRTCP reads the publisher's RTCP so that Pion's interceptors see its sender
-// reports; the packets themselves are not needed.
-func (pub *Publisher) drainRTCP(recv *webrtc.RTPReceiver) {
+// readRTCP reads the publisher's RTCP for track t: Pion's interceptors see its
+// sender reports on the way (for receiver reports), and t forwards them to its
+// down-tracks (lip sync).
+func (pub *Publisher) readRTCP(recv *webrtc.RTPReceiver, t *Track) {
 	defer pub.loops.Done()
 	defer safe.Recover(pub.log, "publisher RTCP reader", pub.p.obs.Connection.Failed)
-	buf := make([]byte, maxPacketSize)
 	for {
-		if _, _, err := recv.Read(buf); err != nil {
+		pkts, _, err := recv.ReadRTCP()
+		if err != nil {
 			return
 		}
+		for _, p := range pkts {
+			if sr, ok := p.(*rtcp.SenderReport); ok && sr.SSRC == t.ssrc {
+				t.senderReport(sr.NTPTime, sr.RTPTime)
+			}
+		}
 	}
+}
+
+// extensionID is the id of the header extension uri negotiated for recv, 0 when
+// none is.
+func extensionID(recv *webrtc.RTPReceiver, uri string) uint8 {
+	for _, e := range recv.GetParameters().HeaderExtensions {
+		if e.URI == uri && e.ID > 0 && e.ID < 256 {
+			return uint8(e.ID)
+		}
+	}
+	return 0
 }
 
 func midOf(pc *webrtc.PeerConnection, recv *webrtc.RTPReceiver) string {

@@ -1,11 +1,16 @@
 package sfu
 
 import (
+	"encoding/binary"
+	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
 )
 
 // retransmitter is a down-track's buffer for resending packets from its source's
@@ -14,6 +19,11 @@ type retransmitter struct {
 	buf    [maxPacketSize]byte
 	pkt    rtp.Packet
 	budget budget
+
+	// out is an RTX payload: the original sequence number, then the original
+	// payload (RFC 4588 section 4); seq numbers the retransmission stream.
+	out [maxPacketSize + 2]byte
+	seq uint16
 
 	sent, missed atomic.Uint64 // NACKed packets resent, and those no longer cached
 	refused      atomic.Uint64 // NACKed packets not resent: over the budget
@@ -95,10 +105,36 @@ func (d *DownTrack) resend(b *downBinding, src *Track, seq uint16) {
 	d.hdr = d.rtx.pkt.Header
 	d.hdr.SequenceNumber = seq
 	d.hdr.Timestamp += d.rw.tsOffset
-	if d.send(b, d.rtx.pkt.Payload) {
+	if written, err := d.sendAgain(b, seq); err == nil && written > 0 {
 		d.rtx.sent.Add(1)
 		src.counters.retransmitted.Add(1)
 	}
+}
+
+// sendAgain writes d.hdr and the payload of d.rtx.pkt, the packet numbered seq:
+// on the retransmission stream when the subscriber has one (its own sequence
+// numbers, seq first in the payload), else as it was first sent. d.mu is held.
+func (d *DownTrack) sendAgain(b *downBinding, seq uint16) (int, error) {
+	if b.rtxSSRC == 0 {
+		return d.send(b, d.rtx.pkt.Payload)
+	}
+	binary.BigEndian.PutUint16(d.rtx.out[:2], seq)
+	size := 2 + copy(d.rtx.out[2:], d.rtx.pkt.Payload)
+	d.hdr.SequenceNumber = d.rtx.seq
+	d.rtx.seq++
+	return d.sendAs(b, b.rtxSSRC, b.rtxPayloadType, d.rtx.out[:size])
+}
+
+// rtxPayloadType finds, among the codecs a subscriber accepted, the retransmission
+// format (RFC 4588) associated with payload type pt ("apt=pt").
+func rtxPayloadType(codecs []webrtc.RTPCodecParameters, pt webrtc.PayloadType) (uint8, bool) {
+	apt := "apt=" + strconv.Itoa(int(pt))
+	for _, c := range codecs {
+		if strings.EqualFold(c.MimeType, webrtc.MimeTypeRTX) && slices.Contains(strings.Split(c.SDPFmtpLine, ";"), apt) {
+			return uint8(c.PayloadType), true
+		}
+	}
+	return 0, false
 }
 
 // Retransmitted is how many packets the down-track resent on NACKs, and how many it

@@ -1,6 +1,8 @@
 package sfu
 
 import (
+	"bytes"
+	"encoding/binary"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -9,13 +11,14 @@ import (
 	"github.com/pion/rtp"
 )
 
-// forwardRun forwards n packets from seq on, and returns their sequence numbers.
+// forwardRun forwards n packets from seq on, a keyframe first, and returns their
+// sequence numbers.
 func forwardRun(t *testing.T, track *Track, seq uint16, n int) []uint16 {
 	t.Helper()
 	var pkt rtp.Packet
 	seqs := make([]uint16, 0, n)
-	for range n {
-		track.forward(&pkt, vp8Packet(t, seq, 3000, false))
+	for i := range n {
+		track.forward(&pkt, vp8Packet(t, seq, 3000, i == 0))
 		seqs = append(seqs, seq)
 		seq++
 	}
@@ -66,5 +69,34 @@ func TestNACKAllocatesNothing(t *testing.T) {
 	}
 	if writers[0].packets == before || d.RetransmitsRefused() == 0 {
 		t.Fatalf("resent %d, refused %d: the run did not cover both paths", writers[0].packets-before, d.RetransmitsRefused())
+	}
+}
+
+// TestRetransmissionsGoOnTheRTXStream: with a retransmission stream negotiated, a
+// NACKed packet is resent on it (its SSRC and payload type), numbered in its own
+// sequence, with the original sequence number at the head of the payload and the
+// original payload after it (RFC 4588).
+func TestRetransmissionsGoOnTheRTXStream(t *testing.T) {
+	track, _ := newTestTrack(t, 0)
+	w := &gatedWriter{ready: true}
+	d := newDownTrack(track)
+	if _, err := d.Bind(bindContext{ssrc: 42, rtx: 43, writer: w}); err != nil {
+		t.Fatal(err)
+	}
+	seqs := forwardRun(t, track, 100, 10)
+	d.handleRTCP(nackOf([]uint16{seqs[3], seqs[5]}))
+	if len(w.headers) != 12 {
+		t.Fatalf("wrote %d packets, want 10 and 2 retransmissions", len(w.headers))
+	}
+	first, second := w.headers[10], w.headers[11]
+	for i, h := range []rtp.Header{first, second} {
+		p := w.payloads[10+i]
+		if h.SSRC != 43 || h.PayloadType != 101 || binary.BigEndian.Uint16(p) != seqs[3+2*i] || !bytes.Equal(p[2:], w.payloads[3+2*i]) {
+			t.Errorf("retransmission %d: SSRC %d, payload type %d, original seq %d; want 43, 101, %d and the original payload",
+				i, h.SSRC, h.PayloadType, binary.BigEndian.Uint16(p), seqs[3+2*i])
+		}
+	}
+	if second.SequenceNumber != first.SequenceNumber+1 {
+		t.Errorf("RTX sequence numbers %d then %d, want consecutive", first.SequenceNumber, second.SequenceNumber)
 	}
 }

@@ -21,6 +21,7 @@ type rewriter struct {
 	firstSeq uint16 // the first sequence number sent from the current source
 
 	rebase     bool      // the next packet written starts the new source
+	keepTS     bool      // ...or resumes the same source: timestamps unchanged
 	keyframe   bool      // drop packets until a keyframe (video)
 	switchedAt time.Time // when the source changed
 }
@@ -28,8 +29,17 @@ type rewriter struct {
 // switched notes a change of source at now; video waits for a keyframe.
 func (r *rewriter) switched(now time.Time, video bool) {
 	r.rebase = true
+	r.keepTS = false
 	r.keyframe = video
 	r.switchedAt = now
+}
+
+// skipped notes that the source, unchanged, went on without the down-track (an audio
+// track paused): the next packet continues the sequence, and keeps the source's
+// timestamps, whose clock ran on meanwhile.
+func (r *rewriter) skipped() {
+	r.rebase = true
+	r.keepTS = true
 }
 
 // sourceSeq maps a sequence number the subscriber received back to the current
@@ -64,11 +74,14 @@ func (r *rewriter) rewrite(h *rtp.Header, clock uint32) {
 		r.rebase = false
 		r.firstSeq = h.SequenceNumber + r.seqOffset
 		if r.sent {
-			gap := uint32(time.Since(r.switchedAt).Seconds()*float64(clock)) + 1
 			r.seqOffset = r.lastSeq + 1 - h.SequenceNumber
-			r.tsOffset = r.lastTS + gap - h.Timestamp
+			if !r.keepTS {
+				gap := uint32(time.Since(r.switchedAt).Seconds()*float64(clock)) + 1
+				r.tsOffset = r.lastTS + gap - h.Timestamp
+			}
 			r.firstSeq = r.lastSeq + 1
 		}
+		r.keepTS = false
 	}
 	h.SequenceNumber += r.seqOffset
 	h.Timestamp += r.tsOffset
@@ -84,9 +97,15 @@ func isKeyframe(mime string, payload []byte) bool {
 	case strings.EqualFold(mime, webrtc.MimeTypeH264):
 		return isH264Keyframe(payload)
 	case strings.EqualFold(mime, webrtc.MimeTypeVP9):
-		return len(payload) > 0 && payload[0]&0x40 == 0 && payload[0]&0x08 != 0 // not inter-predicted, begins a frame
+		return isVP9Keyframe(payload)
 	}
 	return true
+}
+
+// isVP9Keyframe reads the first byte of the VP9 payload descriptor: a packet that
+// begins a frame that is not inter-predicted.
+func isVP9Keyframe(p []byte) bool {
+	return len(p) > 0 && p[0]&0x40 == 0 && p[0]&0x08 != 0
 }
 
 // isVP8Keyframe parses the VP8 payload descriptor (RFC 7741 section 4.2) and the first

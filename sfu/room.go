@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/internal/safe"
 	"github.com/switchboard-rtc/switchboard/roster"
+	"github.com/switchboard-rtc/switchboard/sfu/speaker"
 )
 
 // Room is a set of participants who receive each other's tracks.
@@ -28,8 +29,11 @@ type Room struct {
 	participants, viewing int
 
 	// Owned by the operation queue's goroutine.
-	members roster.Members[ParticipantInfo, *member]
-	viewers []*Viewer
+	members  roster.Members[ParticipantInfo, *member]
+	viewers  []*Viewer
+	speakers *speaker.Detector[ParticipantID]
+
+	stopSpeakers chan struct{} // closed when the room is removed
 }
 
 // member is a participant in the room's member list, with the tracks it publishes.
@@ -192,6 +196,7 @@ func NewRoomsWith(engine *Engine, opts RoomsOptions) *Rooms {
 	rs.registry = roster.NewRegistry(roster.RegistryConfig[*Room]{
 		MaxRooms: engine.limits.MaxRooms, Claim: opts.Claim, New: rs.newRoom,
 		Removed: func(r *Room) {
+			close(r.stopSpeakers)
 			// Queued after the last participant's leave, so its event comes last.
 			r.ops.post(func() { r.notify("room-finished event", func(ev RoomEvents) { ev.RoomFinished(r.id) }) })
 			r.ops.close()
@@ -203,10 +208,12 @@ func NewRoomsWith(engine *Engine, opts RoomsOptions) *Rooms {
 
 // newRoom makes the room id, with the registry's lock held.
 func (rs *Rooms) newRoom(id RoomID) *Room {
-	r := &Room{id: id, rooms: rs, log: rs.log.With("room", id)}
+	r := &Room{id: id, rooms: rs, log: rs.log.With("room", id), stopSpeakers: make(chan struct{}),
+		speakers: speaker.New[ParticipantID](speaker.Config{Interval: speakerReportInterval})}
 	r.members.Left = r.leftOp
 	// A room operation that panics is dropped and logged; the room goes on.
 	r.ops = newOpQueue(nil, r.log, nil)
+	go r.speakerLoop(r.stopSpeakers)
 	r.ops.post(func() { r.notify("room-started event", func(ev RoomEvents) { ev.RoomStarted(id) }) })
 	r.log.Info("room created")
 	return r

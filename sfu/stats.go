@@ -143,17 +143,19 @@ type sendStats struct {
 }
 
 // report takes a receiver report block about the stream, received at now; clock is
-// the codec's clock rate, bytes what was sent so far.
-func (s *sendStats) report(r rtcp.ReceptionReport, now time.Time, clock uint32, bytes uint64) {
+// the codec's clock rate, bytes what was sent so far, srSent when the sender report
+// the block names (its LSR) was sent, zero when unknown.
+func (s *sendStats) report(r rtcp.ReceptionReport, now time.Time, clock uint32, bytes uint64, srSent time.Time) {
 	s.lost.Store(int64(r.TotalLost))
 	if clock > 0 {
 		s.jitter.Store(int64(r.Jitter) * int64(time.Second) / int64(clock))
 	}
-	if r.LastSenderReport != 0 {
-		// RFC 3550 section 6.4.1: in 1/65536 s, now - LSR - DLSR.
-		ntp := uint32(ntpTime(now) >> 16)
-		if d := int64(ntp - r.LastSenderReport - r.Delay); d >= 0 && d < 1<<31 {
-			s.rtt.Store(d * int64(time.Second) >> 16)
+	if !srSent.IsZero() {
+		// RFC 3550 section 6.4.1: now - LSR - DLSR. The sender reports carry the
+		// publisher's NTP time, so LSR is matched to the server's own send time.
+		hold := time.Duration(int64(r.Delay) * int64(time.Second) >> 16)
+		if rtt := now.Sub(srSent) - hold; rtt >= 0 {
+			s.rtt.Store(int64(rtt))
 		}
 	}
 	s.measure(now, bytes)

@@ -45,9 +45,9 @@ func TestRecvStats(t *testing.T) {
 func TestSendStatsReport(t *testing.T) {
 	var s sendStats
 	now := time.Now()
-	sr := uint32(ntpTime(now.Add(-150*time.Millisecond)) >> 16) // our SR, sent 150 ms ago
-	delay := uint32(100 * 65536 / 1000)                         // held 100 ms by the subscriber
-	s.report(rtcp.ReceptionReport{TotalLost: 3, Jitter: 900, LastSenderReport: sr, Delay: delay}, now, 90000, 0)
+	srSent := now.Add(-150 * time.Millisecond) // our SR, sent 150 ms ago
+	delay := uint32(100 * 65536 / 1000)        // held 100 ms by the subscriber
+	s.report(rtcp.ReceptionReport{TotalLost: 3, Jitter: 900, LastSenderReport: 12345, Delay: delay}, now, 90000, 0, srSent)
 	if got := s.lost.Load(); got != 3 {
 		t.Errorf("lost %d, want 3", got)
 	}

@@ -56,6 +56,7 @@ func (s *Subscriber) add(t *Track) {
 		}
 		d := newDownTrack(t)
 		d.first = &s.p.first
+		d.rtcpOut = s.pc.WriteRTCP
 		sender, err := s.pc.AddTrack(d)
 		if err != nil {
 			s.log.Warn("cannot subscribe", "track", t.info.ID, "err", err)

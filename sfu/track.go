@@ -26,9 +26,12 @@ type TrackInfo struct {
 }
 
 // keyframeInterval is the least time between two keyframe requests sent to one
-// publisher for one track. Each request makes the encoder spend bits on a keyframe,
-// and several subscribers joining together need only one.
-const keyframeInterval = 500 * time.Millisecond
+// publisher for one track: the requests of every subscriber (PLI, FIR) and of every
+// down-track that starts are folded into at most one per interval. Each request makes
+// the encoder spend bits on a keyframe, several subscribers joining or losing packets
+// together need only one, and a new subscriber is mostly served from the cached
+// keyframe (faststart.go).
+const keyframeInterval = time.Second
 
 // maxPacketSize bounds one RTP packet read from a publisher: the UDP MTU Pion uses.
 const maxPacketSize = 1500
@@ -62,9 +65,22 @@ type Track struct {
 	recv      recvStats     // stats.go
 	counters  trackCounters // for metrics (metrics.go)
 	muted     atomic.Bool   // forward nothing: an administrator muted the track
+	paused    atomic.Bool   // audio not forwarded: not among a large room's loudest
 
-	// cache answers subscribers' NACKs; nil for audio, whose codecs negotiate none.
+	// levelExt is the id of the audio level header extension the publisher
+	// negotiated, 0 when none; loudness sums what it carried (speaker.go).
+	levelExt uint8
+	loudness atomic.Uint64
+
+	// cache answers subscribers' NACKs and starts new ones (faststart.go); nil for
+	// audio, whose codecs negotiate no NACK and need no keyframe.
 	cache *packetCache
+	isKey func([]byte) bool // the codec's keyframe test; nil: keyframes cannot be told
+
+	kfSeen bool   // owned by the forward loop: a keyframe was marked,
+	kfTS   uint32 // with this timestamp
+	kfMu   sync.Mutex
+	kf     keyframeMark // the last keyframe cached; guarded by kfMu
 
 	// fanout batches the datagrams of one packet's fan-out on the shared UDP port;
 	// nil (a port per connection) sends each at once.
@@ -78,6 +94,7 @@ func newTrack(info TrackInfo, codec webrtc.RTPCodecParameters, ssrc uint32,
 	t.downs.Store(new([]*DownTrack))
 	if info.Kind == webrtc.RTPCodecTypeVideo {
 		t.cache = &packetCache{}
+		t.isKey = keyframeTest(codec.MimeType)
 	}
 	return t
 }
@@ -117,7 +134,8 @@ func (t *Track) forward(pkt *rtp.Packet, b []byte) {
 	if err := pkt.Unmarshal(b); err != nil {
 		return
 	}
-	t.recv.observe(pkt.SequenceNumber, pkt.Timestamp, len(b), time.Now().UnixNano(), t.codec.ClockRate)
+	now := time.Now().UnixNano()
+	t.recv.observe(pkt.SequenceNumber, pkt.Timestamp, len(b), now, t.codec.ClockRate)
 	if len(pkt.Payload) == 0 {
 		// Padding-only probes carry nothing to forward.
 		return
@@ -128,8 +146,16 @@ func (t *Track) forward(pkt *rtp.Packet, b []byte) {
 		t.counters.drop(DropMuted)
 		return
 	}
+	if t.levelExt != 0 {
+		t.observeLevel(pkt)
+	}
+	if t.paused.Load() {
+		t.counters.drop(DropNotLoudest)
+		return
+	}
 	if t.cache != nil {
 		t.cache.put(pkt.SequenceNumber, b)
+		t.noteKeyframe(pkt, now)
 	}
 	t.fanout.begin()
 	var copies, bytes uint64
@@ -217,6 +243,11 @@ func (t *Track) setMuted(muted bool) bool {
 		}
 	}
 	changed := t.muted.Swap(muted) != muted
+	if muted {
+		// The packets of the mute are not cached: what the cache holds no longer
+		// leads to the packets after it.
+		t.forgetKeyframe()
+	}
 	if changed && !muted {
 		t.RequestKeyframe()
 	}

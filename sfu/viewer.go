@@ -120,6 +120,7 @@ func (rs *Rooms) newViewer(r *Room, want ParticipantID, audio, video webrtc.RTPC
 	v.audio = newViewerDownTrack("audio", "switchboard", webrtc.RTPCodecTypeAudio, audio)
 	v.video = newViewerDownTrack("video", "switchboard", webrtc.RTPCodecTypeVideo, video)
 	for _, d := range []*DownTrack{v.audio, v.video} {
+		d.rtcpOut = pc.WriteRTCP
 		sender, err := pc.AddTrack(d)
 		if err != nil {
 			_ = closeConnection(rs.engine, pc)

@@ -31,12 +31,13 @@ var (
 	_ sfu.RoomObserver       = (*observer)(nil)
 	_ sfu.TrackObserver      = (*observer)(nil)
 	_ sfu.ConnectionObserver = (*observer)(nil)
+	_ sfu.SpeakerObserver    = (*observer)(nil)
 )
 
 // observers hands o to the media core for every concern: a client of the native
 // protocol hears of everything.
 func (o *observer) observers() sfu.Observers {
-	return sfu.Observers{Room: o, Tracks: o, Connection: o}
+	return sfu.Observers{Room: o, Tracks: o, Connection: o, Speakers: o}
 }
 
 func (o *observer) Joined(self sfu.ParticipantInfo, others []sfu.ParticipantInfo) {
@@ -90,6 +91,14 @@ func (o *observer) Candidate(side sfu.Side, c webrtc.ICECandidateInit) {
 func (o *observer) Removed(reason error) {
 	o.s.sendError("", reason)
 	o.s.End(fmt.Errorf("%w: %w", ErrRemoved, reason))
+}
+
+func (o *observer) ActiveSpeakers(ids []sfu.ParticipantID) {
+	msg := wire.ActiveSpeaker{Participants: make([]string, len(ids))}
+	for i, id := range ids {
+		msg.Participants[i] = string(id)
+	}
+	o.s.send(wire.TypeActiveSpeaker, "", msg)
 }
 
 func (o *observer) TrackMuted(t sfu.TrackInfo) {

@@ -99,6 +99,8 @@ func ServerBody(typ string) any {
 		return new(Error)
 	case TypeDraining:
 		return new(Draining)
+	case TypeActiveSpeaker:
+		return new(ActiveSpeaker)
 	}
 	return nil
 }

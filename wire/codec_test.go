@@ -91,6 +91,7 @@ func TestServerBodyRoundTrip(t *testing.T) {
 		TypeRelay:             &Relayed{From: "p", Data: json.RawMessage(`{"sdp":"x"}`)},
 		TypeError:             &Error{Code: CodeFlood, Message: "m"},
 		TypeParticipantJoined: &ParticipantEvent{Participant{ID: "q", Name: "m", Tracks: []Track{}, Grants: &MeshGrants{Video: true}}},
+		TypeActiveSpeaker:     &ActiveSpeaker{Participants: []string{"p", "q"}},
 	} {
 		frame, err := Encode(Envelope{Type: typ, Re: "x"}, body)
 		if err != nil {

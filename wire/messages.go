@@ -133,6 +133,13 @@ type Draining struct {
 	Deadline string `json:"deadline,omitempty"`
 }
 
+// ActiveSpeaker is the body of TypeActiveSpeaker: the ids of the participants
+// speaking now, loudest first, from the audio levels their microphones send (RFC
+// 6464); empty, never null, when nobody speaks.
+type ActiveSpeaker struct {
+	Participants []string `json:"participants"`
+}
+
 // Participant describes a participant of a room. The server always sends Tracks, as
 // an array: a mesh peer publishes nothing through it. Grants are set for a mesh peer
 // whose join token limits what it may do, so that the others send it no media it

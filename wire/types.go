@@ -30,4 +30,7 @@ const (
 	// shutting down: calls go on until they end or the deadline, new joins are
 	// refused with CodeDraining.
 	TypeDraining = "draining"
+	// TypeActiveSpeaker (body ActiveSpeaker) tells the members of an SFU room who
+	// speaks, when that changes, at most every 500 ms.
+	TypeActiveSpeaker = "active-speaker"
 )

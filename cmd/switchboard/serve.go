@@ -114,6 +114,8 @@ func (f *serveFlags) limitFlags(fs *flag.FlagSet) {
 	fs.IntVar(&l.MaxParticipants, "max-participants", server.DefaultMaxParticipants, "participants of one room")
 	fs.IntVar(&l.MaxTracks, "max-tracks", server.DefaultMaxTracks, "tracks one participant may publish at a time")
 	fs.IntVar(&l.MaxViewers, "max-viewers", server.DefaultMaxViewers, "WHEP viewers of the whole server (each also takes a place of its room)")
+	fs.IntVar(&l.MaxAudioForward, "max-audio-forward", server.DefaultMaxAudioForward,
+		"microphones forwarded in an SFU room of more than 10 participants: the loudest speakers' (negative: all)")
 	fs.IntVar(&l.MaxPendingSSE, "max-pending-sse", server.DefaultMaxPendingSSE, "SSE sessions waiting for their dropped stream to come back")
 	fs.IntVar(&l.SessionsPerAddress, "sessions-per-address", server.DefaultSessionsPerAddress,
 		"sessions (signaling, WHIP, WHEP) one client address may hold at a time (negative: no limit)")
