@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServer } from './lib/server.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { startServer, serverBinary } from './lib/server.js';
 import { launchBrowser } from './lib/browser.js';
 import { joinByLink, uniqueRoom, expectVideoFlowing, tileSelector, expectCleanLog } from './lib/participant.js';
 import { waitFor } from './lib/wait.js';
@@ -362,7 +364,7 @@ test('the call view: grid, active speaker, mute, quality, device switch (SFU roo
     assert.deepEqual(rated, ['good', 'fair', 'poor', 'poor', 'fair', 'poor', 'good', 'poor']);
   });
 
-  await step(t, 'a page mutes its microphone: the others show it muted, and unmuted again', async () => {
+  await step(t, 'a page mutes its microphone: the others show it muted', async () => {
     for (const viewer of [bob, carol]) {
       await waitFor(`${viewer.name} to have measured Alice, not muted`, async () => {
         const quality = await viewer.page.getAttribute(`${aliceTile} .quality`, 'data-quality');
@@ -453,4 +455,52 @@ test('switching the camera in a mesh room replaces it on the peer connection', {
   await step(t, 'no page threw an uncaught error or broke the Content-Security-Policy', async () => {
     for (const p of [erin, frank]) expectCleanLog(p);
   });
+});
+
+test('an administrator mutes a microphone: the others show it muted by the server, then unmuted', { timeout: 90_000 }, async (t) => {
+  const key = 'e2e-key';
+  const secret = 'e2e-secret-0123456789-0123456789-abcdef';
+  const admin = await startServer({ args: ['--api-key', key, '--api-secret', secret] });
+  try {
+    const mint = async (/** @type {string[]} */ args) => (await promisify(execFile)(serverBinary(), [
+      'token', '--api-key', key, '--api-secret', secret, '--ttl', '10m', ...args,
+    ])).stdout.trim();
+    const room = uniqueRoom('meeting-admin');
+    const gina = await joinByLink(loud, admin.url, room, 'Gina', { params: { token: await mint(['--room', room, '--identity', 'gina']) } });
+    const hal = await joinByLink(quiet, admin.url, room, 'Hal', { params: { token: await mint(['--room', room, '--identity', 'hal']) } });
+    opened.push(gina, hal);
+    const ginaId = await gina.id();
+    const tile = tileSelector(ginaId, 'camera');
+    const adminToken = await mint(['--room', room, '--grants', 'admin']);
+    const mic = await waitFor('Hal to know Gina\'s microphone', async () => {
+      const id = await hal.page.evaluate((g) => [...(window.switchboard?.participants.get(g)?.tracks.values() ?? [])].find((i) => i.source === 'microphone')?.id, ginaId);
+      assert.ok(id, 'no microphone track');
+      return id;
+    });
+    const call = async (/** @type {string} */ what) => {
+      const response = await fetch(new URL(`v1/admin/rooms/${room}/tracks/${mic}/${what}`, admin.url), { method: 'POST', headers: { Authorization: `Bearer ${adminToken}` } });
+      assert.equal(response.status, 200, `${what}: ${await response.text()}`);
+    };
+    await step(t, 'Hal measures Gina, not muted', async () => {
+      await waitFor('Hal to rate Gina, not muted', async () => {
+        assert.ok(await hal.page.getAttribute(`${tile} .quality`, 'data-quality'), 'not rated yet');
+        assert.equal(await hal.page.getAttribute(tile, 'data-muted-audio'), null);
+      }, { timeout: 30_000 });
+    });
+    await step(t, 'muted by the administrator: data-muted-audio="server"', async () => {
+      await call('mute');
+      await waitFor('Hal to show Gina muted by the server', async () => {
+        assert.equal(await hal.page.getAttribute(tile, 'data-muted-audio'), 'server');
+      });
+    });
+    await step(t, 'unmuted: the flag goes', async () => {
+      await call('unmute');
+      await waitFor('Hal to show Gina unmuted', async () => {
+        assert.equal(await hal.page.getAttribute(tile, 'data-muted-audio'), null);
+      });
+      for (const p of [gina, hal]) expectCleanLog(p);
+    });
+  } finally {
+    await admin.stop();
+  }
 });

@@ -97,11 +97,14 @@ export class StatsWatcher {
     try {
       /** @type {Map<string, ParticipantReport>} */
       const reports = new Map();
+      /** @type {Map<string, Sample>} this reading's samples: streams gone since are forgotten */
+      const samples = new Map();
       for (const { pc, tracks } of this.connections()) {
         if (pc.connectionState === 'closed') continue;
         const stats = await pc.getStats();
-        for (const [participant, report] of this.measure(stats, tracks)) reports.set(participant, report);
+        for (const [participant, report] of this.measure(stats, tracks, samples)) reports.set(participant, report);
       }
+      this.previous = samples;
       if (this.timer !== undefined) this.onreport(reports);
     } catch (err) {
       console.debug('switchboard: stats reading failed', err);
@@ -127,9 +130,10 @@ export class StatsWatcher {
    * @private
    * @param {RTCStatsReport} stats
    * @param {Array<{mid: string, participant: string, kind: string}>} tracks
+   * @param {Map<string, Sample>} samples  where this reading's samples go, by stats id
    * @returns {Map<string, ParticipantReport>}
    */
-  measure(stats, tracks) {
+  measure(stats, tracks, samples) {
     const byMid = new Map(tracks.map((t) => [t.mid, t]));
     const rttMs = roundTripMs(stats);
     /** @type {Map<string, {received: number, lost: number, jitter: number, frames: number, seconds: number, video: boolean, audio: boolean, energy: number}>} */
@@ -142,7 +146,7 @@ export class StatsWatcher {
       if (!sum) return;
       const now = { at: report.timestamp, received: report.packetsReceived ?? 0, lost: report.packetsLost ?? 0, frames: report.framesDecoded ?? 0, energy: report.totalAudioEnergy ?? 0 };
       const was = this.previous.get(report.id);
-      this.previous.set(report.id, now);
+      samples.set(report.id, now);
       if (!was) return;
       const received = now.received - was.received;
       sum.received += received;
