@@ -279,6 +279,30 @@ test('the call view: grid, active speaker, mute, quality, device switch (SFU roo
     await waitFilledGrid(bob, 1);
   });
 
+  await step(t, 'the layout: largest 16:9 cells for the area; many tiles scroll rather than shrink below the minimum', async () => {
+    const layouts = await bob.page.evaluate(async () => {
+      const { bestLayout, MIN_TILE_WIDTH } = await import('./grid.js');
+      return {
+        min: MIN_TILE_WIDTH,
+        one: bestLayout({ width: 1600, height: 900, gap: 0, tiles: 1 }),
+        wide: bestLayout({ width: 1600, height: 450, gap: 0, tiles: 2 }),
+        tall: bestLayout({ width: 800, height: 900, gap: 0, tiles: 2 }),
+        screen: bestLayout({ width: 1600, height: 700, gap: 0, tiles: 3, featured: 1 }),
+        many: bestLayout({ width: 800, height: 450, gap: 10, tiles: 40 }),
+      };
+    });
+    const expectLayout = (/** @type {any} */ got, /** @type {number} */ cols, /** @type {number} */ rows, /** @type {number} */ width) => {
+      assert.ok(got.cols === cols && got.rows === rows && Math.abs(got.width - width) <= 1 && Math.abs(got.height - (width * 9) / 16) <= 1,
+        `want ${cols}x${rows} cells ${width} wide, got ${JSON.stringify(got)}`);
+    };
+    expectLayout(layouts.one, 1, 1, 1600);
+    expectLayout(layouts.wide, 2, 1, 800);
+    expectLayout(layouts.tall, 1, 2, 800);
+    expectLayout(layouts.screen, 3, 2, 533); // the screen share's 2x2 cells and two more
+    assert.equal(layouts.many.width >= layouts.min, true, JSON.stringify(layouts.many));
+    assert.ok(layouts.many.rows * layouts.many.height > 450, `40 tiles run past the area: ${JSON.stringify(layouts.many)}`);
+  });
+
   const carol = await joinByLink(quiet, server.url, room, 'Carol');
   opened.push(carol);
   await step(t, 'two people: two tiles fill the area', async () => {

@@ -96,7 +96,11 @@ const remoteTiles = new Map();
 /** Grid, speakers, mute and quality of the tiles. */
 const meeting = new MeetingView(ui.tiles);
 /** The camera and microphone pickers. */
-const devices = new DevicePicker({ audio: ui.micSelect, video: ui.cameraSelect }, (kind, id) => { void switchDevice(kind, id); });
+const devices = new DevicePicker({ audio: ui.micSelect, video: ui.cameraSelect }, (kind, id) => {
+  deviceSwitches = deviceSwitches.then(() => switchDevice(kind, id));
+});
+/** Device switches run one after the other: each replaces the track the one before put in. */
+let deviceSwitches = Promise.resolve();
 
 // ---------------------------------------------------------------------------
 // Small DOM helpers
@@ -701,7 +705,9 @@ async function switchDevice(kind, deviceId) {
   }
   if (call?.client !== client || call.camera !== camera || !track) { track?.stop(); return; }
   try {
-    if (client.state === 'joined') await client.replaceTrack(old, track);
+    if (client.state === 'joined' && !(await client.replaceTrack(old, track))) {
+      throw new SwitchboardError('bad-state', 'Your camera and microphone are not being sent yet: try again in a moment.');
+    }
   } catch (err) {
     track.stop();
     showError(err);

@@ -73,12 +73,27 @@ export class MeetingView {
     const self = this.client?.self?.id ?? '';
     const speaking = new Set(speakers);
     const loudest = speakers.find((id) => id !== self);
+    const changed = loudest !== undefined && loudest !== this.featured;
     if (loudest) this.featured = loudest;
     for (const tile of this.tileElements()) {
       const id = this.participantOf(tile);
+      const featured = id === this.featured && tile.dataset.source === 'camera' && tile.classList.contains('remote');
       toggleData(tile, 'speaking', speaking.has(id) ? '' : null);
-      toggleData(tile, 'featured', id === this.featured && tile.dataset.source === 'camera' && tile.classList.contains('remote') ? '' : null);
+      toggleData(tile, 'featured', featured ? '' : null);
+      if (featured && changed) this.keepInView(tile);
     }
+  }
+
+  /**
+   * Scrolls the tile area (when it scrolls: many tiles) so that `tile` shows. Only the
+   * area scrolls, never the page.
+   * @private
+   * @param {HTMLElement} tile
+   */
+  keepInView(tile) {
+    const area = this.tiles.getBoundingClientRect();
+    const box = tile.getBoundingClientRect();
+    if (box.top < area.top || box.bottom > area.bottom) this.tiles.scrollTop += box.top - area.top;
   }
 
   /**
