@@ -112,6 +112,8 @@ function gridGeometry(page) {
 function expectFilledGrid(g, n) {
   const show = JSON.stringify(g);
   assert.equal(g.tiles.length, n, `tiles: ${show}`);
+  // The tile area is most of the window (the sidebar and the controls take the rest).
+  assert.ok(g.area.width >= 0.55 * g.viewport.width && g.area.height >= 0.6 * g.viewport.height, `the tile area is small: ${show}`);
   const slack = 1.5;
   for (const t of g.tiles) {
     assert.ok(t.left >= g.area.left - slack && t.right <= g.area.right + slack && t.top >= g.area.top - slack && t.bottom <= g.area.bottom + slack, `a tile outside the area: ${show}`);
@@ -181,8 +183,9 @@ function sampleFrames(page, participantId) {
 }
 
 /**
- * Stops sampling and returns the longest time without a new decoded frame, and how
- * many frames were decoded, from the first sample on.
+ * Stops sampling and returns the longest time without a new decoded frame, how many
+ * frames were decoded from the first sample on, and the longest interval between two
+ * samples (how long the page itself stalled).
  * @param {import('playwright-core').Page} page
  */
 function stopSampling(page) {
@@ -199,7 +202,12 @@ function stopSampling(page) {
       }
     }
     longest = Math.max(longest, (samples.at(-1)?.at ?? 0) - lastNew);
-    return { longestGapMs: longest, decoded: (samples.at(-1)?.frames ?? 0) - (samples[0]?.frames ?? 0), samples: samples.length };
+    let maxInterval = 0;
+    for (let i = 1; i < samples.length; i++) maxInterval = Math.max(maxInterval, samples[i].at - samples[i - 1].at);
+    return {
+      longestGapMs: longest, maxSampleIntervalMs: maxInterval,
+      decoded: (samples.at(-1)?.frames ?? 0) - (samples[0]?.frames ?? 0), samples: samples.length,
+    };
   });
 }
 
@@ -217,9 +225,19 @@ function localDevice(page, kind) {
 }
 
 /**
- * Switches the camera (or microphone) of a page to its other device through the
- * picker, checking that a viewer keeps decoding the camera throughout with no gap over
- * 1 s, that no publish-offer went out, and that the track sent is the new device's.
+ * Longest interval between two of the viewer's samples (100 ms apart when the page
+ * runs freely) above which the page counts as starved of CPU: its gaps in decoding
+ * then say nothing about the switch.
+ */
+const STARVED_MS = 400;
+
+/**
+ * Switches the camera (or microphone) of a page to another device through the picker,
+ * checking that a viewer keeps decoding the camera throughout with no gap over 1 s,
+ * that no publish-offer went out, and that the track sent is the new device's. On a
+ * machine so busy that the viewer's page itself stalled (its 100 ms sampler fell
+ * behind by more than STARVED_MS), the measurement does not count and the switch is
+ * made again (to the previous device), up to three times.
  * @param {import('./lib/participant.js').Participant} sender
  * @param {import('./lib/participant.js').Participant} viewer
  * @param {string} senderId
@@ -231,13 +249,39 @@ async function switchDevice(sender, viewer, senderId, kind, sfu) {
   await waitFor(`${sender.name}'s ${select} to offer two devices`, async () => {
     assert.equal(await sender.page.isEnabled(select), true, `${select} is disabled`);
   });
+  if (sfu) await countPublishOffers(sender.page);
+  const starved = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const { before, after, frames } = await switchOnce(sender, viewer, senderId, kind, select);
+    if (frames.maxSampleIntervalMs > STARVED_MS) {
+      starved.push(frames);
+      console.log(`${viewer.name}'s page stalled for ${frames.maxSampleIntervalMs.toFixed(0)} ms during the switch: measuring again`);
+      continue;
+    }
+    assert.ok(frames.decoded > 0, `${viewer.name} decoded ${sender.name}'s camera: ${JSON.stringify(frames)}`);
+    assert.ok(frames.longestGapMs <= 1000, `${viewer.name} decoded nothing for ${frames.longestGapMs.toFixed(0)} ms: ${JSON.stringify(frames)}`);
+    if (sfu) assert.equal(await sender.page.evaluate(() => /** @type {any} */ (window).publishOffers), 0, 'publish-offers sent during the switches');
+    return { before, after };
+  }
+  assert.fail(`${viewer.name}'s page was starved of CPU in every attempt: ${JSON.stringify(starved)}`);
+}
+
+/**
+ * One switch to another device (for a camera: fake_device_2 or back to fake_device_0),
+ * with the viewer's samples of the sender's camera from before it to 3 s after it.
+ * @param {import('./lib/participant.js').Participant} sender
+ * @param {import('./lib/participant.js').Participant} viewer
+ * @param {string} senderId
+ * @param {'audio' | 'video'} kind
+ * @param {string} select
+ */
+async function switchOnce(sender, viewer, senderId, kind, select) {
   const before = await localDevice(sender.page, kind);
   const other = await sender.page.locator(`${select} option`).evaluateAll((options, [current, video]) =>
     options.map((o) => /** @type {HTMLOptionElement} */ (o))
-      .find((o) => o.value !== current && o.value !== 'default' && (!video || o.textContent === 'fake_device_2'))?.value,
+      .find((o) => o.value !== current && o.value !== 'default' && (!video || o.textContent !== 'fake_device_1'))?.value,
   [before.deviceId, kind === 'video']);
   assert.ok(other, `${sender.name} has another device than ${before.deviceId}`);
-  if (sfu) await countPublishOffers(sender.page);
   await sampleFrames(viewer.page, senderId);
   await waitFor(`${viewer.name} to sample ${sender.name}'s camera`, async () => {
     const n = await viewer.page.evaluate(() => /** @type {any} */ (window).frameSamples.length);
@@ -251,23 +295,18 @@ async function switchDevice(sender, viewer, senderId, kind, sfu) {
   });
   assert.equal(after.state, 'live');
   assert.equal(await sender.page.inputValue(select), after.deviceId, 'the picker shows the device in use');
-  if (kind === 'video') assert.notEqual(after.label, before.label, 'another camera');
-  // Decoding goes on for 3 s more after the switch.
-  const started = Date.now();
-  await waitFor(`${viewer.name} to sample 3 s after the switch`, () => assert.ok(Date.now() - started >= 3000), { interval: 500 });
-  const frames = await stopSampling(viewer.page);
-  assert.ok(frames.decoded > 0, `${viewer.name} decoded ${sender.name}'s camera: ${JSON.stringify(frames)}`);
-  assert.ok(frames.longestGapMs <= 1000, `${viewer.name} decoded nothing for ${frames.longestGapMs.toFixed(0)} ms: ${JSON.stringify(frames)}`);
-  if (sfu) assert.equal(await sender.page.evaluate(() => /** @type {any} */ (window).publishOffers), 0, 'publish-offers sent during the switch');
-  // The sender's own tile shows the new camera.
   if (kind === 'video') {
+    assert.notEqual(after.label, before.label, 'another camera');
     const showing = await sender.page.evaluate(() => {
       const video = /** @type {HTMLVideoElement} */ (document.querySelector('.tile.local[data-local="camera"] video'));
       return /** @type {MediaStream} */ (video.srcObject).getVideoTracks()[0].getSettings().deviceId;
     });
     assert.equal(showing, after.deviceId, 'the local tile shows the new camera');
   }
-  return { before, after };
+  // Decoding goes on for 3 s more after the switch.
+  const started = Date.now();
+  await waitFor(`${viewer.name} to sample 3 s after the switch`, () => assert.ok(Date.now() - started >= 3000), { interval: 500 });
+  return { before, after, frames: await stopSampling(viewer.page) };
 }
 
 test('the call view: grid, active speaker, mute, quality, device switch (SFU room)', { timeout: 150_000 }, async (t) => {

@@ -95,12 +95,12 @@ const remoteTiles = new Map();
 
 /** Grid, speakers, mute and quality of the tiles. */
 const meeting = new MeetingView(ui.tiles);
-/** The camera and microphone pickers. */
-const devices = new DevicePicker({ audio: ui.micSelect, video: ui.cameraSelect }, (kind, id) => {
-  deviceSwitches = deviceSwitches.then(() => switchDevice(kind, id));
-});
 /** Device switches run one after the other: each replaces the track the one before put in. */
 let deviceSwitches = Promise.resolve();
+/** The camera and microphone pickers. */
+const devices = new DevicePicker({ audio: ui.micSelect, video: ui.cameraSelect }, (kind, id) => {
+  deviceSwitches = deviceSwitches.then(() => switchDevice(kind, id)).catch(showError);
+});
 
 // ---------------------------------------------------------------------------
 // Small DOM helpers
