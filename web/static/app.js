@@ -8,6 +8,13 @@
  * connection state is `#state[data-state]`; chat is `#chat-log`; user-facing messages
  * are `.notice[data-code]` inside `#messages`.
  *
+ * The call view (meeting.js, grid.js, quality.js, devices.js): `#tiles[data-cols]` is
+ * the grid's column count; `.tile[data-speaking]` marks an active speaker and
+ * `.tile[data-featured]` the latest loudest other one (placed first); a remote camera
+ * tile has `[data-muted-audio]` / `[data-muted-video]` (`server`, `track` or `silent`)
+ * while muted, and `.quality[data-quality=good|fair|poor]`; `#camera-select` and
+ * `#mic-select` pick the devices in use, switched without renegotiation.
+ *
  * URL parameters: `room`, `name`, and `autojoin=1` to join at once (with a random name
  * when `name` is missing); `mode=mesh` to start or join a mesh room (media directly
  * between the browsers), `transport=sse` to signal over Server-Sent Events; `token`, a
@@ -17,6 +24,8 @@
 import {
   SwitchboardClient, SwitchboardError, transportFromQuery, ROOM_NAME_PATTERN, MAX_NAME_CHARS, MAX_CHAT_BYTES,
 } from './switchboard.js';
+import { MeetingView } from './meeting.js';
+import { DevicePicker } from './devices.js';
 
 /** @import { ChatMessage, ClientState, RoomMode, Source } from './switchboard.js' */
 
@@ -54,6 +63,8 @@ const ui = {
   camera: byId('btn-camera', HTMLButtonElement),
   screen: byId('btn-screen', HTMLButtonElement),
   leave: byId('btn-leave', HTMLButtonElement),
+  cameraSelect: byId('camera-select', HTMLSelectElement),
+  micSelect: byId('mic-select', HTMLSelectElement),
 };
 
 /** Texts of the connection indicator. */
@@ -81,6 +92,15 @@ let joinToken = '';
 /** Remote tiles by `<participant id>/<camera|screen>`. */
 /** @type {Map<string, Tile>} */
 const remoteTiles = new Map();
+
+/** Grid, speakers, mute and quality of the tiles. */
+const meeting = new MeetingView(ui.tiles);
+/** Device switches run one after the other: each replaces the track the one before put in. */
+let deviceSwitches = Promise.resolve();
+/** The camera and microphone pickers. */
+const devices = new DevicePicker({ audio: ui.micSelect, video: ui.cameraSelect }, (kind, id) => {
+  deviceSwitches = deviceSwitches.then(() => switchDevice(kind, id)).catch(showError);
+});
 
 // ---------------------------------------------------------------------------
 // Small DOM helpers
@@ -338,6 +358,7 @@ function ensureRemoteTile(participantId, source, name) {
   if (!tile) {
     tile = makeTile({ name, source, participant: participantId });
     remoteTiles.set(key, tile);
+    meeting.refresh();
   }
   return tile;
 }
@@ -551,6 +572,8 @@ function wireClient(client) {
     else notify('device-ended', `Your ${source} stopped (the device was unplugged or taken by another program).`, 'warning');
     void track;
   };
+  client.onactivespeaker = (speakers) => { if (call?.client === client) meeting.speakersChanged(speakers); };
+  client.ontrackmuted = () => { if (call?.client === client) meeting.refresh(); };
   client.onconnectionstate = (target, state) => {
     if (call?.client !== client) return;
     call.media.set(target, state);
@@ -608,6 +631,8 @@ function showCallView(room) {
   renderLocalCamera();
   renderParticipants();
   renderControls();
+  if (call) meeting.start(call.client);
+  void devices.show(call?.camera ?? null);
 }
 
 /** Tears the call down (after leave, a failed join or a lost connection). */
@@ -615,6 +640,7 @@ function endCall() {
   const current = call;
   if (!current) return;
   call = null;
+  meeting.stop();
   current.client.leave();
   for (const stream of [current.camera, current.screen]) stream?.getTracks().forEach((t) => t.stop());
   removeAllTiles();
@@ -654,6 +680,47 @@ function toggleMute(kind) {
   call.client.setMuted(kind, !call.client.muted[kind]);
   renderControls();
   renderLocalCamera();
+}
+
+/**
+ * Sends another camera or microphone in place of the one in use: the new device's
+ * track replaces the old on the same senders (no renegotiation), then the old stops.
+ * @param {'audio' | 'video'} kind
+ * @param {string} deviceId
+ */
+async function switchDevice(kind, deviceId) {
+  if (!call?.camera) return;
+  const { client, camera } = call;
+  const old = kind === 'audio' ? camera.getAudioTracks()[0] : camera.getVideoTracks()[0];
+  if (!old) return;
+  let track;
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ [kind]: { deviceId: { exact: deviceId } } });
+    track = stream.getTracks()[0];
+  } catch (err) {
+    const what = kind === 'audio' ? 'microphone' : 'camera';
+    notify('device-failed', `Could not switch to that ${what} (${describeMediaError(err instanceof DOMException ? err.name : '')}).`, 'warning');
+    void devices.show(camera);
+    return;
+  }
+  if (call?.client !== client || call.camera !== camera || !track) { track?.stop(); return; }
+  try {
+    if (client.state === 'joined' && !(await client.replaceTrack(old, track))) {
+      throw new SwitchboardError('bad-state', 'Your camera and microphone are not being sent yet: try again in a moment.');
+    }
+  } catch (err) {
+    track.stop();
+    showError(err);
+    void devices.show(camera);
+    return;
+  }
+  track.enabled = !client.muted[kind];
+  camera.removeTrack(old);
+  camera.addTrack(track);
+  old.stop();
+  clearNotice('device-failed');
+  renderLocalCamera();
+  void devices.show(camera);
 }
 
 async function startScreenShare() {

@@ -203,6 +203,25 @@ export class MeshConnections {
   }
 
   /**
+   * Sends `newTrack` in place of `oldTrack` to every peer (RTCRtpSender.replaceTrack
+   * on each connection): no negotiation. Neither track is stopped.
+   * @param {MediaStreamTrack} oldTrack
+   * @param {MediaStreamTrack} newTrack
+   * @returns {Promise<boolean>} whether `oldTrack` was being sent
+   */
+  async replace(oldTrack, newTrack) {
+    const local = this.local.get(oldTrack);
+    if (!local || this.local.has(newTrack)) return false;
+    oldTrack.removeEventListener('ended', local.onEnded);
+    const onEnded = () => this.host.localTrackEnded(newTrack, local.source);
+    newTrack.addEventListener('ended', onEnded);
+    this.local.delete(oldTrack);
+    this.local.set(newTrack, { ...local, track: newTrack, onEnded });
+    await Promise.all([...this.peers.values()].map((peer) => peer.replaceLocal(oldTrack, newTrack)));
+    return true;
+  }
+
+  /**
    * The `streams` field of a description: source of each local stream.
    * @returns {Record<string, Source>}
    */
@@ -300,6 +319,18 @@ export class MeshPeer {
   addLocal(local) {
     if (!this.sending || this.closed || !this.receives || this.senders.has(local.track)) return;
     this.senders.set(local.track, this.pc.addTrack(local.track, local.stream));
+  }
+
+  /**
+   * @param {MediaStreamTrack} oldTrack
+   * @param {MediaStreamTrack} newTrack
+   */
+  async replaceLocal(oldTrack, newTrack) {
+    const sender = this.senders.get(oldTrack);
+    if (!sender || this.closed) return;
+    this.senders.delete(oldTrack);
+    this.senders.set(newTrack, sender);
+    await sender.replaceTrack(newTrack);
   }
 
   /** @param {MediaStreamTrack} track */

@@ -173,6 +173,25 @@ export class PublisherConnection extends PeerSide {
   }
 
   /**
+   * Sends `newTrack` on `oldTrack`'s transceiver (RTCRtpSender.replaceTrack): no
+   * negotiation. Neither track is stopped.
+   * @param {MediaStreamTrack} oldTrack
+   * @param {MediaStreamTrack} newTrack
+   * @returns {Promise<boolean>} whether `oldTrack` was being sent
+   */
+  async replace(oldTrack, newTrack) {
+    const local = this.local.get(oldTrack);
+    if (!local || this.local.has(newTrack)) return false;
+    await local.transceiver.sender.replaceTrack(newTrack);
+    oldTrack.removeEventListener('ended', local.onEnded);
+    const onEnded = () => this.host.localTrackEnded(newTrack, local.source);
+    newTrack.addEventListener('ended', onEnded);
+    this.local.delete(oldTrack);
+    this.local.set(newTrack, { ...local, track: newTrack, onEnded });
+    return true;
+  }
+
+  /**
    * The `sources` field of a publish-offer: mid to source for every track sent.
    * Only valid after setLocalDescription, which assigns mids.
    */

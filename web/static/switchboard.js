@@ -65,6 +65,8 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
  * @property {string} participant id of the participant that publishes it
  * @property {Kind} kind
  * @property {Source} source
+ * @property {boolean} [muted] whether an administrator muted it (track-muted): the
+ *   server does not forward it meanwhile
  */
 
 /**
@@ -254,6 +256,12 @@ export class SwitchboardClient {
     this.onerror = null;
     /** @type {((deadline: Date | null) => void) | null} the server is shutting down: the call goes on until it ends or until `deadline` (null: none); no new joins */
     this.ondraining = null;
+    /** @type {string[]} who speaks in the room now (participant ids, loudest first; may include this client): the latest active-speaker */
+    this.speakers = [];
+    /** @type {((speakers: string[]) => void) | null} the active speakers changed (see `speakers`) */
+    this.onactivespeaker = null;
+    /** @type {((info: TrackInfo) => void) | null} an administrator muted or unmuted a track (`info.muted`), this client's own included */
+    this.ontrackmuted = null;
 
     /** @type {Transport | null} */
     this.transport = null;
@@ -416,6 +424,25 @@ export class SwitchboardClient {
     this.muted[kind] = muted;
     const source = kind === 'audio' ? 'microphone' : 'camera';
     for (const track of this.tracksOf(source)) track.enabled = !muted;
+  }
+
+  /**
+   * Sends `newTrack` in place of the published `oldTrack` (another camera or
+   * microphone), on the same transceivers: no renegotiation, the others keep their
+   * tile and their decoder. `newTrack` takes over the source and, for a camera or
+   * microphone, the mute state (see setMuted). Both tracks are left running.
+   * @param {MediaStreamTrack} oldTrack
+   * @param {MediaStreamTrack} newTrack  of the same kind
+   * @returns {Promise<boolean>} whether `oldTrack` was published (else nothing changed)
+   */
+  async replaceTrack(oldTrack, newTrack) {
+    this.requireJoined('replaceTrack');
+    if (oldTrack.kind !== newTrack.kind) {
+      throw new SwitchboardError('bad-request', `replaceTrack: a ${oldTrack.kind} track cannot be replaced by a ${newTrack.kind} track`);
+    }
+    const screen = this.tracksOf('screen').includes(oldTrack);
+    if (!screen) newTrack.enabled = !this.muted[/** @type {Kind} */ (newTrack.kind)];
+    return this.mesh ? this.mesh.replace(oldTrack, newTrack) : this.publisher.replace(oldTrack, newTrack);
   }
 
   /**
@@ -643,6 +670,8 @@ export class SwitchboardClient {
       case 'relay': return this.handleRelay(m);
       case 'error': return this.handleError(m);
       case 'draining': return this.handleDraining(m);
+      case 'active-speaker': return this.handleActiveSpeaker(m);
+      case 'track-muted': return this.handleTrackMuted(m);
       case 'pong': return; // a late pong, after its request timed out
       default: console.debug('switchboard: ignoring message of unknown type', m.type);
     }
@@ -781,6 +810,27 @@ export class SwitchboardClient {
   handleDraining(m) {
     const deadline = typeof m.deadline === 'string' ? new Date(m.deadline) : null;
     this.ondraining?.(deadline && !Number.isNaN(deadline.getTime()) ? deadline : null);
+  }
+
+  /**
+   * @private
+   * @param {Record<string, unknown>} m
+   */
+  handleActiveSpeaker(m) {
+    if (!Array.isArray(m.participants)) return;
+    this.speakers = m.participants.filter((id) => typeof id === 'string');
+    this.onactivespeaker?.(this.speakers);
+  }
+
+  /**
+   * @private
+   * @param {Record<string, unknown>} m
+   */
+  handleTrackMuted(m) {
+    if (!isTrackInfo(m.track)) return;
+    const info = { ...m.track, muted: m.track.muted === true };
+    this.participants.get(info.participant)?.tracks.set(info.id, info);
+    this.ontrackmuted?.(info);
   }
 
   /**
