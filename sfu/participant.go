@@ -36,6 +36,15 @@ type Participant struct {
 	leaveOnce sync.Once
 }
 
+// SetMuted records that the participant muted (true) or unmuted its source src, as
+// its client says: the tracks of src it publishes, now and later, carry
+// TrackInfo.SelfMuted, and everyone in the room is told of each change through
+// TrackObserver.TrackMuted. Forwarding goes on: a muted source sends silence or black
+// frames. It fails with ErrNoRoom once the room is gone.
+func (p *Participant) SetMuted(src Source, muted bool) error {
+	return p.room.setSelfMuted(p, src, muted)
+}
+
 // ID is the participant's server-assigned id.
 func (p *Participant) ID() ParticipantID { return p.id }
 

@@ -40,6 +40,9 @@ type Room struct {
 type member struct {
 	p      *Participant
 	tracks []*Track
+	// selfMuted are the sources p said it muted (Participant.SetMuted); nil until
+	// it says anything.
+	selfMuted map[Source]bool
 }
 
 func (m *member) ID() ParticipantID     { return m.p.id }
@@ -95,6 +98,7 @@ func (r *Room) publish(p *Participant, t *Track) {
 			return // p left while its track was starting
 		}
 		m.tracks = append(m.tracks, t)
+		t.selfMuted.Store(m.selfMuted[t.info.Source])
 		for o := range r.members.All() {
 			if o != m {
 				tellTracks(o.p, "track-published notice", func(obs TrackObserver) { obs.TrackPublished(t.Info()) })
@@ -104,6 +108,34 @@ func (r *Room) publish(p *Participant, t *Track) {
 		r.retarget()
 		r.notify("track-published event", func(ev RoomEvents) { ev.TrackPublished(r.id, p.info(nil), t.Info()) })
 	})
+}
+
+// setSelfMuted records that p muted (or unmuted) its source, for the tracks of that
+// source it publishes now and later, and tells everyone in the room, p included, of
+// each track whose state changed.
+func (r *Room) setSelfMuted(p *Participant, src Source, muted bool) error {
+	if !r.ops.do(func() {
+		m := r.find(p.id)
+		if m == nil {
+			return
+		}
+		if m.selfMuted == nil {
+			m.selfMuted = make(map[Source]bool, 3)
+		}
+		m.selfMuted[src] = muted
+		for _, t := range m.tracks {
+			if t.info.Source != src || t.selfMuted.Swap(muted) == muted {
+				continue
+			}
+			info := t.Info()
+			for o := range r.members.All() {
+				tellTracks(o.p, "track-muted notice", func(obs TrackObserver) { obs.TrackMuted(info) })
+			}
+		}
+	}) {
+		return ErrNoRoom
+	}
+	return nil
 }
 
 // unpublish removes t from p's tracks and from every subscriber. Unpublishing a track

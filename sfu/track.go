@@ -23,6 +23,10 @@ type TrackInfo struct {
 	Source      Source
 	// Muted is set while an administrator has stopped the track's forwarding.
 	Muted bool
+	// SelfMuted is set while the publisher says it muted the track's source
+	// (Participant.SetMuted): it sends silence or black frames, which are forwarded as
+	// they come.
+	SelfMuted bool
 }
 
 // keyframeInterval is the least time between two keyframe requests sent to one
@@ -65,6 +69,7 @@ type Track struct {
 	recv      recvStats     // stats.go
 	counters  trackCounters // for metrics (metrics.go)
 	muted     atomic.Bool   // forward nothing: an administrator muted the track
+	selfMuted atomic.Bool   // the publisher muted its source (TrackInfo.SelfMuted)
 	paused    atomic.Bool   // audio not forwarded: not among a large room's loudest
 
 	// levelExt is the id of the audio level header extension the publisher
@@ -98,6 +103,7 @@ func newTrack(info TrackInfo, codec webrtc.RTPCodecParameters, ssrc uint32,
 func (t *Track) Info() TrackInfo {
 	info := t.info
 	info.Muted = t.muted.Load()
+	info.SelfMuted = t.selfMuted.Load()
 	return info
 }
 

@@ -33,6 +33,7 @@ var handlers = map[string]handler{
 	wire.TypeSubscribeAnswer: {need: inSFU, run: (*Session).subscribeAnswer},
 	wire.TypeCandidate:       {need: inSFU, run: (*Session).candidate},
 	wire.TypeChat:            {need: joined, run: (*Session).chat},
+	wire.TypeMute:            {need: inSFU, run: (*Session).mute},
 	wire.TypeRelay:           {need: inMesh, run: (*Session).relay},
 	wire.TypeLeave:           {run: func(*Session, string, []byte) error { return ErrLeft }},
 	wire.TypePing:            {run: (*Session).ping},
@@ -212,4 +213,17 @@ func (s *Session) chat(_ string, frame []byte) error {
 func (s *Session) ping(id string, _ []byte) error {
 	s.send(wire.TypePong, id, nil)
 	return nil
+}
+
+// mute records that the client muted or unmuted one of its sources; the room is told.
+func (s *Session) mute(_ string, frame []byte) error {
+	var req wire.Mute
+	if err := decode(frame, &req); err != nil {
+		return err
+	}
+	src, ok := sfu.ParseSource(req.Source)
+	if !ok {
+		return protocolError(wire.CodeBadRequest, "source: camera, microphone or screen, not "+quote(req.Source))
+	}
+	return s.participant.SetMuted(src, req.Muted)
 }

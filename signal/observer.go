@@ -130,5 +130,5 @@ func participantToWire(p sfu.ParticipantInfo) wire.Participant {
 
 func trackToWire(mid string, t sfu.TrackInfo) wire.Track {
 	return wire.Track{Mid: mid, ID: string(t.ID), Participant: string(t.Participant), Kind: t.Kind.String(),
-		Source: string(t.Source), Muted: t.Muted}
+		Source: string(t.Source), Muted: t.Muted, SelfMuted: t.SelfMuted}
 }

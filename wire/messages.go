@@ -33,6 +33,14 @@ type ChatRequest struct {
 	Text string `json:"text"`
 }
 
+// Mute is the body of TypeMute: the client muted (Muted) or unmuted its Source
+// ("microphone", "camera" or "screen"). Everyone in the room is told through
+// TypeTrackMuted, the track's SelfMuted set.
+type Mute struct {
+	Source string `json:"source"`
+	Muted  bool   `json:"muted"`
+}
+
 // Relay is the body of a TypeRelay the client sends, in a mesh room: Data (a JSON
 // object) for the peer To. The peer gets it as Relayed.
 type Relay struct {
@@ -169,6 +177,8 @@ type Track struct {
 	Kind        string `json:"kind"`
 	Source      string `json:"source"`
 	Muted       bool   `json:"muted,omitempty"`
+	// SelfMuted is set while the publisher says it muted the track's source (Mute).
+	SelfMuted bool `json:"selfMuted,omitempty"`
 }
 
 // ICEServer is a STUN or TURN server for the client's connections, as the browser's

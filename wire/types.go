@@ -8,7 +8,9 @@ const (
 	TypeCandidate       = "candidate"
 	TypeChat            = "chat"
 	TypeLeave           = "leave"
-	TypePing            = "ping"
+	// TypeMute (body Mute) says the client muted or unmuted one of its sources.
+	TypeMute = "mute"
+	TypePing = "ping"
 	// TypeRelay is a message for one other peer of a mesh room (body Relay); the
 	// server sends it on as TypeRelay too (body Relayed), stamped with its sender.
 	TypeRelay = "relay"
