@@ -21,7 +21,7 @@ import (
 // in, in this order:
 //
 //  0. while the server drains (Drain), requests that open a session are refused
-//     (503, code draining, Retry-After); an SSE stream resuming its session is not;
+//     (503, code draining, Retry-After); a connection resuming its session is not;
 //  1. per-client limits, for requests that open a session: sessions held by the
 //     client's address, and how fast it opens new ones (429 or 503, Retry-After);
 //  2. the Origin of browser pages, where cookies-free browser access matters
@@ -66,10 +66,16 @@ type route struct {
 	// stream: the request is a long-lived signaling stream (WebSocket, SSE), exempt
 	// from the deadlines of ordinary requests.
 	stream bool
-	// resumes: a request with Last-Event-ID resumes an SSE session. The event id
-	// carries the session's secret, which the transport checks, so it needs no
-	// token: the token may have expired since; the session it opened has not.
+	// resumes: a request that resumes a session (resuming) needs no token: it
+	// carries the session's secret, which the transport checks, and the token may
+	// have expired since; the session it opened has not.
 	resumes bool
+}
+
+// resuming reports whether r resumes a session: an SSE stream with Last-Event-ID, a
+// WebSocket with the query parameter resume (signal/ws).
+func resuming(r *http.Request) bool {
+	return r.Header.Get("Last-Event-ID") != "" || r.URL.Query().Get("resume") != ""
 }
 
 func queryRoom(r *http.Request) string { return r.URL.Query().Get("room") }
@@ -195,7 +201,7 @@ func (s *Server) checkToken(rt route, r *http.Request, room string) (context.Con
 	case session, tokenInfo:
 		return ctx, nil
 	case joinRoom:
-		if rt.resumes && r.Header.Get("Last-Event-ID") != "" {
+		if rt.resumes && resuming(r) {
 			return ctx, nil
 		}
 		a, err := s.joinAccess(r, room)
