@@ -27,12 +27,14 @@
 import { SSETransport, SwitchboardError, WebSocketTransport, closeError, sseUrl, transportFromQuery, webSocketUrl } from './transport.js';
 import { PublisherConnection, SubscriberConnection } from './peers.js';
 import { MeshConnections, meshGrants } from './mesh.js';
+import { IceRestarter, ResumingWebSocketTransport } from './resume.js';
 
-export { SSETransport, SwitchboardError, WebSocketTransport, sseUrl, transportFromQuery, webSocketUrl };
+export { ResumingWebSocketTransport, SSETransport, SwitchboardError, WebSocketTransport, sseUrl, transportFromQuery, webSocketUrl };
 
 /** @import { Transport, TransportFactory } from './transport.js' */
 /** @import { PeerHost } from './peers.js' */
 /** @import { MeshHost } from './mesh.js' */
+/** @import { IceRestartHost } from './resume.js' */
 
 /** Keepalive period; the server drops a session that sends nothing for 30 s. */
 export const PING_INTERVAL_MS = 10_000;
@@ -111,7 +113,8 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
  * @typedef {object} ClientOptions
  * @property {string} [baseUrl]   URL of the page the server serves; defaults to the
  *   current location. Transport URLs are resolved against it.
- * @property {TransportFactory} [transport] defaults to a WebSocket at `<baseUrl>ws`
+ * @property {TransportFactory} [transport] defaults to a WebSocket at `<baseUrl>ws` that
+ *   resumes its session when the connection drops (resume.js)
  * @property {number} [requestTimeoutMs]
  * @property {string} [token] a join token, for a server that requires one (see
  *   docs/auth.md); it is checked at `<baseUrl>v1/token` before connecting, so that a
@@ -203,13 +206,14 @@ function defaultSource(track) {
  * `closed`, make a new client to join again.
  * @implements {PeerHost}
  * @implements {MeshHost}
+ * @implements {IceRestartHost}
  */
 export class SwitchboardClient {
   /** @param {ClientOptions} [options] */
   constructor(options = {}) {
     this.baseUrl = options.baseUrl ?? globalThis.location?.href ?? '';
     /** @type {TransportFactory} */
-    this.transportFactory = options.transport ?? ((base, params) => new WebSocketTransport(webSocketUrl(base, params)));
+    this.transportFactory = options.transport ?? ((base, params) => new ResumingWebSocketTransport(webSocketUrl(base, params)));
     this.token = options.token ?? '';
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
 
@@ -254,6 +258,15 @@ export class SwitchboardClient {
     this.onerror = null;
     /** @type {((deadline: Date | null) => void) | null} the server is shutting down: the call goes on until it ends or until `deadline` (null: none); no new joins */
     this.ondraining = null;
+    /** @type {((reconnecting: boolean) => void) | null} see `reconnecting` */
+    this.onreconnecting = null;
+    /** Whether the client is restoring its connection to the call: its signaling
+     * reconnects, or one of its media connections restarts ICE. `state` stays
+     * `joined` meanwhile: the participant is still in the room. */
+    this.reconnecting = false;
+    /** whether the transport is reconnecting (its onreconnecting) */
+    this.transportReconnecting = false;
+    this.ice = new IceRestarter(this);
 
     /** @type {Transport | null} */
     this.transport = null;
@@ -328,6 +341,10 @@ export class SwitchboardClient {
     this.transport = transport;
     transport.onmessage = (message) => this.handleMessage(message);
     transport.onclose = (info) => this.fail(closeError(info));
+    transport.onreconnecting = (on) => {
+      this.transportReconnecting = on;
+      this.restartingChanged();
+    };
     let reply;
     try {
       reply = await this.request({ type: 'join', room, name, ...(options.mode ? { mode: options.mode } : {}) });
@@ -526,6 +543,7 @@ export class SwitchboardClient {
    */
   peerStateChanged(target, state) {
     this.onconnectionstate?.(target, state);
+    if (this.state === 'joined' && (target === 'publisher' || target === 'subscriber')) this.ice.changed(target, state);
     if (state === 'failed' && this.state === 'joined') {
       const which = target === 'publisher' ? 'sending' : target === 'subscriber' ? 'receiving' : 'peer-to-peer';
       this.report(new SwitchboardError('ice-failed', `The ${which} media connection failed; the network may block WebRTC.`));
@@ -552,6 +570,43 @@ export class SwitchboardClient {
     this.unpublish(track).catch((err) => this.report(err instanceof SwitchboardError ? err
       : new SwitchboardError('negotiation-failed', String(err), { cause: err })));
     this.onlocaltrackended?.(track, source);
+  }
+
+  /**
+   * Restarts ICE on a connection that went down (IceRestarter): the publisher with
+   * an offer made after restartIce(), the subscriber by asking the server for one.
+   * @param {Target} target
+   */
+  restartIce(target) {
+    if (this.state !== 'joined') return;
+    if (target === 'subscriber') {
+      this.sendQuietly({ type: 'restart-ice', target: 'subscriber' });
+      return;
+    }
+    const pc = this.publisher.pc;
+    if (!pc) return;
+    pc.restartIce();
+    this.publisher.negotiate().catch((err) => {
+      // The next restart tries again while the connection stays down.
+      console.warn('switchboard: ICE restart of the publisher failed', err);
+    });
+  }
+
+  /**
+   * @param {Target} target
+   * @returns {RTCPeerConnectionState | null}
+   */
+  connectionState(target) {
+    const pc = target === 'publisher' ? this.publisher.pc : this.subscriber.pc;
+    return pc ? pc.connectionState : null;
+  }
+
+  /** Recomputes `reconnecting` and tells the application when it changed. */
+  restartingChanged() {
+    const now = this.state === 'joined' && (this.transportReconnecting || this.ice.restarting());
+    if (now === this.reconnecting) return;
+    this.reconnecting = now;
+    this.onreconnecting?.(now);
   }
 
   // ---- private ----
@@ -605,6 +660,7 @@ export class SwitchboardClient {
       pending.reject(err);
     }
     this.pendingRequests.clear();
+    this.ice.close();
     this.publisher.close();
     this.subscriber.close();
     this.mesh?.close();
@@ -615,7 +671,9 @@ export class SwitchboardClient {
   ping() {
     this.request({ type: 'ping' }).catch((err) => {
       if (err instanceof SwitchboardError && err.code === 'timeout') {
-        this.fail(new SwitchboardError('connection-lost', 'The server stopped answering.'));
+        // A transport that can resume takes the connection for dead and reconnects.
+        if (this.transport?.drop) this.transport.drop();
+        else this.fail(new SwitchboardError('connection-lost', 'The server stopped answering.'));
       }
     });
   }

@@ -7,6 +7,8 @@
  * @module transport
  */
 
+import { ResumingWebSocketTransport } from './resume.js';
+
 /**
  * How a transport ended.
  * @typedef {object} TransportCloseInfo
@@ -24,6 +26,10 @@
  * @property {() => void} close
  * @property {((message: unknown) => void) | null} onmessage
  * @property {((info: TransportCloseInfo) => void) | null} onclose
+ * @property {((reconnecting: boolean) => void) | null} [onreconnecting]  for a
+ *   transport that reconnects by itself: called when it starts and when it is back
+ * @property {() => void} [drop]  for such a transport: take the connection for dead
+ *   and reconnect
  */
 
 /**
@@ -42,8 +48,8 @@
 
 /**
  * An error with a stable `code`: the server's error code (see docs/protocol.md), or one
- * of this module's: `unreachable`, `connection-lost`, `timeout`, `closed`, `bad-state`,
- * `bad-request`, `protocol`, `ice-failed`, `negotiation-failed`.
+ * of this module's: `unreachable`, `connection-lost`, `cannot-resume`, `timeout`, `closed`,
+ * `bad-state`, `bad-request`, `protocol`, `ice-failed`, `negotiation-failed`.
  */
 export class SwitchboardError extends Error {
   /**
@@ -165,6 +171,9 @@ export function closeError(info) {
     return new SwitchboardError('unreachable', 'Cannot reach the Switchboard server.');
   }
   const reason = info.reason ? `: ${info.reason}` : '';
+  if (info.code === 1008 && info.reason === 'cannot resume') {
+    return new SwitchboardError('cannot-resume', 'The connection was away too long to resume the session.');
+  }
   switch (info.code) {
     case 1000: return new SwitchboardError('connection-lost', `The server closed the connection${reason}.`);
     case 1001: return new SwitchboardError('connection-lost', 'The server is shutting down or restarting.');
@@ -370,7 +379,8 @@ export class SSETransport {
 
 /**
  * The transport the page's address asks for: `?transport=sse` selects
- * {@link SSETransport}; anything else, the WebSocket.
+ * {@link SSETransport}; anything else, the WebSocket that resumes its session
+ * ({@link ResumingWebSocketTransport}).
  * @param {string} search  `location.search`
  * @returns {TransportFactory}
  */
@@ -378,5 +388,5 @@ export function transportFromQuery(search) {
   if (new URLSearchParams(search).get('transport') === 'sse') {
     return (base, params) => new SSETransport(sseUrl(base, params));
   }
-  return (base, params) => new WebSocketTransport(webSocketUrl(base, params));
+  return (base, params) => new ResumingWebSocketTransport(webSocketUrl(base, params));
 }
