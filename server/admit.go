@@ -66,17 +66,22 @@ type route struct {
 	// stream: the request is a long-lived signaling stream (WebSocket, SSE), exempt
 	// from the deadlines of ordinary requests.
 	stream bool
-	// resumes: a request that resumes a session (resuming) needs no token: it
+	// resumes, when set, reports whether a request resumes a session (each
+	// transport has its own way of saying so). Such a request needs no token: it
 	// carries the session's secret, which the transport checks, and the token may
 	// have expired since; the session it opened has not.
-	resumes bool
+	resumes func(*http.Request) bool
 }
 
-// resuming reports whether r resumes a session: an SSE stream with Last-Event-ID, a
-// WebSocket with the query parameter resume (signal/ws).
-func resuming(r *http.Request) bool {
-	return r.Header.Get("Last-Event-ID") != "" || r.URL.Query().Get("resume") != ""
-}
+// sseResumes: an SSE stream with Last-Event-ID resumes its session.
+func sseResumes(r *http.Request) bool { return r.Header.Get("Last-Event-ID") != "" }
+
+// wsResumes: a WebSocket with the query parameter resume resumes its session
+// (signal/ws).
+func wsResumes(r *http.Request) bool { return r.URL.Query().Get("resume") != "" }
+
+// resuming reports whether r, to rt, resumes a session.
+func (rt route) resuming(r *http.Request) bool { return rt.resumes != nil && rt.resumes(r) }
 
 func queryRoom(r *http.Request) string { return r.URL.Query().Get("room") }
 func pathRoom(r *http.Request) string  { return r.PathValue("room") }
@@ -201,7 +206,7 @@ func (s *Server) checkToken(rt route, r *http.Request, room string) (context.Con
 	case session, tokenInfo:
 		return ctx, nil
 	case joinRoom:
-		if rt.resumes && resuming(r) {
+		if rt.resuming(r) {
 			return ctx, nil
 		}
 		a, err := s.joinAccess(r, room)

@@ -95,7 +95,7 @@ func (s *Server) participants() int {
 // refuseDraining refuses a request that would open a session while the server
 // drains; a connection that resumes its session goes on.
 func (s *Server) refuseDraining(rt route, r *http.Request) error {
-	if !s.drain.active() || (rt.resumes && resuming(r)) {
+	if !s.drain.active() || rt.resuming(r) {
 		return nil
 	}
 	return &Refusal{Status: http.StatusServiceUnavailable, Code: "draining",

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -201,4 +203,102 @@ func TestCannotResume(t *testing.T) {
 	if got := websocket.CloseStatus(err); got != websocket.StatusPolicyViolation {
 		t.Errorf("closed with %v (%v), want %v", got, err, websocket.StatusPolicyViolation)
 	}
+}
+
+// TestResumableLeavesOnClose: a resumable session whose client closes its WebSocket
+// with a close frame ends at once, without waiting for the grace period (an hour
+// here): the others are told the participant left.
+func TestResumableLeavesOnClose(t *testing.T) {
+	ts := startServerWith(t, modeWS, server.Config{SSE: sse.Options{GracePeriod: time.Hour}})
+	bob := joinPeer(t, ts, "door", "bob")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	alice, err := client.Join(ctx, ts.WSURL, "door", "alice", client.Options{Reconnect: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.Close()
+	expectEventWithin(t, bob.Client, 10*time.Second, func(e client.Event) bool {
+		return e.Type == "participant-left" && e.Participant().ID == alice.Self.ID
+	}, "participant-left for alice")
+}
+
+// TestResumeTakesOver: a connection that resumes a session whose first connection
+// the server still holds takes it over: the first is closed with 1008 "resumed on
+// another connection", the second gets resumed and then the session's messages.
+func TestResumeTakesOver(t *testing.T) {
+	ts := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dial := func(query string) *websocket.Conn {
+		c, _, err := websocket.Dial(ctx, ts.WSURL+"?"+query, &websocket.DialOptions{HTTPClient: ts.client})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.CloseNow() })
+		return c
+	}
+	read := func(c *websocket.Conn) map[string]any {
+		t.Helper()
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	first := dial("resumable=1")
+	session := read(first)
+	token, _ := session["resume"].(string)
+	if session["type"] != "session" || token == "" {
+		t.Fatalf("first message %v, want a session with a resume token", session)
+	}
+	if err := first.Write(ctx, websocket.MessageText, []byte(`{"type":"ping","id":"1"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if m := read(first); m["type"] != "pong" {
+		t.Fatalf("got %v, want pong", m)
+	}
+
+	second := dial("resume=" + token + "&last=1")
+	if m := read(second); m["type"] != "resumed" || m["last"] != 1.0 {
+		t.Fatalf("got %v, want resumed after 1", m)
+	}
+	_, _, err := first.Read(ctx)
+	if got := websocket.CloseStatus(err); got != websocket.StatusPolicyViolation {
+		t.Errorf("first connection closed with %v (%v), want %v", got, err, websocket.StatusPolicyViolation)
+	}
+	if err := second.Write(ctx, websocket.MessageText, []byte(`{"type":"ping","id":"2"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if m := read(second); m["type"] != "pong" || m["re"] != "2" {
+		t.Fatalf("got %v, want the pong of ping 2", m)
+	}
+}
+
+// TestResumeNeedsNoToken: on a server with API keys, a WebSocket that resumes needs
+// no join token (the resume token is the session's authority), and is let in only to
+// be told whether it can resume; the resume parameter does not stand in for a token
+// on the SSE stream.
+func TestResumeNeedsNoToken(t *testing.T) {
+	ts := startAuthServer(t, modeWS)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, ts.WSURL+"?room=standup&resume=w_nosuch.secret&last=0", nil)
+	if err != nil {
+		t.Fatalf("a resuming WebSocket without a token was refused: %v", err)
+	}
+	defer c.CloseNow()
+	_, b, err := c.Read(ctx)
+	if err != nil || !strings.Contains(string(b), `"code":"cannot-resume"`) {
+		t.Fatalf("got %s (%v), want cannot-resume", b, err)
+	}
+	res := httpDo(t, http.MethodGet, ts.SSEURL+"?room=standup&resume=w_nosuch.secret", "", "", nil)
+	if res.status != http.StatusUnauthorized {
+		t.Errorf("SSE stream with resume= and no token: %d %s, want 401", res.status, res.body)
+	}
+	assertNothingCreated(t, ts)
 }

@@ -298,9 +298,9 @@ func New(cfg Config) (*Server, error) {
 // register mounts every route, each behind admission (admit.go).
 func (s *Server) register(wsHandler, compat http.Handler) {
 	s.handle(route{pattern: "GET /ws", entry: joinRoom, room: queryRoom, origin: true, creates: true, stream: true,
-		resumes: true}, s.track(s.metrics.countSessions("websocket", wsHandler)))
+		resumes: wsResumes}, s.track(s.metrics.countSessions("websocket", wsHandler)))
 	s.handle(route{pattern: "GET /sse", entry: joinRoom, room: queryRoom, origin: true, creates: true, stream: true,
-		resumes: true}, s.track(s.metrics.countSessions("sse", s.sse)))
+		resumes: sseResumes}, s.track(s.metrics.countSessions("sse", s.sse)))
 	// The POSTs of an SSE session are bound to it by its secret, not by a token.
 	s.handle(route{pattern: "POST /sse/{session}", entry: session, origin: true}, s.track(s.sse))
 	s.handle(route{pattern: "GET /compat/sfu-ws", entry: joinRoom, room: compatRoom, origin: true, creates: true,

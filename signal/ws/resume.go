@@ -191,8 +191,9 @@ func (a *attachment) Run(ctx context.Context) error {
 				return errTakenOver
 			}
 			for _, ev := range events {
-				if !a.conn.Send(ev) {
-					return errDetached // not reading: it may come back for the rest
+				if !a.conn.Send(ev) { // the client is not reading: as without resuming
+					a.rs.sig.End(signal.ErrSlowConsumer)
+					return signal.ErrSlowConsumer
 				}
 			}
 			if ended {
