@@ -96,10 +96,12 @@ func (h *Handler) serveResume(c *wsconn.Conn, token, lastText string) {
 		gen, wake, err = rs.out.Attach(last)
 	}
 	if err != nil {
+		c.Log().Info("websocket session cannot resume", "err", err)
 		c.Send(encode(wire.TypeError, wire.Error{Code: wire.CodeCannotResume, Message: "cannot resume the session: " + err.Error()}))
 		_ = c.Serve(h.context(), refused{})
 		return
 	}
+	c.Log().Info("websocket session resumed", "session", rs.id, "last", last)
 	c.Send(encode(wire.TypeResumed, wire.Resumed{Last: last}))
 	h.attach(c, rs, gen, wake)
 }
@@ -109,6 +111,8 @@ func (h *Handler) serveResume(c *wsconn.Conn, token, lastText string) {
 func (h *Handler) attach(c *wsconn.Conn, rs *resumable, gen uint64, wake <-chan struct{}) {
 	a := &attachment{rs: rs, gen: gen, wake: wake, conn: c, lost: make(chan error, 1)}
 	if reason := c.Serve(h.context(), a); reason == errDetached {
+		c.Log().Info("websocket dropped: the session waits for its client", "session", rs.id,
+			"grace", h.Pending.GracePeriod())
 		h.Pending.Lost(rs.out, gen, func() { rs.sig.End(ErrConnectionLost) })
 	}
 }

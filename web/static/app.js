@@ -567,6 +567,7 @@ function wireClient(client) {
   client.onconnectionstate = (target, state) => {
     if (call?.client !== client) return;
     call.media.set(target, state);
+    if (state === 'connected') clearNotice('ice-failed'); // an ICE restart brought it back
     renderState(client.state);
   };
 }
