@@ -27,9 +27,9 @@
 import { SSETransport, SwitchboardError, WebSocketTransport, closeError, sseUrl, transportFromQuery, webSocketUrl } from './transport.js';
 import { PublisherConnection, SubscriberConnection } from './peers.js';
 import { MeshConnections, meshGrants } from './mesh.js';
-import { IceRestarter, ResumingWebSocketTransport } from './resume.js';
+import { IceRestarter } from './resume.js';
 
-export { ResumingWebSocketTransport, SSETransport, SwitchboardError, WebSocketTransport, sseUrl, transportFromQuery, webSocketUrl };
+export { SSETransport, SwitchboardError, WebSocketTransport, sseUrl, transportFromQuery, webSocketUrl };
 
 /** @import { Transport, TransportFactory } from './transport.js' */
 /** @import { PeerHost } from './peers.js' */
@@ -114,7 +114,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
  * @property {string} [baseUrl]   URL of the page the server serves; defaults to the
  *   current location. Transport URLs are resolved against it.
  * @property {TransportFactory} [transport] defaults to a WebSocket at `<baseUrl>ws` that
- *   resumes its session when the connection drops (resume.js)
+ *   resumes its session when the connection drops
  * @property {number} [requestTimeoutMs]
  * @property {string} [token] a join token, for a server that requires one (see
  *   docs/auth.md); it is checked at `<baseUrl>v1/token` before connecting, so that a
@@ -213,7 +213,7 @@ export class SwitchboardClient {
   constructor(options = {}) {
     this.baseUrl = options.baseUrl ?? globalThis.location?.href ?? '';
     /** @type {TransportFactory} */
-    this.transportFactory = options.transport ?? ((base, params) => new ResumingWebSocketTransport(webSocketUrl(base, params)));
+    this.transportFactory = options.transport ?? ((base, params) => new WebSocketTransport(webSocketUrl(base, params)));
     this.token = options.token ?? '';
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
 
@@ -570,35 +570,6 @@ export class SwitchboardClient {
     this.unpublish(track).catch((err) => this.report(err instanceof SwitchboardError ? err
       : new SwitchboardError('negotiation-failed', String(err), { cause: err })));
     this.onlocaltrackended?.(track, source);
-  }
-
-  /**
-   * Restarts ICE on a connection that went down (IceRestarter): the publisher with
-   * an offer made after restartIce(), the subscriber by asking the server for one.
-   * @param {Target} target
-   */
-  restartIce(target) {
-    if (this.state !== 'joined') return;
-    if (target === 'subscriber') {
-      this.sendQuietly({ type: 'restart-ice', target: 'subscriber' });
-      return;
-    }
-    const pc = this.publisher.pc;
-    if (!pc) return;
-    pc.restartIce();
-    this.publisher.negotiate().catch((err) => {
-      // The next restart tries again while the connection stays down.
-      console.warn('switchboard: ICE restart of the publisher failed', err);
-    });
-  }
-
-  /**
-   * @param {Target} target
-   * @returns {RTCPeerConnectionState | null}
-   */
-  connectionState(target) {
-    const pc = target === 'publisher' ? this.publisher.pc : this.subscriber.pc;
-    return pc ? pc.connectionState : null;
   }
 
   /** Recomputes `reconnecting` and tells the application when it changed. */
