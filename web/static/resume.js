@@ -15,6 +15,10 @@
 export const ICE_DOWN_MS = 2_000;
 /** While a connection stays down after a restart, the next one comes this much later. */
 const ICE_RETRY_MS = 3_000;
+/** For this long after the signaling came back from a drop, a connection that is or
+ * goes down restarts at once: the network has changed, its old path is likely gone,
+ * and the server gives up on a silent connection after 9 s. */
+const NETWORK_CHANGED_MS = 10_000;
 
 /**
  * What the ICE restarts need from the session: its state, its two connections, a way
@@ -29,7 +33,8 @@ const ICE_RETRY_MS = 3_000;
 
 /**
  * Restarts ICE on a connection that stays `disconnected` for {@link ICE_DOWN_MS} or
- * goes `failed`, and again every few seconds while it stays down.
+ * goes `failed` (at once, for a while after the signaling came back from a drop:
+ * networkChanged), and again every few seconds while it stays down.
  */
 export class IceRestarter {
   /** @param {IceRestartHost} host */
@@ -41,6 +46,20 @@ export class IceRestarter {
     this.pending = new Set();
     /** how many restarts were made */
     this.count = 0;
+    /** until when a connection that goes down restarts at once (networkChanged) */
+    this.hurryUntil = 0;
+  }
+
+  /**
+   * The signaling came back from a drop: the network changed. Connections that are
+   * down restart now, and those that go down soon restart without waiting.
+   */
+  networkChanged() {
+    this.hurryUntil = Date.now() + NETWORK_CHANGED_MS;
+    for (const target of /** @type {Target[]} */ (['publisher', 'subscriber'])) {
+      const state = (target === 'publisher' ? this.host.publisher.pc : this.host.subscriber.pc)?.connectionState;
+      if ((state === 'disconnected' || state === 'failed') && !this.pending.has(target)) this.schedule(target, 0);
+    }
   }
 
   /** Whether a restart is in progress: a connection restarted and not back yet. */
@@ -55,7 +74,7 @@ export class IceRestarter {
    */
   changed(target, state) {
     if (state === 'disconnected') {
-      if (!this.timers.has(target)) this.schedule(target, ICE_DOWN_MS);
+      if (!this.timers.has(target)) this.schedule(target, Date.now() < this.hurryUntil ? 0 : ICE_DOWN_MS);
       return;
     }
     if (state === 'failed') {

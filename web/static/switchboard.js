@@ -343,6 +343,7 @@ export class SwitchboardClient {
     transport.onclose = (info) => this.fail(closeError(info));
     transport.onreconnecting = (on) => {
       this.transportReconnecting = on;
+      if (!on) this.ice.networkChanged();
       this.restartingChanged();
     };
     let reply;
