@@ -21,6 +21,11 @@ const (
 	iceCheckEvery = 250 * time.Millisecond
 	// iceRestartWithin bounds one restart's negotiation.
 	iceRestartWithin = 10 * time.Second
+	// networkChangedFor: after the signaling resumed from a drop (the network
+	// changed), a connection that is or goes disconnected restarts at once for this
+	// long: its old path is likely gone, and the server gives up on a silent
+	// connection after 9 s.
+	networkChangedFor = 10 * time.Second
 )
 
 // iceWatch follows one connection's state for watchICE.
@@ -29,8 +34,9 @@ type iceWatch struct {
 	busy                 atomic.Bool // a restart is being negotiated
 }
 
-// due reports whether the connection in state s, at now, needs an ICE restart.
-func (w *iceWatch) due(s webrtc.PeerConnectionState, now time.Time) bool {
+// due reports whether the connection in state s, at now, needs an ICE restart;
+// hurry: a disconnected one does not wait for iceDownFor.
+func (w *iceWatch) due(s webrtc.PeerConnectionState, now time.Time, hurry bool) bool {
 	switch s {
 	case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed:
 		if w.downSince.IsZero() {
@@ -40,7 +46,7 @@ func (w *iceWatch) due(s webrtc.PeerConnectionState, now time.Time) bool {
 		w.downSince = time.Time{}
 		return false
 	}
-	if s == webrtc.PeerConnectionStateDisconnected && now.Sub(w.downSince) < iceDownFor {
+	if s == webrtc.PeerConnectionStateDisconnected && !hurry && now.Sub(w.downSince) < iceDownFor {
 		return false
 	}
 	if w.busy.Load() || now.Sub(w.restarted) < iceRestartEvery {
@@ -51,10 +57,12 @@ func (w *iceWatch) due(s webrtc.PeerConnectionState, now time.Time) bool {
 }
 
 // watchICE restarts ICE on a connection that stays disconnected for iceDownFor or
-// fails (Options.Reconnect): the publisher with an offer made with iceRestart, the
+// fails (Options.Reconnect), at once after the signaling resumed (networkChangedFor): the publisher with an offer made with iceRestart, the
 // subscriber by asking the server for one (restart-ice). It runs until Close.
 func (c *Client) watchICE() {
 	var pub, sub iceWatch
+	var resumes int
+	var hurryUntil time.Time
 	t := time.NewTicker(iceCheckEvery)
 	defer t.Stop()
 	for {
@@ -64,10 +72,14 @@ func (c *Client) watchICE() {
 			return
 		}
 		now := time.Now()
-		if pc := c.pub.current.Load(); pc != nil && pub.due(pc.ConnectionState(), now) {
+		if n := c.Resumes(); n != resumes {
+			resumes, hurryUntil = n, now.Add(networkChangedFor)
+		}
+		hurry := now.Before(hurryUntil)
+		if pc := c.pub.current.Load(); pc != nil && pub.due(pc.ConnectionState(), now, hurry) {
 			c.restartICE(&pub, c.pub.restartICE)
 		}
-		if pc := c.sub.connection(); pc != nil && sub.due(pc.ConnectionState(), now) {
+		if pc := c.sub.connection(); pc != nil && sub.due(pc.ConnectionState(), now, hurry) {
 			c.restartICE(&sub, func(ctx context.Context) error {
 				return c.Send(ctx, wire.TypeRestartICE, wire.RestartICE{Target: wire.TargetSubscriber})
 			})
