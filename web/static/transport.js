@@ -83,6 +83,9 @@ export const RECONNECT_FOR_MS = 12_000;
 const BACKOFF_FIRST_MS = 250;
 /** The longest wait between two attempts. */
 const BACKOFF_MAX_MS = 2_000;
+/** Messages that may wait for a connection: a client reconnecting sends a few dozen
+ * (candidates, pings, a restart); one that piles up more has lost its way. */
+const MAX_WAITING = 1024;
 
 /**
  * `url` with `params` set in its query.
@@ -175,8 +178,14 @@ export class WebSocketTransport {
   send(message) {
     if (this.ended) throw new SwitchboardError('closed', 'the connection to the server is closed');
     const frame = JSON.stringify(message);
-    if (this.live) this.socket.send(frame);
-    else this.waiting.push(frame);
+    if (this.live) {
+      this.socket.send(frame);
+    } else if (this.waiting.length < MAX_WAITING) {
+      this.waiting.push(frame);
+    } else {
+      this.end({ opened: this.opened, code: 1006, reason: 'too many messages waiting for the connection' });
+      throw new SwitchboardError('closed', 'the connection to the server is closed');
+    }
   }
 
   close() {
@@ -287,6 +296,7 @@ export class WebSocketTransport {
     if (this.ended) return;
     this.ended = true;
     clearTimeout(this.timer);
+    this.socket.close(1000); // a socket still open or opening: the session ends with it
     this.onclose?.(info);
   }
 }
