@@ -14,7 +14,9 @@ import (
 	"net/http"
 	neturl "net/url"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/interceptor"
@@ -44,6 +46,13 @@ type Options struct {
 	// connects only through the TURN servers the server hands out in joined (its
 	// iceServers, which the connections use either way). Zero means all.
 	ICETransportPolicy webrtc.ICETransportPolicy
+	// Reconnect keeps the client in its room across network changes: a WebSocket
+	// that drops is reopened (with backoff, for 10 s) and resumes the session, with
+	// the messages missed meanwhile; a media connection that stays disconnected for
+	// 2 s or fails restarts ICE. (The SSE transport always resumes.) When the
+	// session cannot be resumed, the connection ends with ErrCannotResume: join
+	// again. Close then says goodbye with a close frame.
+	Reconnect bool
 }
 
 // NewAPI returns a Pion API with the default codecs and interceptors that offers
@@ -95,6 +104,8 @@ type Client struct {
 	nextID     int
 	readErr    error
 	iceServers []webrtc.ICEServer // from joined
+
+	iceRestarts atomic.Int64
 }
 
 // ErrClosed is returned once the connection to the server has ended.
@@ -111,7 +122,13 @@ func Connect(ctx context.Context, url string, opts Options) (*Client, error) {
 			return nil, err
 		}
 	}
-	conn, err := dial(ctx, url, opts.HTTPClient, opts.Token)
+	var conn transport
+	var err error
+	if opts.Reconnect && !strings.HasPrefix(url, "http") {
+		conn, err = dialResuming(ctx, url, opts.HTTPClient, opts.Token)
+	} else {
+		conn, err = dial(ctx, url, opts.HTTPClient, opts.Token)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -123,6 +140,9 @@ func Connect(ctx context.Context, url string, opts Options) (*Client, error) {
 	c.pub = &publisher{c: c}
 	c.sub = &subscriber{c: c}
 	go c.readLoop()
+	if opts.Reconnect {
+		go c.watchICE()
+	}
 	return c, nil
 }
 
@@ -261,8 +281,8 @@ func (c *Client) Leave(ctx context.Context) error {
 
 // Close ends both peer connections and the signaling connection, without a goodbye.
 func (c *Client) Close() {
+	_ = c.conn.Close() // first: a resuming WebSocket says goodbye before the read ends
 	c.cancel()
-	_ = c.conn.Close()
 	<-c.done
 	c.pub.close()
 	c.sub.close()
@@ -412,11 +432,14 @@ func (c *Client) WaitConnected(ctx context.Context) error {
 	}
 }
 
-// Resumes is how many times the SSE transport reopened a dropped stream and resumed
-// the session; always 0 on WebSocket.
+// Resumes is how many times the transport reopened a dropped connection and resumed
+// the session: the SSE transport, and a WebSocket with Options.Reconnect.
 func (c *Client) Resumes() int {
-	if w, ok := c.conn.(*sseWire); ok {
+	switch w := c.conn.(type) {
+	case *sseWire:
 		return int(w.resumed.Load())
+	case *resumingWS:
+		return int(w.resumes())
 	}
 	return 0
 }

@@ -23,6 +23,8 @@ type publisher struct {
 	// current is pc, for readers that must not wait for a negotiation.
 	current atomic.Pointer[webrtc.PeerConnection]
 	cands   pendingCandidates
+	// iceRestart: the next offer restarts ICE (icerestart.go). Guarded by mu.
+	iceRestart bool
 }
 
 // Publish adds track, sent as source ("camera", "microphone" or "screen"), and
@@ -65,11 +67,8 @@ func (c *Client) Unpublish(ctx context.Context, sender *webrtc.RTPSender) error 
 
 // negotiate sends an offer and applies the answer. p.mu is held.
 func (p *publisher) negotiate(ctx context.Context) error {
-	offer, err := p.pc.CreateOffer(nil)
+	offer, err := p.localOffer()
 	if err != nil {
-		return err
-	}
-	if err := p.pc.SetLocalDescription(offer); err != nil {
 		return err
 	}
 	sources := map[string]string{}

@@ -71,10 +71,11 @@ test('server gone: the page says the connection was lost, then that the server i
   const p = await joinByLink(browser, server.url, room, 'Lonely');
 
   await server.stop();
+  // The page tries to resume its session for 12 s before it says the connection is lost.
   await waitFor('the page to report the lost connection', async () => {
     assert.equal(await p.page.getAttribute('#state', 'data-state'), 'closed');
     assert.match(await noticeText(p, 'connection-lost'), /connection/i);
-  });
+  }, { timeout: 30_000 });
   assert.equal(await p.page.locator('#join-view').isVisible(), true, 'back at the join form');
 
   await p.page.click('#join-button');

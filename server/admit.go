@@ -21,7 +21,7 @@ import (
 // in, in this order:
 //
 //  0. while the server drains (Drain), requests that open a session are refused
-//     (503, code draining, Retry-After); an SSE stream resuming its session is not;
+//     (503, code draining, Retry-After); a connection resuming its session is not;
 //  1. per-client limits, for requests that open a session: sessions held by the
 //     client's address, and how fast it opens new ones (429 or 503, Retry-After);
 //  2. the Origin of browser pages, where cookies-free browser access matters
@@ -67,11 +67,22 @@ type route struct {
 	// stream: the request is a long-lived signaling stream (WebSocket, SSE), exempt
 	// from the deadlines of ordinary requests.
 	stream bool
-	// resumes: a request with Last-Event-ID resumes an SSE session. The event id
-	// carries the session's secret, which the transport checks, so it needs no
-	// token: the token may have expired since; the session it opened has not.
-	resumes bool
+	// resumes, when set, reports whether a request resumes a session (each
+	// transport has its own way of saying so). Such a request needs no token: it
+	// carries the session's secret, which the transport checks, and the token may
+	// have expired since; the session it opened has not.
+	resumes func(*http.Request) bool
 }
+
+// sseResumes: an SSE stream with Last-Event-ID resumes its session.
+func sseResumes(r *http.Request) bool { return r.Header.Get("Last-Event-ID") != "" }
+
+// wsResumes: a WebSocket with the query parameter resume resumes its session
+// (signal/ws).
+func wsResumes(r *http.Request) bool { return r.URL.Query().Get("resume") != "" }
+
+// resuming reports whether r, to rt, resumes a session.
+func (rt route) resuming(r *http.Request) bool { return rt.resumes != nil && rt.resumes(r) }
 
 func queryRoom(r *http.Request) string { return r.URL.Query().Get("room") }
 func pathRoom(r *http.Request) string  { return r.PathValue("room") }
@@ -196,7 +207,7 @@ func (s *Server) checkToken(rt route, r *http.Request, room string) (context.Con
 	case session, tokenInfo:
 		return ctx, nil
 	case joinRoom:
-		if rt.resumes && r.Header.Get("Last-Event-ID") != "" {
+		if rt.resuming(r) {
 			return ctx, nil
 		}
 		a, err := s.joinAccess(r, room)

@@ -93,9 +93,9 @@ func (s *Server) participants() int {
 }
 
 // refuseDraining refuses a request that would open a session while the server
-// drains; an SSE stream that resumes its session (Last-Event-ID) goes on.
+// drains; a connection that resumes its session goes on.
 func (s *Server) refuseDraining(rt route, r *http.Request) error {
-	if !s.drain.active() || (rt.resumes && r.Header.Get("Last-Event-ID") != "") {
+	if !s.drain.active() || rt.resuming(r) {
 		return nil
 	}
 	return &Refusal{Status: http.StatusServiceUnavailable, Code: "draining",

@@ -81,8 +81,9 @@ func (c *vanishingConn) WriteToUDP(p []byte, addr *net.UDPAddr) (int, error) {
 }
 
 // vanishingAPI is a Pion API whose connections use UDP sockets on loopback (one per
-// connection, as a browser's) that the returned vanishingUDP can silence.
-func vanishingAPI(t *testing.T) (*webrtc.API, *vanishingUDP) {
+// connection, as a browser's) that the returned vanishingUDP can silence. tune, when
+// given, changes its settings further.
+func vanishingAPI(t *testing.T, tune ...func(*webrtc.SettingEngine)) (*webrtc.API, *vanishingUDP) {
 	t.Helper()
 	host, err := stdnet.NewNet()
 	if err != nil {
@@ -102,6 +103,9 @@ func vanishingAPI(t *testing.T) (*webrtc.API, *vanishingUDP) {
 	settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	settings.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	settings.SetNet(vanishingNet{Net: host, udp: udp})
+	for _, f := range tune {
+		f(&settings)
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(settings),
 		webrtc.WithInterceptorRegistry(reg)), udp
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-rtc/switchboard/mesh"
 	"github.com/switchboard-rtc/switchboard/sfu"
 	"github.com/switchboard-rtc/switchboard/signal"
+	"github.com/switchboard-rtc/switchboard/signal/resume"
 	"github.com/switchboard-rtc/switchboard/signal/sse"
 	"github.com/switchboard-rtc/switchboard/signal/ws"
 	"github.com/switchboard-rtc/switchboard/turn"
@@ -130,8 +131,9 @@ type Limits struct {
 	// sfu.AudioForwardAllUpTo (10) participants [3]: those of the loudest speakers;
 	// negative forwards all.
 	MaxAudioForward int
-	// MaxPendingSSE bounds the SSE sessions waiting for their stream to come back
-	// [1024]; a stream that drops beyond it ends its session at once.
+	// MaxPendingSSE bounds the sessions waiting for their client to come back [1024]:
+	// SSE sessions whose stream dropped and resumable WebSocket sessions whose
+	// connection did; a connection that drops beyond it ends its session at once.
 	MaxPendingSSE int
 	// SessionsPerAddress bounds the sessions one client address holds at a time
 	// [1000]: signaling sessions (WebSocket, SSE streams, sfu-ws) and WHIP/WHEP
@@ -193,6 +195,7 @@ type Server struct {
 	log      *slog.Logger
 	sig      *signal.Config
 	sse      *sse.Handler
+	ws       *ws.Handler
 	whip     *whip.Handler
 	metrics  *metrics       // metrics.go
 	verifier *auth.Verifier // nil without API keys
@@ -290,8 +293,6 @@ func New(cfg Config) (*Server, error) {
 	if s.webhooks != nil {
 		m.reg.MustRegister(newWebhookCollector(s.webhooks))
 	}
-	wsHandler := &ws.Handler{Config: s.sig, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: log,
-		PingInterval: cfg.Liveness.PingInterval, PongTimeout: cfg.Liveness.PongTimeout}
 	sseOpts := cfg.SSE
 	if sseOpts.Logger == nil {
 		sseOpts.Logger = log
@@ -300,10 +301,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Limits.MaxPendingSSE != 0 {
 		sseOpts.MaxDetached = cfg.Limits.MaxPendingSSE
 	}
+	// One rule for the sessions of every transport that waits for its client.
+	sseOpts.Pending = resume.NewPending(sseOpts.GracePeriod, sseOpts.MaxDetached)
+	s.ws = &ws.Handler{Config: s.sig, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: log,
+		PingInterval: cfg.Liveness.PingInterval, PongTimeout: cfg.Liveness.PongTimeout, Pending: sseOpts.Pending}
 	s.sse = sse.New(s.ctx, s.sig, sseOpts)
 	s.whip = whip.New(whip.Config{Rooms: s.rooms, ICEServersFor: s.iceServersFor, Logger: log,
 		OwnerTokens: s.verifier != nil})
-	s.register(wsHandler, s.compatHandler(cfg))
+	s.register(s.ws, s.compatHandler(cfg))
 	s.handler = withPrefix(cfg.PathPrefix, s.mux)
 	if err := s.startICE(cfg); err != nil {
 		_ = s.Close()
@@ -314,10 +319,10 @@ func New(cfg Config) (*Server, error) {
 
 // register mounts every route, each behind admission (admit.go).
 func (s *Server) register(wsHandler, compat http.Handler) {
-	s.handle(route{pattern: "GET /ws", entry: joinRoom, room: queryRoom, origin: true, creates: true, stream: true},
-		s.track(s.metrics.countSessions("websocket", wsHandler)))
+	s.handle(route{pattern: "GET /ws", entry: joinRoom, room: queryRoom, origin: true, creates: true, stream: true,
+		resumes: wsResumes}, s.track(s.metrics.countSessions("websocket", wsHandler)))
 	s.handle(route{pattern: "GET /sse", entry: joinRoom, room: queryRoom, origin: true, creates: true, stream: true,
-		resumes: true}, s.track(s.metrics.countSessions("sse", s.sse)))
+		resumes: sseResumes}, s.track(s.metrics.countSessions("sse", s.sse)))
 	// The POSTs of an SSE session are bound to it by its secret, not by a token.
 	s.handle(route{pattern: "POST /sse/{session}", entry: session, origin: true}, s.track(s.sse))
 	s.handle(route{pattern: "GET /compat/sfu-ws", entry: joinRoom, room: compatRoom, origin: true, creates: true,
@@ -413,6 +418,7 @@ func (s *Server) Close() error {
 	s.cancel()
 	s.whip.Close()
 	s.sessions.Wait()
+	s.ws.Close()
 	s.sse.Close()
 	if s.webhooks != nil {
 		s.webhooks.Close() // the rooms' last events are queued by now

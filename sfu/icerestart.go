@@ -8,7 +8,9 @@ import (
 // ICE restarts for clients that cannot send a whole new offer (WHIP and WHEP send
 // only the new ICE credentials): the connection's last offer is applied again with
 // the new credentials, which makes Pion, as the answerer, restart ICE with fresh
-// credentials of its own.
+// credentials of its own. A native client restarts its publisher with an offer made
+// with iceRestart, and asks for its subscriber to be restarted (RestartICE): there
+// the server offers.
 
 // RestartICE restarts ICE with the client's new credentials and returns the new
 // answer with the server's candidates in it, waiting for them until ctx ends.
@@ -34,6 +36,17 @@ func (v *Viewer) RestartICE(ctx context.Context, ufrag, pwd string) (string, err
 		return "", ErrNoOffer
 	}
 	return v.Answer(ctx, withICECredentials(remote.SDP, ufrag, pwd))
+}
+
+// RestartICE makes the subscriber's next offer restart ICE (new credentials, new
+// candidates gathered), for a client whose connection went down: its network
+// changed, or was away for a while. It returns at once; the offer goes out as any
+// other (ConnectionObserver.SubscriberOffer), after the outstanding one is answered.
+func (s *Subscriber) RestartICE() error {
+	if !s.ops.post(func() { s.restartICE, s.changed = true, true }) {
+		return ErrClosed
+	}
+	return nil
 }
 
 // withICECredentials is the offer sdp with every ICE ufrag and password replaced and

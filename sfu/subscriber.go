@@ -25,6 +25,7 @@ type Subscriber struct {
 	subscriptions map[TrackID]*subscription
 	offerOut      bool // an offer is waiting for its answer
 	changed       bool // tracks changed since the last offer
+	restartICE    bool // the next offer restarts ICE (RestartICE)
 	candidates    candidateQueue
 
 	readers sync.WaitGroup // one RTCP reader per sender
@@ -150,7 +151,8 @@ func (s *Subscriber) negotiate() {
 		return
 	}
 	s.changed = false
-	offer, err := s.pc.CreateOffer(nil)
+	offer, err := s.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: s.restartICE})
+	s.restartICE = false
 	if err == nil {
 		err = s.pc.SetLocalDescription(offer)
 	}

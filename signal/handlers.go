@@ -32,6 +32,7 @@ var handlers = map[string]handler{
 	wire.TypePublishOffer:    {need: inSFU, run: (*Session).publishOffer},
 	wire.TypeSubscribeAnswer: {need: inSFU, run: (*Session).subscribeAnswer},
 	wire.TypeCandidate:       {need: inSFU, run: (*Session).candidate},
+	wire.TypeRestartICE:      {need: inSFU, run: (*Session).restartICE},
 	wire.TypeChat:            {need: joined, run: (*Session).chat},
 	wire.TypeMute:            {need: inSFU, run: (*Session).mute},
 	wire.TypeRelay:           {need: inMesh, run: (*Session).relay},

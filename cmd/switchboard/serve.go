@@ -115,7 +115,7 @@ func (f *serveFlags) limitFlags(fs *flag.FlagSet) {
 	fs.IntVar(&l.MaxViewers, "max-viewers", server.DefaultMaxViewers, "WHEP viewers of the whole server (each also takes a place of its room)")
 	fs.IntVar(&l.MaxAudioForward, "max-audio-forward", server.DefaultMaxAudioForward,
 		"microphones forwarded in an SFU room of more than 10 participants: the loudest speakers' (negative: all)")
-	fs.IntVar(&l.MaxPendingSSE, "max-pending-sse", server.DefaultMaxPendingSSE, "SSE sessions waiting for their dropped stream to come back")
+	fs.IntVar(&l.MaxPendingSSE, "max-pending-sse", server.DefaultMaxPendingSSE, "sessions waiting for their client to come back (SSE streams and resumable WebSockets that dropped)")
 	fs.IntVar(&l.SessionsPerAddress, "sessions-per-address", server.DefaultSessionsPerAddress,
 		"sessions (signaling, WHIP, WHEP) one client address may hold at a time (negative: no limit)")
 	fs.Float64Var(&l.NewSessionsPerSecond, "new-sessions-per-second", server.DefaultNewSessionsPerSecond,

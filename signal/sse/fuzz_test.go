@@ -40,7 +40,7 @@ func FuzzPost(f *testing.F) {
 	f.Fuzz(func(t *testing.T, input []byte) {
 		h := New(context.Background(), cfg, Options{Logger: log})
 		s := h.newSession(signal.Access{})
-		gen, _, _ := s.out.attach(0)
+		gen, _, _ := s.out.Attach(0)
 		for body := range bytes.SplitSeq(input, []byte{0}) {
 			w := httptest.NewRecorder()
 			r := httptest.NewRequest(http.MethodPost, "/sse/"+s.id, bytes.NewReader(body))
@@ -63,7 +63,7 @@ func FuzzPost(f *testing.F) {
 		if n := rooms.Len(); n != 0 {
 			t.Fatalf("%d rooms left after the session ended", n)
 		}
-		events, _, _, _ := s.out.take(gen)
+		events, _, _, _ := s.out.Take(gen)
 		for _, ev := range events {
 			var m struct {
 				Type string `json:"type"`

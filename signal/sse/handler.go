@@ -16,18 +16,18 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-rtc/switchboard/internal/origin"
 	"github.com/switchboard-rtc/switchboard/signal"
+	"github.com/switchboard-rtc/switchboard/signal/resume"
 )
 
 // Defaults of Handler's settings.
 const (
-	DefaultGracePeriod = 15 * time.Second
+	DefaultGracePeriod = resume.DefaultGracePeriod
 	DefaultKeepalive   = 15 * time.Second
-	DefaultMaxDetached = 1024
+	DefaultMaxDetached = resume.DefaultMaxPending
 	writeTimeout       = 10 * time.Second
 )
 
@@ -42,7 +42,7 @@ type Handler struct {
 	wg       sync.WaitGroup // one per session's Run
 	mu       sync.Mutex
 	byID     map[string]*session
-	detached atomic.Int64 // sessions without a stream, waiting for a reconnection
+	detached *resume.Pending // sessions without a stream, waiting for a reconnection
 }
 
 // Options tune a Handler; the zero value uses the defaults.
@@ -56,6 +56,9 @@ type Options struct {
 	// MaxDetached caps the sessions waiting for their stream to come back; a stream
 	// that drops beyond it ends its session at once. Zero means DefaultMaxDetached.
 	MaxDetached int
+	// Pending, when set, is the rule of waiting sessions shared with the server's
+	// other resumable transports; it replaces GracePeriod and MaxDetached.
+	Pending *resume.Pending
 	// OriginPatterns are the hosts, other than the request's own, whose pages may
 	// open streams and post (path.Match patterns); a request from a page of any other
 	// origin gets 403. Requests without an Origin header (not from a browser) are
@@ -83,7 +86,11 @@ func New(ctx context.Context, cfg *signal.Config, opts Options) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	h := &Handler{cfg: cfg, opts: opts, log: log, byID: map[string]*session{}}
+	detached := opts.Pending
+	if detached == nil {
+		detached = resume.NewPending(opts.GracePeriod, opts.MaxDetached)
+	}
+	h := &Handler{cfg: cfg, opts: opts, log: log, byID: map[string]*session{}, detached: detached}
 	h.ctx, h.stop = context.WithCancel(ctx)
 	return h
 }

@@ -19,7 +19,7 @@ func TestMaxDetached(t *testing.T) {
 		var sessions []*session
 		for range 3 {
 			s := h.newSession(signal.Access{})
-			gen, _, _ := s.out.attach(0)
+			gen, _, _ := s.out.Attach(0)
 			h.streamLost(s, gen)
 			sessions = append(sessions, s)
 		}
@@ -30,7 +30,7 @@ func TestMaxDetached(t *testing.T) {
 				t.Errorf("session %d ended at once: %v, want %v", i, gone, want)
 			}
 		}
-		if err := sessions[2].out.endReason(); err != ErrStreamLost {
+		if err := sessions[2].out.EndReason(); err != ErrStreamLost {
 			t.Errorf("the session beyond the cap ended for %v, want %v", err, ErrStreamLost)
 		}
 	})

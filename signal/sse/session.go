@@ -1,14 +1,12 @@
 package sse
 
 import (
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
-	"time"
 
 	"github.com/switchboard-rtc/switchboard/internal/safe"
 	"github.com/switchboard-rtc/switchboard/signal"
+	"github.com/switchboard-rtc/switchboard/signal/resume"
 )
 
 // ErrStreamLost ends a session whose stream stayed away longer than the grace period.
@@ -19,7 +17,7 @@ type session struct {
 	id     string
 	secret string
 	sig    *signal.Session
-	out    *outbox
+	out    *resume.Outbox
 	done   chan struct{} // closed when Run has returned
 }
 
@@ -27,7 +25,7 @@ type session struct {
 // access is what the opening request's token allows; logAttrs go on the session's
 // log lines (signal.Session.LogWith).
 func (h *Handler) newSession(access signal.Access, logAttrs ...any) *session {
-	s := &session{id: "s_" + randomToken(16), secret: randomToken(32), out: newOutbox(), done: make(chan struct{})}
+	s := &session{id: "s_" + resume.Token(16), secret: resume.Token(32), out: resume.NewOutbox(), done: make(chan struct{})}
 	s.sig = signal.NewSession(h.cfg, s.out)
 	s.sig.SetTransport("sse")
 	s.sig.LogWith(logAttrs...)
@@ -43,7 +41,7 @@ func (h *Handler) newSession(access signal.Access, logAttrs ...any) *session {
 func (h *Handler) run(s *session) {
 	defer h.wg.Done()
 	reason := h.runSession(s)
-	s.out.end(reason)
+	s.out.End(reason)
 	h.mu.Lock()
 	delete(h.byID, s.id)
 	h.mu.Unlock()
@@ -71,28 +69,8 @@ func (s *session) authorized(secret string) bool {
 }
 
 // streamLost starts the grace period of a session whose stream of generation gen
-// dropped: unless a stream attaches before it passes, the session ends.
+// dropped: unless a stream attaches before it passes, the session ends (the rule of
+// resume.Pending, shared with the other resumable transports).
 func (h *Handler) streamLost(s *session, gen uint64) {
-	if !s.out.detach(gen) {
-		return
-	}
-	if h.detached.Add(1) > int64(h.opts.MaxDetached) {
-		h.detached.Add(-1)
-		s.sig.End(ErrStreamLost)
-		return
-	}
-	time.AfterFunc(h.opts.GracePeriod, func() {
-		h.detached.Add(-1)
-		if s.out.detachedSince(gen) {
-			s.sig.End(ErrStreamLost)
-		}
-	})
-}
-
-// randomToken is n random bytes in URL-safe base64: unguessable, so that knowing a
-// session id grants nothing and a secret cannot be found by trying.
-func randomToken(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
-	return base64.RawURLEncoding.EncodeToString(b)
+	h.detached.Lost(s.out, gen, func() { s.sig.End(ErrStreamLost) })
 }

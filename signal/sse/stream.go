@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/internal/reqid"
 	"github.com/switchboard-rtc/switchboard/signal"
+	"github.com/switchboard-rtc/switchboard/signal/resume"
 )
 
 // retryMillis is the reconnection delay the stream asks EventSource to use: short,
@@ -24,7 +25,7 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	gen, wake, err := s.out.attach(last)
+	gen, wake, err := s.out.Attach(last)
 	if err != nil {
 		h.refuseResume(w, err)
 		return
@@ -73,7 +74,7 @@ func (h *Handler) streamSession(w http.ResponseWriter, r *http.Request) (s *sess
 }
 
 func (h *Handler) refuseResume(w http.ResponseWriter, err error) {
-	if errors.Is(err, errEnded) {
+	if errors.Is(err, resume.ErrEnded) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
@@ -90,13 +91,13 @@ func (h *Handler) pump(ctx context.Context, rc *http.ResponseController, w http.
 	for {
 		select {
 		case <-wake:
-			events, from, ended, err := s.out.take(gen)
+			events, from, ended, err := s.out.Take(gen)
 			if err != nil {
 				return // another stream has the session now
 			}
 			buf = appendEvents(buf[:0], s, events, from)
 			if ended {
-				buf = appendEndEvent(buf, s.out.endReason())
+				buf = appendEndEvent(buf, s.out.EndReason())
 			}
 			if write(rc, w, buf) != nil {
 				h.streamLost(s, gen)

@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-rtc/switchboard/internal/reqid"
 	"github.com/switchboard-rtc/switchboard/internal/wsconn"
 	"github.com/switchboard-rtc/switchboard/signal"
+	"github.com/switchboard-rtc/switchboard/signal/resume"
 )
 
 // ErrPongTimeout ends a session whose client did not answer a ping in time.
@@ -37,6 +38,13 @@ type Handler struct {
 	PingInterval, PongTimeout time.Duration
 	// Logger receives transport logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Pending, when set, lets sessions resume after their connection drops (see
+	// resume.go), under the rule of waiting sessions the server's resumable
+	// transports share. Nil: a connection that asks for a resumable session gets an
+	// ordinary one, which ends with its connection.
+	Pending *resume.Pending
+
+	resumables registry
 }
 
 // ServeHTTP upgrades the request and runs one session on the connection until the
@@ -55,12 +63,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Accept has written the HTTP error
 	}
-	s := signal.NewSession(h.Config, c)
+	if token, last, resumable := resumeRequest(r); resumable && h.Pending != nil {
+		if token != "" {
+			h.serveResume(c, token, last)
+		} else {
+			h.serveNew(c, r)
+		}
+		return
+	}
+	_ = c.Serve(h.context(), h.newSession(c, r))
+}
+
+// newSession is the signaling session of the connection r opened, answering through
+// out.
+func (h *Handler) newSession(out signal.Outbox, r *http.Request) *signal.Session {
+	s := signal.NewSession(h.Config, out)
 	s.SetTransport("websocket")
 	s.LogWith(reqid.Attrs(r.Context())...)
 	s.Restrict(signal.AccessFrom(r.Context())) // what the request's token allows, if any
-	_ = c.Serve(cmp.Or(h.Context, context.Background()), s)
+	return s
 }
+
+func (h *Handler) context() context.Context { return cmp.Or(h.Context, context.Background()) }
+
+func (h *Handler) logger() *slog.Logger { return cmp.Or(h.Logger, slog.Default()) }
 
 var _ wsconn.Session = (*signal.Session)(nil)
 
@@ -90,6 +116,10 @@ func closeStatus(reason error) (websocket.StatusCode, string) {
 		return websocket.StatusInternalError, "internal error"
 	case errors.Is(reason, signal.ErrConnectionFailed):
 		return websocket.StatusInternalError, "media connection failed"
+	case errors.Is(reason, errTakenOver):
+		return websocket.StatusPolicyViolation, "resumed on another connection"
+	case errors.Is(reason, errCannotResume):
+		return websocket.StatusPolicyViolation, "cannot resume"
 	}
 	return websocket.StatusNormalClosure, ""
 }

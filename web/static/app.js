@@ -260,10 +260,11 @@ function showError(err) {
 
 /** @param {ClientState} state */
 function renderState(state) {
-  ui.state.dataset.state = state;
+  const reconnecting = state === 'joined' && call !== null && call.client.reconnecting;
+  ui.state.dataset.state = reconnecting ? 'reconnecting' : state;
   /** @type {string} */
-  let text = STATE_TEXT[state];
-  const trouble = state === 'joined' && call !== null &&
+  let text = reconnecting ? 'Reconnecting…' : STATE_TEXT[state];
+  const trouble = state === 'joined' && !reconnecting && call !== null &&
     [...call.media.values()].some((s) => s === 'disconnected' || s === 'failed');
   if (trouble) text = 'Connected · media interrupted';
   ui.state.textContent = text;
@@ -550,7 +551,19 @@ function wireClient(client) {
   };
   // The call may already be torn down when its last error arrives: show it while
   // this is still the page's newest client.
-  client.onerror = (err) => { if (window.switchboard === client) showError(err); };
+  client.onerror = (err) => {
+    if (window.switchboard !== client) return;
+    if (err.code === 'cannot-resume' && client.self) {
+      // Away longer than the server waits: the call has ended; join it again.
+      const { room } = client;
+      const { name } = client.self;
+      notify('cannot-resume', 'The connection was away too long: joining the room again.', 'warning');
+      setTimeout(() => void joinRoom(room, name), 0);
+      return;
+    }
+    showError(err);
+  };
+  client.onreconnecting = () => { if (call?.client === client) renderState(client.state); };
   client.onparticipantjoined = (p) => {
     ensureRemoteTile(p.id, 'camera', p.name);
     renderParticipants();
@@ -577,6 +590,7 @@ function wireClient(client) {
   client.onconnectionstate = (target, state) => {
     if (call?.client !== client) return;
     call.media.set(target, state);
+    if (state === 'connected') clearNotice('ice-failed'); // an ICE restart brought it back
     renderState(client.state);
   };
 }

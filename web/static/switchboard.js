@@ -27,12 +27,14 @@
 import { SSETransport, SwitchboardError, WebSocketTransport, closeError, sseUrl, transportFromQuery, webSocketUrl } from './transport.js';
 import { PublisherConnection, SubscriberConnection } from './peers.js';
 import { MeshConnections, meshGrants } from './mesh.js';
+import { IceRestarter } from './resume.js';
 
 export { SSETransport, SwitchboardError, WebSocketTransport, sseUrl, transportFromQuery, webSocketUrl };
 
 /** @import { Transport, TransportFactory } from './transport.js' */
 /** @import { PeerHost } from './peers.js' */
 /** @import { MeshHost } from './mesh.js' */
+/** @import { IceRestartHost } from './resume.js' */
 
 /** Keepalive period; the server drops a session that sends nothing for 30 s. */
 export const PING_INTERVAL_MS = 10_000;
@@ -113,7 +115,8 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
  * @typedef {object} ClientOptions
  * @property {string} [baseUrl]   URL of the page the server serves; defaults to the
  *   current location. Transport URLs are resolved against it.
- * @property {TransportFactory} [transport] defaults to a WebSocket at `<baseUrl>ws`
+ * @property {TransportFactory} [transport] defaults to a WebSocket at `<baseUrl>ws` that
+ *   resumes its session when the connection drops
  * @property {number} [requestTimeoutMs]
  * @property {string} [token] a join token, for a server that requires one (see
  *   docs/auth.md); it is checked at `<baseUrl>v1/token` before connecting, so that a
@@ -205,6 +208,7 @@ function defaultSource(track) {
  * `closed`, make a new client to join again.
  * @implements {PeerHost}
  * @implements {MeshHost}
+ * @implements {IceRestartHost}
  */
 export class SwitchboardClient {
   /** @param {ClientOptions} [options] */
@@ -262,6 +266,15 @@ export class SwitchboardClient {
     this.onactivespeaker = null;
     /** @type {((info: TrackInfo) => void) | null} an administrator muted or unmuted a track (`info.muted`), this client's own included */
     this.ontrackmuted = null;
+    /** @type {((reconnecting: boolean) => void) | null} see `reconnecting` */
+    this.onreconnecting = null;
+    /** Whether the client is restoring its connection to the call: its signaling
+     * reconnects, or one of its media connections restarts ICE. `state` stays
+     * `joined` meanwhile: the participant is still in the room. */
+    this.reconnecting = false;
+    /** whether the transport is reconnecting (its onreconnecting) */
+    this.transportReconnecting = false;
+    this.ice = new IceRestarter(this);
 
     /** @type {Transport | null} */
     this.transport = null;
@@ -336,6 +349,11 @@ export class SwitchboardClient {
     this.transport = transport;
     transport.onmessage = (message) => this.handleMessage(message);
     transport.onclose = (info) => this.fail(closeError(info));
+    transport.onreconnecting = (on) => {
+      this.transportReconnecting = on;
+      if (!on) this.ice.networkChanged();
+      this.restartingChanged();
+    };
     let reply;
     try {
       reply = await this.request({ type: 'join', room, name, ...(options.mode ? { mode: options.mode } : {}) });
@@ -553,6 +571,7 @@ export class SwitchboardClient {
    */
   peerStateChanged(target, state) {
     this.onconnectionstate?.(target, state);
+    if (this.state === 'joined' && (target === 'publisher' || target === 'subscriber')) this.ice.changed(target, state);
     if (state === 'failed' && this.state === 'joined') {
       const which = target === 'publisher' ? 'sending' : target === 'subscriber' ? 'receiving' : 'peer-to-peer';
       this.report(new SwitchboardError('ice-failed', `The ${which} media connection failed; the network may block WebRTC.`));
@@ -579,6 +598,14 @@ export class SwitchboardClient {
     this.unpublish(track).catch((err) => this.report(err instanceof SwitchboardError ? err
       : new SwitchboardError('negotiation-failed', String(err), { cause: err })));
     this.onlocaltrackended?.(track, source);
+  }
+
+  /** Recomputes `reconnecting` and tells the application when it changed. */
+  restartingChanged() {
+    const now = this.state === 'joined' && (this.transportReconnecting || this.ice.restarting());
+    if (now === this.reconnecting) return;
+    this.reconnecting = now;
+    this.onreconnecting?.(now);
   }
 
   // ---- private ----
@@ -632,6 +659,7 @@ export class SwitchboardClient {
       pending.reject(err);
     }
     this.pendingRequests.clear();
+    this.ice.close();
     this.publisher.close();
     this.subscriber.close();
     this.mesh?.close();
@@ -642,7 +670,9 @@ export class SwitchboardClient {
   ping() {
     this.request({ type: 'ping' }).catch((err) => {
       if (err instanceof SwitchboardError && err.code === 'timeout') {
-        this.fail(new SwitchboardError('connection-lost', 'The server stopped answering.'));
+        // A transport that can resume takes the connection for dead and reconnects.
+        if (this.transport?.drop) this.transport.drop();
+        else this.fail(new SwitchboardError('connection-lost', 'The server stopped answering.'));
       }
     });
   }

@@ -24,6 +24,10 @@
  * @property {() => void} close
  * @property {((message: unknown) => void) | null} onmessage
  * @property {((info: TransportCloseInfo) => void) | null} onclose
+ * @property {((reconnecting: boolean) => void) | null} [onreconnecting]  for a
+ *   transport that reconnects by itself: called when it starts and when it is back
+ * @property {() => void} [drop]  for such a transport: take the connection for dead
+ *   and reconnect
  */
 
 /**
@@ -42,8 +46,8 @@
 
 /**
  * An error with a stable `code`: the server's error code (see docs/protocol.md), or one
- * of this module's: `unreachable`, `connection-lost`, `timeout`, `closed`, `bad-state`,
- * `bad-request`, `protocol`, `ice-failed`, `negotiation-failed`.
+ * of this module's: `unreachable`, `connection-lost`, `cannot-resume`, `timeout`, `closed`,
+ * `bad-state`, `bad-request`, `protocol`, `ice-failed`, `negotiation-failed`.
  */
 export class SwitchboardError extends Error {
   /**
@@ -73,6 +77,27 @@ export function webSocketUrl(baseUrl, params = {}) {
   return url.href;
 }
 
+/** How long a dropped WebSocket is retried: within the server's grace period (15 s). */
+export const RECONNECT_FOR_MS = 12_000;
+/** The first wait before reconnecting; each attempt that fails doubles it. */
+const BACKOFF_FIRST_MS = 250;
+/** The longest wait between two attempts. */
+const BACKOFF_MAX_MS = 2_000;
+/** Messages that may wait for a connection: a client reconnecting sends a few dozen
+ * (candidates, pings, a restart); one that piles up more has lost its way. */
+const MAX_WAITING = 1024;
+
+/**
+ * `url` with `params` set in its query.
+ * @param {string} url
+ * @param {Record<string, string>} params
+ */
+function withQuery(url, params) {
+  const u = new URL(url);
+  for (const [key, value] of Object.entries(params)) u.searchParams.set(key, value);
+  return u.href;
+}
+
 /**
  * Replaces url's query with params.
  * @param {URL} url
@@ -86,45 +111,105 @@ function setConnectParams(url, params) {
 }
 
 /**
- * {@link Transport} over one WebSocket: one JSON message per text frame.
+ * {@link Transport} over one WebSocket: one JSON message per text frame. Its session
+ * outlives the connection: it opens a resumable session (`resumable=1`; the server's
+ * first message, `session`, carries the resume token) and counts the messages it
+ * receives. When the socket drops without a close frame (code 1006: the network went away) it
+ * reconnects with backoff, for {@link RECONNECT_FOR_MS}, with `resume=<token>` and
+ * `last=<count>`; the server answers `resumed` and replays what was missed. Messages
+ * sent meanwhile wait for the new connection. A close from the server (the session
+ * ended, or cannot be resumed: code 1008 "cannot resume") ends the transport.
  * @implements {Transport}
  */
 export class WebSocketTransport {
-  /** @param {string} url a ws: or wss: URL */
-  constructor(url) {
+  /**
+   * @param {string} url a ws: or wss: URL
+   * @param {{resumable?: boolean}} [options] `resumable: false` makes a session that
+   *   ends with its connection, as a server without resumable sessions has
+   */
+  constructor(url, { resumable = true } = {}) {
     /** @type {((message: unknown) => void) | null} */
     this.onmessage = null;
     /** @type {((info: TransportCloseInfo) => void) | null} */
     this.onclose = null;
+    /** @type {((reconnecting: boolean) => void) | null} called when a reconnection starts and when it has resumed */
+    this.onreconnecting = null;
     this.url = url;
-    /** @type {string[]} frames sent before the socket opened */
+    /** @type {string[]} frames waiting for a connection */
     this.waiting = [];
+    /** whether a connection is open and the session on it */
+    this.live = false;
     this.opened = false;
     this.ended = false;
-    this.socket = new WebSocket(url);
-    this.socket.onopen = () => this.handleOpen();
-    this.socket.onmessage = (event) => this.handleFrame(event);
-    this.socket.onclose = (event) => this.end({ opened: this.opened, code: event.code, reason: event.reason });
+    this.reconnecting = false;
+    /** the resume token, from the session message */
+    this.token = '';
+    /** messages of the session received (transport messages not counted) */
+    this.received = 0;
+    /** how many times the session resumed */
+    this.resumes = 0;
+    this.deadline = 0;
+    this.backoff = BACKOFF_FIRST_MS;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.timer = undefined;
+    /** @type {WebSocket} */
+    this.socket = this.connect(resumable ? withQuery(url, { resumable: '1' }) : url);
+  }
+
+  /**
+   * Opens a socket; its events count only while it is the current one.
+   * @private
+   * @param {string} url
+   */
+  connect(url) {
+    const socket = new WebSocket(url);
+    socket.onopen = () => {
+      if (socket !== this.socket || this.ended || this.reconnecting) return;
+      this.opened = true;
+      this.goLive(); // a new session: what was sent before the open goes now
+    };
+    socket.onmessage = (event) => { if (socket === this.socket) this.handleFrame(event); };
+    socket.onclose = (event) => { if (socket === this.socket) this.handleClose(event); };
+    this.socket = socket;
+    return socket;
   }
 
   /** @param {object} message */
   send(message) {
     if (this.ended) throw new SwitchboardError('closed', 'the connection to the server is closed');
     const frame = JSON.stringify(message);
-    if (this.opened) this.socket.send(frame);
-    else this.waiting.push(frame);
+    if (this.live) {
+      this.socket.send(frame);
+    } else if (this.waiting.length < MAX_WAITING) {
+      this.waiting.push(frame);
+    } else {
+      this.end({ opened: this.opened, code: 1006, reason: 'too many messages waiting for the connection' });
+      throw new SwitchboardError('closed', 'the connection to the server is closed');
+    }
   }
 
   close() {
     if (this.ended) return;
     this.ended = true;
-    // Frames already handed to send() go out before the close frame.
+    clearTimeout(this.timer);
+    // A close frame: the server ends the session at once rather than waiting.
     this.socket.close(1000);
   }
 
+  /**
+   * Takes the current connection for dead (pings go unanswered) and reconnects.
+   */
+  drop() {
+    if (this.ended || this.reconnecting || !this.token) return;
+    const socket = this.socket;
+    socket.onclose = null;
+    socket.close(); // this socket's events no longer count
+    this.reconnect();
+  }
+
   /** @private */
-  handleOpen() {
-    this.opened = true;
+  goLive() {
+    this.live = true;
     for (const frame of this.waiting) this.socket.send(frame);
     this.waiting = [];
   }
@@ -142,7 +227,65 @@ export class WebSocketTransport {
       console.warn('switchboard: ignoring a frame that is not JSON');
       return;
     }
+    const type = typeof message === 'object' && message !== null ? message.type : undefined;
+    if (type === 'session') {
+      this.token = typeof message.resume === 'string' ? message.resume : '';
+      return;
+    }
+    if (type === 'resumed') {
+      this.resumed();
+      return;
+    }
+    this.received++;
     this.onmessage?.(message);
+  }
+
+  /** @private */
+  resumed() {
+    this.reconnecting = false;
+    this.backoff = BACKOFF_FIRST_MS;
+    this.resumes++;
+    this.goLive();
+    this.onreconnecting?.(false);
+  }
+
+  /**
+   * A socket closed: a network failure (1006) of a resumable session reconnects;
+   * anything else ends the transport.
+   * @private
+   * @param {CloseEvent} event
+   */
+  handleClose(event) {
+    if (this.ended) return;
+    this.live = false;
+    if (event.code === 1006 && this.token) {
+      this.reconnect();
+      return;
+    }
+    this.end({ opened: this.opened, code: event.code, reason: event.reason });
+  }
+
+  /**
+   * Schedules the next attempt, or gives up past the deadline.
+   * @private
+   */
+  reconnect() {
+    this.live = false;
+    if (!this.reconnecting) {
+      this.reconnecting = true;
+      this.deadline = Date.now() + RECONNECT_FOR_MS;
+      this.onreconnecting?.(true);
+    }
+    if (Date.now() > this.deadline) {
+      this.end({ opened: true, code: 1006, reason: '' });
+      return;
+    }
+    const wait = this.backoff;
+    this.backoff = Math.min(2 * this.backoff, BACKOFF_MAX_MS);
+    this.timer = setTimeout(() => {
+      if (this.ended) return;
+      this.connect(withQuery(this.url, { resume: this.token, last: String(this.received) }));
+    }, wait);
   }
 
   /**
@@ -152,6 +295,8 @@ export class WebSocketTransport {
   end(info) {
     if (this.ended) return;
     this.ended = true;
+    clearTimeout(this.timer);
+    this.socket.close(1000); // a socket still open or opening: the session ends with it
     this.onclose?.(info);
   }
 }
@@ -165,6 +310,9 @@ export function closeError(info) {
     return new SwitchboardError('unreachable', 'Cannot reach the Switchboard server.');
   }
   const reason = info.reason ? `: ${info.reason}` : '';
+  if (info.code === 1008 && info.reason === 'cannot resume') {
+    return new SwitchboardError('cannot-resume', 'The connection was away too long to resume the session.');
+  }
   switch (info.code) {
     case 1000: return new SwitchboardError('connection-lost', `The server closed the connection${reason}.`);
     case 1001: return new SwitchboardError('connection-lost', 'The server is shutting down or restarting.');
