@@ -30,6 +30,7 @@ type Room struct {
 	settled   chan struct{} // closed when the running switch completes
 	timeout   *time.Timer   // ends the running switch
 	demote    *time.Timer   // demotes the room, when it is small and SFU
+	demoteGen int           // counts demote timers: a stale one's call is ignored
 	stopped   bool          // the room is gone: no timer starts again
 }
 
@@ -135,9 +136,9 @@ func (r *Room) decideLocked(joiner *Seat) {
 		case !small:
 			r.stopDemoteLocked()
 		case r.demote == nil:
-			var t *time.Timer
-			t = time.AfterFunc(cfg.DemoteAfter, func() { r.demoteDue(t) })
-			r.demote = t
+			r.demoteGen++
+			gen := r.demoteGen
+			r.demote = time.AfterFunc(cfg.DemoteAfter, func() { r.demoteDue(gen) })
 			r.log.Debug("room is small: demotion armed", "after", cfg.DemoteAfter)
 		}
 	}
@@ -150,12 +151,12 @@ func (r *Room) stopDemoteLocked() {
 	}
 }
 
-// demoteDue demotes the room when t is still its demotion timer and the room is
+// demoteDue demotes the room when gen is still its demotion timer's and the room is
 // still small.
-func (r *Room) demoteDue(t *time.Timer) {
+func (r *Room) demoteDue(gen int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.demote != t {
+	if r.demote == nil || r.demoteGen != gen {
 		return // stopped, or replaced by a newer one
 	}
 	r.demote = nil
