@@ -158,7 +158,7 @@ func TestLeaveDuringPromotion(t *testing.T) {
 	b.Leave()
 	expect(t, oa, "switch sfu 1", "switched sfu 1")
 	expect(t, ob, "switch sfu 1")
-	expectState(t, rs, State{Mode: roster.SFU, Epoch: 1, Seats: 2})
+	expectState(t, rs, State{Mode: roster.SFU, Epoch: 1, Seats: 2, Demoting: true}) // two: small again
 }
 
 // TestDemotion: back at two natives, the room becomes mesh again after the delay,
@@ -172,6 +172,7 @@ func TestDemotion(t *testing.T) {
 		a.Switched(1)
 		b.Switched(1)
 		c.Leave()
+		expectState(t, rs, State{Mode: roster.SFU, Epoch: 1, Seats: 2, Demoting: true})
 		time.Sleep(20 * time.Second)
 		// It grows for a while: the delay starts over when it shrinks again.
 		d, _ := seat(t, rs, "d", roster.SFU)
@@ -179,7 +180,7 @@ func TestDemotion(t *testing.T) {
 		d.Leave()
 		time.Sleep(29 * time.Second)
 		synctest.Wait()
-		expectState(t, rs, State{Mode: roster.SFU, Epoch: 1, Seats: 2})
+		expectState(t, rs, State{Mode: roster.SFU, Epoch: 1, Seats: 2, Demoting: true})
 		time.Sleep(time.Second)
 		synctest.Wait()
 		expect(t, oa, "switch sfu 1", "switched sfu 1", "switch mesh 2")
@@ -245,6 +246,7 @@ func TestFixedSeats(t *testing.T) {
 		synctest.Wait()
 		expectState(t, rs, State{Mode: roster.SFU, Epoch: 1, Seats: 2, Fixed: 1})
 		w.Leave()
+		expectState(t, rs, State{Mode: roster.SFU, Epoch: 1, Seats: 1, Demoting: true})
 		time.Sleep(30 * time.Second)
 		synctest.Wait()
 		expect(t, oa, "switch sfu 1", "switched sfu 1", "switch mesh 2")

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard-rtc/switchboard/auto"
 	"github.com/switchboard-rtc/switchboard/client"
 	"github.com/switchboard-rtc/switchboard/server"
 	"github.com/switchboard-rtc/switchboard/wire"
@@ -247,4 +249,101 @@ func leave(t *testing.T, c *client.Client) {
 	if err := c.Leave(ctx); err != nil {
 		t.Fatalf("leave: %v", err)
 	}
+}
+
+// TestAutoRoomWHIPPromotesAtOnce: a WHIP publisher into an auto room that is mesh
+// promotes it at once, below the threshold; its participants get its media through
+// the SFU, and the room is not demoted while it is in, only once it has left.
+func TestAutoRoomWHIPPromotesAtOnce(t *testing.T) {
+	ts := startServerWith(t, modeWS, autoConfig())
+	a := joinAuto(t, ts, modeWS, "call", "alice", "auto")
+	b := joinAuto(t, ts, modeWS, "call", "bob", "")
+	a.receivesVia(t, 10, true, b)
+	pub := publishWHIP(t, ts, "call", 300_000, false)
+	a.waitSwitched(t, "sfu", 1)
+	b.waitSwitched(t, "sfu", 1)
+	var whip string
+	waitFor(t, 15*time.Second, func() (bool, string) {
+		for _, p := range []*autoPeer{a, b} {
+			whip = ""
+			for _, tr := range p.ReceivingTracks() {
+				if tr.Participant != a.Self.ID && tr.Participant != b.Self.ID {
+					whip = tr.Participant
+				}
+			}
+			if whip == "" {
+				return false, p.name + " receives no track of the WHIP publisher"
+			}
+			if n := p.packetsVia(whip, "video", false); n < 30 {
+				return false, fmt.Sprintf("%s has %d video packets from the WHIP publisher", p.name, n)
+			}
+		}
+		return true, ""
+	})
+	// Two natives: small enough to demote, but for the WHIP publisher, and no
+	// demotion is pending. (package auto's TestFixedSeats shows that none comes.)
+	if st := ts.AutoRooms().Room("call").State(); st != (auto.State{Mode: "sfu", Epoch: 1, Seats: 3, Fixed: 1}) {
+		t.Fatalf("auto room with a WHIP publisher: %+v", st)
+	}
+	pub.delete()
+	a.waitSwitched(t, "mesh", 2)
+	b.waitSwitched(t, "mesh", 2)
+	a.receivesVia(t, 10, true, b)
+}
+
+// TestAutoRoomChurn runs 100 cycles of a third participant joining an auto room of
+// two, with media, and leaving: each crosses the promotion threshold and, once it
+// has left, the demotion one (every fourth leaves during the promotion, every third
+// without a goodbye). Afterwards the server is back where it started: no rooms, no
+// peer connections, no more goroutines than before.
+func TestAutoRoomChurn(t *testing.T) {
+	const cycles = 100
+	cfg := autoConfig()
+	cfg.AutoRooms.DemoteAfter = 20 * time.Millisecond
+	ts := startServerWith(t, modeWS, cfg)
+	baseGoroutines := runtime.NumGoroutine()
+	a, b := joinQuiet(t, ts, "alice"), joinQuiet(t, ts, "bob")
+	settled := func(mode string) func() (bool, string) {
+		return func() (bool, string) {
+			for _, p := range []*client.Client{a, b} {
+				if m, switching := p.AutoMode(); m != mode || switching {
+					return false, fmt.Sprintf("%s is on the %s side, switching %v; want %s", p.Self.Name, m, switching, mode)
+				}
+			}
+			return true, ""
+		}
+	}
+	start := time.Now()
+	for n := range cycles {
+		c := joinAuto(t, ts, modeWS, "churn", fmt.Sprintf("carol-%d", n), "")
+		if n%4 != 0 {
+			waitFor(t, 15*time.Second, settled("sfu"))
+		}
+		if n%3 != 0 {
+			leave(t, c.Client)
+		}
+		c.close()
+		waitFor(t, 15*time.Second, settled("mesh"))
+	}
+	t.Logf("%d cycles in %v", cycles, time.Since(start).Round(time.Millisecond))
+	leave(t, a)
+	leave(t, b)
+	ts.client.CloseIdleConnections()
+	waitFor(t, 30*time.Second, func() (bool, string) {
+		sfuSides, meshSides := ts.AutoRooms().Sides()
+		rooms, conns, g := ts.AutoRooms().Len()+sfuSides+meshSides+ts.Rooms().Len(), ts.OpenConnections(), runtime.NumGoroutine()
+		return rooms == 0 && conns == 0 && g <= baseGoroutines+5,
+			fmt.Sprintf("%d rooms, %d open peer connections, %d goroutines (%d before the churn)", rooms, conns, g, baseGoroutines)
+	})
+}
+
+// joinQuiet joins the auto room "churn" without media.
+func joinQuiet(t *testing.T, ts *testServer, name string) *client.Client {
+	t.Helper()
+	c, err := tryJoin(ts, modeWS, "churn", name, "auto")
+	if err != nil {
+		t.Fatalf("%s: join: %v", name, err)
+	}
+	t.Cleanup(c.Close)
+	return c
 }
