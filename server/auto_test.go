@@ -11,6 +11,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard-rtc/switchboard/auth"
 	"github.com/switchboard-rtc/switchboard/auto"
 	"github.com/switchboard-rtc/switchboard/client"
 	"github.com/switchboard-rtc/switchboard/server"
@@ -346,4 +347,93 @@ func joinQuiet(t *testing.T, ts *testServer, name string) *client.Client {
 	}
 	t.Cleanup(c.Close)
 	return c
+}
+
+// TestAutoRoomModes: which joins reach an auto room. mode "auto" creates one; a join
+// naming no mode joins it as it is; sfu and mesh joins are refused (mode-mismatch),
+// as an auto join is into a room of another mode. Configured names are auto rooms
+// for joins naming no mode, and for WHIP.
+func TestAutoRoomModes(t *testing.T) {
+	cfg := autoConfig()
+	cfg.AutoRooms.Patterns = []string{"call-*"}
+	ts := startServerWith(t, modeWS, cfg)
+	join := func(room, roomMode string) (*client.Client, error) {
+		c, err := tryJoin(ts, modeWS, room, "someone", roomMode)
+		if err == nil {
+			t.Cleanup(c.Close)
+		}
+		return c, err
+	}
+	a, err := join("huddle", "auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Mode != "mesh" {
+		t.Errorf("new auto room: joined in mode %q, want mesh", a.Mode)
+	}
+	if b, err := join("huddle", ""); err != nil || b.Mode != "mesh" {
+		t.Errorf("join naming no mode of an auto room: %v, mode %q; want mesh", err, b.Mode)
+	}
+	for _, m := range []string{"sfu", "mesh"} {
+		if _, err := join("huddle", m); err == nil || !strings.Contains(err.Error(), wire.CodeModeMismatch) {
+			t.Errorf("%s join of an auto room: %v, want %s", m, err, wire.CodeModeMismatch)
+		}
+	}
+	if _, err := join("plain", "sfu"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := join("plain", "auto"); err == nil || !strings.Contains(err.Error(), wire.CodeModeMismatch) {
+		t.Errorf("auto join of an SFU room: %v, want %s", err, wire.CodeModeMismatch)
+	}
+	if c, err := join("call-1", ""); err != nil || c.Mode != "mesh" || ts.AutoRooms().Room("call-1") == nil {
+		t.Errorf("join naming no mode of a configured auto room: %v; want an auto room", err)
+	}
+	if _, err := join("call-2", "sfu"); err == nil || !strings.Contains(err.Error(), wire.CodeModeMismatch) {
+		t.Errorf("sfu join of a configured auto room: %v, want %s", err, wire.CodeModeMismatch)
+	}
+	// WHIP creates a configured auto room, on its SFU side at once.
+	publishWHIP(t, ts, "call-3", 100_000, false)
+	if r := ts.AutoRooms().Room("call-3"); r == nil || r.State().Mode != "sfu" {
+		t.Errorf("auto room created by WHIP: %v, want one in mode sfu", r)
+	}
+}
+
+// TestAutoRoomModeClaim: on a server with join tokens, creating an auto room outside
+// the configured names needs a token whose mode claim is "auto" or "mesh"; "auto"
+// does not let its holder create a mesh room.
+func TestAutoRoomModeClaim(t *testing.T) {
+	ts := startServerWith(t, modeWS, server.Config{APIKeys: map[string]string{apiKey: apiSecret},
+		AutoRooms: server.AutoRooms{Patterns: []string{"call-*"}}})
+	token := func(room, identity, claim string) string {
+		c := auth.NewClaims(room, identity, "", allGrants, time.Minute)
+		c.Mode = claim
+		return mintClaims(t, c)
+	}
+	join := func(room, identity, roomMode, claim string) error {
+		c, err := tryJoinWith(ts, modeWS, room, identity, roomMode, token(room, identity, claim))
+		if err == nil {
+			t.Cleanup(c.Close)
+		}
+		return err
+	}
+	if err := join("huddle", "guest", "auto", ""); err == nil || !strings.Contains(err.Error(), wire.CodeForbidden) {
+		t.Fatalf("auto join creating a room without the mode claim: %v, want forbidden", err)
+	}
+	if ts.AutoRooms().Len() != 0 {
+		t.Fatal("a refused auto join created an auto room")
+	}
+	for claim, room := range map[string]string{auth.ModeAuto: "huddle", auth.ModeMesh: "standup"} {
+		if err := join(room, "host", "auto", claim); err != nil {
+			t.Errorf("auto join creating a room with the mode claim %q: %v", claim, err)
+		}
+	}
+	if err := join("huddle", "guest", "", ""); err != nil {
+		t.Errorf("joining an auto room that exists, without the claim: %v", err)
+	}
+	if err := join("call-1", "guest", "", ""); err != nil {
+		t.Errorf("creating a configured auto room without the claim: %v", err)
+	}
+	if err := join("p2p", "host", "mesh", auth.ModeAuto); err == nil || !strings.Contains(err.Error(), wire.CodeForbidden) {
+		t.Errorf("mesh join creating a room with the mode claim auto: %v, want forbidden", err)
+	}
 }
