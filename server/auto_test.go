@@ -437,3 +437,41 @@ func TestAutoRoomModeClaim(t *testing.T) {
 		t.Errorf("mesh join creating a room with the mode claim auto: %v, want forbidden", err)
 	}
 }
+
+// TestAutoRoomWHEPViewer: a WHEP viewer of an auto room that is mesh promotes it,
+// and its answer comes once the participants are on the SFU side: it receives their
+// media. Once it has left, the room is demoted.
+func TestAutoRoomWHEPViewer(t *testing.T) {
+	ts := startServerWith(t, modeWS, autoConfig())
+	a := joinAuto(t, ts, modeWS, "call", "alice", "auto")
+	b := joinAuto(t, ts, modeWS, "call", "bob", "")
+	a.receivesVia(t, 10, true, b)
+	v := watchWHEP(t, ts, "/whep/call")
+	waitFor(t, 15*time.Second, func() (bool, string) {
+		vid, aud := v.videoCount.Load(), v.audioCount.Load()
+		return vid >= 30 && aud >= 30, fmt.Sprintf("the viewer has %d video and %d audio packets", vid, aud)
+	})
+	a.waitSwitched(t, "sfu", 1)
+	v.delete()
+	a.waitSwitched(t, "mesh", 2)
+	b.waitSwitched(t, "mesh", 2)
+}
+
+// TestAutoRoomSFUWSClient: an sfu-ws client in an auto room that is mesh promotes
+// it, and gets the participants' media through the SFU.
+func TestAutoRoomSFUWSClient(t *testing.T) {
+	ts := startServerWith(t, modeWS, autoConfig())
+	a := joinAuto(t, ts, modeWS, "call", "alice", "auto")
+	b := joinAuto(t, ts, modeWS, "call", "bob", "")
+	a.receivesVia(t, 10, true, b)
+	legacy := joinSFUWS(t, "ws"+strings.TrimPrefix(ts.URL, "http")+"/compat/sfu-ws?room=call")
+	a.waitSwitched(t, "sfu", 1)
+	waitFor(t, 15*time.Second, func() (bool, string) {
+		for _, p := range []*autoPeer{a, b} {
+			if n := legacy.received(p.Self.ID, "video"); n < 30 {
+				return false, fmt.Sprintf("the sfu-ws client has %d video packets from %s", n, p.name)
+			}
+		}
+		return true, ""
+	})
+}
