@@ -25,6 +25,14 @@ func autoConfig() server.Config {
 		SwitchTimeout: 10 * time.Second}}
 }
 
+// fixedClientConfig is autoConfig promoting at 4: two participants and a client
+// that cannot do mesh stay below it.
+func fixedClientConfig() server.Config {
+	cfg := autoConfig()
+	cfg.AutoRooms.PromoteAt = 4
+	return cfg
+}
+
 // autoPeer is a peer in an auto room that records every event it gets.
 type autoPeer struct {
 	*peer
@@ -256,7 +264,7 @@ func leave(t *testing.T, c *client.Client) {
 // promotes it at once, below the threshold; its participants get its media through
 // the SFU, and the room is not demoted while it is in, only once it has left.
 func TestAutoRoomWHIPPromotesAtOnce(t *testing.T) {
-	ts := startServerWith(t, modeWS, autoConfig())
+	ts := startServerWith(t, modeWS, fixedClientConfig())
 	a := joinAuto(t, ts, modeWS, "call", "alice", "auto")
 	b := joinAuto(t, ts, modeWS, "call", "bob", "")
 	a.receivesVia(t, 10, true, b)
@@ -442,7 +450,7 @@ func TestAutoRoomModeClaim(t *testing.T) {
 // and its answer comes once the participants are on the SFU side: it receives their
 // media. Once it has left, the room is demoted.
 func TestAutoRoomWHEPViewer(t *testing.T) {
-	ts := startServerWith(t, modeWS, autoConfig())
+	ts := startServerWith(t, modeWS, fixedClientConfig())
 	a := joinAuto(t, ts, modeWS, "call", "alice", "auto")
 	b := joinAuto(t, ts, modeWS, "call", "bob", "")
 	a.receivesVia(t, 10, true, b)
@@ -460,7 +468,7 @@ func TestAutoRoomWHEPViewer(t *testing.T) {
 // TestAutoRoomSFUWSClient: an sfu-ws client in an auto room that is mesh promotes
 // it, and gets the participants' media through the SFU.
 func TestAutoRoomSFUWSClient(t *testing.T) {
-	ts := startServerWith(t, modeWS, autoConfig())
+	ts := startServerWith(t, modeWS, fixedClientConfig())
 	a := joinAuto(t, ts, modeWS, "call", "alice", "auto")
 	b := joinAuto(t, ts, modeWS, "call", "bob", "")
 	a.receivesVia(t, 10, true, b)
