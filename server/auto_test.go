@@ -483,3 +483,33 @@ func TestAutoRoomSFUWSClient(t *testing.T) {
 		return true, ""
 	})
 }
+
+// TestAutoRoomDrainAndMetrics: a drain waits for the participants of auto rooms, and
+// the metrics count auto rooms and their participants.
+func TestAutoRoomDrainAndMetrics(t *testing.T) {
+	ts := startServerWith(t, modeWS, autoConfig())
+	sc := newScraper(t, ts)
+	a := joinQuiet(t, ts, "alice")
+	waitFor(t, 10*time.Second, func() (bool, string) {
+		mfs := sc.scrape()
+		rooms, n := mfs.value("switchboard_rooms", "kind", "auto"), mfs.value("switchboard_participants", "kind", "auto", "transport", "websocket")
+		return rooms == 1 && n == 1, fmt.Sprintf("metrics: %v auto rooms, %v participants over websocket; want 1, 1", rooms, n)
+	})
+	drained := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		drained <- ts.Drain(ctx)
+	}()
+	// The drain is over once alice has left, not before: she is the one in a call.
+	nextOf(t, a, wire.TypeDraining)
+	select {
+	case err := <-drained:
+		t.Fatalf("the drain ended (%v) with a participant in an auto room", err)
+	default:
+	}
+	leave(t, a)
+	if err := <-drained; err != nil {
+		t.Fatalf("drain: %v", err)
+	}
+}
