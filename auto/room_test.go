@@ -1,6 +1,7 @@
 package auto
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -437,4 +438,22 @@ func (o *reporter) check() error {
 		}
 	}
 	return nil
+}
+
+// TestConfig: zero values are the defaults; configurations that cannot work are
+// refused.
+func TestConfig(t *testing.T) {
+	rs, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := rs.cfg; c.PromoteAt != DefaultPromoteAt || c.DemoteAt != DefaultDemoteAt || c.DemoteAfter != DefaultDemoteAfter ||
+		c.SwitchTimeout != DefaultSwitchTimeout {
+		t.Errorf("defaults: %+v", c)
+	}
+	for _, bad := range []Config{{PromoteAt: 1}, {PromoteAt: 3, DemoteAt: 3}, {DemoteAt: -1}, {DemoteAfter: -time.Second}} {
+		if _, err := New(bad); err == nil || !errors.Is(err, ErrConfig) {
+			t.Errorf("New(%+v): %v, want ErrConfig", bad, err)
+		}
+	}
 }
