@@ -253,7 +253,7 @@ func TestAutoRoomPromotionAndDemotion(t *testing.T) {
 // leave sends leave and waits for the server to close the connection.
 func leave(t *testing.T, c *client.Client) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := c.Leave(ctx); err != nil {
 		t.Fatalf("leave: %v", err)
