@@ -168,9 +168,9 @@ type Seat struct {
 	name      string
 	transport string
 	viewer    bool
-	fixed    bool
-	obs      Observer
-	room     *Room
+	fixed     bool
+	obs       Observer
+	room      *Room
 
 	leaveOnce sync.Once
 
