@@ -38,9 +38,11 @@ type Options struct {
 	// Token is a join token, sent as "Authorization: Bearer" on the request that
 	// opens the connection (a WebSocket, or the SSE stream). Empty: none.
 	Token string
-	// Mode is the room mode Join asks for: "sfu", "mesh", or "" for the server's
-	// choice. In a mesh room the client has no peer connections of its own: it
-	// relays (Relay) and reads relays from Events.
+	// Mode is the room mode Join asks for: "sfu", "mesh", "auto", or "" for the
+	// server's choice. In a mesh room the client has no peer connections of its
+	// own: it relays (Relay) and reads relays from Events. In an auto room it
+	// follows the room's mode itself (auto.go): peer connections of its own in
+	// mesh, the publisher and subscriber in SFU.
 	Mode string
 	// ICETransportPolicy is the policy of the client's peer connections: relay
 	// connects only through the TURN servers the server hands out in joined (its
@@ -87,7 +89,8 @@ type Client struct {
 	done   chan struct{} // closed when the read loop ends
 
 	// Self is this participant; Present are the others when it joined; Mode is the
-	// room's mode ("sfu" or "mesh").
+	// room's mode when it joined ("sfu" or "mesh"; in an auto room, AutoMode is
+	// the mode now).
 	Self    wire.Participant
 	Present []wire.Participant
 	Mode    string
@@ -96,6 +99,10 @@ type Client struct {
 
 	pub *publisher
 	sub *subscriber
+
+	// auto is the client's state in an auto room; nil in any other room. Set on the
+	// read loop with the joined message.
+	auto atomic.Pointer[autoRoom]
 
 	events chan Event
 
@@ -284,8 +291,20 @@ func (c *Client) Close() {
 	_ = c.conn.Close() // first: a resuming WebSocket says goodbye before the read ends
 	c.cancel()
 	<-c.done
+	if a := c.auto.Load(); a != nil {
+		a.close()
+	}
 	c.pub.close()
 	c.sub.close()
+}
+
+// clientError hands an error of the client's own to Events (TypeClientError).
+func (c *Client) clientError(msg string) {
+	ev := Event{Envelope: wire.Envelope{Type: TypeClientError}, body: &wire.Error{Message: msg}}
+	select {
+	case c.events <- ev:
+	default:
+	}
 }
 
 func (c *Client) readLoop() {
@@ -310,6 +329,9 @@ func (c *Client) dispatch(m Event) {
 	if m.Type == wire.TypeJoined {
 		// Before the reply is handed on: the subscriber's offer, next, needs them.
 		c.setICEServers(m.Joined().ICEServers)
+		if m.Joined().Auto && c.auto.Load() == nil {
+			c.startAuto(m.Joined()) // before the messages that follow joined are read
+		}
 	}
 	if m.Re != "" {
 		c.mu.Lock()
@@ -329,6 +351,9 @@ func (c *Client) dispatch(m Event) {
 		}
 	case wire.TypePong:
 	default:
+		if a := c.auto.Load(); a != nil && a.dispatch(m) {
+			return
+		}
 		select {
 		case c.events <- m:
 		default:
@@ -401,6 +426,13 @@ func (p *pendingCandidates) add(pc *webrtc.PeerConnection, c webrtc.ICECandidate
 	_ = pc.AddICECandidate(c)
 }
 
+// reset forgets what was kept, for a new connection.
+func (p *pendingCandidates) reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ready, p.pending, p.dropped = false, nil, 0
+}
+
 func (p *pendingCandidates) flush(pc *webrtc.PeerConnection) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -420,7 +452,8 @@ func (c *Client) WaitConnected(ctx context.Context) error {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if c.pub.connected() && c.sub.connected() {
+		a := c.auto.Load()
+		if c.pub.connected() && c.sub.connected() && (a == nil || a.meshConnected()) {
 			return nil
 		}
 		select {

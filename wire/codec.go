@@ -101,6 +101,10 @@ func ServerBody(typ string) any {
 		return new(Draining)
 	case TypeActiveSpeaker:
 		return new(ActiveSpeaker)
+	case TypeSwitch:
+		return new(Switch)
+	case TypeSwitched:
+		return new(Switched)
 	}
 	return nil
 }

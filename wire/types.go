@@ -14,6 +14,10 @@ const (
 	// TypeRelay is a message for one other peer of a mesh room (body Relay); the
 	// server sends it on as TypeRelay too (body Relayed), stamped with its sender.
 	TypeRelay = "relay"
+	// TypeSwitched goes both ways in an auto room (body Switched): the client says
+	// it has the new mode's media of a switch playing; the server says the switch
+	// is over and the old mode's connections may close.
+	TypeSwitched = "switched"
 )
 
 // Message types the server sends, besides TypeCandidate, TypeChat and TypeRelay.
@@ -35,4 +39,7 @@ const (
 	// TypeActiveSpeaker (body ActiveSpeaker) tells the members of an SFU room who
 	// speaks, when that changes, at most every 500 ms.
 	TypeActiveSpeaker = "active-speaker"
+	// TypeSwitch (body Switch) tells every session of an auto room that the room is
+	// changing mode: the session is now also in the new mode's room.
+	TypeSwitch = "switch"
 )
