@@ -17,7 +17,8 @@ const Module = "github.com/switchboard-rtc/switchboard/"
 type Rule struct {
 	// Self is the package's own path.
 	Self string
-	// Allowed are the only other packages of the module it may import.
+	// Allowed are the only other packages of the module it may import: an entry
+	// ending in "/" allows every package below that path ("sfu/": sfu's parts).
 	Allowed []string
 	// Required are packages of the module it must import: what it builds on.
 	Required []string
@@ -49,7 +50,9 @@ func Check(t testing.TB, r Rule) {
 
 func (r Rule) refuses(dep string) bool {
 	if own, ok := strings.CutPrefix(dep, Module); ok {
-		return own != r.Self && !slices.Contains(r.Allowed, own)
+		return own != r.Self && !slices.ContainsFunc(r.Allowed, func(a string) bool {
+			return own == a || strings.HasSuffix(a, "/") && strings.HasPrefix(own, a)
+		})
 	}
 	return slices.ContainsFunc(r.Forbidden, func(f string) bool {
 		return dep == f || strings.HasSuffix(f, "/") && strings.HasPrefix(dep, f)

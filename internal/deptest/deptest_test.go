@@ -3,9 +3,10 @@ package deptest
 import "testing"
 
 func TestRuleRefuses(t *testing.T) {
-	r := Rule{Self: "sfu", Allowed: []string{"roster"}, Forbidden: []string{"github.com/pion/", "net/http"}}
+	r := Rule{Self: "sfu", Allowed: []string{"roster", "sfu/"}, Forbidden: []string{"github.com/pion/", "net/http"}}
 	for dep, want := range map[string]bool{
 		Module + "sfu": false, Module + "roster": false, Module + "signal": true,
+		Module + "sfu/speaker": false, Module + "sfuws": true,
 		"github.com/pion/webrtc/v4": true, "net/http": true, "net/http/httptrace": false, "fmt": false,
 	} {
 		if got := r.refuses(dep); got != want {
