@@ -27,8 +27,14 @@ const (
 // AnyRoom as a token's room lets it join every room.
 const AnyRoom = "*"
 
-// ModeMesh is the one value of a token's mode claim: the holder may create mesh rooms.
-const ModeMesh = "mesh"
+// The values of a token's mode claim.
+const (
+	// ModeMesh: the holder may create mesh rooms, and auto rooms.
+	ModeMesh = "mesh"
+	// ModeAuto: the holder may create auto rooms (which are mesh rooms until they
+	// grow), and no plain mesh rooms.
+	ModeAuto = "auto"
+)
 
 // Grants say what a token's holder may do.
 type Grants struct {
@@ -69,7 +75,8 @@ type Claims struct {
 	Grants Grants `json:"grants"`
 	// Mode, when ModeMesh, lets the holder create mesh rooms: a join that asks for
 	// mesh in a room that does not exist yet, and that the server's configuration
-	// does not make a mesh room, is refused without it.
+	// does not make a mesh room, is refused without it. ModeMesh and ModeAuto let
+	// the holder create auto rooms outside the configured ones the same way.
 	Mode string `json:"mode,omitempty"`
 	jwt.RegisteredClaims
 }
@@ -151,7 +158,7 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 	if err != nil {
 		return nil, refusal(err)
 	}
-	if claims.Mode != "" && claims.Mode != ModeMesh {
+	if claims.Mode != "" && claims.Mode != ModeMesh && claims.Mode != ModeAuto {
 		// Ignoring it could let a later meaning of the claim be granted by accident.
 		return nil, &Error{"token names an unknown mode " + quote(claims.Mode)}
 	}

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	neturl "net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/interceptor"
@@ -78,6 +79,10 @@ type Client struct {
 
 	pub *publisher
 	sub *subscriber
+
+	// auto is the client's state in an auto room; nil in any other room. Set on the
+	// read loop with the joined message.
+	auto atomic.Pointer[autoRoom]
 
 	events chan Event
 
@@ -254,8 +259,20 @@ func (c *Client) Close() {
 	c.cancel()
 	_ = c.conn.Close()
 	<-c.done
+	if a := c.auto.Load(); a != nil {
+		a.close()
+	}
 	c.pub.close()
 	c.sub.close()
+}
+
+// clientError hands an error of the client's own to Events (TypeClientError).
+func (c *Client) clientError(msg string) {
+	ev := Event{Envelope: wire.Envelope{Type: TypeClientError}, body: &wire.Error{Message: msg}}
+	select {
+	case c.events <- ev:
+	default:
+	}
 }
 
 func (c *Client) readLoop() {
@@ -277,6 +294,9 @@ func (c *Client) readLoop() {
 }
 
 func (c *Client) dispatch(m Event) {
+	if m.Type == wire.TypeJoined && m.Joined().Auto && c.auto.Load() == nil {
+		c.startAuto(m.Joined()) // before the messages that follow joined are read
+	}
 	if m.Re != "" {
 		c.mu.Lock()
 		ch := c.replies[m.Re]
@@ -295,6 +315,9 @@ func (c *Client) dispatch(m Event) {
 		}
 	case wire.TypePong:
 	default:
+		if a := c.auto.Load(); a != nil && a.dispatch(m) {
+			return
+		}
 		select {
 		case c.events <- m:
 		default:
@@ -346,6 +369,13 @@ func (p *pendingCandidates) add(pc *webrtc.PeerConnection, c webrtc.ICECandidate
 	_ = pc.AddICECandidate(c)
 }
 
+// reset forgets what was kept, for a new connection.
+func (p *pendingCandidates) reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ready, p.pending, p.dropped = false, nil, 0
+}
+
 func (p *pendingCandidates) flush(pc *webrtc.PeerConnection) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -365,7 +395,8 @@ func (c *Client) WaitConnected(ctx context.Context) error {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if c.pub.connected() && c.sub.connected() {
+		a := c.auto.Load()
+		if c.pub.connected() && c.sub.connected() && (a == nil || a.meshConnected()) {
 			return nil
 		}
 		select {

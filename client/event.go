@@ -85,6 +85,12 @@ func (e Event) Offer() wire.Offer { return bodyOf[wire.Offer](e) }
 // Draining is the body of draining: the server is shutting down.
 func (e Event) Draining() wire.Draining { return bodyOf[wire.Draining](e) }
 
+// Switch is the body of switch: an auto room is changing mode.
+func (e Event) Switch() wire.Switch { return bodyOf[wire.Switch](e) }
+
+// Switched is the body of switched: an auto room's switch is over.
+func (e Event) Switched() wire.Switched { return bodyOf[wire.Switched](e) }
+
 // Candidate is the body of candidate.
 func (e Event) Candidate() wire.Candidate { return bodyOf[wire.Candidate](e) }
 

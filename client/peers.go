@@ -17,9 +17,10 @@ import (
 type publisher struct {
 	c *Client
 
-	mu      sync.Mutex // serializes negotiations; guards sources
+	mu      sync.Mutex // serializes negotiations; guards sources and tracks
 	pc      *webrtc.PeerConnection
 	sources map[*webrtc.RTPTransceiver]string
+	tracks  map[webrtc.TrackLocal]bool // sent, in an auto room
 	// current is pc, for readers that must not wait for a negotiation.
 	current atomic.Pointer[webrtc.PeerConnection]
 	cands   pendingCandidates
@@ -28,17 +29,43 @@ type publisher struct {
 // Publish adds track, sent as source ("camera", "microphone" or "screen"), and
 // negotiates. The caller should read RTCP from the returned sender: keyframe
 // requests arrive there.
+//
+// In an auto room the client sends track on whichever side it is in, and on the
+// sides it joins later; there is a sender per connection, whose RTCP the client
+// reads itself, and Publish returns none.
 func (c *Client) Publish(ctx context.Context, track webrtc.TrackLocal, source string) (*webrtc.RTPSender, error) {
+	if a := c.auto.Load(); a != nil {
+		errc := make(chan error, 1)
+		a.post(func() { errc <- a.publish(track, source) })
+		select {
+		case err := <-errc:
+			return nil, err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-a.done:
+			return nil, ErrClosed
+		}
+	}
 	p := c.pub
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	tr, err := p.addLocked(track, source)
+	if err != nil {
+		return nil, err
+	}
+	return tr.Sender(), p.negotiate(ctx)
+}
+
+// addLocked adds a transceiver that sends track, making the connection if needed.
+// The caller holds p.mu.
+func (p *publisher) addLocked(track webrtc.TrackLocal, source string) (*webrtc.RTPTransceiver, error) {
 	if p.pc == nil {
-		pc, err := c.api.NewPeerConnection(webrtc.Configuration{})
+		pc, err := p.c.api.NewPeerConnection(webrtc.Configuration{})
 		if err != nil {
 			return nil, err
 		}
-		pc.OnICECandidate(func(cand *webrtc.ICECandidate) { c.trickle(wire.TargetPublisher, cand) })
-		p.pc, p.sources = pc, map[*webrtc.RTPTransceiver]string{}
+		pc.OnICECandidate(func(cand *webrtc.ICECandidate) { p.c.trickle(wire.TargetPublisher, cand) })
+		p.pc, p.sources, p.tracks = pc, map[*webrtc.RTPTransceiver]string{}, map[webrtc.TrackLocal]bool{}
 		p.current.Store(pc)
 	}
 	tr, err := p.pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
@@ -46,7 +73,47 @@ func (c *Client) Publish(ctx context.Context, track webrtc.TrackLocal, source st
 		return nil, err
 	}
 	p.sources[tr] = source
-	return tr.Sender(), p.negotiate(ctx)
+	p.tracks[track] = true
+	return tr, nil
+}
+
+// publishAll sends the tracks of an auto room not sent yet on the publisher
+// connection, and negotiates, for at most SwitchWait.
+func (c *Client) publishAll(tracks []localTrack) error {
+	p := c.pub
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	added := 0
+	for _, l := range tracks {
+		if p.tracks[l.track] {
+			continue
+		}
+		tr, err := p.addLocked(l.track, l.source)
+		if err != nil {
+			return err
+		}
+		go drainRTCP(tr.Sender())
+		added++
+	}
+	if added == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, SwitchWait)
+	defer cancel()
+	return p.negotiate(ctx)
+}
+
+// reset closes the connection, for the client to make a new one when it publishes
+// again: an auto room left its SFU side.
+func (p *publisher) reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pc != nil {
+		_ = p.pc.Close()
+	}
+	p.pc, p.sources, p.tracks = nil, nil, nil
+	p.current.Store(nil)
+	p.cands.reset()
 }
 
 // Unpublish stops sending on sender and negotiates.
@@ -163,6 +230,18 @@ func (s *subscriber) answer(m wire.Offer) (string, error) {
 	return answer.SDP, nil
 }
 
+// reset closes the connection, for the server to offer a new one: an auto room
+// left its SFU side.
+func (s *subscriber) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pc != nil {
+		_ = s.pc.Close()
+	}
+	s.pc, s.tracks = nil, nil
+	s.cands.reset()
+}
+
 func (s *subscriber) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	s.mu.Lock()
 	var info wire.Track
@@ -176,8 +255,16 @@ func (s *subscriber) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver
 		}
 	}
 	s.mu.Unlock()
-	if s.c.opts.OnTrack != nil {
-		s.c.opts.OnTrack(info, track, recv)
+	s.c.received(pathSFU, info, track, recv)
+}
+
+// received hands a track that arrived by path to OnTrack, or reads it to the end.
+func (c *Client) received(path string, info wire.Track, track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	if a := c.auto.Load(); a != nil {
+		a.received(path, info.Participant)
+	}
+	if c.opts.OnTrack != nil {
+		c.opts.OnTrack(info, track, recv)
 		return
 	}
 	buf := make([]byte, 1500)

@@ -1,11 +1,12 @@
-// Package directory fixes each room's mode, SFU or mesh, when the room is created, and
-// keeps an SFU room and a mesh room from ever sharing a name.
+// Package directory fixes each room's mode, SFU, mesh or auto, when the room is
+// created, and keeps rooms of different modes from ever sharing a name.
 //
 // A room kind (sfu.Rooms, mesh.Rooms) claims a name from the directory when it
 // creates a room and releases the claim when the room is removed. The first claim
 // fixes the mode; while any claim is held, a claim for the other mode fails with
 // ErrModeMismatch. Names that match a configured mesh pattern can only ever be mesh
-// rooms. Since every room of either kind holds a claim, the directory is where the
+// rooms, and those that match an auto pattern auto rooms. (An auto room holds its
+// name in mode Auto; its SFU and mesh sides claim nothing: package auto keeps them.) Since every room of either kind holds a claim, the directory is where the
 // server counts its rooms against its limit (ErrTooManyRooms).
 package directory
 
@@ -21,12 +22,14 @@ import (
 // Mode is how a room carries media: the membership core's.
 type Mode = roster.Mode
 
-// The two modes.
+// The modes.
 const (
 	// SFU: every participant sends its media to the server, which forwards it.
 	SFU = roster.SFU
 	// Mesh: the server relays signaling only; media flows between the peers.
 	Mesh = roster.Mesh
+	// Auto: mesh while small, SFU once it grows (package auto).
+	Auto = roster.Auto
 )
 
 // ParseMode reports the Mode named by s, and whether s names one.
@@ -60,6 +63,7 @@ type Directory interface {
 // kinds may call them while holding their own locks.
 type Local struct {
 	meshPatterns []string
+	autoPatterns []string
 	maxRooms     int
 
 	mu   sync.Mutex
@@ -79,6 +83,9 @@ type Config struct {
 	// MeshRooms are patterns (path.Match syntax, e.g. "p2p-*") of the names of rooms
 	// that are mesh rooms.
 	MeshRooms []string
+	// AutoRooms are patterns of the names of rooms that are auto rooms; a name that
+	// matches a mesh pattern too is a mesh room.
+	AutoRooms []string
 	// MaxRooms bounds the names held at once, SFU and mesh rooms together: the
 	// server's one count of its rooms. Zero or negative: no limit.
 	MaxRooms int
@@ -91,7 +98,13 @@ func NewLocal(cfg Config) (*Local, error) {
 			return nil, fmt.Errorf("directory: mesh room pattern %q: %w", p, err)
 		}
 	}
-	return &Local{meshPatterns: cfg.MeshRooms, maxRooms: cfg.MaxRooms, held: map[string]*hold{}}, nil
+	for _, p := range cfg.AutoRooms {
+		if _, err := path.Match(p, ""); err != nil {
+			return nil, fmt.Errorf("directory: auto room pattern %q: %w", p, err)
+		}
+	}
+	return &Local{meshPatterns: cfg.MeshRooms, autoPatterns: cfg.AutoRooms, maxRooms: cfg.MaxRooms,
+		held: map[string]*hold{}}, nil
 }
 
 // configured is the mode configuration fixes for room, or "" when the first joiner
@@ -102,10 +115,16 @@ func (d *Local) configured(room string) Mode {
 			return Mesh
 		}
 	}
+	for _, p := range d.autoPatterns {
+		if ok, _ := path.Match(p, room); ok {
+			return Auto
+		}
+	}
 	return ""
 }
 
-// DefaultMode is Mesh for names that match a mesh pattern, else SFU.
+// DefaultMode is Mesh for names that match a mesh pattern, Auto for those that match
+// an auto pattern, else SFU.
 func (d *Local) DefaultMode(room string) Mode {
 	if m := d.configured(room); m != "" {
 		return m

@@ -100,6 +100,10 @@ type JoinOptions struct {
 	// LogAttrs (slog key-value pairs) go on every log line of the member, besides its
 	// room and id: its transport, the request id that opened its session.
 	LogAttrs []any
+	// ID, when set, is the member's id instead of a new one: the id it has in the
+	// other mode of an auto room (package auto, the only user). The caller
+	// guarantees it is not in use in the room.
+	ID PeerID
 }
 
 // ClaimFunc claims a room name before a room is created with it, so that rooms of
@@ -172,7 +176,11 @@ func (rs *Rooms) JoinWith(id RoomID, name string, obs Observer, opts JoinOptions
 	if err != nil {
 		return nil, err
 	}
-	m := &Member{id: roster.NewParticipantID(), identity: opts.Identity, name: name, grants: opts.Grants, room: r,
+	pid := opts.ID
+	if pid == "" {
+		pid = roster.NewParticipantID()
+	}
+	m := &Member{id: pid, identity: opts.Identity, name: name, grants: opts.Grants, room: r,
 		obs: obs, rooms: rs, left: make(chan struct{}), transport: opts.Transport}
 	// "participant", as the SFU's and the sessions' lines name it.
 	m.log = r.log.With("participant", m.id).With(opts.LogAttrs...)

@@ -45,10 +45,14 @@ func (r *Room) add(m *Member, max int) error {
 	return nil
 }
 
-// remove takes m out of the room and tells the others.
-func (r *Room) remove(m *Member) {
+// remove takes m out of the room and tells the others, unless quietly.
+func (r *Room) remove(m *Member, quietly bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if quietly {
+		r.members.LeaveQuietly(m)
+		return
+	}
 	r.members.Leave(m)
 }
 
@@ -178,12 +182,18 @@ func (m *Member) Chat(text string) error {
 }
 
 // Leave removes m from its room; everyone else is told. Safe to call more than once.
-func (m *Member) Leave() {
+func (m *Member) Leave() { m.leave(false) }
+
+// LeaveQuietly is Leave without telling the others: m goes on, under its id, in the
+// other mode of its auto room.
+func (m *Member) LeaveQuietly() { m.leave(true) }
+
+func (m *Member) leave(quietly bool) {
 	m.leaveOnce.Do(func() {
 		close(m.left)
-		m.room.remove(m)
+		m.room.remove(m, quietly)
 		m.rooms.release(m.room)
-		m.log.Info("peer left")
+		m.log.Info("peer left", "quietly", quietly)
 	})
 }
 

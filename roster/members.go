@@ -167,12 +167,30 @@ func (ms *Members[I, M]) Leave(m M) bool {
 	return true
 }
 
-func (ms *Members[I, M]) leave(i int) {
+// LeaveQuietly takes m out without telling the others: m goes on under its id in
+// another room of the same call (an auto room's other mode), so to them it has not
+// left. The Left hook still runs. It reports false when m is not a member.
+func (ms *Members[I, M]) LeaveQuietly(m M) bool {
+	i := ms.index(m)
+	if i < 0 {
+		return false
+	}
+	ms.take(i)
+	return true
+}
+
+// take deletes the member at i and runs the Left hook; it returns the member.
+func (ms *Members[I, M]) take(i int) M {
 	gone := ms.list[i].m
 	ms.list = slices.Delete(ms.list, i, i+1)
 	if ms.Left != nil {
 		ms.Left(gone)
 	}
+	return gone
+}
+
+func (ms *Members[I, M]) leave(i int) {
+	gone := ms.take(i)
 	info := gone.Info()
 	for _, e := range ms.list {
 		tell(e, "participant-left notice", func(o Observer[I]) { o.ParticipantLeft(info) })

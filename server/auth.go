@@ -33,7 +33,8 @@ func (s *Server) joinAccess(r *http.Request, room string) (signal.Access, error)
 	if err != nil {
 		return signal.Access{}, err
 	}
-	a := signal.Access{Identity: c.Identity(), Name: c.Name, Grants: grants, NoNewMeshRooms: c.Mode != auth.ModeMesh}
+	a := signal.Access{Identity: c.Identity(), Name: c.Name, Grants: grants, NoNewMeshRooms: c.Mode != auth.ModeMesh,
+		NoNewAutoRooms: c.Mode != auth.ModeMesh && c.Mode != auth.ModeAuto}
 	if c.Room != auth.AnyRoom {
 		a.Room = sfu.RoomID(c.Room)
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/switchboard-rtc/switchboard/auto"
 	"github.com/switchboard-rtc/switchboard/internal/keepalive"
 	"github.com/switchboard-rtc/switchboard/internal/peraddr"
 	"github.com/switchboard-rtc/switchboard/mesh"
@@ -10,7 +11,7 @@ import (
 	"github.com/switchboard-rtc/switchboard/wire"
 )
 
-// The defaults of Limits, Liveness and MeshMaxSize: what a zero field means. Each is
+// The defaults of Limits, Liveness, MeshMaxSize and AutoRooms: what a zero field means. Each is
 // defined once, by the package that enforces it; the binary's flags show these.
 const (
 	DefaultMaxMessageSize    = wire.MaxMessageSize
@@ -22,6 +23,11 @@ const (
 	DefaultMaxViewers        = sfu.DefaultMaxViewers
 	DefaultMaxPendingSSE     = sse.DefaultMaxDetached
 	DefaultMeshMaxSize       = mesh.DefaultMaxSize
+
+	DefaultMeshPromoteAt     = auto.DefaultPromoteAt
+	DefaultMeshDemoteAt      = auto.DefaultDemoteAt
+	DefaultMeshDemoteAfter   = auto.DefaultDemoteAfter
+	DefaultMeshSwitchTimeout = auto.DefaultSwitchTimeout
 
 	DefaultSessionsPerAddress   = peraddr.DefaultMaxSessions
 	DefaultNewSessionsPerSecond = peraddr.DefaultRate

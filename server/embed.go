@@ -115,7 +115,7 @@ var errClosed = errors.New("server: closed")
 // compatHandler serves clients of Pion's sfu-ws example, in cfg.Rooms when set, else
 // in the server's own rooms.
 func (s *Server) compatHandler(cfg Config) http.Handler {
-	var rooms sfuws.Rooms = s.rooms
+	var rooms sfuws.Rooms = s.auto.media(s.rooms)
 	if cfg.Rooms != nil {
 		rooms = cfg.Rooms
 	}

@@ -50,6 +50,10 @@ type Config struct {
 	MeshRooms []string
 	// MeshMaxSize bounds the peers of a mesh room. Zero means mesh.DefaultMaxSize (6).
 	MeshMaxSize int
+	// AutoRooms configures auto rooms: mesh while small, SFU once they grow (see
+	// docs/protocol.md, "Auto rooms"). Auto rooms exist with the zero value too: a
+	// client asks for one with "mode": "auto".
+	AutoRooms AutoRooms
 	// Directory replaces the in-process record of which room has which mode (a
 	// multi-node build). Nil means one in this process, configured by MeshRooms.
 	// The server's own SFU and mesh rooms claim their names from it; a Rooms
@@ -90,6 +94,28 @@ type Config struct {
 	// unsigned, with a warning, without API keys. Its Logger defaults to Logger.
 	// See docs/operations.md.
 	Webhooks webhook.Config
+}
+
+// AutoRooms configures auto rooms; the zero value of each field means its default
+// (in brackets). Their rooms are counted under Limits.MaxRooms once each; their
+// participants under Limits.MaxParticipants, on their SFU side and on their mesh
+// side alike.
+type AutoRooms struct {
+	// Patterns are path.Match patterns ("call-*") of room names that are auto rooms
+	// by configuration: a join that names no mode gets auto there, and SFU and
+	// mesh joins are refused (mode-mismatch). A name that matches MeshRooms too is
+	// a mesh room.
+	Patterns []string
+	// PromoteAt [4]: a mesh auto room becomes an SFU room when it has this many
+	// participants.
+	PromoteAt int
+	// DemoteAt [2] and DemoteAfter [30 s]: an SFU auto room becomes a mesh room
+	// again once it has had at most DemoteAt native participants (and no WHIP,
+	// WHEP or sfu-ws client) for DemoteAfter.
+	DemoteAt    int
+	DemoteAfter time.Duration
+	// SwitchTimeout [15 s] ends a switch that some client has not completed.
+	SwitchTimeout time.Duration
 }
 
 // Limits bound what clients may do. The zero value of each field means its default
@@ -177,6 +203,7 @@ type Server struct {
 	engine   *sfu.Engine
 	rooms    *sfu.Rooms
 	mesh     *mesh.Rooms
+	auto     *autoRooms // auto.go
 	log      *slog.Logger
 	sig      *signal.Config
 	sse      *sse.Handler
@@ -220,7 +247,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	dir := cfg.Directory
 	if dir == nil {
-		local, err := directory.NewLocal(directory.Config{MeshRooms: cfg.MeshRooms, MaxRooms: cfg.Limits.maxRooms()})
+		local, err := directory.NewLocal(directory.Config{MeshRooms: cfg.MeshRooms, AutoRooms: cfg.AutoRooms.Patterns,
+			MaxRooms: cfg.Limits.maxRooms()})
 		if err != nil {
 			return nil, fmt.Errorf("server: %w", err)
 		}
@@ -248,6 +276,13 @@ func New(cfg Config) (*Server, error) {
 	s.mesh = mesh.NewRooms(mesh.Config{MaxSize: cfg.MeshMaxSize, Logger: log, Events: meshHooks, Claim: func(id mesh.RoomID) (func(), error) {
 		return dir.Claim(string(id), directory.Mesh)
 	}})
+	if s.auto, err = newAutoRooms(cfg, engine, dir, log); err != nil {
+		if s.webhooks != nil {
+			s.webhooks.Close()
+		}
+		_ = engine.Close()
+		return nil, err
+	}
 	if len(cfg.APIKeys) > 0 {
 		if s.verifier, err = auth.NewVerifier(cfg.APIKeys); err != nil {
 			if s.webhooks != nil {
@@ -261,7 +296,7 @@ func New(cfg Config) (*Server, error) {
 	if rooms == nil {
 		rooms = s.rooms
 	}
-	s.sig = &signal.Config{Rooms: rooms, Mesh: s.mesh, DefaultMode: dir.DefaultMode, ICEServers: cfg.ClientICEServers, Logger: log, Limits: signal.Limits{
+	s.sig = &signal.Config{Rooms: rooms, Mesh: s.mesh, Auto: s.auto.rooms, DefaultMode: dir.DefaultMode, ICEServers: cfg.ClientICEServers, Logger: log, Limits: signal.Limits{
 		MaxMessageSize: cfg.Limits.MaxMessageSize, MessagesPerSecond: cfg.Limits.MessagesPerSecond,
 		MessageBurst: cfg.Limits.MessageBurst,
 	}}
@@ -283,7 +318,7 @@ func New(cfg Config) (*Server, error) {
 		sseOpts.MaxDetached = cfg.Limits.MaxPendingSSE
 	}
 	s.sse = sse.New(s.ctx, s.sig, sseOpts)
-	s.whip = whip.New(whip.Config{Rooms: s.rooms, ICEServers: cfg.ClientICEServers, Logger: log,
+	s.whip = whip.New(whip.Config{Rooms: s.auto.media(s.rooms), ICEServers: cfg.ClientICEServers, Logger: log,
 		OwnerTokens: s.verifier != nil})
 	s.register(wsHandler, s.compatHandler(cfg))
 	s.handler = withPrefix(cfg.PathPrefix, s.mux)
@@ -385,6 +420,7 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 	s.rooms.Close()
 	s.mesh.Close()
+	s.auto.close()
 	s.cancel()
 	s.whip.Close()
 	s.sessions.Wait()

@@ -34,6 +34,7 @@ type Participant struct {
 	first firstMedia // when it joined, and whether media has reached it since
 
 	leaveOnce sync.Once
+	left      func() // JoinOptions.Left
 }
 
 // ID is the participant's server-assigned id.
@@ -75,6 +76,14 @@ type JoinOptions struct {
 	// connections and its tracks, besides its room, id and transport: the request id
 	// that opened its session, say.
 	LogAttrs []any
+	// ID, when set, is the participant's id instead of a new one: the id it has in
+	// the other mode of an auto room (package auto, the only user). The caller
+	// guarantees it is not in use in the room.
+	ID ParticipantID
+	// Left, when set, is called once the participant has left (Leave or
+	// LeaveQuietly), from the goroutine that called it: where package auto gives up
+	// the participant's seat in its auto room.
+	Left func()
 }
 
 // Grants limit what a participant may do: publish (which sources), and receive the
@@ -125,9 +134,16 @@ func (p *Participant) contact() roster.Contact[ParticipantInfo] {
 // subscriber connections drop its tracks) and closes both of its connections. It
 // waits for the participant's goroutines to end. Safe to call more than once and from
 // any goroutine but the room's.
-func (p *Participant) Leave() {
+func (p *Participant) Leave() { p.leave(false) }
+
+// LeaveQuietly is Leave without telling the others that the participant left: it
+// goes on, under its id, in the other mode of its auto room. They are told that its
+// tracks went away, and their subscriber connections drop them.
+func (p *Participant) LeaveQuietly() { p.leave(true) }
+
+func (p *Participant) leave(quietly bool) {
 	p.leaveOnce.Do(func() {
-		p.room.ops.post(func() { p.room.leaveOp(p) })
+		p.room.ops.post(func() { p.room.leaveOp(p, quietly) })
 		p.room.rooms.releaseParticipant(p.room)
 		// The subscriber's queue stops first: with one connection for both sides
 		// (sfu-ws), an operation still adding a track while the publisher side closes
@@ -135,7 +151,10 @@ func (p *Participant) Leave() {
 		// RTCP reader would never end.
 		p.sub.close()
 		p.pub.close()
-		p.log.Info("participant left")
+		p.log.Info("participant left", "quietly", quietly)
+		if p.left != nil {
+			p.left()
+		}
 	})
 }
 

@@ -63,8 +63,13 @@ func (r *Room) joinOp(p *Participant) {
 	r.notify("participant-joined event", func(ev RoomEvents) { ev.ParticipantJoined(r.id, p.info(nil)) })
 }
 
-func (r *Room) leaveOp(p *Participant) {
-	if m := r.find(p.id); m != nil && m.p == p {
+func (r *Room) leaveOp(p *Participant, quietly bool) {
+	m := r.find(p.id)
+	switch {
+	case m == nil || m.p != p:
+	case quietly:
+		r.members.LeaveQuietly(m)
+	default:
 		r.members.Leave(m)
 	}
 }
@@ -242,8 +247,11 @@ func (rs *Rooms) JoinWith(id RoomID, name string, obs Observers, opts JoinOption
 		return nil, err
 	}
 
-	pid := roster.NewParticipantID()
-	p := &Participant{id: pid, identity: opts.Identity, name: name, grants: opts.Grants, transport: opts.Transport,
+	pid := opts.ID
+	if pid == "" {
+		pid = roster.NewParticipantID()
+	}
+	p := &Participant{id: pid, left: opts.Left, identity: opts.Identity, name: name, grants: opts.Grants, transport: opts.Transport,
 		room: r, obs: obs, log: r.log.With("participant", pid),
 		first: firstMedia{joined: time.Now(), timings: rs.engine.timingsOrNil()}}
 	if opts.Transport != "" {

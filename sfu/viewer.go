@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -57,7 +58,12 @@ type Viewer struct {
 
 	readers   sync.WaitGroup
 	closeOnce sync.Once
+	atClose   atomic.Pointer[func()] // AtClose's
 }
+
+// AtClose sets f to be called once the viewer has closed (Close), from the goroutine
+// that closed it: where package auto gives up the viewer's seat in its auto room.
+func (v *Viewer) AtClose(f func()) { v.atClose.Store(&f) }
 
 // ID is the viewer's server-assigned id.
 func (v *Viewer) ID() ViewerID { return v.id }
@@ -231,6 +237,9 @@ func (v *Viewer) Close() {
 		v.readers.Wait()
 		r.rooms.releaseViewer(r)
 		v.log.Info("viewer left")
+		if f := v.atClose.Load(); f != nil {
+			(*f)()
+		}
 	})
 }
 

@@ -23,6 +23,10 @@ type Access struct {
 	// "mode": "mesh"). It may still join a mesh room that exists, or create one whose
 	// name the server's configuration makes a mesh room.
 	NoNewMeshRooms bool
+	// NoNewAutoRooms: the client may not create an auto room (its join token's mode
+	// is neither "auto" nor "mesh"). It may still join one that exists, or create
+	// one whose name the server's configuration makes an auto room.
+	NoNewAutoRooms bool
 }
 
 // joinOptions are the media core's options for a.

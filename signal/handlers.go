@@ -34,6 +34,7 @@ var handlers = map[string]handler{
 	wire.TypeCandidate:       {need: inSFU, run: (*Session).candidate},
 	wire.TypeChat:            {need: joined, run: (*Session).chat},
 	wire.TypeRelay:           {need: inMesh, run: (*Session).relay},
+	wire.TypeSwitched:        {need: joined, run: (*Session).switched},
 	wire.TypeLeave:           {run: func(*Session, string, []byte) error { return ErrLeft }},
 	wire.TypePing:            {run: (*Session).ping},
 }
@@ -52,6 +53,8 @@ func (s *Session) join(id string, frame []byte) error {
 		return protocolError(wire.CodeAlreadyJoined, "this session has joined room "+quote(string(s.participant.RoomID())))
 	case s.member != nil:
 		return protocolError(wire.CodeAlreadyJoined, "this session has joined room "+quote(string(s.member.RoomID())))
+	case s.seat != nil:
+		return protocolError(wire.CodeAlreadyJoined, "this session has joined room "+quote(string(s.seat.RoomID())))
 	}
 	if s.cfg.isDraining() {
 		return ErrDraining
@@ -77,8 +80,11 @@ func (s *Session) join(id string, frame []byte) error {
 	if err != nil {
 		return err
 	}
-	if mode == directory.Mesh {
+	switch mode {
+	case directory.Mesh:
 		return s.joinMesh(id, req.Room, name)
+	case directory.Auto:
+		return s.joinAuto(id, req.Room, name)
 	}
 	s.obs.joinRe, s.obs.room = id, req.Room
 	p, err := s.joinRoom(sfu.RoomID(req.Room), name)
@@ -97,21 +103,26 @@ func (s *Session) joinRoom(room sfu.RoomID, name string) (*sfu.Participant, erro
 	return s.cfg.Rooms.JoinWith(room, name, s.obs.observers(), opts)
 }
 
-// joinMode is the mode a join asks for: the one it names, else the configured
-// default for its room.
+// joinMode is the mode a join asks for: the one it names, else that of the auto
+// room of its name if there is one, else the configured default for its room.
 func (s *Session) joinMode(req wire.Join) (directory.Mode, error) {
 	if req.Mode == "" {
-		if s.cfg.DefaultMode == nil {
+		switch {
+		case s.cfg.isAuto(req.Room):
+			return directory.Auto, nil
+		case s.cfg.DefaultMode == nil:
 			return directory.SFU, nil
 		}
-		return s.cfg.DefaultMode(req.Room), nil
+		req.Mode = string(s.cfg.DefaultMode(req.Room))
 	}
 	mode, ok := directory.ParseMode(req.Mode)
-	if !ok {
-		return "", protocolError(wire.CodeBadRequest, "mode: \"sfu\" or \"mesh\"")
-	}
-	if mode == directory.Mesh && s.cfg.Mesh == nil {
+	switch {
+	case !ok:
+		return "", protocolError(wire.CodeBadRequest, "mode: \"sfu\", \"mesh\" or \"auto\"")
+	case mode == directory.Mesh && s.cfg.Mesh == nil:
 		return "", protocolError(wire.CodeBadRequest, "this server has no mesh rooms")
+	case mode == directory.Auto && s.cfg.Auto == nil:
+		return "", protocolError(wire.CodeBadRequest, "this server has no auto rooms")
 	}
 	return mode, nil
 }
@@ -202,7 +213,8 @@ func (s *Session) chat(_ string, frame []byte) error {
 	case len(text) > wire.MaxChatSize:
 		return protocolError(wire.CodeBadRequest, "text is longer than 4096 bytes")
 	}
-	if s.member != nil {
+	// In an auto room during a switch, the newer side: everyone in the room is in it.
+	if s.member != nil && (s.participant == nil || s.side == directory.Mesh) {
 		return s.member.Chat(text)
 	}
 	s.participant.Chat(text)

@@ -66,6 +66,10 @@ func (s *Session) relay(_ string, frame []byte) error {
 type meshObserver struct {
 	s            *Session
 	joinRe, room string
+	// auto: the member is the mesh side of an auto room's seat; epoch is the switch
+	// it joined for, 0 when it joined with the session's join.
+	auto  bool
+	epoch int
 }
 
 var (
@@ -78,14 +82,18 @@ var (
 func (o *meshObserver) Failed(error) { o.s.endInternal() }
 
 func (o *meshObserver) Joined(self mesh.PeerInfo, others []mesh.PeerInfo) {
-	msg := wire.Joined{
-		Room: o.room, Mode: string(directory.Mesh), Participant: peerToWire(self),
-		Participants: make([]wire.Participant, len(others)), ICEServers: iceServersToWire(o.s.cfg.ICEServers),
-	}
+	present := make([]wire.Participant, len(others))
 	for i, p := range others {
-		msg.Participants[i] = peerToWire(p)
+		present[i] = peerToWire(p)
 	}
-	o.s.send(wire.TypeJoined, o.joinRe, msg)
+	if o.epoch > 0 {
+		o.s.send(wire.TypeSwitch, "", wire.Switch{Mode: string(directory.Mesh), Epoch: o.epoch, Participants: present})
+		return
+	}
+	o.s.send(wire.TypeJoined, o.joinRe, wire.Joined{
+		Room: o.room, Mode: string(directory.Mesh), Participant: peerToWire(self),
+		Participants: present, ICEServers: iceServersToWire(o.s.cfg.ICEServers), Auto: o.auto,
+	})
 }
 
 func (o *meshObserver) ParticipantJoined(p mesh.PeerInfo) {

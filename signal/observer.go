@@ -22,6 +22,10 @@ type observer struct {
 	// joinRe and room are the join request's id and room, set before the participant
 	// exists and read only after.
 	joinRe, room string
+	// auto: the participant is the SFU side of an auto room's seat; epoch is the
+	// switch it joined for, 0 when it joined with the session's join.
+	auto  bool
+	epoch int
 	// log is the session's logger with the room and participant, from Joined on: the
 	// media core's goroutines log with it.
 	log atomic.Pointer[slog.Logger]
@@ -41,14 +45,18 @@ func (o *observer) observers() sfu.Observers {
 
 func (o *observer) Joined(self sfu.ParticipantInfo, others []sfu.ParticipantInfo) {
 	o.log.Store(o.s.log.With("room", o.room, "participant", self.ID))
-	msg := wire.Joined{
-		Room: o.room, Mode: string(directory.SFU), Participant: participantToWire(self),
-		Participants: make([]wire.Participant, len(others)), ICEServers: iceServersToWire(o.s.cfg.ICEServers),
-	}
+	present := make([]wire.Participant, len(others))
 	for i, p := range others {
-		msg.Participants[i] = participantToWire(p)
+		present[i] = participantToWire(p)
 	}
-	o.s.send(wire.TypeJoined, o.joinRe, msg)
+	if o.epoch > 0 {
+		o.s.send(wire.TypeSwitch, "", wire.Switch{Mode: string(directory.SFU), Epoch: o.epoch, Participants: present})
+		return
+	}
+	o.s.send(wire.TypeJoined, o.joinRe, wire.Joined{
+		Room: o.room, Mode: string(directory.SFU), Participant: participantToWire(self),
+		Participants: present, ICEServers: iceServersToWire(o.s.cfg.ICEServers), Auto: o.auto,
+	})
 }
 
 func (o *observer) ParticipantJoined(p sfu.ParticipantInfo) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard-rtc/switchboard/auto"
 	"github.com/switchboard-rtc/switchboard/directory"
 	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
 	"github.com/switchboard-rtc/switchboard/internal/safe"
@@ -46,6 +47,8 @@ type Config struct {
 	ErrorSent func(code string)
 	// Mesh is where clients join mesh rooms; nil refuses joins in mesh mode.
 	Mesh MeshRooms
+	// Auto is where clients join auto rooms; nil refuses joins in auto mode.
+	Auto AutoRooms
 	// DefaultMode is the mode of a join that names none, for a room name; nil means
 	// SFU. (directory.Local.DefaultMode: mesh for names configured so.)
 	DefaultMode func(room string) directory.Mode
@@ -105,18 +108,23 @@ type Session struct {
 
 	limit *ratelimit.Limiter
 
-	inbox chan []byte
-	ended chan error    // first reason to end, from any goroutine
-	done  chan struct{} // closed when Run stops taking frames
+	inbox   chan []byte
+	actions chan func()   // from the session's auto room (post)
+	ended   chan error    // first reason to end, from any goroutine
+	done    chan struct{} // closed when Run stops taking frames
 
 	access    Access // set before Run
 	transport string // set before Run (SetTransport)
 	logAttrs  []any  // set before Run: on every log line of the session and its participant
 
 	// Owned by Run. At most one of participant and member is set: the session is
-	// in an SFU room or in a mesh room.
+	// in an SFU room or in a mesh room; but in an auto room (seat set) during a
+	// switch, when it is in both sides (auto.go).
 	participant *sfu.Participant
 	member      *mesh.Member
+	seat        *auto.Seat
+	side        directory.Mode     // an auto room's side the session joined last
+	name        string             // the display name it joined an auto room with
 	relays      *ratelimit.Limiter // a mesh peer's relays
 	lastHeard   time.Time
 }
@@ -130,7 +138,7 @@ func NewSession(cfg *Config, out Outbox) *Session {
 	rate, burst := cfg.Limits.Rate()
 	s := &Session{
 		cfg: cfg, out: out, log: log, limit: ratelimit.New(rate, burst), relays: newRelayLimiter(),
-		inbox: make(chan []byte), ended: make(chan error, 1), done: make(chan struct{}),
+		inbox: make(chan []byte), actions: make(chan func(), maxActions), ended: make(chan error, 1), done: make(chan struct{}),
 	}
 	s.obs = &observer{s: s}
 	return s
@@ -194,6 +202,8 @@ func (s *Session) Run(ctx context.Context) error {
 			s.lastHeard = time.Now()
 			err = s.admit(frame)
 		case err = <-s.ended:
+		case fn := <-s.actions:
+			fn()
 		case <-ticker.C:
 			if time.Since(s.lastHeard) > idle {
 				err = ErrIdle
@@ -213,6 +223,9 @@ func (s *Session) Run(ctx context.Context) error {
 	}
 	if s.member != nil {
 		s.member.Leave()
+	}
+	if s.seat != nil {
+		s.seat.Leave()
 	}
 	s.scopedLog().Debug("session ended", "reason", err)
 	return err

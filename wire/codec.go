@@ -99,6 +99,10 @@ func ServerBody(typ string) any {
 		return new(Error)
 	case TypeDraining:
 		return new(Draining)
+	case TypeSwitch:
+		return new(Switch)
+	case TypeSwitched:
+		return new(Switched)
 	}
 	return nil
 }

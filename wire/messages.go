@@ -6,8 +6,8 @@ import "encoding/json"
 // the envelope (type and id); Encode and DecodeBody add and skip the envelope.
 
 // Join is the body of TypeJoin: the room to join (created if it does not exist), the
-// display name, and the room's mode ("sfu", "mesh", or empty for the server's
-// choice). The server answers TypeJoined.
+// display name, and the room's mode ("sfu", "mesh", "auto", or empty for the
+// server's choice). The server answers TypeJoined.
 type Join struct {
 	Room string `json:"room"`
 	Name string `json:"name"`
@@ -78,6 +78,28 @@ type Joined struct {
 	Participant  Participant   `json:"participant"`
 	Participants []Participant `json:"participants"`
 	ICEServers   []ICEServer   `json:"iceServers"`
+	// Auto is set in an auto room, whose Mode is the one it has now: the room may
+	// change mode later (TypeSwitch).
+	Auto bool `json:"auto,omitempty"`
+}
+
+// Switch is the body of TypeSwitch: the auto room is changing to Mode ("sfu" or
+// "mesh"), in its switch number Epoch (from 1). The session is now also a member of
+// the new mode's room, under the same participant id; Participants are the others
+// already in that room when it entered, as in Joined (an array, never null).
+type Switch struct {
+	Mode         string        `json:"mode"`
+	Epoch        int           `json:"epoch"`
+	Participants []Participant `json:"participants"`
+}
+
+// Switched is the body of TypeSwitched. From the client (Mode empty): it has the
+// new mode's media of switch Epoch playing, or gave up waiting for it. From the
+// server: switch Epoch to Mode is over; the client closes its old mode's
+// connections.
+type Switched struct {
+	Mode  string `json:"mode,omitempty"`
+	Epoch int    `json:"epoch"`
 }
 
 // ParticipantEvent is the body of TypeParticipantJoined and TypeParticipantLeft.

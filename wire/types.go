@@ -12,6 +12,10 @@ const (
 	// TypeRelay is a message for one other peer of a mesh room (body Relay); the
 	// server sends it on as TypeRelay too (body Relayed), stamped with its sender.
 	TypeRelay = "relay"
+	// TypeSwitched goes both ways in an auto room (body Switched): the client says
+	// it has the new mode's media of a switch playing; the server says the switch
+	// is over and the old mode's connections may close.
+	TypeSwitched = "switched"
 )
 
 // Message types the server sends, besides TypeCandidate, TypeChat and TypeRelay.
@@ -30,4 +34,7 @@ const (
 	// shutting down: calls go on until they end or the deadline, new joins are
 	// refused with CodeDraining.
 	TypeDraining = "draining"
+	// TypeSwitch (body Switch) tells every session of an auto room that the room is
+	// changing mode: the session is now also in the new mode's room.
+	TypeSwitch = "switch"
 )

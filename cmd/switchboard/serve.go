@@ -37,6 +37,8 @@ type serveFlags struct {
 	liveness       server.Liveness
 	meshRooms      string
 	meshMaxSize    int
+	autoRooms      string
+	auto           server.AutoRooms
 	webhookURLs    urlList
 	webhookKey     string
 	drainTimeout   time.Duration
@@ -71,6 +73,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.meshRooms, "mesh-rooms", "",
 		"comma-separated room name `patterns` (path.Match, e.g. 'p2p-*') of mesh rooms: peer-to-peer media, signaling through the server")
 	fs.IntVar(&f.meshMaxSize, "mesh-max-size", server.DefaultMeshMaxSize, "most `peers` in one mesh room")
+	f.autoFlags(fs)
 	f.webhookFlags(fs)
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", server.DefaultDrainTimeout,
 		"on SIGTERM or SIGINT, how long calls may go on while new ones are refused (0: stop at once; a second signal stops at once)")
@@ -122,6 +125,21 @@ func (f *serveFlags) limitFlags(fs *flag.FlagSet) {
 		"further silence after which it has failed and its participant is removed")
 }
 
+// autoFlags declares the flags of auto rooms.
+func (f *serveFlags) autoFlags(fs *flag.FlagSet) {
+	a := &f.auto
+	fs.StringVar(&f.autoRooms, "auto-rooms", "",
+		"comma-separated room name `patterns` (path.Match, e.g. 'call-*') of auto rooms: mesh while small, SFU once they grow")
+	fs.IntVar(&a.PromoteAt, "mesh-promote-at", server.DefaultMeshPromoteAt,
+		"an auto room becomes an SFU room when it has this many `participants`")
+	fs.IntVar(&a.DemoteAt, "mesh-demote-at", server.DefaultMeshDemoteAt,
+		"an auto room becomes a mesh room again when it is back to this many `participants` for --mesh-demote-after")
+	fs.DurationVar(&a.DemoteAfter, "mesh-demote-after", server.DefaultMeshDemoteAfter,
+		"how long an auto room stays small before it becomes a mesh room again")
+	fs.DurationVar(&a.SwitchTimeout, "mesh-switch-timeout", server.DefaultMeshSwitchTimeout,
+		"how long an auto room's switch waits for its slowest client")
+}
+
 // config turns the flags into a server configuration.
 func (f *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, error) {
 	var level slog.Level
@@ -133,7 +151,8 @@ func (f *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 		return server.Config{}, nil, err
 	}
 	cfg := server.Config{Logger: log, AllowedOrigins: splitList(f.allowedOrigins), Limits: f.limits, Liveness: f.liveness,
-		MeshRooms: splitList(f.meshRooms), MeshMaxSize: f.meshMaxSize}
+		MeshRooms: splitList(f.meshRooms), MeshMaxSize: f.meshMaxSize, AutoRooms: f.auto}
+	cfg.AutoRooms.Patterns = splitList(f.autoRooms)
 	if f.meshMaxSize < 0 || f.meshMaxSize == 1 {
 		return cfg, nil, fmt.Errorf("--mesh-max-size: %d: a mesh room holds at least 2 peers (0: the default, 6)", f.meshMaxSize)
 	}

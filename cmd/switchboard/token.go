@@ -25,7 +25,7 @@ func tokenCmd(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&name, "name", "", "display `name` (default: the one the client gives)")
 	fs.StringVar(&grants, "grants", "join,publish,subscribe", "comma-separated `grants`: join, publish, subscribe, admin")
 	fs.StringVar(&sources, "sources", "", "comma-separated `sources` publish allows: camera, microphone, screen (default: all)")
-	fs.StringVar(&mode, "mode", "", "\"mesh\" lets the holder create mesh rooms (default: it may only join those that exist or are configured)")
+	fs.StringVar(&mode, "mode", "", "\"mesh\" lets the holder create mesh and auto rooms, \"auto\" auto rooms only (default: it may only join those that exist or are configured)")
 	fs.DurationVar(&ttl, "ttl", 6*time.Hour, "how long the token is valid")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -44,8 +44,8 @@ func tokenCmd(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		return errors.New("token: --room is required for a token that joins")
 	case g.Join && identity == "":
 		return errors.New("token: --identity is required for a token that joins")
-	case mode != "" && mode != auth.ModeMesh:
-		return fmt.Errorf("token: --mode: %q is not \"mesh\"", mode)
+	case mode != "" && mode != auth.ModeMesh && mode != auth.ModeAuto:
+		return fmt.Errorf("token: --mode: %q is not \"mesh\" or \"auto\"", mode)
 	}
 	claims := auth.NewClaims(room, identity, name, g, ttl)
 	claims.Mode = mode
