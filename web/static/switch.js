@@ -8,8 +8,9 @@
  * decides when the application sees a new-path track: it holds each new-path track
  * back from `ontrack` until it plays, so that the application keeps showing the old
  * path's track until then and swaps without a gap. A video track plays once its
- * decoded frame count (inbound-rtp `framesDecoded` of its receiver) has grown between
- * two samples; a participant's microphone is held with its camera, so that sound and
+ * decoded frame count (inbound-rtp `framesDecoded` of its receiver) has grown over
+ * PLAYING_SAMPLES samples in a row (one decoded keyframe is not yet a picture that
+ * moves); a participant's microphone is held with its camera, so that sound and
  * picture move to the new path together (a participant that sends no camera video
  * has its audio shown at once).
  *
@@ -27,6 +28,9 @@
 
 /** How often held video tracks' decoded frame counts are sampled. */
 export const SWITCH_POLL_MS = 150;
+
+/** How many samples in a row a held video's decoded frame count must grow at to play. */
+export const PLAYING_SAMPLES = 2;
 
 /**
  * How long a client waits for the new path's media before it says `switched`
@@ -48,6 +52,7 @@ export const SWITCH_GIVE_UP_MS = 10_000;
  * @typedef {object} Held
  * @property {RemoteTrack} remote
  * @property {number | null} decoded  framesDecoded at the last sample (video), null before the first
+ * @property {number} growing  how many samples in a row found it grown
  */
 
 /**
@@ -115,7 +120,7 @@ export class ModeSwitch {
       this.check();
       return false;
     }
-    this.held.set(remote.track, { remote, decoded: null });
+    this.held.set(remote.track, { remote, decoded: null, growing: 0 });
     return true;
   }
 
@@ -164,9 +169,10 @@ export class ModeSwitch {
       const counts = await Promise.all(videos.map((h) => framesDecoded(h.remote.receiver).catch(() => 0)));
       if (this.finished) return;
       for (const [i, held] of videos.entries()) {
-        const was = held.decoded;
+        const grew = held.decoded !== null && counts[i] > held.decoded;
         held.decoded = counts[i];
-        if (was !== null && counts[i] > was && this.held.has(held.remote.track)) this.reveal(held.remote);
+        held.growing = grew ? held.growing + 1 : 0;
+        if (held.growing >= PLAYING_SAMPLES && this.held.has(held.remote.track)) this.reveal(held.remote);
       }
     } finally {
       this.sampling = false;
