@@ -186,8 +186,9 @@ async function expectMediaFrom(p, ids, fromServer) {
  * presents (requestVideoFrameCallback), and the longest time between two of them.
  * Also notes, for each video track of the participant the client hands to the page
  * (ontrack), how many frames its receiver had decoded by then: the client is to hand
- * over a new path's track only once it plays. Marks the tile element so that a later
- * check can tell it is the same one.
+ * over a new path's track only once it plays; and whom the client reports joining
+ * or leaving. Marks the tile element so that a later check can tell it is the same
+ * one.
  * @param {import('./lib/participant.js').Participant} p
  * @param {string} participantId
  */
@@ -200,7 +201,14 @@ async function startGapMonitor(p, participantId) {
     tile.dataset.monitored = '1';
     /** @type {Array<Promise<number>>} */
     const handedOver = [];
-    const monitor = { frames: 0, maxGapMs: 0, maxGapEnd: 0, swaps: 0, swapAt: 0, last: 0, stopped: false, stop: () => {}, handedOver };
+    /** @type {string[]} */
+    const joined = [];
+    /** @type {string[]} */
+    const left = [];
+    const monitor = { frames: 0, maxGapMs: 0, maxGapEnd: 0, swaps: 0, swapAt: 0, last: 0, stopped: false, stop: () => {}, handedOver, joined, left };
+    const { onparticipantjoined, onparticipantleft } = client;
+    client.onparticipantjoined = (participant) => { joined.push(participant.id); onparticipantjoined?.(participant); };
+    client.onparticipantleft = (participant) => { left.push(participant.id); onparticipantleft?.(participant); };
     /** @param {number} now */
     const gapTo = (now) => {
       if (monitor.frames === 0 || now - monitor.last <= monitor.maxGapMs) return;
@@ -272,7 +280,7 @@ async function stopGapMonitor(p, participantId, path, what) {
     const remote = window.switchboard?.receivedTracks().find((r) => r.track === shown);
     return {
       frames: monitor.frames, maxGapMs: Math.round(monitor.maxGapMs), swaps: monitor.swaps, decodedAtHandover,
-      gapEndFromSwapMs: Math.round(monitor.maxGapEnd - monitor.swapAt),
+      gapEndFromSwapMs: Math.round(monitor.maxGapEnd - monitor.swapAt), joined: monitor.joined, left: monitor.left,
       sameTile: tile instanceof HTMLElement && tile.dataset.monitored === '1',
       shownPath: remote?.path ?? null, shownParticipant: remote?.info.participant ?? null, shownId: id,
     };
@@ -281,6 +289,8 @@ async function stopGapMonitor(p, participantId, path, what) {
     `(it ended ${seen.gapEndFromSwapMs} ms from the tile's last change of source, seen within 150 ms; ${seen.frames} frames, ` +
     `${seen.swaps} source change(s); frames decoded of each new track when handed to the page: ${seen.decodedAtHandover.join(', ')})`);
   assert.ok(seen.sameTile, `${p.name}: the tile was replaced`);
+  assert.ok(!seen.joined.includes(participantId) && !seen.left.includes(participantId),
+    `${p.name}: the client reported ${participantId} joining ${JSON.stringify(seen.joined)} or leaving ${JSON.stringify(seen.left)}`);
   assert.ok(seen.frames > 20, `${p.name}: only ${seen.frames} frames shown`);
   assert.ok(seen.swaps >= 1, `${p.name}: the tile never took the new path's track`);
   assert.ok(seen.decodedAtHandover.length >= 1 && seen.decodedAtHandover.every((n) => n > 0),
@@ -439,6 +449,8 @@ async function autoRoom(t, transports, extras) {
   }
 
   await step(t, 'the third page leaves: gone within 5 s; the room goes back to mesh, video never stopping for more than 1 s', async () => {
+    // A microphone muted before the switch is sent muted after it.
+    if (extras) await alice.page.click('#btn-mic');
     await startGapMonitor(alice, bobId);
     await startGapMonitor(bob, aliceId);
     await carol.context.close();
@@ -450,6 +462,13 @@ async function autoRoom(t, transports, extras) {
     await stopGapMonitor(alice, bobId, 'mesh', `SFU to mesh (${transports.join('/')})`);
     await stopGapMonitor(bob, aliceId, 'mesh', `SFU to mesh (${transports.join('/')})`);
     assert.deepEqual(await listed(alice), [aliceId, bobId].sort(), 'Alice lists the two of them');
+    if (extras) {
+      const sent = await alice.page.evaluate(() => [...(window.switchboard?.mesh?.peers.values() ?? [])]
+        .flatMap((peer) => peer.pc.getSenders().filter((s) => s.track?.kind === 'audio').map((s) => s.track?.enabled)));
+      assert.deepEqual(sent, [false], 'Alice sends her microphone muted to Bob');
+      assert.equal(await alice.page.getAttribute('#btn-mic', 'aria-pressed'), 'true', 'the mic button still says muted');
+      await alice.page.click('#btn-mic');
+    }
   });
 
   await step(t, 'no page threw an uncaught error or broke the Content-Security-Policy', async () => {
