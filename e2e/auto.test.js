@@ -17,6 +17,13 @@ import { stepper } from './lib/step.js';
 /** How long the room stays small before it goes back to mesh: short, for the test. */
 const DEMOTE_AFTER = '3s';
 
+/**
+ * How long the server waits for every client's `switched`: long, so that the test of
+ * joins and leaves during a switch, which holds one client's back, has time to make
+ * them before the switch ends on its own.
+ */
+const SWITCH_TIMEOUT = '60s';
+
 /** The longest the remote video on a page may stop across a switch. */
 const MAX_GAP_MS = 1000;
 
@@ -40,7 +47,7 @@ const opened = [];
 
 before(async () => {
   server = await startServer({
-    args: ['--mesh-promote-at', '3', '--mesh-demote-after', DEMOTE_AFTER, '--log-level', 'debug'],
+    args: ['--mesh-promote-at', '3', '--mesh-demote-after', DEMOTE_AFTER, '--mesh-switch-timeout', SWITCH_TIMEOUT, '--log-level', 'debug'],
   });
   serverUdpPort = await waitFor('the server to log its UDP port', () => {
     const match = /msg="media on one UDP port" port=(\d+)/.exec(server.log());
@@ -471,9 +478,114 @@ async function autoRoom(t, transports, extras) {
     }
   });
 
-  await step(t, 'no page threw an uncaught error or broke the Content-Security-Policy', async () => {
+  await step(t, 'no page threw an uncaught error, broke the Content-Security-Policy or shows an error', async () => {
     for (const p of [alice, bob, carol]) expectCleanLog(p);
+    for (const p of [alice, bob]) {
+      assert.deepEqual(await p.page.locator('.notice.error').allTextContents(), [], `${p.name}'s error notices`);
+    }
   });
   await alice.context.close();
   await bob.context.close();
 }
+
+test('joins and leaves during a switch: a newcomer joins the new mode, one who leaves is gone once', { timeout: 600_000 }, async (t) => {
+  const room = uniqueRoom('auto-during');
+  /** @param {string} name */
+  const join = async (name) => {
+    const p = await joinByLink(browser, server.url, room, name, { params: { mode: 'auto' }, timeout: 120_000 });
+    opened.push(p);
+    return p;
+  };
+  const alice = await join('Alice');
+  const bob = await join('Bob');
+  const [aliceId, bobId] = await Promise.all([alice.id(), bob.id()]);
+  await expectMode(alice, 'mesh', 1);
+  await expectMode(bob, 'mesh', 1);
+  // Alice's client keeps its `switched` to itself: the switch stays open until the
+  // test sends it (or the server's timeout).
+  await alice.page.evaluate(() => {
+    const client = window.switchboard;
+    if (!client) throw new Error('no client');
+    // @ts-ignore: a test's own handle on the page
+    window.heldSwitched = [];
+    // @ts-ignore: replaces the method for this client only
+    client.done = (epoch) => { window.heldSwitched.push(epoch); };
+    // @ts-ignore
+    window.reported = { joined: [], left: [] };
+    // What the server sent: one participant-left per room a leaver was in.
+    // @ts-ignore
+    window.leftMessages = [];
+    const transport = client.transport;
+    const onmessage = transport?.onmessage;
+    if (!transport || !onmessage) throw new Error('no transport');
+    transport.onmessage = (m) => {
+      // @ts-ignore
+      if (m?.type === 'participant-left') window.leftMessages.push(m.participant?.id);
+      onmessage(m);
+    };
+    const { onparticipantjoined, onparticipantleft } = client;
+    // @ts-ignore
+    client.onparticipantjoined = (p) => { window.reported.joined.push(p.id); onparticipantjoined?.(p); };
+    // @ts-ignore
+    client.onparticipantleft = (p) => { window.reported.left.push(p.id); onparticipantleft?.(p); };
+  });
+  const switching = () => alice.page.evaluate(() => window.switchboard?.switching?.epoch ?? null);
+
+  const carol = await join('Carol');
+  const carolId = await carol.id();
+  let epoch = 0;
+  await step(t, 'the third page starts a switch to SFU that waits for Alice', async () => {
+    epoch = await waitFor('Alice to be switching', async () => {
+      const got = await switching();
+      assert.ok(got !== null, 'not switching');
+      return got;
+    }, SLOW);
+    await waitFor('Alice to be done on her side (and keep it to herself)', async () => {
+      // @ts-ignore
+      assert.deepEqual(await alice.page.evaluate(() => window.heldSwitched), [epoch]);
+    }, SLOW);
+    assert.equal(await alice.page.getAttribute('#state', 'data-switching'), String(epoch), '#state[data-switching]');
+  });
+
+  /** @type {import('./lib/participant.js').Participant} */
+  let dave;
+  let daveId = '';
+  await step(t, 'a page that joins during the switch joins the new mode directly', async () => {
+    dave = await join('Dave');
+    daveId = await dave.id();
+    await expectMode(dave, 'sfu', 3);
+    assert.equal(await dave.page.evaluate(() => window.switchboard?.switching), null, 'Dave never switches');
+    await expectMediaFrom(dave, [aliceId, bobId, carolId], true);
+    assert.equal(await switching(), epoch, 'the switch is still open');
+  });
+
+  await step(t, 'a page that leaves during the switch is gone from the others within 5 s, reported once', async () => {
+    await bob.context.close();
+    await expectGone([alice, carol, dave], bobId, 'Bob');
+    assert.equal(await switching(), epoch, 'the switch is still open');
+    // @ts-ignore
+    const sent = await alice.page.evaluate(() => window.leftMessages);
+    console.log(`Alice got ${sent.length} participant-left message(s) for the page that left during the switch`);
+    assert.ok(sent.length >= 1 && sent.every((id) => id === bobId), `participant-left messages: ${JSON.stringify(sent)}`);
+  });
+
+  await step(t, 'the switch ends: everyone left is in SFU mode, seen once, with media through the server', async () => {
+    await alice.page.evaluate((n) => window.switchboard?.sendQuietly({ type: 'switched', epoch: n }), epoch);
+    for (const p of [alice, carol, dave]) await expectMode(p, 'sfu', 2);
+    await expectMediaFrom(alice, [carolId, daveId], true);
+    await expectServerPeerConnections(6);
+    // @ts-ignore
+    const reported = await alice.page.evaluate(() => window.reported);
+    assert.deepEqual(reported, { joined: [carolId, daveId], left: [bobId] }, 'what Alice\'s client reported');
+    const all = [aliceId, carolId, daveId].sort();
+    for (const p of [alice, carol, dave]) assert.deepEqual(await listed(p), all, `${p.name} lists everyone once`);
+  });
+
+  await step(t, 'no page threw an uncaught error, broke the Content-Security-Policy or shows an error', async () => {
+    for (const p of [alice, bob, carol, dave]) expectCleanLog(p);
+    for (const p of [alice, carol, dave]) {
+      assert.deepEqual(await p.page.locator('.notice.error').allTextContents(), [], `${p.name}'s error notices`);
+    }
+  });
+  for (const p of [alice, carol, dave]) await p.context.close();
+});
