@@ -509,7 +509,7 @@ test('joins and leaves during a switch: a newcomer joins the new mode, one who l
     // @ts-ignore: a test's own handle on the page
     window.heldSwitched = [];
     // @ts-ignore: replaces the method for this client only
-    client.done = (epoch) => { window.heldSwitched.push(epoch); };
+    client.sendSwitched = (epoch) => { window.heldSwitched.push(epoch); };
     // @ts-ignore
     window.reported = { joined: [], left: [] };
     // What the server sent: one participant-left per room a leaver was in.

@@ -44,7 +44,7 @@ export const SWITCH_GIVE_UP_MS = 10_000;
  * @property {() => Iterable<string>} participantIds  the other participants in the call now
  * @property {() => RemoteTrack[]} receivedTracks  every remote track being received, on either path
  * @property {(remote: RemoteTrack) => void} reveal  hands a held new-path track to the application
- * @property {(epoch: number) => void} done  this side has the new path playing (or gave up): say `switched`
+ * @property {(epoch: number) => void} sendSwitched  this side has the new path playing (or gave up): say `switched`
  */
 
 /**
@@ -215,7 +215,7 @@ export class ModeSwitch {
       r.path === this.from && present.has(r.info.participant) && !this.shown.has(pairKey(r)));
     if (waiting) return;
     this.saidDone = true;
-    this.host.done(this.epoch);
+    this.host.sendSwitched(this.epoch);
   }
 
   /** @private */
@@ -226,7 +226,7 @@ export class ModeSwitch {
     this.revealAll();
     if (!this.saidDone) {
       this.saidDone = true;
-      this.host.done(this.epoch);
+      this.host.sendSwitched(this.epoch);
     }
   }
 }

@@ -606,7 +606,7 @@ export class SwitchboardClient {
    * This side of a switch is done: the new mode's media plays, or the wait gave up.
    * @param {number} epoch
    */
-  done(epoch) {
+  sendSwitched(epoch) {
     this.sendQuietly({ type: 'switched', epoch });
   }
 
