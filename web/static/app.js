@@ -572,8 +572,14 @@ function wireClient(client) {
     call.media.set(target, state);
     renderState(client.state);
   };
-  client.onmodechange = () => {
+  client.onmodechange = (mode, switching) => {
     if (call?.client !== client) return;
+    // The old mode's connections are closed: their last states no longer count.
+    if (!switching) {
+      for (const target of [...call.media.keys()]) {
+        if ((mode === 'mesh') !== target.startsWith('peer:')) call.media.delete(target);
+      }
+    }
     renderRoomLabel();
     renderState(client.state);
   };
