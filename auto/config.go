@@ -31,12 +31,14 @@ const (
 type SFURooms interface {
 	JoinWith(room sfu.RoomID, name string, obs sfu.Observers, opts sfu.JoinOptions) (*sfu.Participant, error)
 	Watch(room sfu.RoomID, want sfu.ParticipantID, ended func()) (*sfu.Viewer, error)
+	Len() int
 }
 
 // MeshRooms is what auto rooms need of the mesh rooms that carry their mesh side: a
 // set of their own (*mesh.Rooms).
 type MeshRooms interface {
 	JoinWith(room mesh.RoomID, name string, obs mesh.Observer, opts mesh.JoinOptions) (*mesh.Member, error)
+	Len() int
 }
 
 // Config configures a set of auto rooms. The zero value of each duration and count

@@ -46,6 +46,8 @@ type State struct {
 	Fixed     int
 	// Waiting is how many seats the running switch waits for.
 	Waiting int
+	// Demoting: the room is small, and will be demoted unless it grows first.
+	Demoting bool
 }
 
 // State reports the room's state now.
@@ -53,7 +55,7 @@ func (r *Room) State() State {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return State{Mode: r.mode, Epoch: r.epoch, Switching: r.switching, Seats: len(r.seats), Fixed: r.fixed,
-		Waiting: len(r.waiting)}
+		Waiting: len(r.waiting), Demoting: r.demote != nil}
 }
 
 // add seats s: a seat of the same identity is replaced; s gets the room's mode now

@@ -1,6 +1,7 @@
 package auto
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -158,7 +159,7 @@ func TestLeaveDuringPromotion(t *testing.T) {
 	b.Leave()
 	expect(t, oa, "switch sfu 1", "switched sfu 1")
 	expect(t, ob, "switch sfu 1")
-	expectState(t, rs, State{Mode: roster.SFU, Epoch: 1, Seats: 2})
+	expectState(t, rs, State{Mode: roster.SFU, Epoch: 1, Seats: 2, Demoting: true}) // two: small again
 }
 
 // TestDemotion: back at two natives, the room becomes mesh again after the delay,
@@ -172,6 +173,7 @@ func TestDemotion(t *testing.T) {
 		a.Switched(1)
 		b.Switched(1)
 		c.Leave()
+		expectState(t, rs, State{Mode: roster.SFU, Epoch: 1, Seats: 2, Demoting: true})
 		time.Sleep(20 * time.Second)
 		// It grows for a while: the delay starts over when it shrinks again.
 		d, _ := seat(t, rs, "d", roster.SFU)
@@ -179,7 +181,7 @@ func TestDemotion(t *testing.T) {
 		d.Leave()
 		time.Sleep(29 * time.Second)
 		synctest.Wait()
-		expectState(t, rs, State{Mode: roster.SFU, Epoch: 1, Seats: 2})
+		expectState(t, rs, State{Mode: roster.SFU, Epoch: 1, Seats: 2, Demoting: true})
 		time.Sleep(time.Second)
 		synctest.Wait()
 		expect(t, oa, "switch sfu 1", "switched sfu 1", "switch mesh 2")
@@ -245,6 +247,7 @@ func TestFixedSeats(t *testing.T) {
 		synctest.Wait()
 		expectState(t, rs, State{Mode: roster.SFU, Epoch: 1, Seats: 2, Fixed: 1})
 		w.Leave()
+		expectState(t, rs, State{Mode: roster.SFU, Epoch: 1, Seats: 1, Demoting: true})
 		time.Sleep(30 * time.Second)
 		synctest.Wait()
 		expect(t, oa, "switch sfu 1", "switched sfu 1", "switch mesh 2")
@@ -326,50 +329,131 @@ func TestMustExist(t *testing.T) {
 }
 
 // TestRacingJoinsLeavesAndSwitches: joins, leaves and switched reports from many
-// goroutines at once (under -race), with switches running all the while; when
-// everyone has left, the room is gone and its state was consistent throughout.
+// goroutines at once (under -race), around two participants who stay throughout, so
+// that the room keeps crossing both thresholds with switches running. Every seat is
+// told of switches in order, each switch's end after its start and before the next
+// one; when everyone has left, the room is gone.
 func TestRacingJoinsLeavesAndSwitches(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rs, err := New(Config{PromoteAt: 3, DemoteAt: 2, DemoteAfter: 10 * time.Millisecond,
+		rs, err := New(Config{PromoteAt: 3, DemoteAt: 2, DemoteAfter: 5 * time.Millisecond,
 			SwitchTimeout: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			t.Fatal(err)
 		}
+		var mu sync.Mutex
+		var all []*reporter
+		join := func(fixed bool) *Seat {
+			o := &reporter{}
+			s, err := rs.Join("r", JoinOptions{Observer: o, Fixed: fixed})
+			if err != nil {
+				t.Error(err) // from the goroutines too: no Fatal
+				return nil
+			}
+			o.seat.Store(s)
+			mu.Lock()
+			all = append(all, o)
+			mu.Unlock()
+			return s
+		}
+		stayers := []*Seat{join(false), join(false)}
+		if t.Failed() {
+			return
+		}
 		var wg sync.WaitGroup
-		for i := range 8 {
+		for i := range 3 {
 			wg.Go(func() {
 				for j := range 50 {
-					o := &reporter{}
-					s, err := rs.Join("r", JoinOptions{Observer: o, Fixed: (i+j)%11 == 0})
-					if err != nil {
-						t.Error(err)
+					s := join((i+j)%11 == 0)
+					if s == nil {
 						return
 					}
-					o.seat.Store(s)
 					time.Sleep(time.Duration(i+j%7) * time.Millisecond)
 					s.Leave()
+					time.Sleep(time.Duration(3*i+j%5) * time.Millisecond)
 				}
 			})
 		}
 		wg.Wait()
 		time.Sleep(time.Second)
 		synctest.Wait()
+		for _, s := range stayers {
+			s.Leave()
+		}
 		if rs.Len() != 0 {
 			t.Errorf("%d rooms after everyone left", rs.Len())
+		}
+		for _, o := range all {
+			if err := o.check(); err != nil {
+				t.Error(err)
+			}
+		}
+		if n := len(all[0].told); n < 10 {
+			t.Errorf("a participant who stayed throughout was told %d times, want many switches", n)
 		}
 	})
 }
 
 // reporter reports switched as soon as it is told to switch, on a goroutine of its
-// own as a session's loop would.
-type reporter struct{ seat atomic.Pointer[Seat] }
+// own as a session's loop would, and records what it was told.
+type reporter struct {
+	seat atomic.Pointer[Seat]
+	mu   sync.Mutex
+	told []int // +epoch for a switch, -epoch for its end
+}
 
 func (o *reporter) Switch(_ Mode, epoch int) {
+	o.mu.Lock()
+	o.told = append(o.told, epoch)
+	o.mu.Unlock()
 	go func() {
 		if s := o.seat.Load(); s != nil {
 			s.Switched(epoch)
 		}
 	}()
 }
-func (o *reporter) Switched(Mode, int) {}
-func (o *reporter) Replaced()          {}
+
+func (o *reporter) Switched(_ Mode, epoch int) {
+	o.mu.Lock()
+	o.told = append(o.told, -epoch)
+	o.mu.Unlock()
+}
+
+func (o *reporter) Replaced() {}
+
+// check reports a sequence of switches out of order: each switch's end right after
+// its start, epochs growing.
+func (o *reporter) check() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	last := 0
+	for i, e := range o.told {
+		switch {
+		case e > 0 && e <= last, e > 0 && i > 0 && o.told[i-1] > 0:
+			return fmt.Errorf("told %v: switch %d out of order", o.told, e)
+		case e < 0 && (i == 0 || o.told[i-1] != -e):
+			return fmt.Errorf("told %v: end of switch %d without its start", o.told, -e)
+		}
+		if e > 0 {
+			last = e
+		}
+	}
+	return nil
+}
+
+// TestConfig: zero values are the defaults; configurations that cannot work are
+// refused.
+func TestConfig(t *testing.T) {
+	rs, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := rs.cfg; c.PromoteAt != DefaultPromoteAt || c.DemoteAt != DefaultDemoteAt || c.DemoteAfter != DefaultDemoteAfter ||
+		c.SwitchTimeout != DefaultSwitchTimeout {
+		t.Errorf("defaults: %+v", c)
+	}
+	for _, bad := range []Config{{PromoteAt: 1}, {PromoteAt: 3, DemoteAt: 3}, {DemoteAt: -1}, {DemoteAfter: -time.Second}} {
+		if _, err := New(bad); err == nil || !errors.Is(err, ErrConfig) {
+			t.Errorf("New(%+v): %v, want ErrConfig", bad, err)
+		}
+	}
+}

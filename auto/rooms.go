@@ -96,6 +96,27 @@ func (rs *Rooms) Room(id roster.RoomID) *Room {
 // Len is the number of auto rooms.
 func (rs *Rooms) Len() int { return rs.registry.Len() }
 
+// Seats is how many participants the auto rooms have now, those that cannot do
+// mesh included.
+func (rs *Rooms) Seats() int {
+	n := 0
+	for _, r := range rs.registry.List() {
+		n += r.State().Seats
+	}
+	return n
+}
+
+// Sides is how many rooms the SFU and the mesh sides of the auto rooms have now.
+func (rs *Rooms) Sides() (sfu, mesh int) {
+	if rs.cfg.SFU != nil {
+		sfu = rs.cfg.SFU.Len()
+	}
+	if rs.cfg.Mesh != nil {
+		mesh = rs.cfg.Mesh.Len()
+	}
+	return sfu, mesh
+}
+
 // Close refuses further joins. Seats already taken stay until their owners leave.
 func (rs *Rooms) Close() { rs.registry.Close() }
 

@@ -82,7 +82,9 @@ func participantIDs(ps []wire.Participant) []string {
 	return out
 }
 
-// post queues fn on the ops goroutine; it never blocks.
+// post queues fn on the ops goroutine; it never blocks. The queue is not bounded
+// here: what fills it comes from the server, which bounds it (each peer's relays are
+// rate limited, switches come one at a time).
 func (a *autoRoom) post(fn func()) {
 	a.opMu.Lock()
 	a.opQ = append(a.opQ, fn)

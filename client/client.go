@@ -36,9 +36,11 @@ type Options struct {
 	// Token is a join token, sent as "Authorization: Bearer" on the request that
 	// opens the connection (a WebSocket, or the SSE stream). Empty: none.
 	Token string
-	// Mode is the room mode Join asks for: "sfu", "mesh", or "" for the server's
-	// choice. In a mesh room the client has no peer connections of its own: it
-	// relays (Relay) and reads relays from Events.
+	// Mode is the room mode Join asks for: "sfu", "mesh", "auto", or "" for the
+	// server's choice. In a mesh room the client has no peer connections of its
+	// own: it relays (Relay) and reads relays from Events. In an auto room it
+	// follows the room's mode itself (auto.go): peer connections of its own in
+	// mesh, the publisher and subscriber in SFU.
 	Mode string
 }
 
@@ -70,7 +72,8 @@ type Client struct {
 	done   chan struct{} // closed when the read loop ends
 
 	// Self is this participant; Present are the others when it joined; Mode is the
-	// room's mode ("sfu" or "mesh").
+	// room's mode when it joined ("sfu" or "mesh"; in an auto room, AutoMode is
+	// the mode now).
 	Self    wire.Participant
 	Present []wire.Participant
 	Mode    string

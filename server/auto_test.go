@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard-rtc/switchboard/auth"
+	"github.com/switchboard-rtc/switchboard/auto"
 	"github.com/switchboard-rtc/switchboard/client"
 	"github.com/switchboard-rtc/switchboard/server"
 	"github.com/switchboard-rtc/switchboard/wire"
@@ -20,6 +23,14 @@ import (
 func autoConfig() server.Config {
 	return server.Config{AutoRooms: server.AutoRooms{PromoteAt: 3, DemoteAt: 2, DemoteAfter: 300 * time.Millisecond,
 		SwitchTimeout: 10 * time.Second}}
+}
+
+// fixedClientConfig is autoConfig promoting at 4: two participants and a client
+// that cannot do mesh stay below it.
+func fixedClientConfig() server.Config {
+	cfg := autoConfig()
+	cfg.AutoRooms.PromoteAt = 4
+	return cfg
 }
 
 // autoPeer is a peer in an auto room that records every event it gets.
@@ -246,5 +257,259 @@ func leave(t *testing.T, c *client.Client) {
 	defer cancel()
 	if err := c.Leave(ctx); err != nil {
 		t.Fatalf("leave: %v", err)
+	}
+}
+
+// TestAutoRoomWHIPPromotesAtOnce: a WHIP publisher into an auto room that is mesh
+// promotes it at once, below the threshold; its participants get its media through
+// the SFU, and the room is not demoted while it is in, only once it has left.
+func TestAutoRoomWHIPPromotesAtOnce(t *testing.T) {
+	ts := startServerWith(t, modeWS, fixedClientConfig())
+	a := joinAuto(t, ts, modeWS, "call", "alice", "auto")
+	b := joinAuto(t, ts, modeWS, "call", "bob", "")
+	a.receivesVia(t, 10, true, b)
+	pub := publishWHIP(t, ts, "call", 300_000, false)
+	a.waitSwitched(t, "sfu", 1)
+	b.waitSwitched(t, "sfu", 1)
+	var whip string
+	waitFor(t, 15*time.Second, func() (bool, string) {
+		for _, p := range []*autoPeer{a, b} {
+			whip = ""
+			for _, tr := range p.ReceivingTracks() {
+				if tr.Participant != a.Self.ID && tr.Participant != b.Self.ID {
+					whip = tr.Participant
+				}
+			}
+			if whip == "" {
+				return false, p.name + " receives no track of the WHIP publisher"
+			}
+			if n := p.packetsVia(whip, "video", false); n < 30 {
+				return false, fmt.Sprintf("%s has %d video packets from the WHIP publisher", p.name, n)
+			}
+		}
+		return true, ""
+	})
+	// Two natives: small enough to demote, but for the WHIP publisher, and no
+	// demotion is pending. (package auto's TestFixedSeats shows that none comes.)
+	if st := ts.AutoRooms().Room("call").State(); st != (auto.State{Mode: "sfu", Epoch: 1, Seats: 3, Fixed: 1}) {
+		t.Fatalf("auto room with a WHIP publisher: %+v", st)
+	}
+	pub.delete()
+	a.waitSwitched(t, "mesh", 2)
+	b.waitSwitched(t, "mesh", 2)
+	a.receivesVia(t, 10, true, b)
+}
+
+// TestAutoRoomChurn runs 100 cycles of a third participant joining an auto room of
+// two, with media, and leaving: each crosses the promotion threshold and, once it
+// has left, the demotion one (every fourth leaves during the promotion, every third
+// without a goodbye). Afterwards the server is back where it started: no rooms, no
+// peer connections, no more goroutines than before.
+func TestAutoRoomChurn(t *testing.T) {
+	const cycles = 100
+	cfg := autoConfig()
+	cfg.AutoRooms.DemoteAfter = 20 * time.Millisecond
+	ts := startServerWith(t, modeWS, cfg)
+	baseGoroutines := runtime.NumGoroutine()
+	a, b := joinQuiet(t, ts, "alice"), joinQuiet(t, ts, "bob")
+	settled := func(mode string) func() (bool, string) {
+		return func() (bool, string) {
+			for _, p := range []*client.Client{a, b} {
+				if m, switching := p.AutoMode(); m != mode || switching {
+					return false, fmt.Sprintf("%s is on the %s side, switching %v; want %s", p.Self.Name, m, switching, mode)
+				}
+			}
+			return true, ""
+		}
+	}
+	start := time.Now()
+	for n := range cycles {
+		c := joinAuto(t, ts, modeWS, "churn", fmt.Sprintf("carol-%d", n), "")
+		if n%4 != 0 {
+			waitFor(t, 15*time.Second, settled("sfu"))
+		}
+		if n%3 != 0 {
+			leave(t, c.Client)
+		}
+		c.close()
+		waitFor(t, 15*time.Second, settled("mesh"))
+	}
+	t.Logf("%d cycles in %v", cycles, time.Since(start).Round(time.Millisecond))
+	leave(t, a)
+	leave(t, b)
+	ts.client.CloseIdleConnections()
+	waitFor(t, 30*time.Second, func() (bool, string) {
+		sfuSides, meshSides := ts.AutoRooms().Sides()
+		rooms, conns, g := ts.AutoRooms().Len()+sfuSides+meshSides+ts.Rooms().Len(), ts.OpenConnections(), runtime.NumGoroutine()
+		return rooms == 0 && conns == 0 && g <= baseGoroutines+5,
+			fmt.Sprintf("%d rooms, %d open peer connections, %d goroutines (%d before the churn)", rooms, conns, g, baseGoroutines)
+	})
+}
+
+// joinQuiet joins the auto room "churn" without media.
+func joinQuiet(t *testing.T, ts *testServer, name string) *client.Client {
+	t.Helper()
+	c, err := tryJoin(ts, modeWS, "churn", name, "auto")
+	if err != nil {
+		t.Fatalf("%s: join: %v", name, err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// TestAutoRoomModes: which joins reach an auto room. mode "auto" creates one; a join
+// naming no mode joins it as it is; sfu and mesh joins are refused (mode-mismatch),
+// as an auto join is into a room of another mode. Configured names are auto rooms
+// for joins naming no mode, and for WHIP.
+func TestAutoRoomModes(t *testing.T) {
+	cfg := autoConfig()
+	cfg.AutoRooms.Patterns = []string{"call-*"}
+	ts := startServerWith(t, modeWS, cfg)
+	join := func(room, roomMode string) (*client.Client, error) {
+		c, err := tryJoin(ts, modeWS, room, "someone", roomMode)
+		if err == nil {
+			t.Cleanup(c.Close)
+		}
+		return c, err
+	}
+	a, err := join("huddle", "auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Mode != "mesh" {
+		t.Errorf("new auto room: joined in mode %q, want mesh", a.Mode)
+	}
+	if b, err := join("huddle", ""); err != nil || b.Mode != "mesh" {
+		t.Errorf("join naming no mode of an auto room: %v, mode %q; want mesh", err, b.Mode)
+	}
+	for _, m := range []string{"sfu", "mesh"} {
+		if _, err := join("huddle", m); err == nil || !strings.Contains(err.Error(), wire.CodeModeMismatch) {
+			t.Errorf("%s join of an auto room: %v, want %s", m, err, wire.CodeModeMismatch)
+		}
+	}
+	if _, err := join("plain", "sfu"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := join("plain", "auto"); err == nil || !strings.Contains(err.Error(), wire.CodeModeMismatch) {
+		t.Errorf("auto join of an SFU room: %v, want %s", err, wire.CodeModeMismatch)
+	}
+	if c, err := join("call-1", ""); err != nil || c.Mode != "mesh" || ts.AutoRooms().Room("call-1") == nil {
+		t.Errorf("join naming no mode of a configured auto room: %v; want an auto room", err)
+	}
+	if _, err := join("call-2", "sfu"); err == nil || !strings.Contains(err.Error(), wire.CodeModeMismatch) {
+		t.Errorf("sfu join of a configured auto room: %v, want %s", err, wire.CodeModeMismatch)
+	}
+	// WHIP creates a configured auto room, on its SFU side at once.
+	publishWHIP(t, ts, "call-3", 100_000, false)
+	if r := ts.AutoRooms().Room("call-3"); r == nil || r.State().Mode != "sfu" {
+		t.Errorf("auto room created by WHIP: %v, want one in mode sfu", r)
+	}
+}
+
+// TestAutoRoomModeClaim: on a server with join tokens, creating an auto room outside
+// the configured names needs a token whose mode claim is "auto" or "mesh"; "auto"
+// does not let its holder create a mesh room.
+func TestAutoRoomModeClaim(t *testing.T) {
+	ts := startServerWith(t, modeWS, server.Config{APIKeys: map[string]string{apiKey: apiSecret},
+		AutoRooms: server.AutoRooms{Patterns: []string{"call-*"}}})
+	token := func(room, identity, claim string) string {
+		c := auth.NewClaims(room, identity, "", allGrants, time.Minute)
+		c.Mode = claim
+		return mintClaims(t, c)
+	}
+	join := func(room, identity, roomMode, claim string) error {
+		c, err := tryJoinWith(ts, modeWS, room, identity, roomMode, token(room, identity, claim))
+		if err == nil {
+			t.Cleanup(c.Close)
+		}
+		return err
+	}
+	if err := join("huddle", "guest", "auto", ""); err == nil || !strings.Contains(err.Error(), wire.CodeForbidden) {
+		t.Fatalf("auto join creating a room without the mode claim: %v, want forbidden", err)
+	}
+	if ts.AutoRooms().Len() != 0 {
+		t.Fatal("a refused auto join created an auto room")
+	}
+	for claim, room := range map[string]string{auth.ModeAuto: "huddle", auth.ModeMesh: "standup"} {
+		if err := join(room, "host", "auto", claim); err != nil {
+			t.Errorf("auto join creating a room with the mode claim %q: %v", claim, err)
+		}
+	}
+	if err := join("huddle", "guest", "", ""); err != nil {
+		t.Errorf("joining an auto room that exists, without the claim: %v", err)
+	}
+	if err := join("call-1", "guest", "", ""); err != nil {
+		t.Errorf("creating a configured auto room without the claim: %v", err)
+	}
+	if err := join("p2p", "host", "mesh", auth.ModeAuto); err == nil || !strings.Contains(err.Error(), wire.CodeForbidden) {
+		t.Errorf("mesh join creating a room with the mode claim auto: %v, want forbidden", err)
+	}
+}
+
+// TestAutoRoomWHEPViewer: a WHEP viewer of an auto room that is mesh promotes it,
+// and its answer comes once the participants are on the SFU side: it receives their
+// media. Once it has left, the room is demoted.
+func TestAutoRoomWHEPViewer(t *testing.T) {
+	ts := startServerWith(t, modeWS, fixedClientConfig())
+	a := joinAuto(t, ts, modeWS, "call", "alice", "auto")
+	b := joinAuto(t, ts, modeWS, "call", "bob", "")
+	a.receivesVia(t, 10, true, b)
+	v := watchWHEP(t, ts, "/whep/call")
+	waitFor(t, 15*time.Second, func() (bool, string) {
+		vid, aud := v.videoCount.Load(), v.audioCount.Load()
+		return vid >= 30 && aud >= 30, fmt.Sprintf("the viewer has %d video and %d audio packets", vid, aud)
+	})
+	a.waitSwitched(t, "sfu", 1)
+	v.delete()
+	a.waitSwitched(t, "mesh", 2)
+	b.waitSwitched(t, "mesh", 2)
+}
+
+// TestAutoRoomSFUWSClient: an sfu-ws client in an auto room that is mesh promotes
+// it, and gets the participants' media through the SFU.
+func TestAutoRoomSFUWSClient(t *testing.T) {
+	ts := startServerWith(t, modeWS, fixedClientConfig())
+	a := joinAuto(t, ts, modeWS, "call", "alice", "auto")
+	b := joinAuto(t, ts, modeWS, "call", "bob", "")
+	a.receivesVia(t, 10, true, b)
+	legacy := joinSFUWS(t, "ws"+strings.TrimPrefix(ts.URL, "http")+"/compat/sfu-ws?room=call")
+	a.waitSwitched(t, "sfu", 1)
+	waitFor(t, 15*time.Second, func() (bool, string) {
+		for _, p := range []*autoPeer{a, b} {
+			if n := legacy.received(p.Self.ID, "video"); n < 30 {
+				return false, fmt.Sprintf("the sfu-ws client has %d video packets from %s", n, p.name)
+			}
+		}
+		return true, ""
+	})
+}
+
+// TestAutoRoomDrainAndMetrics: a drain waits for the participants of auto rooms, and
+// the metrics count auto rooms and their participants.
+func TestAutoRoomDrainAndMetrics(t *testing.T) {
+	ts := startServerWith(t, modeWS, autoConfig())
+	sc := newScraper(t, ts)
+	a := joinQuiet(t, ts, "alice")
+	waitFor(t, 10*time.Second, func() (bool, string) {
+		mfs := sc.scrape()
+		rooms, n := mfs.value("switchboard_rooms", "kind", "auto"), mfs.value("switchboard_participants", "kind", "auto", "transport", "websocket")
+		return rooms == 1 && n == 1, fmt.Sprintf("metrics: %v auto rooms, %v participants over websocket; want 1, 1", rooms, n)
+	})
+	drained := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		drained <- ts.Drain(ctx)
+	}()
+	// The drain is over once alice has left, not before: she is the one in a call.
+	nextOf(t, a, wire.TypeDraining)
+	select {
+	case err := <-drained:
+		t.Fatalf("the drain ended (%v) with a participant in an auto room", err)
+	default:
+	}
+	leave(t, a)
+	if err := <-drained; err != nil {
+		t.Fatalf("drain: %v", err)
 	}
 }

@@ -80,9 +80,10 @@ func (s *Server) Drain(ctx context.Context) error {
 }
 
 // participants counts who is in the server's rooms: SFU participants (WHIP
-// publishers among them), WHEP viewers and mesh peers.
+// publishers among them), WHEP viewers, mesh peers and the participants of auto
+// rooms.
 func (s *Server) participants() int {
-	n := 0
+	n := s.auto.rooms.Seats()
 	for _, room := range s.rooms.List() {
 		n += len(room.Participants()) + len(room.Viewers())
 	}

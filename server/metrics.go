@@ -143,6 +143,24 @@ func (c *mediaCollector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
+// collectAuto reads the auto rooms: a participant is counted on each side it is
+// in, so twice during a switch.
+func (c *mediaCollector) collectAuto(gauge func(*prometheus.Desc, int, ...string)) {
+	a := c.s.auto
+	gauge(c.rooms, a.rooms.Len(), "auto")
+	census, viewers := a.sfu.Census()
+	for t, n := range a.mesh.Census() {
+		census[t] += n
+	}
+	for _, t := range []string{"websocket", "sse"} {
+		census[t] += 0
+	}
+	census["whep"] += viewers
+	for t, n := range census {
+		gauge(c.participants, n, "auto", t)
+	}
+}
+
 // Collect reads the rooms and the media counters now.
 func (c *mediaCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v int, labels ...string) {
@@ -165,6 +183,7 @@ func (c *mediaCollector) Collect(ch chan<- prometheus.Metric) {
 	for t, n := range meshCensus {
 		gauge(c.participants, n, "mesh", t)
 	}
+	c.collectAuto(gauge)
 	st := c.s.engine.Stats()
 	for class, n := range st.Tracks {
 		gauge(c.tracks, n, class.Kind.String(), string(class.Source))

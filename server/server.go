@@ -15,6 +15,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/auth"
+	"github.com/switchboard-rtc/switchboard/auto"
 	"github.com/switchboard-rtc/switchboard/directory"
 	"github.com/switchboard-rtc/switchboard/internal/peraddr"
 	"github.com/switchboard-rtc/switchboard/internal/reqid"
@@ -389,6 +390,10 @@ func (s *Server) Rooms() *sfu.Rooms { return s.rooms }
 
 // OpenConnections is the number of the server's peer connections not yet closed.
 func (s *Server) OpenConnections() int { return s.engine.OpenConnections() }
+
+// AutoRooms is the server's set of auto rooms: their switches. Their SFU and mesh
+// sides are rooms of their own, in neither Rooms nor MeshRooms.
+func (s *Server) AutoRooms() *auto.Rooms { return s.auto.rooms }
 
 // MeshRooms is the server's in-process set of mesh rooms.
 func (s *Server) MeshRooms() *mesh.Rooms { return s.mesh }
