@@ -608,3 +608,86 @@ test('joins and leaves during a switch: a newcomer joins the new mode, one who l
   });
   for (const p of [alice, carol, dave]) await p.context.close();
 });
+
+test('a peer whose media never comes on the new path: the others wait for it 10 s, showing the old path, then give up', { timeout: 600_000 }, async (t) => {
+  const room = uniqueRoom('auto-giveup');
+  /** @param {string} name */
+  const join = async (name) => {
+    const p = await joinByLink(browser, server.url, room, name, { params: { mode: 'auto' }, timeout: 120_000, initScript: smallCamera });
+    opened.push(p);
+    return p;
+  };
+  const alice = await join('Alice');
+  const bob = await join('Bob');
+  const [aliceId, bobId] = await Promise.all([alice.id(), bob.id()]);
+  await expectMode(alice, 'mesh', 1);
+  await expectMode(bob, 'mesh', 1);
+  await expectVideoFlowing(alice, [`${bobId}/camera`], MEDIA);
+  // Bob's client sends nothing to the SFU: as if its publisher connection never got through.
+  await bob.page.evaluate(() => {
+    // @ts-ignore: replaces the method for this client only
+    window.switchboard.publishSfu = async () => {};
+  });
+  // Alice's page notes when the switch started, and what her tile of Bob showed when
+  // her client said switched.
+  await alice.page.evaluate((selector) => {
+    const client = window.switchboard;
+    const video = document.querySelector(selector)?.querySelector('video');
+    if (!client || !(video instanceof HTMLVideoElement)) throw new Error(`no client or no video in ${selector}`);
+    const seen = { started: 0, switchedAfterMs: -1, lastFrameAgoMs: -1, shownPath: '' };
+    let lastFrame = 0;
+    /** @param {number} now */
+    const onFrame = (now) => { lastFrame = now; video.requestVideoFrameCallback(onFrame); };
+    video.requestVideoFrameCallback(onFrame);
+    const { onmodechange } = client;
+    client.onmodechange = (mode, switching) => {
+      if (switching) seen.started = performance.now();
+      onmodechange?.(mode, switching);
+    };
+    const sendSwitched = client.sendSwitched.bind(client);
+    client.sendSwitched = (epoch) => {
+      const now = performance.now();
+      seen.switchedAfterMs = now - seen.started;
+      seen.lastFrameAgoMs = now - lastFrame;
+      const shown = video.srcObject instanceof MediaStream ? video.srcObject.getVideoTracks()[0] : undefined;
+      seen.shownPath = client.receivedTracks().find((r) => r.track === shown)?.path ?? 'none';
+      sendSwitched(epoch);
+    };
+    // @ts-ignore: a test's own handle on the page
+    window.giveUp = seen;
+  }, tileSelector(bobId, 'camera'));
+
+  const carol = await join('Carol');
+  const carolId = await carol.id();
+  await step(t, 'Alice says switched only after waiting 10 s for Bob, his mesh video playing on her tile meanwhile', async () => {
+    const seen = await waitFor('Alice to say switched', async () => {
+      // @ts-ignore
+      const got = await alice.page.evaluate(() => window.giveUp);
+      assert.ok(got.switchedAfterMs >= 0, `not yet: ${JSON.stringify(got)}`);
+      return got;
+    }, SLOW);
+    console.log(`Alice said switched ${Math.round(seen.switchedAfterMs)} ms into the switch; Bob's tile then showed the ${seen.shownPath} path, its last frame ${Math.round(seen.lastFrameAgoMs)} ms before`);
+    assert.ok(seen.switchedAfterMs >= 9_500, `Alice said switched after ${seen.switchedAfterMs} ms, before giving up`);
+    assert.equal(seen.shownPath, 'mesh', 'Bob\'s tile showed his old path');
+    assert.ok(seen.lastFrameAgoMs <= MAX_GAP_MS, `Bob's video on Alice's tile had stopped ${seen.lastFrameAgoMs} ms before`);
+  });
+
+  await step(t, 'the switch completes then, not at the server\'s timeout: everyone in SFU mode, Alice and Carol see each other', async () => {
+    // The server's switch timeout is 60 s: giving up after 10 s ends the switch long before.
+    for (const p of [alice, carol]) await expectMode(p, 'sfu', 2);
+    await waitFor('Bob to be in sfu mode', async () => {
+      assert.equal(await bob.page.getAttribute('#state', 'data-mode'), 'sfu', '#state[data-mode]');
+      assert.equal(await bob.page.getAttribute('#state', 'data-switching'), null, '#state[data-switching]');
+    }, SLOW);
+    // @ts-ignore
+    const started = await alice.page.evaluate(() => window.giveUp.started);
+    const took = await alice.page.evaluate((t0) => performance.now() - t0, started);
+    assert.ok(took < 30_000, `the switch took ${took} ms: it ended at the server's timeout`);
+    await Promise.all([expectMediaFrom(alice, [carolId], true), expectMediaFrom(carol, [aliceId], true)]);
+  });
+
+  await step(t, 'no page threw an uncaught error or broke the Content-Security-Policy', async () => {
+    for (const p of [alice, bob, carol]) expectCleanLog(p);
+  });
+  for (const p of [alice, bob, carol]) await p.context.close();
+});

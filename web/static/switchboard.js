@@ -897,6 +897,8 @@ export class SwitchboardClient {
       this.mesh = null;
       mesh?.close();
     } else {
+      // The SFU room's tracks went with it (quietly: no track-unpublished).
+      for (const participant of this.participants.values()) participant.tracks.clear();
       this.sfuActive = false;
       this.subscriber.closeReporting();
       this.publisher.close();
