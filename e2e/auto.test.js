@@ -225,7 +225,7 @@ async function startGapMonitor(p, participantId) {
     const joined = [];
     /** @type {string[]} */
     const left = [];
-    const monitor = { frames: 0, maxGapMs: 0, maxGapEnd: 0, swaps: 0, swapAt: 0, last: 0, stopped: false, stop: () => {}, handedOver, joined, left };
+    const monitor = { frames: 0, maxGapMs: 0, maxGapEnd: 0, swaps: 0, swapAt: 0, last: 0, started: performance.now(), stopped: false, stop: () => {}, handedOver, joined, left };
     const { onparticipantjoined, onparticipantleft } = client;
     client.onparticipantjoined = (participant) => { joined.push(participant.id); onparticipantjoined?.(participant); };
     client.onparticipantleft = (participant) => { left.push(participant.id); onparticipantleft?.(participant); };
@@ -300,13 +300,15 @@ async function stopGapMonitor(p, participantId, path, what) {
     const remote = window.switchboard?.receivedTracks().find((r) => r.track === shown);
     return {
       frames: monitor.frames, maxGapMs: Math.round(monitor.maxGapMs), swaps: monitor.swaps, decodedAtHandover,
-      gapEndFromSwapMs: Math.round(monitor.maxGapEnd - monitor.swapAt), joined: monitor.joined, left: monitor.left,
+      gapEndFromSwapMs: Math.round(monitor.maxGapEnd - monitor.swapAt), gapEndFromStartMs: Math.round(monitor.maxGapEnd - monitor.started),
+      swapFromStartMs: Math.round(monitor.swapAt - monitor.started), joined: monitor.joined, left: monitor.left,
       sameTile: tile instanceof HTMLElement && tile.dataset.monitored === '1',
       shownPath: remote?.path ?? null, shownParticipant: remote?.info.participant ?? null, shownId: id,
     };
   }, { selector: tileSelector(participantId, 'camera'), id: participantId });
   console.log(`${what}: at ${p.name}, the largest gap between two frames of the remote video was ${seen.maxGapMs} ms ` +
-    `(it ended ${seen.gapEndFromSwapMs} ms from the tile's last change of source, seen within 150 ms; ${seen.frames} frames, ` +
+    `(it ended ${seen.gapEndFromStartMs} ms into the measurement, ${seen.gapEndFromSwapMs} ms from the tile's last change of source, ` +
+    `seen within 150 ms at ${seen.swapFromStartMs} ms; ${seen.frames} frames, ` +
     `${seen.swaps} source change(s); frames decoded of each new track when handed to the page: ${seen.decodedAtHandover.join(', ')})`);
   assert.ok(seen.sameTile, `${p.name}: the tile was replaced`);
   assert.ok(!seen.joined.includes(participantId) && !seen.left.includes(participantId),
