@@ -134,15 +134,20 @@ export class ModeSwitch {
   }
 
   /**
-   * The switch is over (the server said `switched`, or the session ends): every held
-   * track goes to the application, timers stop.
+   * The switch is over (the server said `switched`): every held track goes to the
+   * application, timers stop.
    */
   finish() {
     if (this.finished) return;
+    this.cancel();
+    this.revealAll();
+  }
+
+  /** The session ends: timers stop, held tracks are forgotten. */
+  cancel() {
     this.finished = true;
     clearInterval(this.pollTimer);
     clearTimeout(this.giveUpTimer);
-    this.revealAll();
   }
 
   /**

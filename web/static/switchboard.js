@@ -674,7 +674,7 @@ export class SwitchboardClient {
       pending.reject(err);
     }
     this.pendingRequests.clear();
-    this.switching?.finish();
+    this.switching?.cancel();
     this.switching = null;
     this.publisher.close();
     this.subscriber.close();
