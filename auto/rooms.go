@@ -93,6 +93,9 @@ func (rs *Rooms) Room(id roster.RoomID) *Room {
 	return r
 }
 
+// List returns the auto rooms that exist now, by name.
+func (rs *Rooms) List() []*Room { return rs.registry.List() }
+
 // Len is the number of auto rooms.
 func (rs *Rooms) Len() int { return rs.registry.Len() }
 

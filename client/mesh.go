@@ -49,6 +49,9 @@ type meshPeer struct {
 	// the client sends nothing (its tracks go with its answer), so that offers do
 	// not cross.
 	awaiting bool
+	// again: a track was added while an offer was out; the client offers again
+	// once the exchange is over.
+	again bool
 }
 
 // newMeshPeer makes the connection to the participant id.
@@ -123,13 +126,15 @@ func (p *meshPeer) send(track webrtc.TrackLocal) error {
 		return err
 	}
 	if p.pc.SignalingState() != webrtc.SignalingStateStable {
-		return nil // offered with the answer to come, or after it
+		p.again = true // offered once the exchange under way is over
+		return nil
 	}
 	return p.offerLocked()
 }
 
 // offerLocked sends an offer for the connection as it is. The caller holds p.mu.
 func (p *meshPeer) offerLocked() error {
+	p.again = false
 	offer, err := p.pc.CreateOffer(nil)
 	if err != nil {
 		return err
@@ -159,6 +164,9 @@ func (p *meshPeer) handle(d meshSignal, local []localTrack) error {
 			return err
 		}
 		p.cands.flush(p.pc)
+		if p.again {
+			return p.offerLocked()
+		}
 	case d.Candidate != nil:
 		p.cands.add(p.pc, *d.Candidate)
 	case d.Ready:
@@ -186,6 +194,7 @@ func (p *meshPeer) answerLocked(offer webrtc.SessionDescription, local []localTr
 		if err := p.pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback}); err != nil {
 			return err
 		}
+		p.again = true // what the rolled back offer carried is offered again
 	}
 	if err := p.pc.SetRemoteDescription(offer); err != nil {
 		return err
@@ -207,8 +216,11 @@ func (p *meshPeer) answerLocked(offer webrtc.SessionDescription, local []localTr
 	p.relay(meshSignal{Description: &answer, Streams: p.c.streamSources()})
 	for _, tr := range p.pc.GetTransceivers() {
 		if tr.Mid() == "" {
-			return p.offerLocked() // a track of a kind the offer did not carry
+			p.again = true // a track of a kind the offer did not carry
 		}
+	}
+	if p.again {
+		return p.offerLocked()
 	}
 	return nil
 }

@@ -47,6 +47,7 @@ func adminAllows(c *auth.Claims, room string) bool { return c.Room == "" || c.Al
 type adminRoom struct {
 	Name         string         `json:"name"`
 	Mode         directory.Mode `json:"mode"`
+	Current      directory.Mode `json:"current,omitempty"` // an auto room's mode now
 	Participants int            `json:"participants"`
 	Viewers      int            `json:"viewers,omitempty"` // WHEP viewers
 }
@@ -79,6 +80,7 @@ func (s *Server) adminListRooms(w http.ResponseWriter, _ *http.Request, c *auth.
 			rooms = append(rooms, adminRoom{Name: string(room.ID()), Mode: directory.Mesh, Participants: len(room.Peers())})
 		}
 	}
+	rooms = append(rooms, s.adminAutoRooms(func(name string) bool { return adminAllows(c, name) })...)
 	slices.SortFunc(rooms, func(a, b adminRoom) int { return cmp.Compare(a.Name, b.Name) })
 	writeJSON(w, http.StatusOK, map[string]any{"rooms": rooms})
 }
@@ -88,6 +90,9 @@ func (s *Server) adminListRooms(w http.ResponseWriter, _ *http.Request, c *auth.
 // "participant", "watching", "since"}]}; a mesh room's peers have no tracks on the
 // server, and it has no viewers.
 func (s *Server) adminGetRoom(w http.ResponseWriter, r *http.Request, _ *auth.Claims) {
+	if s.adminAuto(w, r, "get") {
+		return
+	}
 	if mr := s.adminMeshRoom(r); mr != nil {
 		peers := []adminParticipant{}
 		for _, p := range mr.Peers() {
@@ -117,6 +122,9 @@ func (s *Server) adminGetRoom(w http.ResponseWriter, r *http.Request, _ *auth.Cl
 
 // DELETE /v1/admin/rooms/{room}: everyone is removed (told room-closed).
 func (s *Server) adminCloseRoom(w http.ResponseWriter, r *http.Request, _ *auth.Claims) {
+	if s.adminAuto(w, r, "close") {
+		return
+	}
 	if mr := s.adminMeshRoom(r); mr != nil {
 		n := mr.Close(mesh.ErrRoomClosed)
 		s.requestLog(r).Info("admin: room closed", "room", mr.ID(), "mode", directory.Mesh, "removed", n)
@@ -135,6 +143,9 @@ func (s *Server) adminCloseRoom(w http.ResponseWriter, r *http.Request, _ *auth.
 // DELETE /v1/admin/rooms/{room}/participants/{participant}: the participant is told
 // removed and disconnected; the others see it leave.
 func (s *Server) adminRemove(w http.ResponseWriter, r *http.Request, _ *auth.Claims) {
+	if s.adminAuto(w, r, "remove") {
+		return
+	}
 	if mr := s.adminMeshRoom(r); mr != nil {
 		id := mesh.PeerID(r.PathValue("participant"))
 		if err := mr.Remove(id, mesh.ErrRemoved); err != nil {
@@ -181,10 +192,14 @@ func (s *Server) adminMute(muted bool) adminFunc {
 	}
 }
 
-// adminRoom finds the room of the path; it answers 404 itself when there is none.
+// adminRoom finds the SFU room of the path (an auto room's SFU side, when it has
+// one); it answers 404 itself when there is none.
 func (s *Server) adminRoom(w http.ResponseWriter, r *http.Request) (*sfu.Room, bool) {
 	name := r.PathValue("room")
 	room := s.rooms.Room(sfu.RoomID(name))
+	if room == nil {
+		room = s.auto.sfu.Room(sfu.RoomID(name))
+	}
 	if room == nil {
 		writeJSONError(w, http.StatusNotFound, "not-found", "no room "+quote(name))
 		return nil, false

@@ -253,7 +253,7 @@ func TestAutoRoomPromotionAndDemotion(t *testing.T) {
 // leave sends leave and waits for the server to close the connection.
 func leave(t *testing.T, c *client.Client) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := c.Leave(ctx); err != nil {
 		t.Fatalf("leave: %v", err)
@@ -512,4 +512,62 @@ func TestAutoRoomDrainAndMetrics(t *testing.T) {
 	if err := <-drained; err != nil {
 		t.Fatalf("drain: %v", err)
 	}
+}
+
+// TestAutoRoomAdmin: the admin API lists an auto room with its mode now, shows the
+// participants of both its sides, removes one (from every side it is in) and
+// closes the room.
+func TestAutoRoomAdmin(t *testing.T) {
+	cfg := autoConfig()
+	cfg.APIKeys = map[string]string{apiKey: apiSecret}
+	ts := startServerWith(t, modeWS, cfg)
+	admin := adminToken(t)
+	var cs []*client.Client
+	for _, name := range []string{"alice", "bob", "carol"} {
+		claims := auth.NewClaims("call", name, "", allGrants, time.Minute)
+		claims.Mode = auth.ModeAuto
+		c, err := tryJoinWith(ts, modeWS, "call", name, "auto", mintClaims(t, claims))
+		if err != nil {
+			t.Fatalf("%s: join: %v", name, err)
+		}
+		t.Cleanup(c.Close)
+		cs = append(cs, c)
+	}
+	waitFor(t, 15*time.Second, func() (bool, string) {
+		status, body := adminCall(t, ts, "GET", "/v1/admin/rooms", admin)
+		rooms, _ := body["rooms"].([]any)
+		if status != 200 || len(rooms) != 1 {
+			return false, fmt.Sprintf("rooms: %d %v", status, body)
+		}
+		r, _ := rooms[0].(map[string]any)
+		return r["mode"] == "auto" && r["current"] == "sfu" && r["participants"] == 3.0, fmt.Sprintf("rooms: %v", body)
+	})
+	status, body := adminCall(t, ts, "GET", "/v1/admin/rooms/call", admin)
+	if ps, _ := body["participants"].([]any); status != 200 || len(ps) != 3 || body["mode"] != "auto" {
+		t.Fatalf("GET room: %d %v, want the 3 participants of an auto room", status, body)
+	}
+	if status, body := adminCall(t, ts, "DELETE", "/v1/admin/rooms/call/participants/"+cs[1].Self.ID, admin); status != 200 {
+		t.Fatalf("DELETE participant: %d %v", status, body)
+	}
+	select {
+	case <-cs[1].Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the removed participant is still connected")
+	}
+	if status, _ := adminCall(t, ts, "DELETE", "/v1/admin/rooms/call/participants/"+cs[1].Self.ID, admin); status != 404 {
+		t.Errorf("DELETE of a participant removed: %d, want 404", status)
+	}
+	if status, body := adminCall(t, ts, "DELETE", "/v1/admin/rooms/call", admin); status != 200 || body["removed"] != 2.0 {
+		t.Fatalf("DELETE room: %d %v, want 2 removed", status, body)
+	}
+	for _, c := range []*client.Client{cs[0], cs[2]} {
+		select {
+		case <-c.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s is still connected after the room was closed", c.Self.Name)
+		}
+	}
+	waitFor(t, 10*time.Second, func() (bool, string) {
+		return ts.AutoRooms().Len() == 0, "the closed auto room is still there"
+	})
 }
