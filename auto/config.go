@@ -65,6 +65,8 @@ type Config struct {
 	// state machine alone needs neither.
 	SFU  SFURooms
 	Mesh MeshRooms
+	// Events, when set, hears of the rooms' lifecycle and seats.
+	Events Events
 	// Logger receives room logs; nil means slog.Default().
 	Logger *slog.Logger
 }

@@ -28,12 +28,15 @@ func (m Media) isAuto(room sfu.RoomID) (auto, configured bool) {
 }
 
 // seat takes a fixed seat in room when it is an auto room; nil when it is not.
-func (m Media) seat(room sfu.RoomID, identity string) (*Seat, error) {
+// who describes the participant (its identity, name and transport); viewer: it is
+// a WHEP viewer.
+func (m Media) seat(room sfu.RoomID, who Participant, viewer bool) (*Seat, error) {
 	auto, configured := m.isAuto(room)
 	if !auto {
 		return nil, nil
 	}
-	s, err := m.Auto.Join(room, JoinOptions{Identity: identity, Fixed: true, MustExist: !configured})
+	s, err := m.Auto.Join(room, JoinOptions{Identity: who.Identity, Name: who.Name, Transport: who.Transport, Fixed: true,
+		MustExist: !configured, Viewer: viewer})
 	if errors.Is(err, roster.ErrNoRoom) {
 		return nil, nil // the auto room has just gone: the name is anyone's again
 	}
@@ -42,7 +45,7 @@ func (m Media) seat(room sfu.RoomID, identity string) (*Seat, error) {
 
 // JoinWith joins a participant that can only use the SFU (WHIP, sfu-ws).
 func (m Media) JoinWith(room sfu.RoomID, name string, obs sfu.Observers, opts sfu.JoinOptions) (*sfu.Participant, error) {
-	s, err := m.seat(room, opts.Identity)
+	s, err := m.seat(room, Participant{Identity: opts.Identity, Name: name, Transport: opts.Transport}, false)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +70,7 @@ func (m Media) JoinWith(room sfu.RoomID, name string, obs sfu.Observers, opts sf
 // timeout, for the promotion it starts to complete: a viewer joins an SFU side that
 // its participants have joined.
 func (m Media) Watch(room sfu.RoomID, want sfu.ParticipantID, ended func()) (*sfu.Viewer, error) {
-	s, err := m.seat(room, "")
+	s, err := m.seat(room, Participant{}, true)
 	if err != nil {
 		return nil, err
 	}

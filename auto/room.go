@@ -70,6 +70,7 @@ func (r *Room) add(s *Seat) {
 			r.dropLocked(old)
 			r.log.Info("seat replaced by a new one with its identity", "participant", old.id, "identity", s.identity)
 			tell(r.log, old, "replaced", func(o Observer) { o.Replaced() })
+			r.told(old, false)
 		}
 	}
 	if len(r.seats) == 0 && r.epoch == 0 && s.fixed {
@@ -79,6 +80,7 @@ func (r *Room) add(s *Seat) {
 	if s.fixed {
 		r.fixed++
 	}
+	r.told(s, true)
 	r.decideLocked(s)
 	s.mode = r.mode
 	if s.fixed {
@@ -97,11 +99,23 @@ func (r *Room) remove(s *Seat) {
 	}
 	r.dropLocked(s)
 	r.log.Info("seat left", "participant", s.id, "seats", len(r.seats))
+	r.told(s, false)
 	if r.switching && len(r.waiting) == 0 {
 		r.completeLocked()
 		return
 	}
 	r.decideLocked(nil)
+}
+
+// told tells Events that s joined, or left; nothing of a viewer's seat.
+func (r *Room) told(s *Seat, joined bool) {
+	switch {
+	case s.viewer:
+	case joined:
+		r.rooms.notify(r.log, "participant-joined event", func(ev Events) { ev.ParticipantJoined(r.id, s.info()) })
+	default:
+		r.rooms.notify(r.log, "participant-left event", func(ev Events) { ev.ParticipantLeft(r.id, s.info()) })
+	}
 }
 
 // dropLocked takes s out of every list. The caller holds r.mu.

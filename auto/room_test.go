@@ -457,3 +457,34 @@ func TestConfig(t *testing.T) {
 		}
 	}
 }
+
+// events records what Events hears.
+type events struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (e *events) add(s string)                                     { e.mu.Lock(); e.got = append(e.got, s); e.mu.Unlock() }
+func (e *events) RoomStarted(roster.RoomID)                        { e.add("started") }
+func (e *events) RoomFinished(roster.RoomID)                       { e.add("finished") }
+func (e *events) ParticipantJoined(_ roster.RoomID, p Participant) { e.add("+" + p.Name) }
+func (e *events) ParticipantLeft(_ roster.RoomID, p Participant)   { e.add("-" + p.Name) }
+
+// TestEvents: the room starts with its first seat and finishes after its last; a
+// replaced seat leaves; a viewer's seat is not a participant's.
+func TestEvents(t *testing.T) {
+	ev := &events{}
+	rs, err := New(Config{Events: ev, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := rs.Join("r", JoinOptions{Name: "a", Identity: "ada"})
+	v, _ := rs.Join("r", JoinOptions{Fixed: true, Viewer: true})
+	b, _ := rs.Join("r", JoinOptions{Name: "b", Identity: "ada"})
+	for _, s := range []*Seat{a, v, b} {
+		s.Leave()
+	}
+	if want := []string{"started", "+a", "-a", "+b", "-b", "finished"}; !slices.Equal(ev.got, want) {
+		t.Errorf("events %q, want %q", ev.got, want)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/switchboard-rtc/switchboard/internal/safe"
 	"github.com/switchboard-rtc/switchboard/roster"
 )
 
@@ -26,9 +27,31 @@ type Observer interface {
 	Replaced()
 }
 
+// Participant describes a seat to the world outside the room (Events).
+type Participant struct {
+	ID       roster.ParticipantID
+	Identity string
+	Name     string
+	// Transport carries the participant ("websocket", "sse", "whip", "sfu-ws"); empty
+	// when not named.
+	Transport string
+}
+
+// Events hears of the auto rooms' lifecycle and seats, for notices to the world
+// outside (webhooks): a room starts with its first seat and finishes after its last
+// has left; a participant joins with its seat and leaves with it, whatever the
+// sides it moves between. Every method must return quickly (queue and return); it
+// is called with a lock held.
+type Events = roster.Events[Participant]
+
 // JoinOptions change a join. The zero value is a native participant with no
 // identity, who may create the room.
 type JoinOptions struct {
+	// Name and Transport describe the participant to Events.
+	Name, Transport string
+	// Viewer: the seat is a WHEP viewer's, not a participant's: Events are not told
+	// of it.
+	Viewer bool
 	// Identity is who joins, from a join token: a seat with the same identity is
 	// replaced (Observer.Replaced). Empty: nobody is replaced.
 	Identity string
@@ -57,7 +80,10 @@ func New(cfg Config) (*Rooms, error) {
 	}
 	rs := &Rooms{cfg: cfg, log: cfg.Logger}
 	rs.registry = roster.NewRegistry(roster.RegistryConfig[*Room]{Claim: cfg.Claim, New: rs.newRoom,
-		Removed: func(r *Room) { r.stop() }})
+		Removed: func(r *Room) {
+			r.stop()
+			rs.notify(r.log, "room-finished event", func(ev Events) { ev.RoomFinished(r.id) })
+		}})
 	return rs, nil
 }
 
@@ -65,7 +91,17 @@ func New(cfg Config) (*Rooms, error) {
 func (rs *Rooms) newRoom(id roster.RoomID) *Room {
 	r := &Room{id: id, rooms: rs, log: rs.log.With("room", id, "mode", "auto"), mode: roster.Mesh}
 	r.log.Info("room created")
+	rs.notify(r.log, "room-started event", func(ev Events) { ev.RoomStarted(id) })
 	return r
+}
+
+// notify calls fn with the Events, if any; a panic there is logged and counted.
+func (rs *Rooms) notify(log *slog.Logger, what string, fn func(Events)) {
+	if rs.cfg.Events == nil {
+		return
+	}
+	defer safe.Recover(log, what, nil)
+	fn(rs.cfg.Events)
 }
 
 // Join seats a participant in room id, creating the room if needed (and allowed),
@@ -76,7 +112,8 @@ func (rs *Rooms) Join(id roster.RoomID, opts JoinOptions) (*Seat, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Seat{id: roster.NewParticipantID(), identity: opts.Identity, fixed: opts.Fixed, obs: opts.Observer, room: r}
+	s := &Seat{id: roster.NewParticipantID(), identity: opts.Identity, fixed: opts.Fixed, obs: opts.Observer, room: r,
+		name: opts.Name, transport: opts.Transport, viewer: opts.Viewer}
 	r.add(s)
 	return s, nil
 }
@@ -126,17 +163,25 @@ func (rs *Rooms) Close() { rs.registry.Close() }
 // Seat is one participant's place in an auto room, from Rooms.Join to Leave: its id,
 // the same on both sides. Its methods are safe for concurrent use.
 type Seat struct {
-	id       roster.ParticipantID
-	identity string
-	fixed    bool
-	obs      Observer
-	room     *Room
+	id        roster.ParticipantID
+	identity  string
+	name      string
+	transport string
+	viewer    bool
+	fixed     bool
+	obs       Observer
+	room      *Room
 
 	leaveOnce sync.Once
 
 	// Guarded by room.mu.
 	mode Mode // the side it was last told to join
 	gone bool // it left, or was replaced
+}
+
+// info describes the seat to Events.
+func (s *Seat) info() Participant {
+	return Participant{ID: s.id, Identity: s.identity, Name: s.name, Transport: s.transport}
 }
 
 // ID is the participant's id, on both sides.

@@ -100,3 +100,34 @@ func TestMaxRoomsCountsBothModes(t *testing.T) {
 		t.Errorf("claim once a is free: %v", err)
 	}
 }
+
+// TestAutoRooms: names matching an auto pattern are auto rooms by default and may be
+// claimed in no other mode; a mesh pattern wins over an auto one; an auto room
+// claimed by its first joiner refuses the other modes while held.
+func TestAutoRooms(t *testing.T) {
+	d, err := NewLocal(Config{MeshRooms: []string{"p2p-*"}, AutoRooms: []string{"call-*", "p2p-*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for room, want := range map[string]Mode{"call-1": Auto, "p2p-1": Mesh, "other": SFU} {
+		if got := d.DefaultMode(room); got != want {
+			t.Errorf("DefaultMode(%q) = %q, want %q", room, got, want)
+		}
+	}
+	for _, m := range []Mode{SFU, Mesh} {
+		if _, err := d.Claim("call-1", m); !errors.Is(err, ErrModeMismatch) {
+			t.Errorf("%s claim of a configured auto room: %v, want ErrModeMismatch", m, err)
+		}
+	}
+	release, err := d.Claim("huddle", Auto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if _, err := d.Claim("huddle", SFU); !errors.Is(err, ErrModeMismatch) {
+		t.Errorf("SFU claim of an auto room: %v, want ErrModeMismatch", err)
+	}
+	if _, err := NewLocal(Config{AutoRooms: []string{"["}}); err == nil {
+		t.Error("a malformed auto pattern was taken")
+	}
+}

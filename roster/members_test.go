@@ -151,3 +151,23 @@ func TestMembersPanicSparesTheOthers(t *testing.T) {
 		t.Errorf("a heard %q", a.heard)
 	}
 }
+
+// TestMembersLeaveQuietly: a member that leaves quietly is taken out and the Left
+// hook runs, but the others are told nothing: it goes on in another room.
+func TestMembersLeaveQuietly(t *testing.T) {
+	var ms list
+	var left []string
+	ms.Left = func(p *person) { left = append(left, p.id) }
+	a, b := &person{id: "a"}, &person{id: "b"}
+	_ = join(t, &ms, a, -1)
+	_ = join(t, &ms, b, -1)
+	if !ms.LeaveQuietly(b) || ms.LeaveQuietly(b) {
+		t.Error("LeaveQuietly: want true once, then false")
+	}
+	if want := []string{"joined a with 0", "+b"}; !slices.Equal(a.heard, want) {
+		t.Errorf("a heard %q, want %q", a.heard, want)
+	}
+	if !slices.Equal(left, []string{"b"}) || ms.Len() != 1 {
+		t.Errorf("Left saw %q, %d members left; want b, 1", left, ms.Len())
+	}
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"github.com/switchboard-rtc/switchboard/mesh"
 	"github.com/switchboard-rtc/switchboard/roster"
 	"github.com/switchboard-rtc/switchboard/sfu"
+	"github.com/switchboard-rtc/switchboard/webhook"
 )
 
 // autoRooms are the server's auto rooms: the state machine (package auto) and the
@@ -22,14 +24,14 @@ type autoRooms struct {
 	mesh  *mesh.Rooms
 }
 
-func newAutoRooms(cfg Config, engine *sfu.Engine, dir directory.Directory, log *slog.Logger) (*autoRooms, error) {
+func newAutoRooms(cfg Config, engine *sfu.Engine, dir directory.Directory, events auto.Events, log *slog.Logger) (*autoRooms, error) {
 	a := &autoRooms{sfu: sfu.NewRooms(engine)}
 	// A mesh side holds whoever the room has while it is mesh: the room switches
 	// at PromoteAt, but joins during a demotion go to the mesh side at once.
 	a.mesh = mesh.NewRooms(mesh.Config{MaxSize: meshSideSize(cfg.Limits.MaxParticipants), Logger: log})
 	ac := cfg.AutoRooms
 	rooms, err := auto.New(auto.Config{PromoteAt: ac.PromoteAt, DemoteAt: ac.DemoteAt, DemoteAfter: ac.DemoteAfter,
-		SwitchTimeout: ac.SwitchTimeout, SFU: a.sfu, Mesh: a.mesh, Logger: log,
+		SwitchTimeout: ac.SwitchTimeout, SFU: a.sfu, Mesh: a.mesh, Events: events, Logger: log,
 		Claim: func(id roster.RoomID) (func(), error) {
 			release, err := dir.Claim(string(id), directory.Auto)
 			if errors.Is(err, directory.ErrTooManyRooms) {
@@ -62,6 +64,32 @@ func meshSideSize(n int) int {
 // auto rooms through the auto core, others in plain.
 func (a *autoRooms) media(plain auto.SFURooms) auto.Media {
 	return auto.Media{Auto: a.rooms, Plain: plain}
+}
+
+// autoEvents turns the auto rooms' events into webhooks (room kind "auto"): the
+// room and its participants as a whole, not its sides.
+type autoEvents struct{ send *webhook.Sender }
+
+func (e autoEvents) event(t webhook.Type, room roster.RoomID) webhook.Event {
+	return webhook.NewEvent(t, webhook.Room{Name: string(room), Kind: string(roster.Auto)})
+}
+
+func (e autoEvents) RoomStarted(room roster.RoomID) { e.send.Send(e.event(webhook.RoomStarted, room)) }
+func (e autoEvents) RoomFinished(room roster.RoomID) {
+	e.send.Send(e.event(webhook.RoomFinished, room))
+}
+func (e autoEvents) ParticipantJoined(room roster.RoomID, p auto.Participant) {
+	e.participant(webhook.ParticipantJoined, room, p)
+}
+func (e autoEvents) ParticipantLeft(room roster.RoomID, p auto.Participant) {
+	e.participant(webhook.ParticipantLeft, room, p)
+}
+
+func (e autoEvents) participant(t webhook.Type, room roster.RoomID, p auto.Participant) {
+	ev := e.event(t, room)
+	ev.Participant = &webhook.Participant{ID: string(p.ID), Identity: p.Identity, Name: p.Name,
+		Transport: cmp.Or(p.Transport, transportNative)}
+	e.send.Send(ev)
 }
 
 // close refuses further joins.

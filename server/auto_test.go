@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-rtc/switchboard/auto"
 	"github.com/switchboard-rtc/switchboard/client"
 	"github.com/switchboard-rtc/switchboard/server"
+	"github.com/switchboard-rtc/switchboard/webhook"
 	"github.com/switchboard-rtc/switchboard/wire"
 )
 
@@ -570,4 +571,42 @@ func TestAutoRoomAdmin(t *testing.T) {
 	waitFor(t, 10*time.Second, func() (bool, string) {
 		return ts.AutoRooms().Len() == 0, "the closed auto room is still there"
 	})
+}
+
+// TestAutoRoomWebhooks: an auto room is reported as one room of kind auto: started
+// with its first participant, each participant joining and leaving once however the
+// room switches, finished after the last.
+func TestAutoRoomWebhooks(t *testing.T) {
+	rv := &hookReceiver{}
+	cfg := autoConfig()
+	cfg.Webhooks = webhook.Config{URLs: []string{startReceiver(t, rv)}}
+	ts := startServerWith(t, modeWS, cfg)
+	var cs []*client.Client
+	for _, name := range []string{"alice", "bob", "carol"} {
+		c, err := tryJoin(ts, modeWS, "call", name, "auto")
+		if err != nil {
+			t.Fatalf("%s: join: %v", name, err)
+		}
+		t.Cleanup(c.Close)
+		cs = append(cs, c)
+	}
+	waitFor(t, 15*time.Second, func() (bool, string) {
+		st := ts.AutoRooms().Room("call").State()
+		return st.Mode == "sfu" && !st.Switching, fmt.Sprintf("room state %+v", st)
+	})
+	for _, c := range cs {
+		leave(t, c)
+	}
+	got := describe(rv.waitFinished(t, "call"))
+	want := "room_started participant_joined/alice participant_joined/bob participant_joined/carol " +
+		"participant_left/alice participant_left/bob participant_left/carol room_finished"
+	if got != want {
+		t.Errorf("webhooks of an auto room:\n got %s\nwant %s", got, want)
+	}
+	for _, e := range rv.inRoom("call") {
+		if e.Room.Kind != "auto" {
+			t.Errorf("%s: room kind %q, want auto", e.Type, e.Room.Kind)
+		}
+	}
+	rv.check(t)
 }

@@ -277,7 +277,11 @@ func New(cfg Config) (*Server, error) {
 	s.mesh = mesh.NewRooms(mesh.Config{MaxSize: cfg.MeshMaxSize, Logger: log, Events: meshHooks, Claim: func(id mesh.RoomID) (func(), error) {
 		return dir.Claim(string(id), directory.Mesh)
 	}})
-	if s.auto, err = newAutoRooms(cfg, engine, dir, log); err != nil {
+	var autoHooks auto.Events
+	if s.webhooks != nil {
+		autoHooks = autoEvents{s.webhooks}
+	}
+	if s.auto, err = newAutoRooms(cfg, engine, dir, autoHooks, log); err != nil {
 		if s.webhooks != nil {
 			s.webhooks.Close()
 		}

@@ -42,7 +42,7 @@ func (c *Config) isAuto(room string) bool {
 
 func (s *Session) joinAuto(id, room, name string) error {
 	configured := s.cfg.DefaultMode != nil && s.cfg.DefaultMode(room) == directory.Auto
-	seat, err := s.cfg.Auto.Join(roster.RoomID(room), auto.JoinOptions{Identity: s.access.Identity,
+	seat, err := s.cfg.Auto.Join(roster.RoomID(room), auto.JoinOptions{Identity: s.access.Identity, Name: name, Transport: s.transport,
 		MustExist: s.access.NoNewAutoRooms && !configured, Observer: autoObserver{s}})
 	if errors.Is(err, auto.ErrNoRoom) {
 		return protocolError(wire.CodeForbidden, "creating an auto room needs a join token with \"mode\": \"auto\" or \"mesh\"; room "+

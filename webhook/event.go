@@ -51,7 +51,7 @@ type Event struct {
 // Room names the room of an event.
 type Room struct {
 	Name string `json:"name"`
-	// Kind is "sfu" or "mesh" (roster.Mode).
+	// Kind is "sfu", "mesh" or "auto" (roster.Mode).
 	Kind string `json:"kind"`
 }
 
