@@ -5,8 +5,10 @@
  * Hooks for tests and automation: the current client is `window.switchboard`; each
  * remote tile is `.tile.remote[data-participant=<id>][data-source=camera|screen]` with
  * the name in `.name`; local tiles are `.tile.local[data-local=camera|screen]`; the
- * connection state is `#state[data-state]`; chat is `#chat-log`; user-facing messages
- * are `.notice[data-code]` inside `#messages`.
+ * connection state is `#state[data-state]`, the room's mode `#state[data-mode]`
+ * (`sfu` or `mesh`, once joined) with `#state[data-switching]` (the switch's epoch)
+ * while an auto room changes mode; chat is `#chat-log`; user-facing messages are
+ * `.notice[data-code]` inside `#messages`.
  *
  * The call view (meeting.js, grid.js, quality.js, devices.js): `#tiles[data-cols]` is
  * the grid's column count; `.tile[data-speaking]` marks an active speaker and
@@ -17,8 +19,13 @@
  *
  * URL parameters: `room`, `name`, and `autojoin=1` to join at once (with a random name
  * when `name` is missing); `mode=mesh` to start or join a mesh room (media directly
- * between the browsers), `transport=sse` to signal over Server-Sent Events; `token`, a
- * join token for a server that requires one.
+ * between the browsers), `mode=auto` for an auto room (mesh while small, SFU when it
+ * grows), `transport=sse` to signal over Server-Sent Events; `token`, a join token for
+ * a server that requires one.
+ *
+ * When an auto room changes mode, a remote tile stays the same element: the client
+ * hands over a participant's new-path track once it plays, and the tile's media
+ * element then takes it in place of the old one.
  */
 
 import {
@@ -27,7 +34,7 @@ import {
 import { MeetingView } from './meeting.js';
 import { DevicePicker } from './devices.js';
 
-/** @import { ChatMessage, ClientState, RoomMode, Source } from './switchboard.js' */
+/** @import { ChatMessage, ClientState, JoinMode, Source } from './switchboard.js' */
 
 /**
  * @template {HTMLElement} T
@@ -133,23 +140,23 @@ function randomName() {
 }
 
 /**
- * The room mode the page's address asks for (`?mode=mesh`), if any.
- * @returns {RoomMode | undefined}
+ * The room mode the page's address asks for (`?mode=mesh`, `?mode=auto`), if any.
+ * @returns {JoinMode | undefined}
  */
 function requestedMode() {
   const mode = new URLSearchParams(location.search).get('mode');
-  return mode === 'mesh' || mode === 'sfu' ? mode : undefined;
+  return mode === 'mesh' || mode === 'sfu' || mode === 'auto' ? mode : undefined;
 }
 
 /**
- * The link that brings others into room; mesh rooms keep `mode=mesh` in it.
+ * The link that brings others into room; mesh and auto rooms keep their `mode` in it.
  * @param {string} room
- * @param {RoomMode | undefined} [mode]
+ * @param {JoinMode | undefined} [mode]
  */
 function shareUrl(room, mode = requestedMode()) {
   const url = new URL(location.pathname, location.origin);
   if (room) url.searchParams.set('room', room);
-  if (room && mode === 'mesh') url.searchParams.set('mode', 'mesh');
+  if (room && (mode === 'mesh' || mode === 'auto')) url.searchParams.set('mode', mode);
   return url.href;
 }
 
@@ -211,7 +218,7 @@ function showError(err) {
       notify('ice-failed', `${err.message} Audio and video may not get through.`);
       return;
     case 'mode-mismatch':
-      notify('mode-mismatch', `${err.message}. Join it in its own mode: add or remove "mode=mesh" in the link.`);
+      notify('mode-mismatch', `${err.message}. Join it in its own mode: set "mode=mesh" or "mode=auto" in the link as the room has it, or leave "mode" out for an SFU room.`);
       return;
     case 'room-full':
       notify('room-full', 'This peer-to-peer room is full. Try again when someone leaves, or use a room without "mode=mesh".');
@@ -262,6 +269,15 @@ function showError(err) {
 function renderState(state) {
   const reconnecting = state === 'joined' && call !== null && call.client.reconnecting;
   ui.state.dataset.state = reconnecting ? 'reconnecting' : state;
+  const client = call?.client;
+  if (state === 'joined' && client) {
+    ui.state.dataset.mode = client.mode;
+    if (client.switching) ui.state.dataset.switching = String(client.switching.epoch);
+    else delete ui.state.dataset.switching;
+  } else {
+    delete ui.state.dataset.mode;
+    delete ui.state.dataset.switching;
+  }
   /** @type {string} */
   let text = reconnecting ? 'Reconnecting…' : STATE_TEXT[state];
   const trouble = state === 'joined' && !reconnecting && call !== null &&
@@ -593,6 +609,17 @@ function wireClient(client) {
     if (state === 'connected') clearNotice('ice-failed'); // an ICE restart brought it back
     renderState(client.state);
   };
+  client.onmodechange = (mode, switching) => {
+    if (call?.client !== client) return;
+    // The old mode's connections are closed: their last states no longer count.
+    if (!switching) {
+      for (const target of [...call.media.keys()]) {
+        if ((mode === 'mesh') !== target.startsWith('peer:')) call.media.delete(target);
+      }
+    }
+    renderRoomLabel();
+    renderState(client.state);
+  };
 }
 
 /**
@@ -619,12 +646,13 @@ function onRemoteTrack(client, participantId, source, track) {
  * @param {MediaStreamTrack} track
  */
 function onRemoteTrackRemoved(participantId, source, track) {
+  const tile = remoteTiles.get(`${participantId}/${source === 'screen' ? 'screen' : 'camera'}`);
+  if (!tile) return;
+  // A track an auto room's switch replaced is no longer shown: nothing to undo.
   if (source === 'screen') {
-    removeRemoteTile(participantId, 'screen');
+    if (isShowing(tile.video, track) || !tile.video.srcObject) removeRemoteTile(participantId, 'screen');
     return;
   }
-  const tile = remoteTiles.get(`${participantId}/camera`);
-  if (!tile) return;
   if (isShowing(tile.video, track)) {
     tile.video.srcObject = null;
     tile.root.classList.add('no-video');
@@ -632,15 +660,22 @@ function onRemoteTrackRemoved(participantId, source, track) {
   if (tile.audio && isShowing(tile.audio, track)) tile.audio.srcObject = null;
 }
 
+/** The room's name and mode at the top of the page. */
+function renderRoomLabel() {
+  if (!call) return;
+  const { room, mode } = call.client;
+  ui.roomLabel.textContent = mode === 'mesh' ? `Room ${room} (peer-to-peer)` : `Room ${room}`;
+  ui.roomLabel.dataset.mode = mode;
+}
+
 /** @param {string} room */
 function showCallView(room) {
   ui.joinView.hidden = true;
   ui.callView.hidden = false;
-  const mode = call?.client.mode ?? 'sfu';
-  ui.roomLabel.textContent = mode === 'mesh' ? `Room ${room} (peer-to-peer)` : `Room ${room}`;
-  ui.roomLabel.dataset.mode = mode;
+  const client = call?.client;
+  renderRoomLabel();
   document.title = `${room} · Switchboard`;
-  history.replaceState(null, '', shareUrl(room, mode));
+  history.replaceState(null, '', shareUrl(room, client?.auto ? 'auto' : client?.mode));
   ui.chatLog.replaceChildren();
   renderLocalCamera();
   renderParticipants();

@@ -450,7 +450,7 @@ export class MeshPeer {
     /** @type {TrackInfo} */
     const info = { id: `${this.peerId}/${track.id}`, participant: this.peerId, kind: track.kind === 'audio' ? 'audio' : 'video', source };
     /** @type {RemoteTrack} */
-    const remote = { mid: transceiver.mid ?? '', info, track, stream };
+    const remote = { mid: transceiver.mid ?? '', info, track, stream, receiver: event.receiver, path: 'mesh' };
     this.remote.set(track, remote);
     stream.addEventListener('removetrack', (e) => {
       const gone = this.remote.get(e.track);

@@ -284,6 +284,8 @@ export class SubscriberConnection extends PeerSide {
     this.streams = new Map();
     /** @type {Promise<void>} */
     this.chain = Promise.resolve();
+    /** counts closes: an offer queued before a close is not answered after it */
+    this.generation = 0;
   }
 
   /**
@@ -292,8 +294,9 @@ export class SubscriberConnection extends PeerSide {
    * @param {OfferedTrack[]} tracks
    */
   handleOffer(sdp, tracks) {
-    this.chain = this.chain.then(() => this.answer(sdp, tracks)).catch((err) => {
-      if (this.host.state !== 'joined') return;
+    const generation = this.generation;
+    this.chain = this.chain.then(() => (generation === this.generation ? this.answer(sdp, tracks) : undefined)).catch((err) => {
+      if (this.host.state !== 'joined' || generation !== this.generation) return;
       this.host.report(err instanceof SwitchboardError ? err
         : new SwitchboardError('negotiation-failed', `could not answer the server's offer: ${String(err)}`, { cause: err }));
     });
@@ -323,7 +326,7 @@ export class SubscriberConnection extends PeerSide {
       const mid = transceiver.mid;
       const info = mid === null ? undefined : offered.get(mid);
       if (mid === null || !info || this.remote.has(mid)) continue;
-      this.addRemote(mid, info, transceiver.receiver.track);
+      this.addRemote(mid, info, transceiver.receiver);
     }
   }
 
@@ -331,9 +334,10 @@ export class SubscriberConnection extends PeerSide {
    * @private
    * @param {string} mid
    * @param {OfferedTrack} offered
-   * @param {MediaStreamTrack} track
+   * @param {RTCRtpReceiver} receiver
    */
-  addRemote(mid, offered, track) {
+  addRemote(mid, offered, receiver) {
+    const track = receiver.track;
     /** @type {TrackInfo} */
     const info = { id: offered.id, participant: offered.participant, kind: offered.kind, source: offered.source };
     const key = streamKey(info);
@@ -344,7 +348,7 @@ export class SubscriberConnection extends PeerSide {
     }
     stream.addTrack(track);
     /** @type {RemoteTrack} */
-    const remote = { mid, info, track, stream };
+    const remote = { mid, info, track, stream, receiver, path: 'sfu' };
     this.remote.set(mid, remote);
     this.host.remoteTrackAdded(remote);
   }
@@ -361,7 +365,17 @@ export class SubscriberConnection extends PeerSide {
     this.host.remoteTrackRemoved(remote);
   }
 
+  /**
+   * Closes the connection while the session goes on (an auto room left SFU mode):
+   * every remote track is reported removed first.
+   */
+  closeReporting() {
+    for (const [mid, remote] of [...this.remote]) this.dropRemote(mid, remote);
+    this.close();
+  }
+
   close() {
+    this.generation++;
     this.remote.clear();
     this.streams.clear();
     super.close();

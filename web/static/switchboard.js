@@ -17,9 +17,19 @@
  * the publisher and subscriber, and carries their negotiation as relays. The
  * application's calls and callbacks are the same in both modes; `mode` says which.
  *
+ * An auto room (docs/protocol.md, "Auto rooms"; join with `{mode: 'auto'}`) changes
+ * between the two modes while the call goes on. On the server's `switch` the client
+ * sets up the new mode's connections with its current local tracks and holds both
+ * sets until the server's `switched`, then closes the old ones; `switching` says a
+ * switch is under way and `onmodechange` reports both steps. Participants are kept by
+ * id across the switch: the application sees no one leave or join because of it. A
+ * new-path remote track reaches `ontrack` only once it plays (switch.js), so that an
+ * application that shows each participant's latest track swaps without a gap; the
+ * old path's tracks then go through `ontrackremoved` when their connections close.
+ *
  * The pieces live in transport.js (signaling transports, errors), peers.js (the two
- * peer connections of an SFU room) and mesh.js (those of a mesh room); this module
- * re-exports what applications use.
+ * peer connections of an SFU room), mesh.js (those of a mesh room) and switch.js (the
+ * pacing of an auto room's switch); this module re-exports what applications use.
  *
  * @module switchboard
  */
@@ -28,12 +38,14 @@ import { SSETransport, SwitchboardError, WebSocketTransport, closeError, sseUrl,
 import { PublisherConnection, SubscriberConnection } from './peers.js';
 import { MeshConnections, meshGrants } from './mesh.js';
 import { IceRestarter } from './resume.js';
+import { ModeSwitch } from './switch.js';
 
 export { SSETransport, SwitchboardError, WebSocketTransport, sseUrl, transportFromQuery, webSocketUrl };
 
 /** @import { Transport, TransportFactory } from './transport.js' */
 /** @import { PeerHost } from './peers.js' */
-/** @import { MeshHost } from './mesh.js' */
+/** @import { MeshHost, MeshGrants } from './mesh.js' */
+/** @import { SwitchHost } from './switch.js' */
 /** @import { IceRestartHost } from './resume.js' */
 
 /** Keepalive period; the server drops a session that sends nothing for 30 s. */
@@ -59,6 +71,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 /** @typedef {'disconnected' | 'connecting' | 'joined' | 'closed'} ClientState */
 /** @typedef {'publisher' | 'subscriber'} Target */
 /** @typedef {'sfu' | 'mesh'} RoomMode */
+/** @typedef {RoomMode | 'auto'} JoinMode  what a join may ask for */
 
 /**
  * A published track as the server describes it.
@@ -102,13 +115,23 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
  */
 
 /**
- * A remote track that the subscriber connection receives.
+ * A remote track that the subscriber connection, or a mesh peer connection, receives.
  * @typedef {object} RemoteTrack
  * @property {string} mid
  * @property {TrackInfo} info
  * @property {MediaStreamTrack} track
  * @property {MediaStream} stream  shared by a participant's camera and microphone; a
  *   screen share has a stream of its own
+ * @property {RTCRtpReceiver} receiver  what receives it, for its stats
+ * @property {RoomMode} path  the kind of connection it arrives on
+ */
+
+/**
+ * A local track published in every mode the client is in.
+ * @typedef {object} PublishedTrack
+ * @property {MediaStreamTrack} track
+ * @property {Source} source
+ * @property {MediaStream} stream
  */
 
 /**
@@ -209,6 +232,7 @@ function defaultSource(track) {
  * @implements {PeerHost}
  * @implements {MeshHost}
  * @implements {IceRestartHost}
+ * @implements {SwitchHost}
  */
 export class SwitchboardClient {
   /** @param {ClientOptions} [options] */
@@ -223,10 +247,22 @@ export class SwitchboardClient {
     this.state = 'disconnected';
     /** room joined, as the server spelled it */
     this.room = '';
-    /** @type {RoomMode} the room's mode, once joined */
+    /** @type {RoomMode} the room's mode, once joined; in an auto room the mode it is in or switching to */
     this.mode = 'sfu';
+    /** whether the room is an auto room, which may change mode (see `switching`) */
+    this.auto = false;
+    /** @type {ModeSwitch | null} the auto room's switch under way: its `from`, `to` and `epoch` */
+    this.switching = null;
     /** @type {MeshConnections | null} the peer connections of a mesh room */
     this.mesh = null;
+    /** whether the publisher and subscriber connections are in use (SFU mode, or a switch from or to it) */
+    this.sfuActive = false;
+    /** @type {MeshGrants} what this participant may do in a mesh room, from its join */
+    this.grants = meshGrants(undefined);
+    /** @type {Map<MediaStreamTrack, PublishedTrack>} local tracks published, in every mode the client is in */
+    this.published = new Map();
+    /** @type {Map<string, Set<RoomMode>>} by participant id: the rooms of each mode it was last seen in */
+    this.memberships = new Map();
     /** @type {{id: string, name: string} | null} this participant, once joined */
     this.self = null;
     /** @type {Map<string, Participant>} the other participants, by id */
@@ -258,6 +294,8 @@ export class SwitchboardClient {
     this.onconnectionstate = null;
     /** @type {((error: SwitchboardError) => void) | null} */
     this.onerror = null;
+    /** @type {((mode: RoomMode, switching: boolean) => void) | null} an auto room started switching to `mode` (switching true), or finished */
+    this.onmodechange = null;
     /** @type {((deadline: Date | null) => void) | null} the server is shutting down: the call goes on until it ends or until `deadline` (null: none); no new joins */
     this.ondraining = null;
     /** @type {string[]} who speaks in the room now (participant ids, loudest first; may include this client): the latest active-speaker */
@@ -298,12 +336,21 @@ export class SwitchboardClient {
   }
 
   /**
-   * Tracks being received, with the participant and source each belongs to.
+   * Tracks being received, with the participant and source each belongs to. During
+   * an auto room's switch, those of both modes' connections.
    * @returns {Array<TrackInfo & {mid: string}>}
    */
   remoteTracks() {
-    if (this.mesh) return this.mesh.remoteTracks();
-    return [...this.subscriber.remote.values()].map((r) => ({ mid: r.mid, ...r.info }));
+    return this.receivedTracks().map((r) => ({ mid: r.mid, ...r.info }));
+  }
+
+  /**
+   * Every remote track being received, on the connections of either mode.
+   * @returns {RemoteTrack[]}
+   */
+  receivedTracks() {
+    const mesh = this.mesh ? [...this.mesh.peers.values()].flatMap((peer) => [...peer.remote.values()]) : [];
+    return [...this.subscriber.remote.values(), ...mesh];
   }
 
   /**
@@ -311,19 +358,18 @@ export class SwitchboardClient {
    * @returns {Array<{track: MediaStreamTrack, source: Source}>}
    */
   localTracks() {
-    const local = this.mesh ? this.mesh.local : this.publisher.local;
-    return [...local.values()].map((l) => ({ track: l.track, source: l.source }));
+    return [...this.published.values()].map((l) => ({ track: l.track, source: l.source }));
   }
 
   /**
    * Connects and joins `room` as `name`. Resolves when the server has answered
    * `joined`; `onparticipantjoined` has then been called for everyone present.
-   * `mode` asks for an SFU or a mesh room; without it the server decides (SFU unless
-   * it is configured otherwise for the room). Joining a room that exists in the other
-   * mode fails with `mode-mismatch`.
+   * `mode` asks for an SFU, a mesh or an auto room; without it the server decides
+   * (SFU unless it is configured otherwise for the room). Joining a room that exists
+   * in another mode fails with `mode-mismatch`.
    * @param {string} room
    * @param {string} name
-   * @param {{mode?: RoomMode}} [options]
+   * @param {{mode?: JoinMode}} [options]
    */
   async join(room, name, options = {}) {
     if (this.state !== 'disconnected') {
@@ -367,15 +413,16 @@ export class SwitchboardClient {
     this.room = typeof reply.room === 'string' ? reply.room : room;
     this.self = { id: reply.participant.id, name: reply.participant.name };
     this.iceServers = Array.isArray(reply.iceServers) ? /** @type {RTCIceServer[]} */ (reply.iceServers) : [];
-    if (reply.mode === 'mesh') {
-      this.mode = 'mesh';
-      this.mesh = new MeshConnections(this, meshGrants(reply.participant.grants));
-    }
+    this.grants = meshGrants(reply.participant.grants);
+    this.auto = reply.auto === true;
+    this.mode = reply.mode === 'mesh' ? 'mesh' : 'sfu';
+    if (this.mode === 'mesh') this.mesh = new MeshConnections(this, this.grants);
+    else this.sfuActive = true;
     this.pingTimer = setInterval(() => this.ping(), PING_INTERVAL_MS);
     this.setState('joined');
     const present = Array.isArray(reply.participants) ? reply.participants : [];
     for (const info of present) {
-      if (isParticipantInfo(info)) this.addParticipant(info, true);
+      if (isParticipantInfo(info)) this.addParticipant(info, this.mode, true);
     }
     return this.self;
   }
@@ -393,24 +440,23 @@ export class SwitchboardClient {
     const stream = media instanceof MediaStream ? media : new MediaStream();
     const tracks = media instanceof MediaStream ? media.getTracks()
       : media instanceof MediaStreamTrack ? [media] : media;
-    if (this.mesh) {
-      for (const track of tracks) {
-        if (source !== 'screen' && this.muted[/** @type {Kind} */ (track.kind)]) track.enabled = false;
-      }
-      const refused = this.mesh.publish(tracks, (track) => source ?? defaultSource(track), stream);
-      if (refused.length > 0) {
-        const kinds = [...new Set(refused.map((track) => track.kind))].join(' and ');
-        throw new SwitchboardError('forbidden', `The join token does not allow sending ${kinds} in this room.`);
-      }
-      return;
-    }
-    let changed = false;
+    /** @type {PublishedTrack[]} */
+    const added = [];
     for (const track of tracks) {
+      if (this.published.has(track)) continue;
       const trackSource = source ?? defaultSource(track);
       if (trackSource !== 'screen' && this.muted[/** @type {Kind} */ (track.kind)]) track.enabled = false;
-      changed = (await this.publisher.add(track, trackSource, stream)) || changed;
+      added.push({ track, source: trackSource, stream });
     }
-    if (changed) await this.publisher.negotiate();
+    const refused = this.mesh ? this.publishMesh(this.mesh, added) : [];
+    for (const local of added) {
+      if (!refused.includes(local.track)) this.published.set(local.track, local);
+    }
+    if (refused.length > 0) {
+      const kinds = [...new Set(refused.map((track) => track.kind))].join(' and ');
+      throw new SwitchboardError('forbidden', `The join token does not allow sending ${kinds} in this room.`);
+    }
+    if (this.sfuActive) await this.publishSfu(added);
   }
 
   /**
@@ -422,10 +468,9 @@ export class SwitchboardClient {
   async unpublish(what) {
     this.requireJoined('unpublish');
     const tracks = typeof what === 'string' ? this.tracksOf(what) : [what];
-    if (this.mesh) {
-      this.mesh.unpublish(tracks);
-      return;
-    }
+    for (const track of tracks) this.published.delete(track);
+    this.mesh?.unpublish(tracks);
+    if (!this.sfuActive) return;
     let changed = false;
     for (const track of tracks) changed = this.publisher.remove(track) || changed;
     if (changed) await this.publisher.negotiate();
@@ -468,7 +513,7 @@ export class SwitchboardClient {
    * @param {Source} source
    */
   tracksOf(source) {
-    return this.mesh ? this.mesh.tracksOf(source) : this.publisher.tracksOf(source);
+    return [...this.published.values()].filter((l) => l.source === source).map((l) => l.track);
   }
 
   /**
@@ -580,12 +625,35 @@ export class SwitchboardClient {
 
   /** @param {RemoteTrack} remote */
   remoteTrackAdded(remote) {
+    if (this.switching && remote.path === this.switching.to && this.switching.hold(remote)) return;
+    this.reveal(remote);
+  }
+
+  /**
+   * Hands a remote track to the application.
+   * @param {RemoteTrack} remote
+   */
+  reveal(remote) {
     this.ontrack?.(remote.info.participant, remote.info.source, remote.track, remote.stream, remote.info);
   }
 
   /** @param {RemoteTrack} remote */
   remoteTrackRemoved(remote) {
+    if (this.switching?.drop(remote)) return; // held back: the application never had it
     this.ontrackremoved?.(remote.info.participant, remote.info.source, remote.track, remote.stream, remote.info);
+  }
+
+  /** The other participants in the call, by id. */
+  participantIds() {
+    return this.participants.keys();
+  }
+
+  /**
+   * This side of a switch is done: the new mode's media plays, or the wait gave up.
+   * @param {number} epoch
+   */
+  sendSwitched(epoch) {
+    this.sendQuietly({ type: 'switched', epoch });
   }
 
   /**
@@ -594,7 +662,8 @@ export class SwitchboardClient {
    * @param {Source} source
    */
   localTrackEnded(track, source) {
-    if (this.state !== 'joined') return;
+    // During a switch both modes' connections listen: the first one reports it.
+    if (this.state !== 'joined' || !this.published.has(track)) return;
     this.unpublish(track).catch((err) => this.report(err instanceof SwitchboardError ? err
       : new SwitchboardError('negotiation-failed', String(err), { cause: err })));
     this.onlocaltrackended?.(track, source);
@@ -660,9 +729,12 @@ export class SwitchboardClient {
     }
     this.pendingRequests.clear();
     this.ice.close();
+    this.switching?.cancel();
+    this.switching = null;
     this.publisher.close();
     this.subscriber.close();
     this.mesh?.close();
+    this.sfuActive = false;
     this.setState('closed');
   }
 
@@ -702,6 +774,8 @@ export class SwitchboardClient {
       case 'draining': return this.handleDraining(m);
       case 'active-speaker': return this.handleActiveSpeaker(m);
       case 'track-muted': return this.handleTrackMuted(m);
+      case 'switch': return this.handleSwitch(m);
+      case 'switched': return this.handleSwitched(m);
       case 'pong': return; // a late pong, after its request timed out
       default: console.debug('switchboard: ignoring message of unknown type', m.type);
     }
@@ -734,20 +808,28 @@ export class SwitchboardClient {
   }
 
   /**
+   * A participant is in the room of mode `room`. One already known (an auto room's
+   * switch shows everyone again, in the new mode's room) is merged by id: its
+   * tracks are added, and the application hears nothing new.
    * @private
    * @param {ParticipantInfo} info
-   * @param {boolean} [present] whether the participant was there when this client joined
+   * @param {RoomMode} room
+   * @param {boolean} [present] whether the participant was in that room when this client entered it
    */
-  addParticipant(info, present = false) {
+  addParticipant(info, room, present = false) {
     if (info.id === this.self?.id) return;
-    /** @type {Participant} */
-    const participant = { id: info.id, name: info.name, tracks: new Map() };
+    let participant = this.participants.get(info.id);
+    const known = participant !== undefined;
+    participant ??= { id: info.id, name: info.name, tracks: new Map() };
     for (const track of info.tracks ?? []) {
       if (isTrackInfo(track)) participant.tracks.set(track.id, track);
     }
     this.participants.set(info.id, participant);
-    this.onparticipantjoined?.(participant);
-    this.mesh?.peerJoined(info.id, { present, grants: meshGrants(info.grants) });
+    const rooms = this.memberships.get(info.id) ?? new Set();
+    rooms.add(room);
+    this.memberships.set(info.id, rooms);
+    if (!known) this.onparticipantjoined?.(participant);
+    if (room === 'mesh') this.mesh?.peerJoined(info.id, { present, grants: meshGrants(info.grants) });
   }
 
   /**
@@ -755,20 +837,132 @@ export class SwitchboardClient {
    * @param {Record<string, unknown>} m
    */
   handleParticipantJoined(m) {
-    if (isParticipantInfo(m.participant)) this.addParticipant(m.participant);
+    // During a switch the only room that takes newcomers is the new mode's.
+    if (isParticipantInfo(m.participant)) this.addParticipant(m.participant, this.mode);
   }
 
   /**
+   * A participant left one room. During a switch it may be in both modes' rooms:
+   * one that leaves the call leaves both (and is gone at the second message), one
+   * that only leaves the old mode's room stays in the call.
    * @private
    * @param {Record<string, unknown>} m
    */
   handleParticipantLeft(m) {
     if (!isParticipantInfo(m.participant)) return;
-    const participant = this.participants.get(m.participant.id);
+    const rooms = this.memberships.get(m.participant.id);
+    if (rooms && rooms.size > 1) {
+      rooms.delete(this.switching?.from ?? (this.mode === 'sfu' ? 'mesh' : 'sfu'));
+      return;
+    }
+    this.removeParticipant(m.participant.id);
+  }
+
+  /**
+   * @private
+   * @param {string} id
+   */
+  removeParticipant(id) {
+    const participant = this.participants.get(id);
     if (!participant) return;
-    this.participants.delete(participant.id);
-    this.mesh?.peerLeft(participant.id);
+    this.participants.delete(id);
+    this.memberships.delete(id);
+    this.mesh?.peerLeft(id);
     this.onparticipantleft?.(participant);
+  }
+
+  /**
+   * Tracks to be sent in mesh mode too. Returns those the grants refuse.
+   * @private
+   * @param {MeshConnections} mesh
+   * @param {PublishedTrack[]} tracks
+   * @returns {MediaStreamTrack[]}
+   */
+  publishMesh(mesh, tracks) {
+    /** @type {MediaStreamTrack[]} */
+    const refused = [];
+    for (const stream of new Set(tracks.map((l) => l.stream))) {
+      const sources = new Map(tracks.filter((l) => l.stream === stream).map((l) => [l.track, l.source]));
+      refused.push(...mesh.publish([...sources.keys()], (track) => sources.get(track) ?? defaultSource(track), stream));
+    }
+    return refused;
+  }
+
+  /**
+   * Tracks to be sent on the publisher connection too. Resolves when the server has
+   * answered the offer that carries them.
+   * @private
+   * @param {PublishedTrack[]} tracks
+   */
+  async publishSfu(tracks) {
+    let changed = false;
+    for (const local of tracks) changed = (await this.publisher.add(local.track, local.source, local.stream)) || changed;
+    if (changed) await this.publisher.negotiate();
+  }
+
+  /**
+   * The server moved this session into the other mode's room of its auto room too:
+   * set up that mode's connections with the tracks published now.
+   * @private
+   * @param {Record<string, unknown>} m
+   */
+  handleSwitch(m) {
+    if (this.state !== 'joined') return;
+    const to = m.mode;
+    if ((to !== 'sfu' && to !== 'mesh') || typeof m.epoch !== 'number' || !Array.isArray(m.participants)) {
+      this.report(new SwitchboardError('protocol', 'a switch without a mode, an epoch or participants'));
+      return;
+    }
+    if (this.switching || to === this.mode) {
+      console.warn(`switchboard: ignoring switch ${m.epoch} to ${to}: the client is ${this.switching ? 'switching' : `in ${to} mode`}`);
+      return;
+    }
+    this.switching = new ModeSwitch(this, this.mode, to, m.epoch);
+    this.mode = to;
+    if (to === 'mesh') {
+      this.mesh = new MeshConnections(this, this.grants);
+      this.publishMesh(this.mesh, [...this.published.values()]);
+    } else {
+      this.sfuActive = true;
+      this.publishSfu([...this.published.values()]).catch((err) => {
+        if (this.sfuActive && this.state === 'joined') {
+          this.report(err instanceof SwitchboardError ? err : new SwitchboardError('negotiation-failed', String(err), { cause: err }));
+        }
+      });
+    }
+    for (const info of m.participants) {
+      if (isParticipantInfo(info)) this.addParticipant(info, to, true);
+    }
+    this.onmodechange?.(to, true);
+  }
+
+  /**
+   * The server ended a switch: every participant left the old mode's room (quietly),
+   * so its connections close.
+   * @private
+   * @param {Record<string, unknown>} m
+   */
+  handleSwitched(m) {
+    const current = this.switching;
+    if (!current || m.epoch !== current.epoch) return;
+    current.finish();
+    this.switching = null;
+    for (const [id, rooms] of [...this.memberships]) {
+      rooms.delete(current.from);
+      if (rooms.size === 0) this.removeParticipant(id);
+    }
+    if (current.from === 'mesh') {
+      const mesh = this.mesh;
+      this.mesh = null;
+      mesh?.close();
+    } else {
+      // The SFU room's tracks went with it (quietly: no track-unpublished).
+      for (const participant of this.participants.values()) participant.tracks.clear();
+      this.sfuActive = false;
+      this.subscriber.closeReporting();
+      this.publisher.close();
+    }
+    this.onmodechange?.(this.mode, false);
   }
 
   /**
@@ -796,7 +990,7 @@ export class SwitchboardClient {
    * @param {Record<string, unknown>} m
    */
   handleSubscribeOffer(m) {
-    if (this.state !== 'joined') return;
+    if (this.state !== 'joined' || !this.sfuActive) return;
     if (typeof m.sdp !== 'string') {
       this.report(new SwitchboardError('protocol', 'subscribe-offer without an sdp'));
       return;
@@ -814,6 +1008,7 @@ export class SwitchboardClient {
   handleCandidate(m) {
     if (!isRecord(m.candidate)) return;
     const candidate = /** @type {RTCIceCandidateInit} */ (m.candidate);
+    if (!this.sfuActive) return; // late, for connections closed by a switch
     if (m.target === 'publisher') this.publisher.addRemoteCandidate(candidate);
     else if (m.target === 'subscriber') this.subscriber.addRemoteCandidate(candidate);
   }
