@@ -11,9 +11,11 @@
  *   `.tile[data-featured]`: the camera tile of the latest loudest speaker other than
  *   oneself, placed first after screen shares (it stays so until another speaks).
  * - `.tile[data-muted-audio]`, `.tile[data-muted-video]` on a remote camera tile, with
- *   why: `server` (an administrator muted the track: track-muted), `track` (the
- *   received track is muted: nothing arrives), `silent` (audio arrives with no sound
- *   at all: the sender muted its microphone; see quality.js).
+ *   why: `server` (an administrator muted the track: track-muted), `self` (in an SFU
+ *   room, its publisher said it muted the source: track-muted with selfMuted),
+ *   `track` (the received track is muted: nothing arrives), `silent` (audio arrives
+ *   with no sound at all: in a mesh room, how a muted microphone shows; see
+ *   quality.js).
  * - `.tile .quality[data-quality=good|fair|poor]` on a remote camera tile; its title
  *   gives the numbers.
  *
@@ -149,6 +151,7 @@ export class MeetingView {
  */
 function muteReason(infos, source, track, silent) {
   if (infos.some((info) => info.source === source && info.muted)) return 'server';
+  if (infos.some((info) => info.source === source && info.selfMuted)) return 'self';
   if (!track) return null; // nothing published: not muted, absent
   if (track.muted) return 'track';
   return silent ? 'silent' : null;

@@ -82,6 +82,8 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
  * @property {Source} source
  * @property {boolean} [muted] whether an administrator muted it (track-muted): the
  *   server does not forward it meanwhile
+ * @property {boolean} [selfMuted] whether its publisher muted its source (its client
+ *   sent `mute`): it sends silence or black frames
  */
 
 /**
@@ -420,6 +422,7 @@ export class SwitchboardClient {
     else this.sfuActive = true;
     this.pingTimer = setInterval(() => this.ping(), PING_INTERVAL_MS);
     this.setState('joined');
+    if (this.sfuActive) this.sendMuteState();
     const present = Array.isArray(reply.participants) ? reply.participants : [];
     for (const info of present) {
       if (isParticipantInfo(info)) this.addParticipant(info, this.mode, true);
@@ -487,6 +490,18 @@ export class SwitchboardClient {
     this.muted[kind] = muted;
     const source = kind === 'audio' ? 'microphone' : 'camera';
     for (const track of this.tracksOf(source)) track.enabled = !muted;
+    // In an SFU room the server tells the others (track-muted, selfMuted).
+    if (this.sfuActive) this.sendQuietly({ type: 'mute', source, muted });
+  }
+
+  /**
+   * Tells the SFU side which sources are muted: when it starts (after a switch from
+   * mesh; the server keeps the state for tracks published later).
+   * @private
+   */
+  sendMuteState() {
+    if (this.muted.audio) this.sendQuietly({ type: 'mute', source: 'microphone', muted: true });
+    if (this.muted.video) this.sendQuietly({ type: 'mute', source: 'camera', muted: true });
   }
 
   /**
@@ -503,9 +518,17 @@ export class SwitchboardClient {
     if (oldTrack.kind !== newTrack.kind) {
       throw new SwitchboardError('bad-request', `replaceTrack: a ${oldTrack.kind} track cannot be replaced by a ${newTrack.kind} track`);
     }
-    const screen = this.tracksOf('screen').includes(oldTrack);
-    if (!screen) newTrack.enabled = !this.muted[/** @type {Kind} */ (newTrack.kind)];
-    return this.mesh ? this.mesh.replace(oldTrack, newTrack) : this.publisher.replace(oldTrack, newTrack);
+    const local = this.published.get(oldTrack);
+    if (!local || this.published.has(newTrack)) return false;
+    if (local.source !== 'screen') newTrack.enabled = !this.muted[/** @type {Kind} */ (newTrack.kind)];
+    this.published.delete(oldTrack);
+    this.published.set(newTrack, { ...local, track: newTrack });
+    // During an auto room's switch both the mesh and the SFU side send it.
+    await Promise.all([
+      this.mesh?.replace(oldTrack, newTrack),
+      this.sfuActive ? this.publisher.replace(oldTrack, newTrack) : undefined,
+    ]);
+    return true;
   }
 
   /**
@@ -924,6 +947,7 @@ export class SwitchboardClient {
       this.publishMesh(this.mesh, [...this.published.values()]);
     } else {
       this.sfuActive = true;
+      this.sendMuteState();
       this.publishSfu([...this.published.values()]).catch((err) => {
         if (this.sfuActive && this.state === 'joined') {
           this.report(err instanceof SwitchboardError ? err : new SwitchboardError('negotiation-failed', String(err), { cause: err }));
@@ -1053,7 +1077,7 @@ export class SwitchboardClient {
    */
   handleTrackMuted(m) {
     if (!isTrackInfo(m.track)) return;
-    const info = { ...m.track, muted: m.track.muted === true };
+    const info = { ...m.track, muted: m.track.muted === true, selfMuted: m.track.selfMuted === true };
     this.participants.get(info.participant)?.tracks.set(info.id, info);
     this.ontrackmuted?.(info);
   }
