@@ -34,9 +34,9 @@ type NodeID string
 // The defaults of Config's durations.
 const (
 	DefaultHeartbeat = time.Second
-	DefaultNodeTTL   = 3 * time.Second
-	DefaultLeaseTTL  = 3 * time.Second
-	DefaultTimeout   = 500 * time.Millisecond
+	DefaultNodeTTL   = 5 * time.Second
+	DefaultLeaseTTL  = 5 * time.Second
+	DefaultTimeout   = time.Second
 	DefaultPrefix    = "switchboard:"
 	// MinSecretLength is the shortest Config.Secret accepted: the HMAC key of
 	// forwarded requests.
@@ -88,11 +88,12 @@ type Config struct {
 	// Logger receives the node's logs; nil means slog.Default().
 	Logger *slog.Logger
 	// Heartbeat [1 s] is how often the node refreshes its registration and renews
-	// its leases; NodeTTL [3 s] and LeaseTTL [3 s] how long they last without it:
+	// its leases; NodeTTL [5 s] and LeaseTTL [5 s] how long they last without it:
 	// a node that dies is taken for dead, and its rooms free, that long after its
-	// last heartbeat.
+	// last heartbeat. A few heartbeats fit in a TTL, so that a busy node or a slow
+	// Redis does not lose its rooms.
 	Heartbeat, NodeTTL, LeaseTTL time.Duration
-	// Timeout [500 ms] bounds every Redis call.
+	// Timeout [1 s] bounds every Redis call.
 	Timeout time.Duration
 	// Prefix [switchboard:] begins every Redis key.
 	Prefix string
@@ -126,6 +127,7 @@ type Node struct {
 	pending  map[string]time.Time // rooms placed here, held until then without a participant
 	owners   map[string]Member    // last known owner of each room, for when Redis is away
 	down     bool                 // the last Redis call failed
+	fails    int                  // Redis calls failed in a row
 	downAt   time.Time            // when Redis was last seen failing
 	cpuShare float64              // at the last heartbeat
 
@@ -237,6 +239,9 @@ func (n *Node) noted(err error) error {
 	n.down = failed
 	if failed {
 		n.downAt = time.Now()
+		n.fails++
+	} else {
+		n.fails = 0
 	}
 	n.mu.Unlock()
 	switch {
@@ -248,12 +253,13 @@ func (n *Node) noted(err error) error {
 	return err
 }
 
-// recentlyDown reports whether Redis failed within the last heartbeat: then
-// requests do not wait on it, the heartbeat finds out when it returns.
+// recentlyDown reports whether Redis failed twice in a row, the last time within
+// a heartbeat: then requests do not wait on it, the heartbeat finds out when it
+// returns. (One failure may be a slow answer on a busy machine.)
 func (n *Node) recentlyDown() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.down && time.Since(n.downAt) < n.cfg.Heartbeat
+	return n.fails >= 2 && time.Since(n.downAt) < n.cfg.Heartbeat
 }
 
 func orDefault(v, def time.Duration) time.Duration {

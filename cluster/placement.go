@@ -204,10 +204,10 @@ func (n *Node) held() []string {
 
 // renew renews the leases of the rooms this node holds, claims those nobody
 // holds, and reports those another node holds to OnConflict.
-func (n *Node) renew(ctx context.Context) {
+func (n *Node) renew(ctx context.Context) error {
 	rooms := n.held()
 	if len(rooms) == 0 {
-		return
+		return nil
 	}
 	cmds := make([]*redis.Cmd, len(rooms))
 	_, err := n.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -216,8 +216,8 @@ func (n *Node) renew(ctx context.Context) {
 		}
 		return nil
 	})
-	if n.noted(err) != nil {
-		return
+	if err != nil {
+		return err
 	}
 	for i, cmd := range cmds {
 		switch v := cmd.Val().(type) {
@@ -229,6 +229,7 @@ func (n *Node) renew(ctx context.Context) {
 			n.conflict(ctx, rooms[i], NodeID(v))
 		}
 	}
+	return nil
 }
 
 // conflict handles room, held here and by owner.

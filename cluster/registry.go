@@ -24,17 +24,17 @@ func (n *Node) run(ctx context.Context) {
 	}
 }
 
-// beat is one heartbeat: register, read the other members, renew the leases.
+// beat is one heartbeat: register, read the other members, renew the leases;
+// each step has Config.Timeout.
 func (n *Node) beat(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
-	defer cancel()
-	if err := n.noted(n.register(ctx)); err != nil {
-		return
+	for _, step := range []func(context.Context) error{n.register, n.readMembers, n.renew} {
+		sctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
+		err := n.noted(step(sctx))
+		cancel()
+		if err != nil {
+			return
+		}
 	}
-	if err := n.noted(n.readMembers(ctx)); err != nil {
-		return
-	}
-	n.renew(ctx)
 }
 
 // self is this node's registration now.
