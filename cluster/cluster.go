@@ -122,14 +122,14 @@ type Node struct {
 
 	mu       sync.Mutex
 	url      string
-	members  map[NodeID]Member    // live members as last read, self included
-	placed   map[NodeID]int       // rooms placed on a member since its load was last read
-	pending  map[string]time.Time // rooms placed here, held until then without a participant
-	owners   map[string]Member    // last known owner of each room, for when Redis is away
-	down     bool                 // the last Redis call failed
-	fails    int                  // Redis calls failed in a row
-	downAt   time.Time            // when Redis was last seen failing
-	cpuShare float64              // at the last heartbeat
+	members  map[NodeID]Member      // live members as last read, self included
+	placed   map[NodeID][]time.Time // when this node placed rooms on each member, lately
+	pending  map[string]time.Time   // rooms placed here, held until then without a participant
+	owners   map[string]Member      // last known owner of each room, for when Redis is away
+	down     bool                   // the last Redis call failed
+	fails    int                    // Redis calls failed in a row
+	downAt   time.Time              // when Redis was last seen failing
+	cpuShare float64                // at the last heartbeat
 
 	transport *http.Transport // of forwarded requests
 	cpu       cpuMeter
@@ -173,7 +173,7 @@ func New(cfg Config) (*Node, error) {
 	opts.DisableIdentity = true
 	n := &Node{cfg: cfg, id: cfg.ID, rdb: redis.NewClient(opts), log: cfg.Logger.With("node", string(cfg.ID)),
 		secret: []byte(cfg.Secret), keys: keys(cfg.Prefix), url: strings.TrimSuffix(cfg.URL, "/"),
-		members: map[NodeID]Member{}, placed: map[NodeID]int{}, pending: map[string]time.Time{},
+		members: map[NodeID]Member{}, placed: map[NodeID][]time.Time{}, pending: map[string]time.Time{},
 		owners: map[string]Member{}, transport: newTransport(), done: make(chan struct{})}
 	var ctx context.Context
 	ctx, n.cancel = context.WithCancel(context.Background())

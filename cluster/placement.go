@@ -135,11 +135,12 @@ func (n *Node) member(ctx context.Context, id NodeID) (Member, bool, error) {
 	return m, true, nil
 }
 
-// choose picks the least loaded live member, counting the rooms placed on each
-// since its load was read; ties are broken at random, so that nodes placing rooms
-// at once spread them.
+// choose picks the least loaded live member, counting as load the rooms this node
+// placed on each since that member reported its load; ties are broken at random,
+// so that nodes placing rooms at once spread them.
 func (n *Node) choose() Member {
 	self := n.self()
+	now := time.Now()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	var best []Member
@@ -151,7 +152,7 @@ func (n *Node) choose() Member {
 		if m.Draining {
 			continue
 		}
-		s := m.Load.score() + 2*float64(n.placed[m.ID])
+		s := m.Load.score() + 2*float64(n.placedSinceLocked(m, now))
 		switch {
 		case len(best) == 0 || s < bestScore:
 			best, bestScore = append(best[:0], m), s
@@ -163,8 +164,24 @@ func (n *Node) choose() Member {
 		return self // nobody else known: keep the room here
 	}
 	m := best[rand.IntN(len(best))]
-	n.placed[m.ID]++
+	n.placed[m.ID] = append(n.placed[m.ID], now)
 	return m
+}
+
+// placedSinceLocked counts the rooms placed on m after it reported its load, and
+// forgets placements older than that. The caller holds n.mu.
+func (n *Node) placedSinceLocked(m Member, now time.Time) int {
+	seen := time.UnixMilli(m.Seen)
+	if m.ID == n.id {
+		seen = now // self's load is read now, pending rooms included
+	}
+	ts := n.placed[m.ID]
+	i := 0
+	for i < len(ts) && !ts[i].After(seen) {
+		i++
+	}
+	n.placed[m.ID] = ts[i:]
+	return len(ts) - i
 }
 
 // Hold keeps room claimed for this node for a while (holdPending) even before a

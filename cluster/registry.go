@@ -84,7 +84,6 @@ func (n *Node) readMembers(ctx context.Context) error {
 	}
 	n.mu.Lock()
 	n.members = ms
-	clear(n.placed)
 	n.mu.Unlock()
 	return nil
 }
