@@ -170,6 +170,8 @@ func New(cfg Config) (*Node, error) {
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = cfg.Timeout, cfg.Timeout, cfg.Timeout
 	opts.MaxRetries = -1
 	opts.PoolTimeout = cfg.Timeout
+	opts.DialerRetries = 1
+	quietRedis.Do(func() { redis.SetLogger(discard{}) })
 	opts.DisableIdentity = true
 	n := &Node{cfg: cfg, id: cfg.ID, rdb: redis.NewClient(opts), log: cfg.Logger.With("node", string(cfg.ID)),
 		secret: []byte(cfg.Secret), keys: keys(cfg.Prefix), url: strings.TrimSuffix(cfg.URL, "/"),
@@ -261,6 +263,15 @@ func (n *Node) recentlyDown() bool {
 	defer n.mu.Unlock()
 	return n.fails >= 2 && time.Since(n.downAt) < n.cfg.Heartbeat
 }
+
+// quietRedis silences go-redis's own log (a line per failed dial, on stderr), once
+// per process: the node logs Redis going away and coming back itself. It is
+// process-wide, as go-redis's logger is.
+var quietRedis sync.Once
+
+type discard struct{}
+
+func (discard) Printf(context.Context, string, ...any) {}
 
 func orDefault(v, def time.Duration) time.Duration {
 	if v <= 0 {
