@@ -109,6 +109,7 @@ missing_packages() {
   [[ -x ${CHROMIUM:-/usr/bin/chromium} ]] || missing+=(chromium)
   command -v ip >/dev/null || missing+=(iproute2)
   command -v unshare >/dev/null || missing+=(util-linux)
+  command -v redis-server >/dev/null || missing+=(redis-server) # the cluster tests start their own
   echo "${missing[@]}"
 }
 
@@ -125,7 +126,7 @@ if ((${#missing[@]})); then
     exit 1
   fi
 else
-  echo "chromium, iproute2 and unshare are present"
+  echo "chromium, iproute2, unshare and redis-server are present"
 fi
 
 section "npm ci (e2e)"
