@@ -130,7 +130,7 @@ var relaxed = server.Liveness{PingInterval: 10 * time.Second, PongTimeout: 20 * 
 	Liveness: sfu.Liveness{ICEDisconnectedTimeout: 10 * time.Second, ICEFailedTimeout: 20 * time.Second}}
 
 // startNode starts an in-process node of the cluster at redisURL.
-func startNode(t *testing.T, redisURL, name string) *inNode {
+func startNode(t *testing.T, redisURL, name string, configure ...func(*server.Config)) *inNode {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -143,6 +143,9 @@ func startNode(t *testing.T, redisURL, name string) *inNode {
 		Secret: testSecret, ID: cluster.NodeID(name), URL: url, Timeout: 3 * time.Second}}
 	cfg.Media.ICELoopback = true
 	cfg.Liveness = relaxed
+	for _, f := range configure {
+		f(&cfg)
+	}
 	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -185,8 +188,14 @@ type participant struct {
 
 // join joins room through n and publishes.
 func join(ctx context.Context, n node, room, name string) (*participant, error) {
+	return joinAt(ctx, n, n.wsURL(), room, name, "")
+}
+
+// joinAt joins room at url (a WebSocket or SSE URL of n) with token (or none)
+// and publishes.
+func joinAt(ctx context.Context, n node, url, room, name, token string) (*participant, error) {
 	p := &participant{name: name, room: room, via: n, got: map[string]*atomic.Uint64{}}
-	c, err := client.Join(ctx, n.wsURL(), room, name, client.Options{OnTrack: p.onTrack})
+	c, err := client.Join(ctx, url, room, name, client.Options{OnTrack: p.onTrack, Token: token})
 	if err != nil {
 		return nil, fmt.Errorf("%s: join %s through %s: %w", name, room, n.id(), err)
 	}

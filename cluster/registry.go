@@ -137,6 +137,17 @@ func (n *Node) Members(ctx context.Context) ([]Member, error) {
 	return out, err
 }
 
+// Known are the live members as read at the last heartbeat, without asking Redis.
+func (n *Node) Known() []Member {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]Member, 0, len(n.members))
+	for _, m := range n.members {
+		out = append(out, m)
+	}
+	return out
+}
+
 // Rooms maps each room that has an owner to its owner, read from Redis.
 func (n *Node) Rooms(ctx context.Context) (map[string]NodeID, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)

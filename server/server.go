@@ -286,6 +286,9 @@ func New(cfg Config) (*Server, error) {
 	if s.webhooks != nil {
 		m.reg.MustRegister(newWebhookCollector(s.webhooks))
 	}
+	if s.cluster != nil {
+		m.reg.MustRegister(newClusterCollector(s.cluster))
+	}
 	wsHandler := &ws.Handler{Config: s.sig, OriginPatterns: cfg.AllowedOrigins, Context: s.ctx, Logger: log,
 		PingInterval: cfg.Liveness.PingInterval, PongTimeout: cfg.Liveness.PongTimeout}
 	sseOpts := cfg.SSE
