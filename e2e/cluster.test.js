@@ -33,13 +33,23 @@ const step = stepper(() => ({
   stop: async () => {},
 }), opened);
 
-test('two browsers in one room through two nodes see each other', { timeout: 120_000 }, async (t) => {
+// Over WebSocket, and over Server-Sent Events, whose posts carry the room too.
+for (const { title, params } of [{ title: 'WebSocket', params: {} }, { title: 'SSE', params: { transport: 'sse' } }]) {
+  test(`two browsers in one room through two nodes see each other (${title})`, { timeout: 120_000 },
+    (t) => twoNodes(t, params));
+}
+
+/**
+ * @param {import('node:test').TestContext} t
+ * @param {Record<string, string>} params  the page's URL parameters besides room and name
+ */
+async function twoNodes(t, params) {
   const room = uniqueRoom('cluster');
   const [first, second] = cluster.nodes;
   assert.notEqual(first.url, second.url);
-  const alice = await joinByLink(browser, first.url, room, 'Alice');
+  const alice = await joinByLink(browser, first.url, room, 'Alice', { params });
   opened.push(alice);
-  const bob = await joinByLink(browser, second.url, room, 'Bob');
+  const bob = await joinByLink(browser, second.url, room, 'Bob', { params });
   opened.push(bob);
   const [aliceId, bobId] = await Promise.all([alice.id(), bob.id()]);
   await step(t, 'each decodes and plays the other\'s camera, and the frame counts grow', async () => {
@@ -52,4 +62,5 @@ test('two browsers in one room through two nodes see each other', { timeout: 120
       assert.ok(ids.includes(otherId), `${viewer.name} lists ${JSON.stringify(ids)}, not ${otherId}`);
     }
   });
-});
+  await Promise.all([alice, bob].map((p) => p.context.close()));
+}
