@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 var redisOutage = flag.Duration("redis-outage", 30*time.Second, "how long TestRedisOutage keeps Redis stopped")
@@ -80,6 +82,9 @@ func TestRedisOutage(t *testing.T) {
 		}
 		return moved != nil, "neither copy of room twice was moved"
 	})
+	if codes := errorCodes(moved); !slices.Contains(codes, wire.CodeMoved) {
+		t.Errorf("%s was told %v before its connection closed, want the code moved", moved.name, codes)
+	}
 	moved.leave()
 	again := mustJoin(t, nodes[0], "twice", moved.name+"-again")
 	t.Cleanup(twiceB.leave)
@@ -122,4 +127,22 @@ func mustJoin(t *testing.T, n node, room, name string) *participant {
 	}
 	t.Cleanup(p.leave)
 	return p
+}
+
+// errorCodes are the codes of the errors p was sent, from its events so far.
+func errorCodes(p *participant) []string {
+	var codes []string
+	for {
+		select {
+		case e, ok := <-p.Events():
+			if !ok {
+				return codes
+			}
+			if c := e.Error().Code; c != "" {
+				codes = append(codes, c)
+			}
+		default:
+			return codes
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/cluster"
 	"github.com/switchboard-rtc/switchboard/mesh"
+	"github.com/switchboard-rtc/switchboard/roster"
 	"github.com/switchboard-rtc/switchboard/sfu"
 	"github.com/switchboard-rtc/switchboard/signal"
 )
@@ -71,14 +72,15 @@ func (s *Server) hostedRooms() []string {
 
 // moveRoom ends this server's copy of room, which another node holds: it was
 // created on both while Redis was unreachable. Its participants are told the room
-// closed (room-closed) and reconnect; the cluster then routes them to the owner.
+// moved (code moved) and closed; joining again through any node lands them in the
+// owner's room.
 func (s *Server) moveRoom(room string, owner cluster.Member) {
 	n := 0
 	if r := s.rooms.Room(sfu.RoomID(room)); r != nil {
-		n += r.Close(sfu.ErrRoomClosed)
+		n += r.Close(roster.ErrMoved)
 	}
 	if r := s.mesh.Room(mesh.RoomID(room)); r != nil {
-		n += r.Close(mesh.ErrRoomClosed)
+		n += r.Close(roster.ErrMoved)
 	}
 	s.log.Warn("cluster: room moved to its owner", "room", room, "owner", string(owner.ID), "removed", n)
 }

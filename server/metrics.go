@@ -74,7 +74,7 @@ var wireErrorCodes = []string{wire.CodeBadJSON, wire.CodeUnknownType, wire.CodeB
 	wire.CodeAlreadyJoined, wire.CodeInvalidSDP, wire.CodeInvalidCandidate, wire.CodeNoOffer, wire.CodeForbidden,
 	wire.CodeReplaced, wire.CodeRemoved, wire.CodeRoomClosed, wire.CodeInternal, wire.CodeRateLimited,
 	wire.CodeRoomFull, wire.CodeTooManyRooms, wire.CodeTooManyTracks, wire.CodeModeMismatch, wire.CodeWrongMode,
-	wire.CodeUnknownPeer, wire.CodeFlood, wire.CodeJoinTimeout}
+	wire.CodeUnknownPeer, wire.CodeFlood, wire.CodeJoinTimeout, wire.CodeMoved}
 
 // ICEConnected observes a connection's connect time (sfu.Timings).
 func (m *metrics) ICEConnected(side sfu.Side, d time.Duration) {
