@@ -194,12 +194,14 @@ func (n *Node) Hold(room string) {
 }
 
 // held are the rooms whose leases this node renews: those it hosts, and those
-// placed here that nobody has entered yet.
+// placed here that nobody has entered yet, unless it drains: a draining node keeps
+// only its rooms with people in them, and lets the others go to other nodes.
 func (n *Node) held() []string {
 	var rooms []string
 	if n.cfg.Rooms != nil {
 		rooms = n.cfg.Rooms()
 	}
+	draining := n.cfg.Draining != nil && n.cfg.Draining()
 	seen := make(map[string]bool, len(rooms))
 	for _, r := range rooms {
 		seen[r] = true
@@ -209,7 +211,7 @@ func (n *Node) held() []string {
 	defer n.mu.Unlock()
 	for r, until := range n.pending {
 		switch {
-		case now.After(until):
+		case now.After(until) || draining:
 			delete(n.pending, r)
 		case !seen[r]:
 			seen[r] = true
