@@ -134,15 +134,15 @@ func withRoom(loc, room string) string {
 	return u.String()
 }
 
-// newTransport is the client of forwarded requests: short dials (the owner is on
-// the same network), no proxy from the environment, and connections kept for the
-// next request.
+// newTransport is the client of forwarded requests: bounded dials (a dead owner
+// refuses at once; a busy one may take a few seconds), no proxy from the
+// environment, and connections kept for the next request.
 func newTransport() *http.Transport {
 	return &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 15 * time.Second}).DialContext,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 15 * time.Second}).DialContext,
 		MaxIdleConnsPerHost:   16,
 		IdleConnTimeout:       60 * time.Second,
 		TLSHandshakeTimeout:   3 * time.Second,
-		ResponseHeaderTimeout: 10 * time.Second,
+		ResponseHeaderTimeout: 20 * time.Second,
 	}
 }

@@ -212,8 +212,9 @@ func joinAt(ctx context.Context, n node, url, room, name, token string) (*partic
 	}
 	mctx, cancel := context.WithCancel(context.Background())
 	p.stop = cancel
-	p.wg.Add(2)
+	p.wg.Add(3)
 	go func() { defer p.wg.Done(); sendSparse(mctx, track) }()
+	go func() { defer p.wg.Done(); keepAlive(mctx, c) }()
 	go func() {
 		defer p.wg.Done()
 		for {
@@ -223,6 +224,23 @@ func joinAt(ctx context.Context, n node, url, room, name, token string) (*partic
 		}
 	}()
 	return p, nil
+}
+
+// keepAlive pings the server every 5 s, as the protocol asks of clients (a session
+// that sends nothing for 30 s is ended); the Go client leaves it to its user.
+func keepAlive(ctx context.Context, c *client.Client) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if c.Send(ctx, wire.TypePing, nil) != nil {
+				return
+			}
+		}
+	}
 }
 
 // sendSparse writes a small packet every 50 ms until ctx ends: media enough to
@@ -329,7 +347,7 @@ func joinAll(t *testing.T, nodes []node, rooms, size int) map[string][]*particip
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
 				n := nodes[rand.IntN(len(nodes))]
-				p, err := join(ctx, n, fmt.Sprintf("room-%02d", r), fmt.Sprintf("r%02d-p%d", r, i))
+				p, err := joinRetrying(ctx, n, fmt.Sprintf("room-%02d", r), fmt.Sprintf("r%02d-p%d", r, i))
 				results <- result{p, err}
 			}()
 		}
@@ -350,6 +368,23 @@ func joinAll(t *testing.T, nodes []node, rooms, size int) map[string][]*particip
 	}
 	return byRoom
 }
+
+// joinRetrying joins as a client does that honours 503 and Retry-After: a node
+// answers 503 (unavailable) when the room's node does not answer in time, which a
+// machine as loaded as a test machine can cause.
+func joinRetrying(ctx context.Context, n node, room, name string) (*participant, error) {
+	for {
+		p, err := join(ctx, n, room, name)
+		if err == nil || !strings.Contains(err.Error(), "503") || ctx.Err() != nil {
+			return p, err
+		}
+		retries.Add(1)
+		time.Sleep(time.Second) // Retry-After: a client's pace, not a wait for a condition
+	}
+}
+
+// retries counts the joins joinRetrying tried again.
+var retries atomic.Int64
 
 // waitMedia waits until every participant of every room has n more packets from
 // every other than in base (nil: none).

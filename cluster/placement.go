@@ -145,10 +145,9 @@ func (n *Node) choose() Member {
 	defer n.mu.Unlock()
 	var best []Member
 	bestScore := 0.0
-	for _, m := range n.members {
-		if m.ID == n.id {
-			m = self
-		}
+	candidates := maps(n.members)
+	candidates[n.id] = self // registered or not (yet): it may always serve a room itself
+	for _, m := range candidates {
 		if m.Draining {
 			continue
 		}
@@ -161,7 +160,7 @@ func (n *Node) choose() Member {
 		}
 	}
 	if len(best) == 0 {
-		return self // nobody else known: keep the room here
+		return self // every node drains: keep the room here
 	}
 	m := best[rand.IntN(len(best))]
 	n.placed[m.ID] = append(n.placed[m.ID], now)

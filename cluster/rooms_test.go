@@ -1,9 +1,16 @@
 package cluster_test
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-rtc/switchboard/client"
+	"github.com/switchboard-rtc/switchboard/wire"
 )
 
 // startCluster starts Redis and size in-process nodes.
@@ -66,12 +73,18 @@ func TestClusterRooms(t *testing.T) {
 	forwarded := 0
 	for _, ps := range byRoom {
 		for _, p := range ps {
+			select {
+			case <-p.Done():
+				t.Errorf("%s lost its connection: %v", p.name, p.Err())
+			default:
+			}
 			if p.via.(*inNode).hosts()[p.room] == 0 {
 				forwarded++
 			}
 		}
 	}
-	t.Logf("rooms per node: %v; %d of 90 participants reached their room through another node", perNode, forwarded)
+	t.Logf("rooms per node: %v; %d of 90 participants reached their room through another node; %d joins retried after 503",
+		perNode, forwarded, retries.Load())
 	for _, n := range nodes {
 		if perNode[n.name] == 0 {
 			t.Errorf("node %s holds no room: %v", n.name, perNode)
@@ -79,5 +92,27 @@ func TestClusterRooms(t *testing.T) {
 	}
 	if forwarded == 0 {
 		t.Error("no participant was forwarded to its room's node")
+	}
+
+	// A session is routed by the room in its URL: it needs one, and joins no other.
+	resp, err := http.Get(nodes[0].url + "/ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "?room=") {
+		t.Errorf("GET /ws without a room: %s %s, want 400 asking for ?room=", resp.Status, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.Connect(ctx, nodes[1].wsURL()+"?room=room-00", client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	reply, err := c.Request(ctx, wire.TypeJoin, wire.Join{Room: "elsewhere", Name: "x"})
+	if err != nil || reply.Error().Code != wire.CodeForbidden {
+		t.Errorf("a join of another room than the URL's: %v %v, want the error forbidden", reply, err)
 	}
 }
