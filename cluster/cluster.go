@@ -41,6 +41,9 @@ const (
 	// MinSecretLength is the shortest Config.Secret accepted: the HMAC key of
 	// forwarded requests.
 	MinSecretLength = 32
+	// ownersKept is how long the owner of a room is remembered after it was last
+	// looked up, for requests while Redis is away.
+	ownersKept = 10 * time.Minute
 	// holdPending is how long a room placed on this node is kept claimed before
 	// any participant arrives in it.
 	holdPending = 10 * time.Second
@@ -99,6 +102,12 @@ type Config struct {
 	Prefix string
 }
 
+// known is a room's owner as last seen, and when.
+type known struct {
+	owner Member
+	at    time.Time
+}
+
 // Member is a node of the cluster as it registers itself in Redis.
 type Member struct {
 	ID   NodeID `json:"id"`
@@ -125,7 +134,7 @@ type Node struct {
 	members  map[NodeID]Member      // live members as last read, self included
 	placed   map[NodeID][]time.Time // when this node placed rooms on each member, lately
 	pending  map[string]time.Time   // rooms placed here, held until then without a participant
-	owners   map[string]Member      // last known owner of each room, for when Redis is away
+	owners   map[string]known       // last known owner of each room, for when Redis is away
 	down     bool                   // the last Redis call failed
 	fails    int                    // Redis calls failed in a row
 	downAt   time.Time              // when Redis was last seen failing
@@ -176,7 +185,7 @@ func New(cfg Config) (*Node, error) {
 	n := &Node{cfg: cfg, id: cfg.ID, rdb: redis.NewClient(opts), log: cfg.Logger.With("node", string(cfg.ID)),
 		secret: []byte(cfg.Secret), keys: keys(cfg.Prefix), url: strings.TrimSuffix(cfg.URL, "/"),
 		members: map[NodeID]Member{}, placed: map[NodeID][]time.Time{}, pending: map[string]time.Time{},
-		owners: map[string]Member{}, transport: newTransport(), done: make(chan struct{})}
+		owners: map[string]known{}, transport: newTransport(), done: make(chan struct{})}
 	var ctx context.Context
 	ctx, n.cancel = context.WithCancel(context.Background())
 	go n.run(ctx)

@@ -59,7 +59,7 @@ func (n *Node) Locate(ctx context.Context, room string) (owner Member, here bool
 		n.Hold(room)
 	} else {
 		n.mu.Lock()
-		n.owners[room] = owner
+		n.owners[room] = known{owner, time.Now()}
 		n.mu.Unlock()
 	}
 	return owner, here, nil
@@ -105,10 +105,10 @@ func (n *Node) locateOnce(ctx context.Context, room string) (Member, bool, error
 // locateAway answers Locate while Redis is away.
 func (n *Node) locateAway(room string) (Member, bool, error) {
 	n.mu.Lock()
-	m, ok := n.owners[room]
+	k, ok := n.owners[room]
 	n.mu.Unlock()
-	if ok && m.ID != n.id {
-		return m, false, nil
+	if ok && k.owner.ID != n.id {
+		return k.owner, false, nil
 	}
 	n.Hold(room)
 	return n.self(), true, nil
@@ -188,7 +188,7 @@ func (n *Node) placedSinceLocked(m Member, now time.Time) int {
 func (n *Node) Hold(room string) {
 	n.mu.Lock()
 	n.pending[room] = time.Now().Add(holdPending)
-	n.owners[room] = Member{ID: n.id}
+	n.owners[room] = known{Member{ID: n.id}, time.Now()}
 	n.mu.Unlock()
 }
 
@@ -260,9 +260,9 @@ func (n *Node) conflict(ctx context.Context, room string, owner NodeID) {
 		return // the next heartbeat sees again
 	}
 	n.mu.Lock()
-	n.owners[room] = m
+	n.owners[room] = known{m, time.Now()}
 	n.mu.Unlock()
-	n.log.Warn("cluster: room is held by another node: moving it there", "room", room, "owner", string(owner))
+	n.log.Info("cluster: room is held by another node", "room", room, "owner", string(owner))
 	if n.cfg.OnConflict != nil {
 		n.cfg.OnConflict(room, m)
 	}

@@ -84,8 +84,24 @@ func (n *Node) readMembers(ctx context.Context) error {
 	}
 	n.mu.Lock()
 	n.members = ms
+	n.forgetLocked(time.Now())
 	n.mu.Unlock()
 	return nil
+}
+
+// forgetLocked drops owners not looked up for ownersKept, and placements on nodes
+// that are gone. The caller holds n.mu.
+func (n *Node) forgetLocked(now time.Time) {
+	for room, k := range n.owners {
+		if now.Sub(k.at) > ownersKept {
+			delete(n.owners, room)
+		}
+	}
+	for id := range n.placed {
+		if _, ok := n.members[id]; !ok {
+			delete(n.placed, id)
+		}
+	}
 }
 
 // fetchMembers reads the live members from Redis.

@@ -61,7 +61,7 @@ func TestVerify(t *testing.T) {
 // report count as its load, and a draining node gets none.
 func TestChoose(t *testing.T) {
 	n := &Node{id: "a", members: map[NodeID]Member{}, placed: map[NodeID][]time.Time{}, pending: map[string]time.Time{},
-		owners: map[string]Member{}}
+		owners: map[string]known{}}
 	now := time.Now().UnixMilli()
 	n.members["b"] = Member{ID: "b", URL: "http://b", Seen: now, Load: Load{Participants: 10}}
 	n.members["c"] = Member{ID: "c", URL: "http://c", Seen: now, Load: Load{Participants: 11}}
