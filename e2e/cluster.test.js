@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { startCluster } from './lib/server.js';
 import { launchBrowser } from './lib/browser.js';
 import { joinByLink, uniqueRoom, expectVideoFlowing } from './lib/participant.js';
+import { waitFor } from './lib/wait.js';
 import { stepper } from './lib/step.js';
 
 /** @type {import('./lib/server.js').RunningCluster} */
@@ -64,3 +65,39 @@ async function twoNodes(t, params) {
   });
   await Promise.all([alice, bob].map((p) => p.context.close()));
 }
+
+// While Redis is away, two pages make the same room on two nodes. When Redis
+// returns, one copy is moved: its page is told `moved` and joins again by itself,
+// landing in the copy that was kept, and the two see each other.
+test('a room made on two nodes while Redis was away is joined up when it returns', { timeout: 120_000 }, async (t) => {
+  const room = uniqueRoom('split');
+  const [first, second] = cluster.nodes;
+  await cluster.redis.stop();
+  await waitFor('both nodes to notice Redis is gone', () => {
+    for (const n of cluster.nodes) assert.match(n.log(), /Redis unreachable/);
+  }, { timeout: 10_000 });
+  const alice = await joinByLink(browser, first.url, room, 'Alice');
+  opened.push(alice);
+  const bob = await joinByLink(browser, second.url, room, 'Bob');
+  opened.push(bob);
+  const lonely = await Promise.all([alice, bob].map((p) => p.page.evaluate(() => window.switchboard?.remoteTracks().length ?? -1)));
+  assert.deepEqual(lonely, [0, 0], 'each page is alone in its copy of the room');
+
+  await cluster.redis.start();
+  await step(t, 'one copy is moved, its page joins again and both see each other', async () => {
+    await waitFor('a node to move its copy of the room', () => {
+      assert.ok(cluster.nodes.some((n) => n.log().includes('room moved to its owner')), 'no node moved a room');
+    }, { timeout: 15_000 });
+    await waitFor('both pages to be joined in one room', async () => {
+      const [aliceId, bobId] = await Promise.all([alice.id(), bob.id()]);
+      for (const [viewer, otherId] of [[alice, bobId], [bob, aliceId]]) {
+        const ids = await viewer.page.evaluate(() => window.switchboard?.remoteTracks().map((tr) => tr.participant) ?? []);
+        assert.ok(ids.includes(otherId), `${viewer.name} receives from ${JSON.stringify(ids)}, not ${otherId}`);
+      }
+    }, { timeout: 20_000 });
+    const [aliceId, bobId] = await Promise.all([alice.id(), bob.id()]);
+    await expectVideoFlowing(alice, [`${bobId}/camera`]);
+    await expectVideoFlowing(bob, [`${aliceId}/camera`]);
+  });
+  await Promise.all([alice, bob].map((p) => p.context.close()));
+});

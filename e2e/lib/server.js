@@ -97,7 +97,8 @@ export async function startServer({ args = [], timeout = 15_000 } = {}) {
  * A running redis-server.
  * @typedef {object} RunningRedis
  * @property {string} url   redis://127.0.0.1:port/0
- * @property {() => Promise<void>} stop
+ * @property {() => Promise<void>} stop   kills it (SIGKILL): its data is gone
+ * @property {() => Promise<void>} start  starts it again, empty, on the same port
  */
 
 /**
@@ -108,28 +109,37 @@ export async function startServer({ args = [], timeout = 15_000 } = {}) {
  */
 export async function startRedis({ timeout = 10_000 } = {}) {
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
-    '--appendonly', 'no', '--loglevel', 'warning'], { stdio: 'ignore' });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const spawnError = new Promise((_, reject) => child.once('error', (err) =>
-    reject(new Error(`redis-server did not start (apt-get install redis-server): ${err.message}`))));
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const up = await Promise.race([canConnect(port), spawnError]);
-    if (up) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`redis-server on port ${port} does not accept connections after ${timeout} ms`);
+  /** @type {import('node:child_process').ChildProcess | null} */
+  let child = null;
+  /** @type {Promise<unknown>} */
+  let exited = Promise.resolve();
+  const start = async () => {
+    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
+      '--appendonly', 'no', '--loglevel', 'warning'], { stdio: 'ignore' });
+    child = proc;
+    exited = new Promise((resolve) => proc.once('exit', resolve));
+    const spawnError = new Promise((_, reject) => proc.once('error', (err) =>
+      reject(new Error(`redis-server did not start (apt-get install redis-server): ${err.message}`))));
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const up = await Promise.race([canConnect(port), spawnError]);
+      if (up) return;
+      if (Date.now() > deadline) {
+        proc.kill('SIGKILL');
+        throw new Error(`redis-server on port ${port} does not accept connections after ${timeout} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  };
+  await start();
   return {
     url: `redis://127.0.0.1:${port}/0`,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGKILL');
       await exited;
     },
+    start,
   };
 }
 
@@ -137,6 +147,7 @@ export async function startRedis({ timeout = 10_000 } = {}) {
  * A cluster of nodes sharing one Redis.
  * @typedef {object} RunningCluster
  * @property {RunningServer[]} nodes
+ * @property {RunningRedis} redis
  * @property {() => Promise<void>} stop  stops the nodes, then Redis
  */
 
@@ -162,6 +173,7 @@ export async function startCluster({ size = 2, args = [] } = {}) {
   }
   return {
     nodes,
+    redis,
     async stop() {
       await Promise.all(nodes.map((n) => n.stop()));
       await redis.stop();
