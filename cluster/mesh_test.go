@@ -2,8 +2,12 @@ package cluster_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/switchboard-rtc/switchboard/client"
 	"github.com/switchboard-rtc/switchboard/wire"
@@ -41,4 +45,34 @@ func TestMeshRoomAcrossNodes(t *testing.T) {
 			t.Fatal("ann received no relay from ben")
 		}
 	}
+}
+
+// TestSFUWSAcrossNodes: clients of Pion's sfu-ws example connected through
+// different nodes land in one room, on one node.
+func TestSFUWSAcrossNodes(t *testing.T) {
+	checkGoroutines(t)
+	_, nodes := startCluster(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, n := range nodes {
+		url := "ws" + strings.TrimPrefix(n.url, "http") + "/compat/sfu-ws?room=legacy"
+		ws, _, err := websocket.Dial(ctx, url, nil)
+		if err != nil {
+			t.Fatalf("sfu-ws through %s: %v", n.name, err)
+		}
+		defer ws.CloseNow()
+		// Read what the room sends (offers, candidates) so that the connection lives.
+		go func() {
+			for {
+				if _, _, err := ws.Read(context.Background()); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	waitFor(t, 10*time.Second, func() (bool, string) {
+		hosts := hostsOf(nodes)["legacy"]
+		in := nodes[0].hosts()["legacy"] + nodes[1].hosts()["legacy"]
+		return len(hosts) == 1 && in == 2, fmt.Sprintf("room legacy on %v with %d participants, want one node with 2", hosts, in)
+	})
 }
