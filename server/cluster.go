@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/switchboard-rtc/switchboard/cluster"
 	"github.com/switchboard-rtc/switchboard/mesh"
@@ -88,6 +89,11 @@ func (s *Server) moveRoom(room string, owner cluster.Member) {
 	}
 }
 
+// clusterRetryAfter is the Retry-After of a request whose room's node cannot be
+// reached or placed: a node that died is replaced within its registration's 5 s,
+// so trying again soon, and again, is what works.
+const clusterRetryAfter = time.Second
+
 type forwardedKey struct{}
 
 // admitForwarded serves a request another node forwarded, on that node's
@@ -152,7 +158,7 @@ func (s *Server) routeCluster(rt route, h http.Handler) http.Handler {
 		switch {
 		case err != nil:
 			WriteRefusal(w, &Refusal{Status: http.StatusServiceUnavailable, Code: "unavailable", Reason: err.Error(),
-				RetryAfter: drainPoll})
+				RetryAfter: clusterRetryAfter})
 		case here:
 			h.ServeHTTP(w, r)
 		default:
@@ -178,7 +184,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, owner cluster.M
 		}
 		s.requestLog(r).Warn("cluster: owner unreachable", "room", room, "owner", string(owner.ID), "err", err)
 		WriteRefusal(w, &Refusal{Status: http.StatusServiceUnavailable, Code: "unavailable",
-			Reason: "the node of this room cannot be reached: try again", RetryAfter: drainPoll})
+			Reason: "the node of this room cannot be reached: try again", RetryAfter: clusterRetryAfter})
 	})
 }
 
