@@ -157,8 +157,7 @@ func (s *Server) routeCluster(rt route, h http.Handler) http.Handler {
 		owner, here, err := s.cluster.Locate(r.Context(), room)
 		switch {
 		case err != nil:
-			WriteRefusal(w, &Refusal{Status: http.StatusServiceUnavailable, Code: "unavailable", Reason: err.Error(),
-				RetryAfter: clusterRetryAfter})
+			s.refuseUnavailable(w, err.Error())
 		case here:
 			h.ServeHTTP(w, r)
 		default:
@@ -183,9 +182,15 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, owner cluster.M
 			return // the client went away
 		}
 		s.requestLog(r).Warn("cluster: owner unreachable", "room", room, "owner", string(owner.ID), "err", err)
-		WriteRefusal(w, &Refusal{Status: http.StatusServiceUnavailable, Code: "unavailable",
-			Reason: "the node of this room cannot be reached: try again", RetryAfter: clusterRetryAfter})
+		s.refuseUnavailable(w, "the node of this room cannot be reached: try again")
 	})
+}
+
+// refuseUnavailable answers 503 (unavailable) with Retry-After, and counts it.
+func (s *Server) refuseUnavailable(w http.ResponseWriter, reason string) {
+	rf := &Refusal{Status: http.StatusServiceUnavailable, Code: "unavailable", Reason: reason, RetryAfter: clusterRetryAfter}
+	s.metrics.refused(rf)
+	WriteRefusal(w, rf)
 }
 
 // accessOf is the Access admission put in ctx, if any.

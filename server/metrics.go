@@ -67,7 +67,7 @@ func newMetrics() *metrics {
 
 // refusalCodes are the codes admission answers with (admit.go), but internal.
 var refusalCodes = []string{"rate-limited", "too-many-sessions", "forbidden-origin", "unauthorized", "bad-request",
-	"forbidden", "admin-disabled", "draining"}
+	"forbidden", "admin-disabled", "draining", "unavailable"}
 
 // wireErrorCodes are the codes of the native protocol's error messages.
 var wireErrorCodes = []string{wire.CodeBadJSON, wire.CodeUnknownType, wire.CodeBadRequest, wire.CodeNotJoined,
