@@ -135,6 +135,7 @@ type Node struct {
 	placed   map[NodeID][]time.Time // when this node placed rooms on each member, lately
 	pending  map[string]time.Time   // rooms placed here, held until then without a participant
 	owners   map[string]known       // last known owner of each room, for when Redis is away
+	refused  map[NodeID]time.Time   // members whose HTTP port refused a forwarded request, and when
 	down     bool                   // the last Redis call failed
 	fails    int                    // Redis calls failed in a row
 	downAt   time.Time              // when Redis was last seen failing
@@ -185,7 +186,7 @@ func New(cfg Config) (*Node, error) {
 	n := &Node{cfg: cfg, id: cfg.ID, rdb: redis.NewClient(opts), log: cfg.Logger.With("node", string(cfg.ID)),
 		secret: []byte(cfg.Secret), keys: keys(cfg.Prefix), url: strings.TrimSuffix(cfg.URL, "/"),
 		members: map[NodeID]Member{}, placed: map[NodeID][]time.Time{}, pending: map[string]time.Time{},
-		owners: map[string]known{}, transport: newTransport(), done: make(chan struct{})}
+		owners: map[string]known{}, refused: map[NodeID]time.Time{}, transport: newTransport(), done: make(chan struct{})}
 	var ctx context.Context
 	ctx, n.cancel = context.WithCancel(context.Background())
 	go n.run(ctx)

@@ -117,9 +117,25 @@ func (n *Node) Forward(w http.ResponseWriter, r *http.Request, to Member, room s
 			}
 			return nil
 		},
-		ErrorHandler: onError,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			n.noteRefused(to.ID, err)
+			onError(w, r, err)
+		},
 	}
 	p.ServeHTTP(w, r)
+}
+
+// noteRefused remembers that member id could not be dialled: its process is likely
+// gone, though its registration has not expired yet. Until it expires, no new room
+// is placed there (choose); rooms it holds are not taken from it on this alone.
+func (n *Node) noteRefused(id NodeID, err error) {
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "dial" {
+		return
+	}
+	n.mu.Lock()
+	n.refused[id] = time.Now()
+	n.mu.Unlock()
 }
 
 // withRoom adds room to the query of the URL loc.

@@ -148,7 +148,7 @@ func (n *Node) choose() Member {
 	candidates := maps(n.members)
 	candidates[n.id] = self // registered or not (yet): it may always serve a room itself
 	for _, m := range candidates {
-		if m.Draining {
+		if m.Draining || now.Sub(n.refused[m.ID]) < n.cfg.NodeTTL {
 			continue
 		}
 		s := m.Load.score() + 2*float64(n.placedSinceLocked(m, now))

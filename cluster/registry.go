@@ -102,6 +102,11 @@ func (n *Node) forgetLocked(now time.Time) {
 			delete(n.placed, id)
 		}
 	}
+	for id, at := range n.refused {
+		if now.Sub(at) >= n.cfg.NodeTTL {
+			delete(n.refused, id)
+		}
+	}
 }
 
 // fetchMembers reads the live members from Redis.
