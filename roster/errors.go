@@ -23,4 +23,7 @@ var (
 	ErrRemoved = errors.New("removed from the room by an administrator")
 	// ErrRoomClosed: an administrator closed the room.
 	ErrRoomClosed = errors.New("the room was closed by an administrator")
+	// ErrMoved: the room lives on another node of a cluster now (two nodes made it
+	// while they could not reach Redis); joining again through any node gets there.
+	ErrMoved = errors.New("the room moved to another node of the cluster: join again")
 )

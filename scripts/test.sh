@@ -126,6 +126,7 @@ missing_packages() {
   command -v pebble-challtestsrv >/dev/null || missing+=(pebble)
   # makes the test CA of the HTTPS browser test (e2e/https.test.js) and a TURN-over-TLS certificate (e2e/reach.test.js)
   command -v openssl >/dev/null || missing+=(openssl)
+  command -v redis-server >/dev/null || missing+=(redis-server) # the cluster tests start their own
   echo "${missing[@]}"
 }
 
@@ -142,7 +143,7 @@ if ((${#missing[@]})); then
     exit 1
   fi
 else
-  echo "chromium, iproute2, unshare, pebble and openssl are present"
+  echo "chromium, iproute2, unshare, pebble, openssl and redis-server are present"
 fi
 
 section "npm ci (e2e)"

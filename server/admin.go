@@ -27,6 +27,7 @@ func (s *Server) registerAdmin() {
 	s.adminRoute("DELETE /v1/admin/rooms/{room}/viewers/{viewer}", s.adminRemoveViewer)
 	s.adminRoute("POST /v1/admin/rooms/{room}/tracks/{track}/mute", s.adminMute(true))
 	s.adminRoute("POST /v1/admin/rooms/{room}/tracks/{track}/unmute", s.adminMute(false))
+	s.adminRoute("GET /v1/admin/cluster", s.adminClusterView) // clusteradmin.go
 }
 
 // adminRoute registers an admin call behind admission, which checks the admin

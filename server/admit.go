@@ -98,6 +98,7 @@ func compatRoom(r *http.Request) string {
 // handle registers h at rt.pattern behind admission.
 func (s *Server) handle(rt route, h http.Handler) {
 	s.routes = append(s.routes, rt)
+	h = s.routeCluster(rt, h)
 	if rt.stream {
 		h = longLived(h)
 	}
@@ -125,6 +126,9 @@ func (s *Server) admit(rt route, h http.Handler) http.Handler {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.admitForwarded(w, r, h) {
+			return
+		}
 		var release func()
 		if rt.creates {
 			var err error

@@ -67,14 +67,14 @@ func newMetrics() *metrics {
 
 // refusalCodes are the codes admission answers with (admit.go), but internal.
 var refusalCodes = []string{"rate-limited", "too-many-sessions", "forbidden-origin", "unauthorized", "bad-request",
-	"forbidden", "admin-disabled", "draining"}
+	"forbidden", "admin-disabled", "draining", "unavailable"}
 
 // wireErrorCodes are the codes of the native protocol's error messages.
 var wireErrorCodes = []string{wire.CodeBadJSON, wire.CodeUnknownType, wire.CodeBadRequest, wire.CodeNotJoined,
 	wire.CodeAlreadyJoined, wire.CodeInvalidSDP, wire.CodeInvalidCandidate, wire.CodeNoOffer, wire.CodeForbidden,
 	wire.CodeReplaced, wire.CodeRemoved, wire.CodeRoomClosed, wire.CodeInternal, wire.CodeRateLimited,
 	wire.CodeRoomFull, wire.CodeTooManyRooms, wire.CodeTooManyTracks, wire.CodeModeMismatch, wire.CodeWrongMode,
-	wire.CodeUnknownPeer, wire.CodeFlood, wire.CodeJoinTimeout}
+	wire.CodeUnknownPeer, wire.CodeFlood, wire.CodeJoinTimeout, wire.CodeMoved}
 
 // ICEConnected observes a connection's connect time (sfu.Timings).
 func (m *metrics) ICEConnected(side sfu.Side, d time.Duration) {

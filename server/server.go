@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/auth"
 	"github.com/switchboard-rtc/switchboard/auto"
+	"github.com/switchboard-rtc/switchboard/cluster"
 	"github.com/switchboard-rtc/switchboard/directory"
 	"github.com/switchboard-rtc/switchboard/internal/peraddr"
 	"github.com/switchboard-rtc/switchboard/internal/reqid"
@@ -105,6 +106,11 @@ type Config struct {
 	// unsigned, with a warning, without API keys. Its Logger defaults to Logger.
 	// See docs/operations.md.
 	Webhooks webhook.Config
+	// Cluster, when set, makes this server one node of a cluster sharing rooms
+	// through Redis (docs/cluster.md): each room lives on one node, and a request
+	// for a room of another node is forwarded there. Its Load, Rooms, OnConflict
+	// and Draining are the server's own. Nil: a single node.
+	Cluster *cluster.Config
 }
 
 // AutoRooms configures auto rooms; the zero value of each field means its default
@@ -240,7 +246,8 @@ type Server struct {
 	origins   []string
 	authorize func(*http.Request) error
 	perAddr   *peraddr.Limiter
-	drain     *drainState // drain.go
+	drain     *drainState   // drain.go
+	cluster   *cluster.Node // cluster.go; nil on a single node
 
 	ctx      context.Context // ends every session on Close
 	cancel   context.CancelFunc
@@ -317,6 +324,13 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("server: %w", err)
 		}
 	}
+	if err := s.newCluster(cfg); err != nil {
+		if s.webhooks != nil {
+			s.webhooks.Close()
+		}
+		_ = engine.Close()
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	rooms := cfg.Rooms
 	if rooms == nil {
@@ -332,6 +346,9 @@ func New(cfg Config) (*Server, error) {
 	m.reg.MustRegister(newMediaCollector(s))
 	if s.webhooks != nil {
 		m.reg.MustRegister(newWebhookCollector(s.webhooks))
+	}
+	if s.cluster != nil {
+		m.reg.MustRegister(newClusterCollector(s.cluster))
 	}
 	sseOpts := cfg.SSE
 	if sseOpts.Logger == nil {
@@ -364,7 +381,8 @@ func (s *Server) register(wsHandler, compat http.Handler) {
 	s.handle(route{pattern: "GET /sse", entry: joinRoom, room: queryRoom, origin: true, creates: true, stream: true,
 		resumes: sseResumes}, s.track(s.metrics.countSessions("sse", s.sse)))
 	// The POSTs of an SSE session are bound to it by its secret, not by a token.
-	s.handle(route{pattern: "POST /sse/{session}", entry: session, origin: true}, s.track(s.sse))
+	// In a cluster, its ?room= finds the node of the session.
+	s.handle(route{pattern: "POST /sse/{session}", entry: session, room: queryRoom, origin: true}, s.track(s.sse))
 	s.handle(route{pattern: "GET /compat/sfu-ws", entry: joinRoom, room: compatRoom, origin: true, creates: true,
 		stream: true}, s.track(s.metrics.countSessions("sfu-ws", compat)))
 	for _, wr := range s.whip.Routes() {
@@ -375,7 +393,7 @@ func (s *Server) register(wsHandler, compat http.Handler) {
 		case whip.Watch:
 			rt.entry, rt.room, rt.creates = watch, pathRoom, true
 		case whip.Resource:
-			rt.entry = resource
+			rt.entry, rt.room = resource, queryRoom // in a cluster, the Location's ?room=
 		}
 		s.handle(rt, wr.Handler)
 	}
@@ -454,6 +472,9 @@ func (s *Server) track(h http.Handler) http.Handler {
 // for upgraded connections; call Close after it. Sessions run with RunSession must
 // have ended before Close: their media stops with the sockets.
 func (s *Server) Close() error {
+	if s.cluster != nil {
+		_ = s.cluster.Close() // other nodes may take this node's rooms at once
+	}
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()

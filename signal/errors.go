@@ -69,6 +69,8 @@ func toWire(err error) (code, msg string) {
 		return wire.CodeRemoved, err.Error()
 	case errors.Is(err, roster.ErrRoomClosed):
 		return wire.CodeRoomClosed, err.Error()
+	case errors.Is(err, roster.ErrMoved):
+		return wire.CodeMoved, err.Error()
 	case errors.Is(err, roster.ErrRoomFull):
 		return wire.CodeRoomFull, err.Error()
 	case errors.Is(err, roster.ErrTooManyRooms), errors.Is(err, directory.ErrTooManyRooms):

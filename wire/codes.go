@@ -36,4 +36,7 @@ const (
 	// CodeDraining: a join refused because the server is shutting down; join again
 	// later, or on another server.
 	CodeDraining = "draining"
+	// CodeMoved: the room moved to another node of a cluster; the session is
+	// closed, and joining again (through the same URL) lands in the moved room.
+	CodeMoved = "moved"
 )

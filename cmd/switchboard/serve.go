@@ -41,6 +41,7 @@ type serveFlags struct {
 	webhookKey     string
 	drainTimeout   time.Duration
 	tls            tlsFlags
+	cluster        clusterFlags // cluster.go
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -78,6 +79,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f.tls.declare(fs)
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", server.DefaultDrainTimeout,
 		"on SIGTERM or SIGINT, how long calls may go on while new ones are refused (0: stop at once; a second signal stops at once)")
+	f.cluster.declare(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -166,6 +168,9 @@ func (f *serveFlags) config(stderr io.Writer) (server.Config, *slog.Logger, erro
 		return cfg, nil, fmt.Errorf("--mesh-max-size: %d: a mesh room holds at least 2 peers (0: the default, 6)", f.meshMaxSize)
 	}
 	f.webhookConfig(&cfg)
+	if err := f.cluster.apply(&cfg); err != nil {
+		return cfg, nil, err
+	}
 	cfg.Media.ICELoopback = f.iceLoopback || onlyLoopback()
 	cfg.Media.PublicIPs = splitList(f.publicIPs)
 	for _, ip := range cfg.Media.PublicIPs {
@@ -231,6 +236,10 @@ func listenAndServe(ctx context.Context, addr, metricsAddr string, web webTLS, c
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		_ = srv.Close()
+		return err
+	}
+	if err := advertise(srv, ln.Addr()); err != nil {
 		_ = srv.Close()
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/internal/ratelimit"
 	"github.com/switchboard-rtc/switchboard/internal/wsconn"
+	"github.com/switchboard-rtc/switchboard/roster"
 	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
@@ -185,6 +186,8 @@ func closeStatus(reason error) (websocket.StatusCode, string) {
 		return websocket.StatusPolicyViolation, "removed by an administrator"
 	case errors.Is(reason, sfu.ErrRoomClosed):
 		return websocket.StatusPolicyViolation, "room closed by an administrator"
+	case errors.Is(reason, roster.ErrMoved):
+		return websocket.StatusTryAgainLater, "the room moved to another node: connect again"
 	}
 	return websocket.StatusNormalClosure, ""
 }

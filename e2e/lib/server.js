@@ -2,6 +2,7 @@
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -91,4 +92,117 @@ export async function startServer({ args = [], timeout = 15_000 } = {}) {
       return stopping;
     },
   };
+}
+
+/**
+ * A running redis-server.
+ * @typedef {object} RunningRedis
+ * @property {string} url   redis://127.0.0.1:port/0
+ * @property {() => Promise<void>} stop   kills it (SIGKILL): its data is gone
+ * @property {() => Promise<void>} start  starts it again, empty, on the same port
+ */
+
+/**
+ * Starts redis-server (the Debian package) on a free loopback port, without
+ * persistence, and waits until it accepts connections.
+ * @param {{timeout?: number}} [options]
+ * @returns {Promise<RunningRedis>}
+ */
+export async function startRedis({ timeout = 10_000 } = {}) {
+  const port = await freePort();
+  /** @type {import('node:child_process').ChildProcess | null} */
+  let child = null;
+  /** @type {Promise<unknown>} */
+  let exited = Promise.resolve();
+  const start = async () => {
+    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
+      '--appendonly', 'no', '--loglevel', 'warning'], { stdio: 'ignore' });
+    child = proc;
+    exited = new Promise((resolve) => proc.once('exit', resolve));
+    const spawnError = new Promise((_, reject) => proc.once('error', (err) =>
+      reject(new Error(`redis-server did not start (apt-get install redis-server): ${err.message}`))));
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const up = await Promise.race([canConnect(port), spawnError]);
+      if (up) return;
+      if (Date.now() > deadline) {
+        proc.kill('SIGKILL');
+        throw new Error(`redis-server on port ${port} does not accept connections after ${timeout} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}/0`,
+    async stop() {
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+    start,
+  };
+}
+
+/**
+ * A cluster of nodes sharing one Redis.
+ * @typedef {object} RunningCluster
+ * @property {RunningServer[]} nodes
+ * @property {RunningRedis} redis
+ * @property {() => Promise<void>} stop  stops the nodes, then Redis
+ */
+
+/**
+ * Starts Redis and `size` nodes of the binary joined to it (--redis, a shared
+ * --cluster-secret, --node-id node1...), each on a free loopback port.
+ * @param {{size?: number, args?: string[]}} [options]
+ * @returns {Promise<RunningCluster>}
+ */
+export async function startCluster({ size = 2, args = [] } = {}) {
+  const redis = await startRedis();
+  const secret = `e2e-cluster-secret-${Math.random().toString(36).slice(2)}-0123456789abcdef`;
+  /** @type {RunningServer[]} */
+  const nodes = [];
+  try {
+    for (let i = 1; i <= size; i++) {
+      nodes.push(await startServer({ args: ['--redis', redis.url, '--cluster-secret', secret, '--node-id', `node${i}`, ...args] }));
+    }
+  } catch (err) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await redis.stop();
+    throw err;
+  }
+  return {
+    nodes,
+    redis,
+    async stop() {
+      await Promise.all(nodes.map((n) => n.stop()));
+      await redis.stop();
+    },
+  };
+}
+
+/** @returns {Promise<number>} a loopback TCP port that was free a moment ago */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * @param {number} port
+ * @returns {Promise<boolean>} whether a TCP connection to the port opens
+ */
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
 }

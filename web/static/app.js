@@ -242,6 +242,10 @@ function showError(err) {
     case 'room-closed':
       notify('room-closed', 'An administrator closed the room.', 'info');
       return;
+    case 'moved':
+      notify('moved', 'The room moved to another server of the cluster: joining it again.', 'info');
+      rejoinWhenEnded(call?.client ?? null);
+      return;
     case 'room-full':
       notify(err.code, 'This room is full. Try again later, or pick another room.', 'warning');
       return;
@@ -260,6 +264,26 @@ function showError(err) {
     default:
       notify(`server-${err.code}`, `Server error: ${err.message} (${err.code})`);
   }
+}
+
+/**
+ * Joins the room again, with the same name, once the call of client has ended: what
+ * a `moved` room asks for (the same URL reaches the room where it lives now).
+ * @param {SwitchboardClient | null} client
+ */
+function rejoinWhenEnded(client) {
+  const room = new URLSearchParams(location.search).get('room') ?? ''; // the call's, see showCallView
+  const name = rememberedName();
+  if (!room || !name) return;
+  const deadline = Date.now() + 5_000;
+  const attempt = () => {
+    if (call && call.client === client && Date.now() < deadline) {
+      setTimeout(attempt, 100); // the closing call tears itself down first
+      return;
+    }
+    if (!call) void joinRoom(room, name);
+  };
+  setTimeout(attempt, 100);
 }
 
 // ---------------------------------------------------------------------------

@@ -61,7 +61,7 @@ export const ROOM_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 export const MAX_NAME_CHARS = 64;
 
 /** Error codes with which the server ends a participant (docs/protocol.md). */
-const REMOVAL_CODES = new Set(['replaced', 'removed', 'room-closed']);
+const REMOVAL_CODES = new Set(['replaced', 'removed', 'room-closed', 'moved']);
 
 /** How long a request waits for its reply before it fails with code `timeout`. */
 const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;

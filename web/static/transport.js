@@ -420,10 +420,13 @@ export class SSETransport {
    */
   async postOne(body) {
     const session = /** @type {{session: string, secret: string}} */ (this.session);
-    // The post path is the stream's plus the session id; the stream's query (room,
-    // token) stays off it: posts are bound to the session by its secret.
+    // The post path is the stream's plus the session id; the token stays off it:
+    // posts are bound to the session by its secret. The room stays on, for a
+    // cluster to find the node of the session.
     const streamUrl = new URL(this.url);
-    const url = `${streamUrl.origin}${streamUrl.pathname}/${encodeURIComponent(session.session)}`;
+    const room = streamUrl.searchParams.get('room');
+    const query = room ? `?room=${encodeURIComponent(room)}` : '';
+    const url = `${streamUrl.origin}${streamUrl.pathname}/${encodeURIComponent(session.session)}${query}`;
     try {
       const response = await fetch(url, {
         method: 'POST',
