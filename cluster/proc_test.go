@@ -70,7 +70,7 @@ var (
 func startProc(t *testing.T, redisURL, name string) *procNode {
 	t.Helper()
 	n := &procNode{name: name, exited: make(chan struct{})}
-	n.cmd = exec.Command(binary(t), "serve", "--addr", "127.0.0.1:0", "--ice-loopback", "--redis", redisURL,
+	n.cmd = exec.Command(binary(t), "serve", "--addr", "127.0.0.1:0", "--ice-loopback", "--ice-tcp-port", "0", "--redis", redisURL,
 		"--cluster-secret", testSecret, "--node-id", name, "--metrics-addr", "127.0.0.1:0", "--drain-timeout", "0",
 		"--ws-ping-interval", "10s", "--ws-pong-timeout", "20s",
 		"--ice-disconnected-timeout", "10s", "--ice-failed-timeout", "20s")
