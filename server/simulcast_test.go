@@ -240,7 +240,10 @@ func TestSimulcastFollowsTheView(t *testing.T) {
 		}
 		return true, ""
 	})
-	for rid, on := range func() map[string]bool { m, _ := pubEvents.last(wire.TypePublishLayers); return m.PublishLayers().Active }() {
+	for rid, on := range func() map[string]bool {
+		m, _ := pubEvents.last(wire.TypePublishLayers)
+		return m.PublishLayers().Active
+	}() {
 		active.Store(rid, on)
 	}
 
