@@ -32,14 +32,8 @@ func (c *Client) Publish(ctx context.Context, track webrtc.TrackLocal, source st
 	p := c.pub
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.pc == nil {
-		pc, err := c.newPeerConnection()
-		if err != nil {
-			return nil, err
-		}
-		pc.OnICECandidate(func(cand *webrtc.ICECandidate) { c.trickle(wire.TargetPublisher, cand) })
-		p.pc, p.sources = pc, map[*webrtc.RTPTransceiver]string{}
-		p.current.Store(pc)
+	if err := p.connectionLocked(); err != nil {
+		return nil, err
 	}
 	tr, err := p.pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
@@ -55,14 +49,8 @@ func (c *Client) publishLayers(ctx context.Context, layers []*webrtc.TrackLocalS
 	p := c.pub
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.pc == nil {
-		pc, err := c.newPeerConnection()
-		if err != nil {
-			return nil, "", err
-		}
-		pc.OnICECandidate(func(cand *webrtc.ICECandidate) { c.trickle(wire.TargetPublisher, cand) })
-		p.pc, p.sources = pc, map[*webrtc.RTPTransceiver]string{}
-		p.current.Store(pc)
+	if err := p.connectionLocked(); err != nil {
+		return nil, "", err
 	}
 	tr, err := p.pc.AddTransceiverFromTrack(layers[0], webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
@@ -78,6 +66,22 @@ func (c *Client) publishLayers(ctx context.Context, layers []*webrtc.TrackLocalS
 		return nil, "", err
 	}
 	return tr.Sender(), tr.Mid(), nil
+}
+
+// connectionLocked makes the publisher connection on first use. p.mu is held.
+func (p *publisher) connectionLocked() error {
+	if p.pc != nil {
+		return nil
+	}
+	c := p.c
+	pc, err := c.newPeerConnection()
+	if err != nil {
+		return err
+	}
+	pc.OnICECandidate(func(cand *webrtc.ICECandidate) { c.trickle(wire.TargetPublisher, cand) })
+	p.pc, p.sources = pc, map[*webrtc.RTPTransceiver]string{}
+	p.current.Store(pc)
+	return nil
 }
 
 // Unpublish stops sending on sender and negotiates.
