@@ -113,6 +113,7 @@ func (s *Subscriber) apply(sub *subscription, dec alloc.Decision, now time.Time)
 		return
 	}
 	sub.reported = &report
+	s.log.Debug("track layer", "track", report.Track, "layer", report.Layer, "paused", report.Paused, "reason", report.Reason)
 	if obs := s.p.obs.Layers; obs != nil {
 		obs.TrackLayer(report)
 	}
