@@ -128,25 +128,36 @@ func (t *Track) ridOf(i int) string {
 	return t.sim.rids[i]
 }
 
-// startLayer is the layer a down-track that wants want starts with: want if it has
-// arrived, else the nearest below it, else the nearest above; nil for none (want
-// is layer.None, or no layer has arrived).
+// startLayer is the layer a down-track that wants want starts with: the nearest to
+// want, below it first, that is flowing (a packet within flowingWithin), else the
+// nearest that has arrived at all; nil for none (want is layer.None, or no layer has
+// arrived). A layer its publisher stopped sending (publish-layers) would leave the
+// subscriber without a picture until it resumes; the down-track moves to want at
+// its first keyframe.
 func (t *Track) startLayer(want int) *Track {
 	if want == layer.None {
 		return nil
 	}
-	for i := want; i >= 0; i-- {
-		if l := t.layer(i); l != nil {
-			return l
+	now := time.Now().UnixNano()
+	flowing := func(l *Track) bool { return now-l.recv.last.Load() < int64(flowingWithin) }
+	for _, ok := range []func(*Track) bool{flowing, func(*Track) bool { return true }} {
+		for i := want; i >= 0; i-- {
+			if l := t.layer(i); l != nil && ok(l) {
+				return l
+			}
 		}
-	}
-	for i := want + 1; i < t.numLayers(); i++ {
-		if l := t.layer(i); l != nil {
-			return l
+		for i := want + 1; i < t.numLayers(); i++ {
+			if l := t.layer(i); l != nil && ok(l) {
+				return l
+			}
 		}
 	}
 	return nil
 }
+
+// flowingWithin is how recent a layer's last packet must be for it to count as
+// flowing.
+const flowingWithin = time.Second
 
 // LayerBitrate is what the root's layer i arrives at now, in bits a second; 0 when
 // it has not arrived or has stopped.

@@ -159,3 +159,33 @@ func TestRidsOf(t *testing.T) {
 		}
 	}
 }
+
+// TestStartsFromAFlowingLayer: a down-track that wants the top layer while only the
+// lowest one flows (the publisher stopped the others) starts with the lowest, and
+// moves up at the top layer's first keyframe.
+func TestStartsFromAFlowingLayer(t *testing.T) {
+	root, layers, asked := newSimulcastTrack(t)
+	var pkt rtp.Packet
+	layers[0].forward(&pkt, simPacket(t, 0, 10, 0, 1, true))
+	w := &payloadWriter{}
+	d := newDownTrack(root)
+	if _, err := d.Bind(bindContext{ssrc: 42, writer: w}); err != nil {
+		t.Fatal(err)
+	}
+	if d.Layer() != layers[0] || d.TargetLayer() != 2 {
+		t.Fatalf("started with %v wanting %d; want q wanting f", d.Layer(), d.TargetLayer())
+	}
+	if asked[1000] != 0 {
+		t.Errorf("keyframe requests %v: q's cached keyframe is fresh, none needed", asked)
+	}
+	layers[0].forward(&pkt, simPacket(t, 0, 11, 3000, 2, false))
+	layers[2].forward(&pkt, simPacket(t, 2, 500, 7000, 90, true))
+	layers[0].forward(&pkt, simPacket(t, 0, 12, 6000, 3, false))
+	var seqs []uint16
+	for _, p := range w.packets {
+		seqs = append(seqs, p.SequenceNumber)
+	}
+	if fmt.Sprint(seqs) != "[10 11 12]" || d.Layer() != layers[2] {
+		t.Errorf("sent %v, forwarding %v; want [10 11 12] (q's two, then f's keyframe) and f", seqs, d.Layer())
+	}
+}
