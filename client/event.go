@@ -91,6 +91,13 @@ func (e Event) Switch() wire.Switch { return bodyOf[wire.Switch](e) }
 // Switched is the body of switched: an auto room's switch is over.
 func (e Event) Switched() wire.Switched { return bodyOf[wire.Switched](e) }
 
+// TrackLayer is the body of track-layer: what the client is forwarded of a track.
+func (e Event) TrackLayer() wire.TrackLayer { return bodyOf[wire.TrackLayer](e) }
+
+// PublishLayers is the body of publish-layers: which layers of its simulcast track
+// subscribers need.
+func (e Event) PublishLayers() wire.PublishLayers { return bodyOf[wire.PublishLayers](e) }
+
 // Candidate is the body of candidate.
 func (e Event) Candidate() wire.Candidate { return bodyOf[wire.Candidate](e) }
 

@@ -61,14 +61,8 @@ func (c *Client) Publish(ctx context.Context, track webrtc.TrackLocal, source st
 // addLocked adds a transceiver that sends track, making the connection if needed.
 // The caller holds p.mu.
 func (p *publisher) addLocked(track webrtc.TrackLocal, source string) (*webrtc.RTPTransceiver, error) {
-	if p.pc == nil {
-		pc, err := p.c.newPeerConnection()
-		if err != nil {
-			return nil, err
-		}
-		pc.OnICECandidate(func(cand *webrtc.ICECandidate) { p.c.trickle(wire.TargetPublisher, cand) })
-		p.pc, p.sources, p.tracks = pc, map[*webrtc.RTPTransceiver]string{}, map[webrtc.TrackLocal]bool{}
-		p.current.Store(pc)
+	if err := p.connectionLocked(); err != nil {
+		return nil, err
 	}
 	tr, err := p.pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
@@ -116,6 +110,39 @@ func (p *publisher) reset() {
 	p.pc, p.sources, p.tracks = nil, nil, nil
 	p.current.Store(nil)
 	p.cands.reset()
+}
+
+// publishSimulcast adds a synthetic simulcast track (AddSimulcast), sent as source,
+// and negotiates.
+func (c *Client) publishSimulcast(ctx context.Context, id, stream, source string) (*Simulcast, error) {
+	p := c.pub
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.connectionLocked(); err != nil {
+		return nil, err
+	}
+	s, err := AddSimulcast(p.pc, id, stream)
+	if err != nil {
+		return nil, err
+	}
+	p.sources[s.tr] = source
+	return s, p.negotiate(ctx)
+}
+
+// connectionLocked makes the publisher connection on first use. p.mu is held.
+func (p *publisher) connectionLocked() error {
+	if p.pc != nil {
+		return nil
+	}
+	c := p.c
+	pc, err := c.newPeerConnection()
+	if err != nil {
+		return err
+	}
+	pc.OnICECandidate(func(cand *webrtc.ICECandidate) { c.trickle(wire.TargetPublisher, cand) })
+	p.pc, p.sources, p.tracks = pc, map[*webrtc.RTPTransceiver]string{}, map[webrtc.TrackLocal]bool{}
+	p.current.Store(pc)
+	return nil
 }
 
 // Unpublish stops sending on sender and negotiates.

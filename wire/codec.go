@@ -105,6 +105,10 @@ func ServerBody(typ string) any {
 		return new(Switch)
 	case TypeSwitched:
 		return new(Switched)
+	case TypeTrackLayer:
+		return new(TrackLayer)
+	case TypePublishLayers:
+		return new(PublishLayers)
 	}
 	return nil
 }

@@ -18,6 +18,9 @@ const (
 	// it has the new mode's media of a switch playing; the server says the switch
 	// is over and the old mode's connections may close.
 	TypeSwitched = "switched"
+	// TypeTrackView (body TrackView) tells the server how large a received video
+	// track is shown, and whether at all, so that it forwards no more than that needs.
+	TypeTrackView = "track-view"
 )
 
 // Message types the server sends, besides TypeCandidate, TypeChat and TypeRelay.
@@ -42,4 +45,10 @@ const (
 	// TypeSwitch (body Switch) tells every session of an auto room that the room is
 	// changing mode: the session is now also in the new mode's room.
 	TypeSwitch = "switch"
+	// TypeTrackLayer (body TrackLayer) tells a subscriber what it is forwarded of a
+	// track, when that changes.
+	TypeTrackLayer = "track-layer"
+	// TypePublishLayers (body PublishLayers) tells a publisher which simulcast layers
+	// of one of its tracks some subscriber needs, when that changes.
+	TypePublishLayers = "publish-layers"
 )
