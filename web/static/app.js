@@ -6,7 +6,10 @@
  * remote tile is `.tile.remote[data-participant=<id>][data-source=camera|screen]` with
  * the name in `.name`; local tiles are `.tile.local[data-local=camera|screen]`; the
  * connection state is `#state[data-state]`; chat is `#chat-log`; user-facing messages
- * are `.notice[data-code]` inside `#messages`.
+ * are `.notice[data-code]` inside `#messages`. What the server forwards of a remote
+ * tile's video (views.js): `.tile[data-layer=q|h|f]` (the simulcast layer; "" for a
+ * video of one layer), or while nothing is, `.tile[data-paused-reason=bandwidth|hidden|muted]`;
+ * the badge is `.tile .layer-badge`.
  *
  * URL parameters: `room`, `name`, and `autojoin=1` to join at once (with a random name
  * when `name` is missing); `mode=mesh` to start or join a mesh room (media directly
@@ -17,8 +20,10 @@
 import {
   SwitchboardClient, SwitchboardError, transportFromQuery, ROOM_NAME_PATTERN, MAX_NAME_CHARS, MAX_CHAT_BYTES,
 } from './switchboard.js';
+import { CAMERA_CONSTRAINTS } from './simulcast.js';
+import { TrackViews } from './views.js';
 
-/** @import { ChatMessage, ClientState, RoomMode, Source } from './switchboard.js' */
+/** @import { ChatMessage, ClientState, RoomMode, Source, TrackInfo } from './switchboard.js' */
 
 /**
  * @template {HTMLElement} T
@@ -71,6 +76,7 @@ const STATE_TEXT = /** @type {const} */ ({
  * @property {MediaStream | null} camera  local camera and microphone
  * @property {MediaStream | null} screen  local screen share
  * @property {Map<string, RTCPeerConnectionState>} media  state of each peer connection
+ * @property {TrackViews} views  how the remote videos are shown, told to the server
  */
 
 /** @type {Call | null} */
@@ -440,7 +446,7 @@ async function getLocalMedia() {
     return null;
   }
   try {
-    return await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    return await navigator.mediaDevices.getUserMedia({ audio: true, video: CAMERA_CONSTRAINTS });
   } catch (err) {
     const name = err instanceof DOMException ? err.name : '';
     if (name === 'NotAllowedError' || name === 'SecurityError') {
@@ -498,7 +504,7 @@ async function joinRoom(room, name) {
   joinToken = token;
   const client = new SwitchboardClient({ transport: transportFromQuery(location.search), token });
   window.switchboard = client;
-  call = { client, camera: null, screen: null, media: new Map() };
+  call = { client, camera: null, screen: null, media: new Map(), views: new TrackViews((id, view) => client.viewTrack(id, view)) };
   wireClient(client);
   renderState('connecting');
 
@@ -539,8 +545,9 @@ function wireClient(client) {
     removeRemoteTile(p.id, 'screen');
     renderParticipants();
   };
-  client.ontrack = (participantId, source, track) => onRemoteTrack(client, participantId, source, track);
-  client.ontrackremoved = (participantId, source, track) => onRemoteTrackRemoved(participantId, source, track);
+  client.ontrack = (participantId, source, track, _stream, info) => onRemoteTrack(client, participantId, source, track, info);
+  client.ontrackremoved = (participantId, source, track, _stream, info) => onRemoteTrackRemoved(participantId, source, track, info);
+  client.ontracklayer = (layer) => { if (call?.client === client) call.views.setLayer(layer); };
   client.onchat = appendChat;
   client.ondraining = (deadline) => {
     const until = deadline ? ` The call ends at the latest at ${deadline.toLocaleTimeString()}.` : '';
@@ -563,14 +570,16 @@ function wireClient(client) {
  * @param {string} participantId
  * @param {Source} source
  * @param {MediaStreamTrack} track
+ * @param {TrackInfo} info
  */
-function onRemoteTrack(client, participantId, source, track) {
+function onRemoteTrack(client, participantId, source, track, info) {
   const participant = client.participants.get(participantId);
   if (!participant) return; // left before its media arrived
   const tile = ensureRemoteTile(participantId, source === 'screen' ? 'screen' : 'camera', participant.name);
   if (track.kind === 'video') {
     attach(tile.video, track);
     tile.root.classList.remove('no-video');
+    call?.views.observe(info.id, tile.video, tile.root);
   } else if (tile.audio) {
     attach(tile.audio, track);
   }
@@ -580,8 +589,10 @@ function onRemoteTrack(client, participantId, source, track) {
  * @param {string} participantId
  * @param {Source} source
  * @param {MediaStreamTrack} track
+ * @param {TrackInfo} info
  */
-function onRemoteTrackRemoved(participantId, source, track) {
+function onRemoteTrackRemoved(participantId, source, track, info) {
+  call?.views.unobserve(info.id);
   if (source === 'screen') {
     removeRemoteTile(participantId, 'screen');
     return;
@@ -615,6 +626,7 @@ function endCall() {
   const current = call;
   if (!current) return;
   call = null;
+  current.views.close();
   current.client.leave();
   for (const stream of [current.camera, current.screen]) stream?.getTracks().forEach((t) => t.stop());
   removeAllTiles();

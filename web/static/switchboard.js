@@ -27,12 +27,14 @@
 import { SSETransport, SwitchboardError, WebSocketTransport, closeError, sseUrl, transportFromQuery, webSocketUrl } from './transport.js';
 import { PublisherConnection, SubscriberConnection } from './peers.js';
 import { MeshConnections, meshGrants } from './mesh.js';
+import { parsePublishLayers, parseTrackLayer, setActiveLayers } from './simulcast.js';
 
 export { SSETransport, SwitchboardError, WebSocketTransport, sseUrl, transportFromQuery, webSocketUrl };
 
 /** @import { Transport, TransportFactory } from './transport.js' */
 /** @import { PeerHost } from './peers.js' */
 /** @import { MeshHost } from './mesh.js' */
+/** @import { TrackLayer, TrackView } from './simulcast.js' */
 
 /** Keepalive period; the server drops a session that sends nothing for 30 s. */
 export const PING_INTERVAL_MS = 10_000;
@@ -254,6 +256,8 @@ export class SwitchboardClient {
     this.onerror = null;
     /** @type {((deadline: Date | null) => void) | null} the server is shutting down: the call goes on until it ends or until `deadline` (null: none); no new joins */
     this.ondraining = null;
+    /** @type {((layer: TrackLayer) => void) | null} what the server forwards of a remote track changed (SFU rooms) */
+    this.ontracklayer = null;
 
     /** @type {Transport | null} */
     this.transport = null;
@@ -424,6 +428,19 @@ export class SwitchboardClient {
    */
   tracksOf(source) {
     return this.mesh ? this.mesh.tracksOf(source) : this.publisher.tracksOf(source);
+  }
+
+  /**
+   * Tells the server how a remote video track is shown (`track-view`), so that it
+   * forwards a layer that fits: the tile's size in device pixels, and whether it can
+   * be seen (nothing is forwarded while not). Only SFU rooms have layers; elsewhere,
+   * and once the session is closing, it does nothing. Callers debounce (views.js).
+   * @param {string} trackId
+   * @param {TrackView} view
+   */
+  viewTrack(trackId, view) {
+    if (this.mesh || this.state !== 'joined') return;
+    this.sendQuietly({ type: 'track-view', track: trackId, width: view.width, height: view.height, visible: view.visible });
   }
 
   /**
@@ -643,6 +660,8 @@ export class SwitchboardClient {
       case 'relay': return this.handleRelay(m);
       case 'error': return this.handleError(m);
       case 'draining': return this.handleDraining(m);
+      case 'track-layer': return this.handleTrackLayer(m);
+      case 'publish-layers': return this.handlePublishLayers(m);
       case 'pong': return; // a late pong, after its request timed out
       default: console.debug('switchboard: ignoring message of unknown type', m.type);
     }
@@ -781,6 +800,30 @@ export class SwitchboardClient {
   handleDraining(m) {
     const deadline = typeof m.deadline === 'string' ? new Date(m.deadline) : null;
     this.ondraining?.(deadline && !Number.isNaN(deadline.getTime()) ? deadline : null);
+  }
+
+  /**
+   * @private
+   * @param {Record<string, unknown>} m
+   */
+  handleTrackLayer(m) {
+    const layer = parseTrackLayer(m);
+    if (layer) this.ontracklayer?.(layer);
+  }
+
+  /**
+   * Turns this client's simulcast layers on or off as the server says (no
+   * renegotiation).
+   * @private
+   * @param {Record<string, unknown>} m
+   */
+  handlePublishLayers(m) {
+    const layers = parsePublishLayers(m);
+    const sender = layers && this.publisher.layeredSender(layers.mid);
+    if (!layers || !sender) return;
+    setActiveLayers(sender, layers.active).catch((err) => {
+      if (this.state === 'joined') console.warn('switchboard: could not change the layers sent', err);
+    });
   }
 
   /**
