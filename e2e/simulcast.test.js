@@ -1,0 +1,284 @@
+// Simulcast in real Chromium: pages publish their camera in three layers (q, h, f);
+// the server forwards each subscriber the layer its bandwidth and its tiles call for
+// (track-view, track-layer), and tells publishers which layers nobody needs
+// (publish-layers).
+//
+// One page's downlink is limited to 300 kbit/s with tc on loopback (lib/lonet.js,
+// by the UDP port of its subscriber connection): this test needs root inside a
+// network namespace of its own, as scripts/test.sh runs it; elsewhere it fails and
+// says so.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
+import { startServer } from './lib/server.js';
+import { launchBrowser } from './lib/browser.js';
+import { joinByLink, uniqueRoom, tileSelector, expectCleanLog } from './lib/participant.js';
+import { throttle } from './lib/lonet.js';
+import { waitFor } from './lib/wait.js';
+import { stepper } from './lib/step.js';
+
+/** @typedef {import('./lib/participant.js').Participant} Participant */
+
+/** @type {import('./lib/server.js').RunningServer} */
+let server;
+/** @type {import('playwright-core').Browser} */
+let browser;
+/** @type {Participant[]} */
+const opened = [];
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/**
+ * What a page receives of each remote camera, by publisher id: the tile's layer
+ * attributes and the inbound video's counters.
+ * @typedef {{track: string, layer: string | null, paused: string | null, frameWidth: number, decoded: number, bytes: number}} Received
+ */
+
+/**
+ * @param {Participant} p
+ * @returns {Promise<Record<string, Received>>}
+ */
+function received(p) {
+  return p.page.evaluate(async () => {
+    /** @type {Record<string, Received>} */
+    const out = {};
+    const client = window.switchboard;
+    const pc = client?.subscriberConnection;
+    if (!client || !pc) return out;
+    const byMid = new Map(client.remoteTracks().filter((t) => t.kind === 'video' && t.source === 'camera').map((t) => [t.mid, t]));
+    const stats = await pc.getStats();
+    stats.forEach((r) => {
+      if (r.type !== 'inbound-rtp' || r.kind !== 'video') return;
+      const t = byMid.get(r.mid);
+      if (!t) return;
+      const o = out[t.participant] ??= { track: t.id, layer: null, paused: null, frameWidth: 0, decoded: 0, bytes: 0 };
+      o.decoded += r.framesDecoded ?? 0;
+      o.bytes += r.bytesReceived ?? 0;
+      if (r.frameWidth) o.frameWidth = r.frameWidth;
+    });
+    for (const [id, o] of Object.entries(out)) {
+      const tile = document.querySelector(`.tile.remote[data-participant="${id}"][data-source="camera"]`);
+      if (!(tile instanceof HTMLElement)) continue;
+      o.layer = tile.dataset.layer ?? null;
+      o.paused = tile.dataset.pausedReason ?? null;
+    }
+    return out;
+  });
+}
+
+/**
+ * The publisher's camera: its capture size, and per rid whether the encoding is
+ * active and what it sends.
+ * @param {Participant} p
+ */
+function sent(p) {
+  return p.page.evaluate(async () => {
+    const pc = window.switchboard?.publisherConnection;
+    const sender = pc?.getSenders().find((s) => s.track?.kind === 'video');
+    if (!pc || !sender) return null;
+    const settings = sender.track?.getSettings() ?? {};
+    /** @type {Record<string, {active: boolean, frameWidth: number, bytes: number}>} */
+    const layers = {};
+    for (const e of sender.getParameters().encodings) layers[e.rid ?? ''] = { active: e.active ?? true, frameWidth: 0, bytes: 0 };
+    const stats = await pc.getStats();
+    stats.forEach((r) => {
+      if (r.type !== 'outbound-rtp' || r.kind !== 'video' || !layers[r.rid ?? '']) return;
+      layers[r.rid ?? ''].frameWidth = r.frameWidth ?? 0;
+      layers[r.rid ?? ''].bytes = r.bytesSent ?? 0;
+    });
+    return { width: settings.width ?? 0, height: settings.height ?? 0, layers };
+  });
+}
+
+/**
+ * Shows `publisher`'s camera tile on `viewer`'s page large (1280x720 CSS pixels,
+ * above the rest), small (160x90), hidden (not displayed) or as the page lays it out.
+ * @param {Participant} viewer
+ * @param {string} publisher
+ * @param {'large' | 'small' | 'hidden' | 'normal'} how
+ */
+async function showTile(viewer, publisher, how) {
+  await viewer.page.evaluate(([selector, how]) => {
+    const tile = document.querySelector(selector);
+    if (!(tile instanceof HTMLElement)) throw new Error(`no tile ${selector}`);
+    const size = { large: [1280, 720], small: [160, 90] }[how];
+    // Fixed at the top left, a large tile covers the viewport and pushes no other
+    // tile out of view: both of a page's large tiles stay visible.
+    Object.assign(tile.style, size
+      ? { position: 'fixed', left: '0', top: '0', zIndex: '10', width: `${size[0]}px`, height: `${size[1]}px`, display: '' }
+      : { position: '', left: '', top: '', zIndex: '', width: '', height: '', display: how === 'hidden' ? 'none' : '' });
+  }, /** @type {const} */ ([tileSelector(publisher, 'camera'), how]));
+}
+
+/**
+ * The UDP port of a page's end of its subscriber connection.
+ * @param {Participant} p
+ */
+async function subscriberPort(p) {
+  const pair = await p.page.evaluate(async () => {
+    const stats = await window.switchboard?.subscriberConnection?.getStats();
+    /** @type {any} */
+    let local = null;
+    stats?.forEach((s) => {
+      if (s.type === 'transport' && s.selectedCandidatePairId) local = stats.get(stats.get(s.selectedCandidatePairId)?.localCandidateId);
+    });
+    return local ? { protocol: local.protocol, port: local.port } : null;
+  });
+  assert.ok(pair && pair.protocol === 'udp' && pair.port > 0, `${p.name}'s subscriber connection uses ${JSON.stringify(pair)}`);
+  return pair.port;
+}
+
+/**
+ * Samples `viewer`'s frames decoded of each publisher in `from` every 250 ms for
+ * `ms`, and fails if one did not grow for more than 2 s; returns the last sample.
+ * @param {Participant} viewer
+ * @param {string[]} from
+ * @param {number} ms
+ * @param {(now: Record<string, Received>) => void} [each] also checked on every sample
+ */
+async function expectNoStall(viewer, from, ms, each) {
+  const started = Date.now();
+  /** @type {Record<string, {decoded: number, at: number}>} */
+  const last = {};
+  let now = await received(viewer);
+  while (Date.now() - started < ms) {
+    now = await received(viewer);
+    each?.(now);
+    for (const id of from) {
+      const r = now[id];
+      const was = last[id];
+      if (!was || (r && r.decoded > was.decoded)) last[id] = { decoded: r?.decoded ?? 0, at: Date.now() };
+      assert.ok(Date.now() - last[id].at <= 2_000, `${viewer.name}: ${id}'s video decoded no frame for over 2 s: ${JSON.stringify(r)}`);
+    }
+    await delay(250);
+  }
+  return now;
+}
+
+const step = stepper(() => server, opened, async (p) => `[${p.name}] receives ${JSON.stringify(await received(p))}; sends ${JSON.stringify(await sent(p))}`);
+
+test('simulcast: a subscriber with little bandwidth or small tiles gets lower layers, the others the top one; unneeded layers stop at the publisher',
+  { timeout: 300_000 }, async (t) => {
+    const room = uniqueRoom('simulcast');
+    const pages = [];
+    for (const name of ['Alice', 'Bob', 'Carol']) {
+      const p = await joinByLink(browser, server.url, room, name);
+      opened.push(p);
+      pages.push(p);
+    }
+    const [alice, bob, carol] = pages;
+    const ids = new Map();
+    for (const p of pages) ids.set(p, await p.id());
+    const others = (/** @type {Participant} */ p) => pages.filter((o) => o !== p).map((o) => ids.get(o));
+
+    await step(t, 'each page captures 1280x720 and sends it in three layers, q, h and f', async () => {
+      for (const p of pages) {
+        await waitFor(`${p.name} to send three layers`, async () => {
+          const s = await sent(p);
+          assert.ok(s && s.width >= 1280 && s.height >= 720, `camera ${JSON.stringify(s)}`);
+          assert.deepEqual(Object.keys(s.layers), ['q', 'h', 'f'], JSON.stringify(s));
+          const { q, h, f } = s.layers;
+          assert.ok(q.bytes > 0 && h.bytes > 0 && f.bytes > 0, `every layer sends: ${JSON.stringify(s)}`);
+          assert.ok(q.frameWidth > 0 && q.frameWidth < h.frameWidth && h.frameWidth < f.frameWidth, `layers grow: ${JSON.stringify(s)}`);
+        }, { timeout: 30_000 });
+      }
+    });
+
+    await step(t, 'with large tiles, every page gets the top layer of the others', async () => {
+      for (const p of pages) for (const id of others(p)) await showTile(p, id, 'large');
+      for (const p of pages) {
+        await waitFor(`${p.name} to get f of both others`, async () => {
+          const r = await received(p);
+          for (const id of others(p)) {
+            assert.ok(r[id]?.layer === 'f' && r[id].frameWidth >= 960, `${id}: ${JSON.stringify(r[id])}`);
+          }
+        }, { timeout: 30_000 });
+      }
+    });
+
+    const top = await received(carol);
+    /** @type {() => void} */
+    let unthrottle = () => {};
+    await step(t, "Carol's downlink limited to 300 kbit/s: she keeps playing, on a lower layer; Alice and Bob stay on the top one", async () => {
+      unthrottle = throttle({ port: await subscriberPort(carol), rateKbit: 300 });
+      const stayOnTop = (/** @type {Participant} */ p) => (/** @type {Record<string, Received>} */ r) => {
+        for (const id of others(p)) assert.equal(r[id]?.layer, 'f', `${p.name} left the top layer of ${id}: ${JSON.stringify(r[id])}`);
+      };
+      const watchOthers = Promise.all([alice, bob].map((p) => expectNoStall(p, others(p), 20_000, stayOnTop(p))));
+      await waitFor('Carol to get lower layers', async () => {
+        const r = await received(carol);
+        for (const id of others(carol)) {
+          assert.ok(r[id] && (r[id].layer === 'q' || r[id].layer === 'h') && r[id].frameWidth < top[id].frameWidth,
+            `${id}: ${JSON.stringify(r[id])}; at the top: ${JSON.stringify(top[id])}`);
+        }
+      }, { timeout: 20_000 });
+      await expectNoStall(carol, others(carol), 4_000);
+      await watchOthers;
+    });
+
+    await step(t, 'within 10 s of lifting the limit, Carol is back on the top layer', async () => {
+      unthrottle();
+      unthrottle = () => {};
+      await waitFor('Carol to get f again', async () => {
+        const r = await received(carol);
+        for (const id of others(carol)) assert.ok(r[id]?.layer === 'f' && r[id].frameWidth >= top[id].frameWidth * 0.75, `${id}: ${JSON.stringify(r[id])}`);
+      }, { timeout: 10_000 });
+    }).finally(() => unthrottle());
+
+    const aliceId = ids.get(alice);
+    const bobId = ids.get(bob);
+    /**
+     * Bytes per second Carol receives of each camera, over 2 s.
+     * @returns {Promise<Record<string, number>>}
+     */
+    const rates = async () => {
+      const a = await received(carol);
+      await delay(2_000);
+      const b = await received(carol);
+      return Object.fromEntries(Object.keys(b).map((id) => [id, ((b[id].bytes - (a[id]?.bytes ?? 0)) / 2)]));
+    };
+    await step(t, "a small tile gets q and a hidden one nothing: Carol's bytes received drop", async () => {
+      const before = await rates();
+      await showTile(carol, aliceId, 'small');
+      await showTile(carol, bobId, 'hidden');
+      await waitFor('Carol to get q of Alice and nothing of Bob', async () => {
+        const r = await received(carol);
+        assert.equal(r[aliceId]?.layer, 'q', `Alice: ${JSON.stringify(r[aliceId])}`);
+        assert.equal(r[bobId]?.paused, 'hidden', `Bob: ${JSON.stringify(r[bobId])}`);
+      }, { timeout: 10_000 });
+      await waitFor('the bytes received to drop', async () => {
+        const now = await rates();
+        assert.ok(now[aliceId] < before[aliceId] / 2, `Alice: ${now[aliceId]} B/s, was ${before[aliceId]} B/s`);
+        assert.ok(now[bobId] < 1_000, `Bob: ${now[bobId]} B/s, was ${before[bobId]} B/s`);
+      }, { timeout: 10_000 });
+    });
+
+    await step(t, "no one needs Alice's f: her browser stops encoding it, and starts again when Bob's tile is large", async () => {
+      await showTile(bob, aliceId, 'small');
+      await waitFor("Alice's f to be inactive", async () => {
+        const s = await sent(alice);
+        assert.equal(s?.layers.f?.active, false, JSON.stringify(s));
+        assert.equal(s?.layers.q?.active, true, JSON.stringify(s));
+      }, { timeout: 20_000 });
+      await showTile(bob, aliceId, 'large');
+      await waitFor("Alice's f to be active and Bob to get it", async () => {
+        const s = await sent(alice);
+        assert.equal(s?.layers.f?.active, true, JSON.stringify(s));
+        const r = await received(bob);
+        assert.equal(r[aliceId]?.layer, 'f', JSON.stringify(r[aliceId]));
+      }, { timeout: 15_000 });
+    });
+
+    await step(t, 'no page threw an uncaught error or broke the Content-Security-Policy', async () => {
+      for (const p of opened) expectCleanLog(p);
+    });
+  });
