@@ -437,3 +437,9 @@ func (c *Client) ICEServers() []webrtc.ICEServer {
 	defer c.mu.Unlock()
 	return slices.Clone(c.iceServers)
 }
+
+// ViewTrack tells the server how the track with id is shown: its tile's size in
+// device pixels, or not at all (visible false).
+func (c *Client) ViewTrack(ctx context.Context, id string, width, height int, visible bool) error {
+	return c.Send(ctx, wire.TypeTrackView, wire.TrackView{Track: id, Width: width, Height: height, Visible: visible})
+}

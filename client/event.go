@@ -85,6 +85,13 @@ func (e Event) Offer() wire.Offer { return bodyOf[wire.Offer](e) }
 // Draining is the body of draining: the server is shutting down.
 func (e Event) Draining() wire.Draining { return bodyOf[wire.Draining](e) }
 
+// TrackLayer is the body of track-layer: what the client is forwarded of a track.
+func (e Event) TrackLayer() wire.TrackLayer { return bodyOf[wire.TrackLayer](e) }
+
+// PublishLayers is the body of publish-layers: which layers of its simulcast track
+// subscribers need.
+func (e Event) PublishLayers() wire.PublishLayers { return bodyOf[wire.PublishLayers](e) }
+
 // Candidate is the body of candidate.
 func (e Event) Candidate() wire.Candidate { return bodyOf[wire.Candidate](e) }
 

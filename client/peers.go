@@ -49,6 +49,37 @@ func (c *Client) Publish(ctx context.Context, track webrtc.TrackLocal, source st
 	return tr.Sender(), p.negotiate(ctx)
 }
 
+// publishLayers adds one sender for the simulcast layers (each with its rid,
+// lowest first), sent as source, negotiates, and returns the sender and its mid.
+func (c *Client) publishLayers(ctx context.Context, layers []*webrtc.TrackLocalStaticRTP, source string) (*webrtc.RTPSender, string, error) {
+	p := c.pub
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pc == nil {
+		pc, err := c.newPeerConnection()
+		if err != nil {
+			return nil, "", err
+		}
+		pc.OnICECandidate(func(cand *webrtc.ICECandidate) { c.trickle(wire.TargetPublisher, cand) })
+		p.pc, p.sources = pc, map[*webrtc.RTPTransceiver]string{}
+		p.current.Store(pc)
+	}
+	tr, err := p.pc.AddTransceiverFromTrack(layers[0], webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		return nil, "", err
+	}
+	for _, l := range layers[1:] {
+		if err := tr.Sender().AddEncoding(l); err != nil {
+			return nil, "", err
+		}
+	}
+	p.sources[tr] = source
+	if err := p.negotiate(ctx); err != nil {
+		return nil, "", err
+	}
+	return tr.Sender(), tr.Mid(), nil
+}
+
 // Unpublish stops sending on sender and negotiates.
 func (c *Client) Unpublish(ctx context.Context, sender *webrtc.RTPSender) error {
 	p := c.pub

@@ -3,9 +3,11 @@ package client
 import (
 	"context"
 	"encoding/binary"
+	"sync"
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -45,10 +47,11 @@ const keyframeEvery = 30
 // ParseStamp reads the stamp of a synthetic packet's payload, if it has one.
 func ParseStamp(kind webrtc.RTPCodecType, payload []byte) (Stamp, bool) {
 	if kind == webrtc.RTPCodecTypeVideo {
-		if len(payload) < vp8HeaderSize {
+		n := vp8DescriptorSize(payload) + vp8HeaderSize - 1
+		if len(payload) < n {
 			return Stamp{}, false
 		}
-		payload = payload[vp8HeaderSize:]
+		payload = payload[n:]
 	}
 	if len(payload) < stampSize || binary.BigEndian.Uint32(payload) != stampMagic {
 		return Stamp{}, false
@@ -68,6 +71,22 @@ const maxSyntheticPayload = 1200
 // frame split into packets of at most 1200 bytes, so that the stream carries bitrate
 // bits per second. Every packet carries its own stamp; counters number packets.
 func SendSynthetic(ctx context.Context, track *webrtc.TrackLocalStaticRTP, bitrate int) {
+	sendSynthetic(ctx, track, bitrate, synthLayer{})
+}
+
+// synthLayer is what a simulcast layer's packets carry besides: a VP8 picture id
+// in every descriptor, the keyframes' frame size, and the mid and rid header
+// extensions that let the server tell the layers apart (ids 0: none).
+type synthLayer struct {
+	pictureID     bool
+	width, height int
+	midID, ridID  uint8
+	mid, rid      []byte
+	// active, when set, tells whether the layer sends now (publish-layers).
+	active func(rid string) bool
+}
+
+func sendSynthetic(ctx context.Context, track *webrtc.TrackLocalStaticRTP, bitrate int, layer synthLayer) {
 	kind := track.Kind()
 	interval, clock := 20*time.Millisecond, uint32(48000/50)
 	if kind == webrtc.RTPCodecTypeVideo {
@@ -79,8 +98,18 @@ func SendSynthetic(ctx context.Context, track *webrtc.TrackLocalStaticRTP, bitra
 		frame, perFrame = min(frame, maxSyntheticPayload), 1
 	}
 	size := max(frame/perFrame, stampSize+vp8HeaderSize)
-	buf := make([]byte, size)
+	desc := 1
+	if layer.pictureID {
+		desc = 4
+	}
+	buf := make([]byte, size+desc-1)
 	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96}}
+	if layer.midID != 0 {
+		_ = pkt.Header.SetExtension(layer.midID, layer.mid)
+	}
+	if layer.ridID != 0 {
+		_ = pkt.Header.SetExtension(layer.ridID, layer.rid)
+	}
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	var n uint64
@@ -90,11 +119,15 @@ func SendSynthetic(ctx context.Context, track *webrtc.TrackLocalStaticRTP, bitra
 			return
 		case <-ticker.C:
 		}
+		if layer.active != nil && !layer.active(string(layer.rid)) {
+			f = uint32(keyframeEvery - 1) // resume with a keyframe
+			continue
+		}
 		for i := range perFrame {
 			payload := buf
 			if kind == webrtc.RTPCodecTypeVideo {
-				writeVP8Header(payload, i == 0, i == 0 && f%keyframeEvery == 0)
-				payload = payload[vp8HeaderSize:]
+				n := writeVP8Header(payload, i == 0, i == 0 && f%keyframeEvery == 0, layer.pictureID, uint16(f), layer.width, layer.height)
+				payload = payload[n:]
 			}
 			binary.BigEndian.PutUint32(payload, stampMagic)
 			binary.BigEndian.PutUint64(payload[4:], uint64(time.Now().UnixNano()))
@@ -111,19 +144,120 @@ func SendSynthetic(ctx context.Context, track *webrtc.TrackLocalStaticRTP, bitra
 	}
 }
 
-// writeVP8Header writes a VP8 payload descriptor (RFC 7741) and 10 bytes into b: on
-// the first packet of a frame, the frame's header (RFC 6386 section 9.1); on the
-// others, zeros.
-func writeVP8Header(b []byte, first, keyframe bool) {
-	clear(b[:vp8HeaderSize])
+// writeVP8Header writes a VP8 payload descriptor (RFC 7741) and 10 bytes into b,
+// and returns how many bytes it wrote: the descriptor (with a 15-bit picture id
+// pic when pictureID is set) and, on the first packet of a frame, the frame's
+// header (RFC 6386 section 9.1), on the others zeros. A keyframe's header gives
+// width x height, 320x240 when not set.
+func writeVP8Header(b []byte, first, keyframe, pictureID bool, pic uint16, width, height int) int {
+	d := 1
+	b[0] = 0
+	if pictureID {
+		b[0], b[1], b[2], b[3] = 0x80, 0x80, 0x80|byte(pic>>8)&0x7f, byte(pic) // X, I, 15-bit id
+		d = 4
+	}
+	h := b[d : d+vp8HeaderSize-1]
+	clear(h)
 	if !first {
-		return // descriptor 0: a continuation of partition 0
+		return d + len(h) // a continuation of partition 0
 	}
-	b[0] = 0x10 // descriptor: start of partition 0
+	b[0] |= 0x10 // start of partition 0
 	if keyframe {
-		// Frame tag (show_frame, key frame), start code, 320x240.
-		copy(b[1:], []byte{0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00})
-		return
+		// Frame tag (show_frame, key frame), start code, the size.
+		if width <= 0 || height <= 0 {
+			width, height = 320, 240
+		}
+		copy(h, []byte{0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a, byte(width), byte(width >> 8), byte(height), byte(height >> 8)})
+		return d + len(h)
 	}
-	copy(b[1:], []byte{0x11, 0, 0, 0, 0, 0, 0, 0, 0, 0}) // frame tag of an inter frame
+	copy(h, []byte{0x11, 0, 0, 0, 0, 0, 0, 0, 0, 0}) // frame tag of an inter frame
+	return d + len(h)
+}
+
+// vp8DescriptorSize is the size of the VP8 payload descriptor p starts with (RFC
+// 7741 section 4.2).
+func vp8DescriptorSize(p []byte) int {
+	if len(p) < 2 || p[0]&0x80 == 0 {
+		return 1
+	}
+	n := 2
+	x := p[1]
+	if x&0x80 != 0 {
+		n++
+		if len(p) > 2 && p[2]&0x80 != 0 {
+			n++
+		}
+	}
+	if x&0x40 != 0 {
+		n++
+	}
+	if x&0x30 != 0 {
+		n++
+	}
+	return n
+}
+
+// SimulcastRids are the rids of the layers a synthetic simulcast track sends,
+// lowest first, as the browser client names them.
+var SimulcastRids = []string{"q", "h", "f"}
+
+// simulcastSizes are the synthetic layers' frame sizes (1280x720 scaled by 1/4,
+// 1/2, 1), and simulcastShares the part of the track's bitrate each takes.
+var (
+	simulcastSizes  = [][2]int{{320, 180}, {640, 360}, {1280, 720}}
+	simulcastShares = []float64{0.1, 0.3, 0.6}
+)
+
+// Simulcast is a published synthetic simulcast track: one sender, a VP8 track per
+// layer (SimulcastRids).
+type Simulcast struct {
+	Sender *webrtc.RTPSender
+	Layers []*webrtc.TrackLocalStaticRTP
+	mid    string
+}
+
+// PublishSimulcast publishes a synthetic VP8 camera track as three simulcast
+// layers (SimulcastRids) and negotiates. Send feeds it.
+func (c *Client) PublishSimulcast(ctx context.Context, id, stream string) (*Simulcast, error) {
+	s := &Simulcast{}
+	for _, rid := range SimulcastRids {
+		t, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
+			id, stream, webrtc.WithRTPStreamID(rid))
+		if err != nil {
+			return nil, err
+		}
+		s.Layers = append(s.Layers, t)
+	}
+	sender, mid, err := c.publishLayers(ctx, s.Layers, "camera")
+	if err != nil {
+		return nil, err
+	}
+	s.Sender, s.mid = sender, mid
+	return s, nil
+}
+
+// Send writes every layer until ctx ends, bitrate bits a second over all of them
+// (a tenth to the lowest, six tenths to the highest). A layer set inactive
+// (SetActive) sends nothing meanwhile.
+func (s *Simulcast) Send(ctx context.Context, bitrate int, active func(rid string) bool) {
+	var midID, ridID uint8
+	for _, e := range s.Sender.GetParameters().HeaderExtensions {
+		switch e.URI {
+		case sdp.SDESMidURI:
+			midID = uint8(e.ID)
+		case sdp.SDESRTPStreamIDURI:
+			ridID = uint8(e.ID)
+		}
+	}
+	var wg sync.WaitGroup
+	for i, t := range s.Layers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l := synthLayer{pictureID: true, width: simulcastSizes[i][0], height: simulcastSizes[i][1],
+				midID: midID, ridID: ridID, mid: []byte(s.mid), rid: []byte(t.RID()), active: active}
+			sendSynthetic(ctx, t, int(float64(bitrate)*simulcastShares[i]), l)
+		}()
+	}
+	wg.Wait()
 }

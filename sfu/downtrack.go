@@ -11,6 +11,8 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-rtc/switchboard/sfu/layer"
 )
 
 // DownTrack sends one published Track to one subscriber. It is the
@@ -38,15 +40,25 @@ type DownTrack struct {
 	// mu guards what follows. Only forward loops take it, one packet at a time: it is
 	// uncontended except during a switch, when the old and new sources' loops may
 	// both be writing.
-	mu      sync.Mutex
-	source  *Track
-	rw      rewriter
-	hdr     rtp.Header // the outgoing header, reused for every packet
-	rtx     retransmitter
-	start   startState // faststart.go
-	written atomic.Uint64
-	sent    sendStats // stats.go
-	bytes   uint64    // sent to the subscriber; guarded by mu
+	mu     sync.Mutex
+	source *Track
+	// cur is the layer of source forwarded now (source itself for a track of one
+	// layer); sel picks it (simulcast.go). vp8 keeps picture ids continuous across
+	// layers when layered is set (a simulcast VP8 source); lastSentAt is when the
+	// last packet went out (unix nanoseconds), for the timestamp gap of a switch.
+	cur        *Track
+	sel        layer.Selector
+	vp8        layer.VP8Munger
+	layered    bool
+	mungeVP8   bool
+	lastSentAt int64
+	rw         rewriter
+	hdr        rtp.Header // the outgoing header, reused for every packet
+	rtx        retransmitter
+	start      startState // faststart.go
+	written    atomic.Uint64
+	sent       sendStats // stats.go
+	bytes      uint64    // sent to the subscriber; guarded by mu
 	// payloadBytes is the payload part of bytes, for sender reports; lastSR the last
 	// sender report sent (senderreport.go). Guarded by mu.
 	payloadBytes uint64
@@ -75,10 +87,12 @@ func newDownTrack(t *Track) *DownTrack {
 	if t.info.Source == SourceScreen {
 		stream += ":screen"
 	}
-	return &DownTrack{
+	d := &DownTrack{
 		track: t, id: string(t.info.ID), streamID: stream, kind: t.info.Kind,
 		mime: t.codec.MimeType, clock: t.codec.ClockRate, source: t,
 	}
+	d.sel.SetTarget(t.numLayers() - 1) // until told otherwise, the best
+	return d
 }
 
 // newViewerDownTrack is a down-track of the given kind and codec with no source yet.
@@ -125,15 +139,13 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		d.mu.Lock()
 		d.rtx.seq = uint16(rand.Uint32()) // RFC 3550: a random first sequence number
 		src := d.source
-		ask := false
+		var ask *Track
 		if src != nil {
 			ask = d.beginLocked(src, time.Now())
 			src.attach(d)
 		}
 		d.mu.Unlock()
-		if ask {
-			src.RequestKeyframe()
-		}
+		requestLayerKeyframe(ask)
 		return c, nil
 	}
 	return webrtc.RTPCodecParameters{}, errCodecNotNegotiated
@@ -166,18 +178,20 @@ func (d *DownTrack) switchTo(t *Track) {
 	if old != nil {
 		old.detach(d)
 	}
-	d.source = t
+	d.source, d.cur = t, nil
+	if t != nil {
+		d.sel.SetTarget(t.numLayers() - 1)
+	}
 	now := time.Now()
 	d.rw.switched(now, d.kind == webrtc.RTPCodecTypeVideo)
-	ask := false
+	d.vp8.Rebase()
+	var ask *Track
 	if t != nil && d.binding.Load() != nil {
 		ask = d.beginLocked(t, now)
 		t.attach(d)
 	}
 	d.mu.Unlock()
-	if ask {
-		t.RequestKeyframe()
-	}
+	requestLayerKeyframe(ask)
 }
 
 // resume notes that src, the source, forwards again after a mute: numbering
@@ -187,6 +201,7 @@ func (d *DownTrack) resume(src *Track, now time.Time) {
 	defer d.mu.Unlock()
 	if d.source == src {
 		d.rw.switched(now, d.kind == webrtc.RTPCodecTypeVideo)
+		d.vp8.Rebase()
 		d.start = startState{} // the cache holds nothing of the mute: no fast start
 	}
 }
@@ -223,8 +238,11 @@ func (d *DownTrack) writeRTP(src *Track, pkt *rtp.Packet) (size int) {
 func (d *DownTrack) write(b *downBinding, src *Track, pkt *rtp.Packet) (int, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if src != d.source {
+	if src.root != d.source {
 		return 0, false // the loop of a source switched away from
+	}
+	if !d.acceptLocked(src, pkt) {
+		return 0, false // another layer
 	}
 	if d.start.pending {
 		return d.startLocked(b, src, pkt)
@@ -242,7 +260,21 @@ func (d *DownTrack) forwardLocked(b *downBinding, src *Track, pkt *rtp.Packet) i
 	}
 	d.hdr = pkt.Header
 	d.rw.rewrite(&d.hdr, d.clock)
-	n, err := d.send(b, pkt.Payload)
+	var n int
+	var err error
+	if d.layered {
+		// The payload is the forward loop's, shared by every down-track: changed
+		// for this one, sent (copied into an encrypted datagram) and put back.
+		var saved layer.Saved
+		if d.mungeVP8 {
+			saved = d.vp8.Rewrite(pkt.Payload)
+		}
+		n, err = d.send(b, pkt.Payload)
+		layer.Restore(pkt.Payload, saved)
+		d.lastSentAt = time.Now().UnixNano()
+	} else {
+		n, err = d.send(b, pkt.Payload)
+	}
 	if err != nil {
 		src.counters.drop(DropWriteFailed)
 		return 0
@@ -284,9 +316,7 @@ func (d *DownTrack) handleRTCP(pkts []rtcp.Packet) {
 	for _, p := range pkts {
 		switch p := p.(type) {
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-			if src := d.Source(); src != nil {
-				src.RequestKeyframe()
-			}
+			requestLayerKeyframe(d.Layer())
 		case *rtcp.TransportLayerNack:
 			d.retransmit(p)
 		case *rtcp.ReceiverReport:
@@ -313,4 +343,60 @@ func (d *DownTrack) takeReports(reports []rtcp.ReceptionReport) {
 			d.sent.report(r, time.Now(), d.clock, d.sentBytes(), d.sentReportAt(r.LastSenderReport))
 		}
 	}
+}
+
+// Layer is the layer of the source forwarded now (the source itself for a track of
+// one layer), nil when none is.
+func (d *DownTrack) Layer() *Track {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cur
+}
+
+// acceptLocked reports whether pkt, read from src (a layer of the source), is
+// forwarded, and moves to src when it is the keyframe the selector waits for: the
+// numbering then continues across the switch. d.mu is held.
+func (d *DownTrack) acceptLocked(src *Track, pkt *rtp.Packet) bool {
+	key := false
+	if d.sel.Switching(src.quality) {
+		key = src.isKey == nil || src.isKey(pkt.Payload)
+	}
+	forward, switched := d.sel.Accept(src.quality, key)
+	if switched && d.cur != src {
+		d.cur = src
+		if !d.start.pending {
+			at := time.Now()
+			if d.lastSentAt != 0 {
+				at = time.Unix(0, d.lastSentAt)
+			}
+			d.rw.switched(at, d.kind == webrtc.RTPCodecTypeVideo)
+			d.vp8.Rebase()
+		}
+	}
+	return forward
+}
+
+// SetLayer makes l (layer.None: none) the layer of its source the down-track
+// should forward; it moves there at l's next keyframe, which it asks for.
+func (d *DownTrack) SetLayer(l int) {
+	d.mu.Lock()
+	ask := d.sel.SetTarget(l)
+	src := d.source
+	if l == layer.None {
+		d.cur = nil
+		if !d.layered {
+			d.lastSentAt = time.Now().UnixNano() // the timestamps resume from here
+		}
+	}
+	d.mu.Unlock()
+	if ask && src != nil {
+		requestLayerKeyframe(src.layer(l))
+	}
+}
+
+// TargetLayer is the layer the down-track should forward, layer.None for none.
+func (d *DownTrack) TargetLayer() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.sel.Target()
 }

@@ -32,6 +32,9 @@ var (
 	ErrTooManyTracks = errors.New("too many tracks")
 	// ErrUnknownMid: an offer's sources name a mid that is not one of its m-lines.
 	ErrUnknownMid = errors.New("unknown mid")
+	// ErrBadView is returned for a track view whose size is negative or larger than
+	// 16384 device pixels.
+	ErrBadView = errors.New("track view: width and height must be 0 to 16384")
 )
 
 // Reasons given to RoomObserver.Removed: why the server took a participant out of

@@ -6,6 +6,8 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-rtc/switchboard/sfu/layer"
 )
 
 // Fast start: a new video down-track does not wait for the publisher to answer a
@@ -63,16 +65,29 @@ type startState struct {
 }
 
 // beginLocked prepares the down-track to start from src: video waits for a
-// keyframe, taken from src's cache when it has a fresh one. It reports whether the
-// publisher must be asked for one (the caller does, without d.mu). d.mu is held.
-func (d *DownTrack) beginLocked(src *Track, now time.Time) (ask bool) {
-	if d.kind != webrtc.RTPCodecTypeVideo || src.cache == nil {
-		return false
+// keyframe, taken from the cache of the layer it starts with when that has a fresh
+// one. It returns the layer to ask for one (the caller does, without d.mu), nil for
+// none. d.mu is held.
+func (d *DownTrack) beginLocked(src *Track, now time.Time) (ask *Track) {
+	l := src.startLayer(d.sel.Target())
+	d.cur = l
+	d.layered = src.sim != nil
+	d.mungeVP8 = d.layered && strings.EqualFold(d.mime, webrtc.MimeTypeVP8)
+	if l == nil {
+		d.sel.Start(layer.None)
+		return nil
+	}
+	d.sel.Start(l.quality)
+	if d.kind != webrtc.RTPCodecTypeVideo || l.cache == nil {
+		return nil
 	}
 	d.rw.keyframe = true
-	ask = !src.cache.lastKeyframe().fresh(now.UnixNano())
-	d.start = startState{pending: true, asked: ask}
-	return ask
+	stale := !l.cache.lastKeyframe().fresh(now.UnixNano())
+	d.start = startState{pending: true, asked: stale}
+	if stale {
+		return l
+	}
+	return nil
 }
 
 // startLocked writes pkt to a down-track that has sent nothing since it started:

@@ -175,7 +175,9 @@ func (e *Engine) Stats() Stats {
 	for t := range e.stats.live {
 		s := t.mediaStats()
 		kindStats(&out, t.info.Kind).add(&s)
-		out.Tracks[TrackClass{Kind: t.info.Kind, Source: t.info.Source}]++
+		if t.root == t { // a simulcast layer is part of its root's track
+			out.Tracks[TrackClass{Kind: t.info.Kind, Source: t.info.Source}]++
+		}
 	}
 	return out
 }

@@ -53,7 +53,40 @@ type Observers struct {
 	Connection ConnectionObserver
 	// Speakers hears who speaks in the room. Nil: nothing.
 	Speakers SpeakerObserver
+	// Layers hears what the participant is forwarded of each track it receives, and
+	// which simulcast layers of its own tracks subscribers need. Nil: nothing (every
+	// layer stays needed).
+	Layers LayerObserver
 }
+
+// LayerObserver hears of the layers of tracks (simulcast and bandwidth allocation).
+type LayerObserver interface {
+	// TrackLayer reports a change in what the participant is forwarded of a track.
+	TrackLayer(TrackLayer)
+	// PublishLayers reports a change in the layers (by rid) of the participant's own
+	// simulcast track that some subscriber needs.
+	PublishLayers(track TrackID, active map[string]bool)
+}
+
+// TrackLayer is what a subscriber is forwarded of Track: the layer's rid ("" for a
+// track of one layer), or nothing (Paused) for Reason.
+type TrackLayer struct {
+	Track  TrackID
+	Layer  string
+	Paused bool
+	Reason PauseReason
+}
+
+// PauseReason says why a track is not forwarded to a subscriber.
+type PauseReason string
+
+// The reasons of a pause.
+const (
+	PauseNone      PauseReason = ""
+	PauseBandwidth PauseReason = "bandwidth" // the subscriber's estimated bandwidth has no room
+	PauseHidden    PauseReason = "hidden"    // the subscriber does not show it
+	PauseMuted     PauseReason = "muted"     // an administrator muted it
+)
 
 // SpeakerObserver hears who speaks in the participant's room.
 type SpeakerObserver interface {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/pion/rtcp"
@@ -31,6 +32,7 @@ type Publisher struct {
 	mu         sync.Mutex
 	pc         *webrtc.PeerConnection // nil until the first offer
 	sources    map[string]Source      // by mid, as the client named them
+	rids       map[string][]string    // by mid: the simulcast layers the offer sends
 	tracks     map[string]*Track      // by mid
 	used       map[string]bool        // mids that have carried a track
 	mlines     []mline                // of the last offer applied, in order
@@ -110,6 +112,7 @@ func (pub *Publisher) Answer(offerSDP string, sources map[string]Source) (string
 		return "", err
 	}
 	pub.sources = keptSources(parsed, pub.sources, sources)
+	pub.rids = simulcastRids(parsed)
 	pc, err := pub.connectionLocked()
 	pub.mu.Unlock()
 	if err != nil {
@@ -345,10 +348,24 @@ func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 	pub.mu.Unlock()
 	mid := midOf(pc, recv)
 	pub.mu.Lock()
-	if pub.closed || pub.tracks[mid] != nil {
-		// A second encoding of one m-line (simulcast) is not forwarded: the first
-		// one received is.
+	if pub.closed {
 		pub.mu.Unlock()
+		return
+	}
+	if root := pub.tracks[mid]; root != nil {
+		// Another layer of a simulcast track; a second encoding of a track not
+		// announced as simulcast is not forwarded.
+		var l *Track
+		if root.sim != nil && remote.RID() != "" {
+			l = root.addLayer(remote.RID(), uint32(remote.SSRC()))
+		}
+		if l != nil {
+			pub.loops.Add(2)
+		}
+		pub.mu.Unlock()
+		if l != nil {
+			pub.forwardLayer(remote, recv, l)
+		}
 		return
 	}
 	src, ok := pub.sources[mid]
@@ -369,13 +386,18 @@ func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 	if info.Kind == webrtc.RTPCodecTypeAudio {
 		t.levelExt = extensionID(recv, sdp.AudioLevelURI)
 	}
+	if rids := pub.rids[mid]; info.Kind == webrtc.RTPCodecTypeVideo && remote.RID() != "" && slices.Contains(rids, remote.RID()) {
+		newSimulcast(t, rids, remote.RID())
+		t.watchLayers(pub.layersReporter(t.info.ID))
+		defer t.stopLayers()
+	}
 	pub.tracks[mid] = t
 	pub.used[mid] = true
 	pub.loops.Add(2)
 	pub.mu.Unlock()
 	defer pub.loops.Done()
 
-	log.Info("track published")
+	log.Info("track published", "rid", t.rid)
 	go pub.readRTCP(recv, t)
 	pub.engine.trackStarted(t)
 	defer pub.engine.trackEnded(t)
@@ -397,7 +419,7 @@ func (pub *Publisher) readRTCP(recv *webrtc.RTPReceiver, t *Track) {
 	defer pub.loops.Done()
 	defer safe.Recover(pub.log, "publisher RTCP reader", pub.p.obs.Connection.Failed)
 	for {
-		pkts, _, err := recv.ReadRTCP()
+		pkts, err := readRTCPOf(recv, t.rid)
 		if err != nil {
 			return
 		}
@@ -454,4 +476,60 @@ func (pub *Publisher) LocalDescription(ctx context.Context) (string, error) {
 		return "", ErrNoOffer
 	}
 	return gathered(ctx, pc)
+}
+
+// readRTCPOf reads the RTCP of recv's stream rid ("" for a receiver of one stream).
+func readRTCPOf(recv *webrtc.RTPReceiver, rid string) ([]rtcp.Packet, error) {
+	if rid == "" {
+		pkts, _, err := recv.ReadRTCP()
+		return pkts, err
+	}
+	pkts, _, err := recv.ReadSimulcastRTCP(rid)
+	return pkts, err
+}
+
+// forwardLayer forwards layer l of a simulcast track until its stream ends. The
+// caller has added two to pub.loops.
+func (pub *Publisher) forwardLayer(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver, l *Track) {
+	defer pub.loops.Done()
+	l.log.Info("simulcast layer received")
+	go pub.readRTCP(recv, l)
+	pub.engine.trackStarted(l)
+	defer pub.engine.trackEnded(l)
+	l.readLoop(remote)
+}
+
+// layersReporter tells the participant which layers of its track id some
+// subscriber needs; nil when its owner does not listen.
+func (pub *Publisher) layersReporter(id TrackID) func(map[string]bool) {
+	obs := pub.p.obs.Layers
+	if obs == nil {
+		return nil
+	}
+	return func(active map[string]bool) { obs.PublishLayers(id, active) }
+}
+
+// simulcastRids lists, by mid, the rids of each video m-line of offer that sends
+// simulcast (a=simulcast with two to maxLayers "a=rid:<id> send" lines).
+func simulcastRids(offer *sdp.SessionDescription) map[string][]string {
+	out := map[string][]string{}
+	for _, md := range offer.MediaDescriptions {
+		if md.MediaName.Media != "video" {
+			continue
+		}
+		if _, ok := md.Attribute("simulcast"); !ok {
+			continue
+		}
+		var values []string
+		for _, a := range md.Attributes {
+			if a.Key == "rid" {
+				values = append(values, a.Value)
+			}
+		}
+		if rids := ridsOf(values); rids != nil {
+			mid, _ := md.Attribute(sdp.AttrKeyMID)
+			out[mid] = rids
+		}
+	}
+	return out
 }

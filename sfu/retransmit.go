@@ -71,7 +71,7 @@ func (d *DownTrack) retransmit(nack *rtcp.TransportLayerNack) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	src := d.source
+	src := d.cur // the layer forwarded now: the numbers asked for are its
 	if src == nil || src.cache == nil {
 		return
 	}

@@ -32,7 +32,7 @@ type srRecord struct {
 // reader.
 func (t *Track) senderReport(ntp uint64, rtpTime uint32) {
 	now := time.Now()
-	for _, d := range *t.downs.Load() {
+	for _, d := range *t.root.downs.Load() {
 		d.senderReport(t, ntp, rtpTime, now)
 	}
 }
@@ -46,7 +46,7 @@ func (d *DownTrack) senderReport(src *Track, ntp uint64, rtpTime uint32, now tim
 		return
 	}
 	d.mu.Lock()
-	if src != d.source || !d.rw.sent || d.rw.rebase {
+	if src != d.cur || !d.rw.sent || d.rw.rebase {
 		d.mu.Unlock()
 		return
 	}

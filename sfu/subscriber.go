@@ -7,6 +7,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/internal/safe"
+	"github.com/switchboard-rtc/switchboard/sfu/alloc"
 )
 
 // Subscriber is the connection on which a participant receives everyone else's
@@ -28,11 +29,22 @@ type Subscriber struct {
 	candidates    candidateQueue
 
 	readers sync.WaitGroup // one RTCP reader per sender
+
+	// bwe estimates the connection's bandwidth (sfu/bwe); nil: unlimited.
+	bwe estimator
+}
+
+// estimator is what allocation needs of a bandwidth estimator.
+type estimator interface {
+	// Estimate is the bandwidth available now, in bits a second.
+	Estimate() uint64
 }
 
 type subscription struct {
-	down   *DownTrack
-	sender *webrtc.RTPSender
+	down     *DownTrack
+	sender   *webrtc.RTPSender
+	view     alloc.View  // as the client shows the track (allocation.go)
+	reported *TrackLayer // what the client was last told it is forwarded; nil: nothing yet
 }
 
 func newSubscriber(p *Participant, pc *webrtc.PeerConnection) *Subscriber {
@@ -41,6 +53,7 @@ func newSubscriber(p *Participant, pc *webrtc.PeerConnection) *Subscriber {
 	// participant is ended (ConnectionObserver.Failed with a *safe.Error).
 	s.ops = newOpQueue(s.negotiate, s.log, p.obs.Connection.Failed)
 	p.watchConnection(SideSubscriber, pc)
+	s.allocateLoop()
 	return s
 }
 

@@ -23,6 +23,9 @@ type TrackInfo struct {
 	Source      Source
 	// Muted is set while an administrator has stopped the track's forwarding.
 	Muted bool
+	// Layers are the rids of a simulcast track's layers, lowest quality first (as
+	// the publisher's offer lists them); nil for a track of one layer.
+	Layers []string
 }
 
 // keyframeInterval is the least time between two keyframe requests sent to one
@@ -80,12 +83,22 @@ type Track struct {
 	// fanout batches the datagrams of one packet's fan-out on the shared UDP port;
 	// nil (a port per connection) sends each at once.
 	fanout *sendGroup
+
+	// Simulcast (simulcast.go): root is the published track, t itself unless t is
+	// one of its layers; quality is t's layer, 0 the lowest. A layer reads its own
+	// stream, with its own SSRC, cache and keyframe requests, and writes to its
+	// root's down-tracks, which pick one layer each.
+	root    *Track
+	quality int
+	rid     string
+	sim     *simulcast // the root's; nil for a track of one layer
 }
 
 func newTrack(info TrackInfo, codec webrtc.RTPCodecParameters, ssrc uint32,
 	sendRTCP func([]rtcp.Packet) error, log *slog.Logger,
 ) *Track {
 	t := &Track{info: info, codec: codec, ssrc: ssrc, sendRTCP: sendRTCP, log: log}
+	t.root = t
 	t.downs.Store(new([]*DownTrack))
 	if info.Kind == webrtc.RTPCodecTypeVideo {
 		t.cache = &packetCache{}
@@ -136,7 +149,8 @@ func (t *Track) forward(pkt *rtp.Packet, b []byte) {
 		return
 	}
 	t.forwarded.Add(1)
-	if t.muted.Load() {
+	root := t.root
+	if root.muted.Load() {
 		// Not cached either: a NACK must not bring a muted packet back.
 		t.counters.drop(DropMuted)
 		return
@@ -152,11 +166,14 @@ func (t *Track) forward(pkt *rtp.Packet, b []byte) {
 		t.cache.put(pkt.SequenceNumber, b)
 		if t.isKey != nil && t.isKey(pkt.Payload) {
 			t.cache.markKeyframe(pkt.SequenceNumber, pkt.Timestamp, now)
+			if t.sim != nil {
+				t.sim.sawKeyframe(t, pkt.Payload)
+			}
 		}
 	}
 	t.fanout.begin()
 	var copies, bytes uint64
-	for _, d := range *t.downs.Load() {
+	for _, d := range *root.downs.Load() {
 		if n := d.writeRTP(t, pkt); n > 0 {
 			copies++
 			bytes += uint64(n)

@@ -75,7 +75,7 @@ func toWire(err error) (code, msg string) {
 		return wire.CodeTooManyRooms, err.Error()
 	case errors.Is(err, sfu.ErrTooManyTracks):
 		return wire.CodeTooManyTracks, err.Error()
-	case errors.Is(err, sfu.ErrUnknownMid):
+	case errors.Is(err, sfu.ErrUnknownMid), errors.Is(err, sfu.ErrBadView):
 		return wire.CodeBadRequest, err.Error()
 	case errors.Is(err, directory.ErrModeMismatch):
 		return wire.CodeModeMismatch, err.Error()

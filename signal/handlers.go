@@ -36,6 +36,7 @@ var handlers = map[string]handler{
 	wire.TypeRelay:           {need: inMesh, run: (*Session).relay},
 	wire.TypeLeave:           {run: func(*Session, string, []byte) error { return ErrLeft }},
 	wire.TypePing:            {run: (*Session).ping},
+	wire.TypeTrackView:       {need: inSFU, run: (*Session).trackView},
 }
 
 // decode unmarshals a message body; a failure is the client's.
@@ -168,6 +169,17 @@ func checkSDP(sdp string) error {
 		return protocolError(wire.CodeBadRequest, "sdp is larger than 192 KiB")
 	}
 	return nil
+}
+
+func (s *Session) trackView(_ string, frame []byte) error {
+	var req wire.TrackView
+	if err := decode(frame, &req); err != nil {
+		return err
+	}
+	if req.Track == "" {
+		return protocolError(wire.CodeBadRequest, "track is missing")
+	}
+	return s.participant.Subscriber().ViewTrack(sfu.TrackID(req.Track), req.Width, req.Height, req.Visible)
 }
 
 func (s *Session) candidate(_ string, frame []byte) error {

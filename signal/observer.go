@@ -32,12 +32,13 @@ var (
 	_ sfu.TrackObserver      = (*observer)(nil)
 	_ sfu.ConnectionObserver = (*observer)(nil)
 	_ sfu.SpeakerObserver    = (*observer)(nil)
+	_ sfu.LayerObserver      = (*observer)(nil)
 )
 
 // observers hands o to the media core for every concern: a client of the native
 // protocol hears of everything.
 func (o *observer) observers() sfu.Observers {
-	return sfu.Observers{Room: o, Tracks: o, Connection: o, Speakers: o}
+	return sfu.Observers{Room: o, Tracks: o, Connection: o, Speakers: o, Layers: o}
 }
 
 func (o *observer) Joined(self sfu.ParticipantInfo, others []sfu.ParticipantInfo) {
@@ -105,6 +106,15 @@ func (o *observer) TrackMuted(t sfu.TrackInfo) {
 	o.s.send(wire.TypeTrackMuted, "", wire.TrackEvent{Track: trackToWire("", t)})
 }
 
+func (o *observer) TrackLayer(l sfu.TrackLayer) {
+	o.s.send(wire.TypeTrackLayer, "", wire.TrackLayer{Track: string(l.Track), Layer: l.Layer, Paused: l.Paused,
+		Reason: string(l.Reason)})
+}
+
+func (o *observer) PublishLayers(track sfu.TrackID, active map[string]bool) {
+	o.s.send(wire.TypePublishLayers, "", wire.PublishLayers{Track: string(track), Active: active})
+}
+
 // Failed ends the session: with ErrInternal after a panic in the media core's code
 // serving this participant (already logged there), with ErrConnectionFailed otherwise.
 func (o *observer) Failed(err error) {
@@ -130,5 +140,5 @@ func participantToWire(p sfu.ParticipantInfo) wire.Participant {
 
 func trackToWire(mid string, t sfu.TrackInfo) wire.Track {
 	return wire.Track{Mid: mid, ID: string(t.ID), Participant: string(t.Participant), Kind: t.Kind.String(),
-		Source: string(t.Source), Muted: t.Muted}
+		Source: string(t.Source), Muted: t.Muted, Layers: t.Layers}
 }

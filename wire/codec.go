@@ -101,6 +101,10 @@ func ServerBody(typ string) any {
 		return new(Draining)
 	case TypeActiveSpeaker:
 		return new(ActiveSpeaker)
+	case TypeTrackLayer:
+		return new(TrackLayer)
+	case TypePublishLayers:
+		return new(PublishLayers)
 	}
 	return nil
 }

@@ -169,6 +169,9 @@ type Track struct {
 	Kind        string `json:"kind"`
 	Source      string `json:"source"`
 	Muted       bool   `json:"muted,omitempty"`
+	// Layers are the simulcast layers' rids, lowest quality first; absent for a
+	// track sent as one layer.
+	Layers []string `json:"layers,omitempty"`
 }
 
 // ICEServer is a STUN or TURN server for the client's connections, as the browser's
@@ -181,4 +184,39 @@ type ICEServer struct {
 	CredentialType string   `json:"credentialType"`
 	URLs           []string `json:"urls"`
 	Username       string   `json:"username,omitempty"`
+}
+
+// TrackView is the body of TypeTrackView: how a subscriber shows a received video
+// track. Width and Height are the tile's size in device pixels; Visible false means
+// not shown at all (nothing is forwarded). A track never described is taken as
+// visible and large.
+type TrackView struct {
+	Track   string `json:"track"`
+	Width   int    `json:"width"`
+	Height  int    `json:"height"`
+	Visible bool   `json:"visible"`
+}
+
+// TrackLayer is the body of TypeTrackLayer: the layer (rid) of Track forwarded to
+// the subscriber, "" for a track of one layer; Paused when nothing is, for Reason.
+type TrackLayer struct {
+	Track  string `json:"track"`
+	Layer  string `json:"layer"`
+	Paused bool   `json:"paused"`
+	Reason string `json:"reason"`
+}
+
+// The reasons of a paused TrackLayer.
+const (
+	PauseBandwidth = "bandwidth" // the subscriber's estimated bandwidth has no room for it
+	PauseHidden    = "hidden"    // the subscriber does not show it (TrackView)
+	PauseMuted     = "muted"     // its publisher or an administrator muted it
+)
+
+// PublishLayers is the body of TypePublishLayers: for each simulcast layer (rid) of
+// the publisher's Track, whether some subscriber needs it. The client sets its
+// encodings' active flags to match, without renegotiating.
+type PublishLayers struct {
+	Track  string          `json:"track"`
+	Active map[string]bool `json:"active"`
 }

@@ -1,0 +1,198 @@
+// Package alloc shares one subscriber's estimated bandwidth over the tracks it
+// receives: which layer of each track it is forwarded, or none.
+//
+// The order of need is fixed: audio first (always forwarded), then screen shares,
+// then cameras; among videos of one kind, larger tiles first. Each visible video
+// first gets its lowest layer, in that order, as long as the estimate has room; a
+// video that does not fit even at its lowest layer is paused. What is left then
+// raises each video, in the same order, towards the layer its tile needs, never
+// past it.
+//
+// The package is pure: it knows nothing of RTP or of the media core's types, and
+// its caller runs it on the subscriber's own goroutine.
+package alloc
+
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
+// Kind is what a track carries, in the order of need.
+type Kind int
+
+const (
+	Audio Kind = iota
+	Screen
+	Camera
+)
+
+// Layer is one layer of a track: what it arrives at, and its frame size. Zero
+// values are unknown (nominal ones are used).
+type Layer struct {
+	Bitrate       uint64 // bits a second
+	Width, Height int
+}
+
+// View is how the subscriber shows a track: its tile in device pixels (0 x 0:
+// unknown, taken as large), or not at all.
+type View struct {
+	Width, Height int
+	Hidden        bool
+}
+
+// Track is one track the subscriber receives.
+type Track struct {
+	Kind   Kind
+	Layers []Layer // lowest quality first; one for a track of one layer
+	View   View
+	Muted  bool // its publisher or an administrator stopped it
+}
+
+// Reason says why a track is paused.
+type Reason int
+
+const (
+	None Reason = iota
+	Bandwidth
+	Hidden
+	Muted
+)
+
+// Decision is what a track is forwarded: Layer, or nothing (Layer -1) for Reason.
+type Decision struct {
+	Layer  int
+	Reason Reason
+}
+
+// Paused is the layer of a paused decision.
+const Paused = -1
+
+// Unlimited is an estimate with room for everything.
+const Unlimited = math.MaxUint64
+
+// Nominal bitrates, for layers not measured yet (a layer the publisher has not sent,
+// or not for a while): the protocol's suggested encodings, and a typical voice.
+const (
+	nominalAudio  = 64_000
+	nominalTop    = 1_500_000
+	nominalHalf   = 500_000
+	nominalQuart  = 150_000
+	defaultWidth  = 1280
+	defaultHeight = 720
+)
+
+// Allocate decides each track's layer for estimate bits a second. The decisions
+// are in the order of tracks.
+func Allocate(estimate uint64, tracks []Track) []Decision {
+	out := make([]Decision, len(tracks))
+	left := estimate
+	spend := func(b uint64) {
+		if left != Unlimited {
+			left -= min(left, b)
+		}
+	}
+	var videos []int
+	for i, t := range tracks {
+		switch {
+		case t.Muted:
+			out[i] = Decision{Layer: Paused, Reason: Muted}
+		case t.Kind == Audio:
+			out[i] = Decision{Layer: len(t.Layers) - 1}
+			spend(bitrate(t, len(t.Layers)-1))
+		case t.View.Hidden:
+			out[i] = Decision{Layer: Paused, Reason: Hidden}
+		default:
+			videos = append(videos, i)
+		}
+	}
+	slices.SortStableFunc(videos, func(a, b int) int { return byNeed(tracks[a], tracks[b]) })
+	for _, i := range videos {
+		if b := bitrate(tracks[i], 0); left == Unlimited || b <= left {
+			out[i] = Decision{Layer: 0}
+			spend(b)
+		} else {
+			out[i] = Decision{Layer: Paused, Reason: Bandwidth}
+		}
+	}
+	for _, i := range videos {
+		if out[i].Layer == Paused {
+			continue
+		}
+		t := tracks[i]
+		for l := 1; l <= wanted(t); l++ {
+			more := bitrate(t, l) - min(bitrate(t, l), bitrate(t, out[i].Layer))
+			if left != Unlimited && more > left {
+				break
+			}
+			spend(more)
+			out[i].Layer = l
+		}
+	}
+	return out
+}
+
+// byNeed orders videos: screen shares before cameras, then larger tiles first.
+func byNeed(a, b Track) int {
+	if c := cmp.Compare(a.Kind, b.Kind); c != 0 {
+		return c
+	}
+	return cmp.Compare(area(b.View), area(a.View))
+}
+
+// area is a tile's size in pixels; an unknown one counts as the largest.
+func area(v View) int {
+	if v.Width <= 0 || v.Height <= 0 {
+		return math.MaxInt
+	}
+	return v.Width * v.Height
+}
+
+// wanted is the lowest layer of t whose frames fill its tile (as wide or as high,
+// the picture being scaled to fit); the top layer when none does or the tile is
+// unknown.
+func wanted(t Track) int {
+	top := len(t.Layers) - 1
+	if t.View.Width <= 0 || t.View.Height <= 0 {
+		return top
+	}
+	for l := range top {
+		w, h := size(t, l)
+		if w >= t.View.Width || h >= t.View.Height {
+			return l
+		}
+	}
+	return top
+}
+
+// size is layer l's frame size: measured, else the top layer's (measured, or
+// 1280x720) scaled down by two for each layer below it.
+func size(t Track, l int) (int, int) {
+	if s := t.Layers[l]; s.Width > 0 && s.Height > 0 {
+		return s.Width, s.Height
+	}
+	top := len(t.Layers) - 1
+	w, h := t.Layers[top].Width, t.Layers[top].Height
+	if w <= 0 || h <= 0 {
+		w, h = defaultWidth, defaultHeight
+	}
+	return w >> (top - l), h >> (top - l)
+}
+
+// bitrate is what layer l of t takes: measured, else nominal.
+func bitrate(t Track, l int) uint64 {
+	if b := t.Layers[l].Bitrate; b > 0 {
+		return b
+	}
+	if t.Kind == Audio {
+		return nominalAudio
+	}
+	switch len(t.Layers) - 1 - l {
+	case 0:
+		return nominalTop
+	case 1:
+		return nominalHalf
+	default:
+		return nominalQuart
+	}
+}

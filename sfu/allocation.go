@@ -1,0 +1,120 @@
+package sfu
+
+import (
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-rtc/switchboard/sfu/alloc"
+)
+
+// Stream allocation: every allocInterval, and at once when the client describes how
+// it shows a track, each subscriber shares its estimated bandwidth over the tracks
+// it receives (package alloc) and points each down-track at the layer chosen
+// (package layer), on the subscriber's operation queue. What changes is told to the
+// client (LayerObserver.TrackLayer); the layers chosen count as needed by the
+// tracks' publishers (simulcast.go).
+
+// allocInterval is how often a subscriber's allocation runs: measured bitrates and
+// the estimate move on their own.
+const allocInterval = 500 * time.Millisecond
+
+// maxViewSize bounds a tile's width and height, in device pixels.
+const maxViewSize = 16384
+
+// ViewTrack records how the client shows the track with id (its tile's size in
+// device pixels; visible false: not at all) and reallocates. A view of a track the
+// subscriber does not receive is ignored. It returns at once.
+func (s *Subscriber) ViewTrack(id TrackID, width, height int, visible bool) error {
+	if width < 0 || height < 0 || width > maxViewSize || height > maxViewSize {
+		return ErrBadView
+	}
+	v := alloc.View{Width: width, Height: height, Hidden: !visible}
+	s.ops.post(func() {
+		if sub := s.subscriptions[id]; sub != nil {
+			sub.view = v
+			s.allocate()
+		}
+	})
+	return nil
+}
+
+// allocateLoop posts an allocation every allocInterval until the queue closes.
+func (s *Subscriber) allocateLoop() {
+	time.AfterFunc(allocInterval, func() {
+		if s.ops.post(s.allocate) {
+			s.allocateLoop()
+		}
+	})
+}
+
+// allocate runs the allocation on the operation queue.
+func (s *Subscriber) allocate() {
+	if len(s.subscriptions) == 0 {
+		return
+	}
+	subs := make([]*subscription, 0, len(s.subscriptions))
+	tracks := make([]alloc.Track, 0, len(s.subscriptions))
+	for _, sub := range s.subscriptions {
+		subs = append(subs, sub)
+		tracks = append(tracks, allocTrack(sub))
+	}
+	estimate := uint64(alloc.Unlimited)
+	if s.bwe != nil {
+		estimate = s.bwe.Estimate()
+	}
+	now := time.Now()
+	for i, dec := range alloc.Allocate(estimate, tracks) {
+		s.apply(subs[i], dec, now)
+	}
+}
+
+// allocTrack describes sub's track for the allocator.
+func allocTrack(sub *subscription) alloc.Track {
+	t := sub.down.track
+	at := alloc.Track{Kind: alloc.Camera, View: sub.view, Muted: t.muted.Load()}
+	switch {
+	case t.info.Kind == webrtc.RTPCodecTypeAudio:
+		at.Kind = alloc.Audio
+	case t.info.Source == SourceScreen:
+		at.Kind = alloc.Screen
+	}
+	at.Layers = make([]alloc.Layer, t.numLayers())
+	for i := range at.Layers {
+		w, h := t.LayerSize(i)
+		at.Layers[i] = alloc.Layer{Bitrate: t.LayerBitrate(i), Width: w, Height: h}
+	}
+	return at
+}
+
+// apply points sub's down-track at dec's layer, marks the layers it uses as needed,
+// and tells the client when what it is forwarded changed.
+func (s *Subscriber) apply(sub *subscription, dec alloc.Decision, now time.Time) {
+	d, t := sub.down, sub.down.track
+	if dec.Reason != alloc.Muted {
+		// A muted track keeps its layer: forwarding resumes with the unmute.
+		d.SetLayer(dec.Layer)
+	}
+	if dec.Layer != alloc.Paused {
+		t.needLayer(dec.Layer, now)
+	}
+	if cur := d.Layer(); cur != nil {
+		t.needLayer(cur.quality, now)
+	}
+	if t.info.Kind != webrtc.RTPCodecTypeVideo {
+		return
+	}
+	report := TrackLayer{Track: t.info.ID, Layer: t.ridOf(dec.Layer), Paused: dec.Layer == alloc.Paused,
+		Reason: pauseReasons[dec.Reason]}
+	if sub.reported != nil && *sub.reported == report {
+		return
+	}
+	sub.reported = &report
+	if obs := s.p.obs.Layers; obs != nil {
+		obs.TrackLayer(report)
+	}
+}
+
+var pauseReasons = map[alloc.Reason]PauseReason{
+	alloc.None: PauseNone, alloc.Bandwidth: PauseBandwidth, alloc.Hidden: PauseHidden, alloc.Muted: PauseMuted,
+}

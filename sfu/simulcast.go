@@ -1,0 +1,297 @@
+package sfu
+
+import (
+	"encoding/binary"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-rtc/switchboard/sfu/layer"
+)
+
+// Simulcast: a publisher may send one video track as several encodings ("layers"),
+// each its own RTP stream named by a rid (RFC 8851), lowest quality first as its
+// offer lists them. The first layer to arrive becomes the published Track (the
+// root); the others join it as they arrive. Each layer reads its stream on a loop
+// of its own, keeps its own packet cache (so fast start and NACKs are per layer) and
+// asks for its own keyframes; all write to the root's down-tracks, and each
+// down-track forwards the one layer its layer.Selector picks.
+
+// maxLayers bounds the layers of one track: more rids are not published.
+const maxLayers = 4
+
+// simulcast is a root's record of its layers.
+type simulcast struct {
+	rids []string
+
+	mu     sync.Mutex // held to add a layer
+	layers atomic.Pointer[[]*Track]
+
+	// sizes are each layer's frame size as its last keyframe gave it (width<<16 |
+	// height), 0 until one is seen.
+	sizes [maxLayers]atomic.Uint32
+
+	// need is when some subscriber last needed each layer (unix nanoseconds);
+	// active the layers last reported to the publisher as needed (bit i, layer i).
+	need      [maxLayers]atomic.Int64
+	activeMu  sync.Mutex
+	active    uint32
+	reported  bool
+	report    func(active map[string]bool) // nil: the publisher hears nothing
+	stopCheck chan struct{}
+}
+
+// ridsOf lists the rids an m-line's offer sends, in order: its "a=rid:<id> send"
+// attributes. Fewer than two, or more than maxLayers, are not simulcast: nil.
+func ridsOf(values []string) []string {
+	var out []string
+	for _, v := range values {
+		id, dir, ok := cutSpace(v)
+		if !ok || dir != "send" && !hasPrefix(dir, "send ") || id == "" || slices.Contains(out, id) {
+			continue
+		}
+		out = append(out, id)
+	}
+	if len(out) < 2 || len(out) > maxLayers {
+		return nil
+	}
+	return out
+}
+
+func cutSpace(s string) (before, after string, ok bool) {
+	for i := range len(s) {
+		if s[i] == ' ' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
+
+// newSimulcast is the record of a root with rids, and the root's first layer t.
+func newSimulcast(t *Track, rids []string, rid string) *simulcast {
+	s := &simulcast{rids: rids, stopCheck: make(chan struct{})}
+	layers := make([]*Track, len(rids))
+	t.rid, t.quality, t.sim = rid, slices.Index(rids, rid), s
+	layers[t.quality] = t
+	s.layers.Store(&layers)
+	t.info.Layers = rids
+	return s
+}
+
+// addLayer makes the layer rid of root, reading with ssrc; nil when root has no
+// such layer or has it already.
+func (root *Track) addLayer(rid string, ssrc uint32) *Track {
+	s := root.sim
+	i := slices.Index(s.rids, rid)
+	if i < 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := *s.layers.Load()
+	if old[i] != nil {
+		return nil
+	}
+	l := newTrack(root.info, root.codec, ssrc, root.sendRTCP, root.log.With("rid", rid))
+	l.root, l.quality, l.rid, l.sim, l.fanout = root, i, rid, s, root.fanout
+	next := slices.Clone(old)
+	next[i] = l
+	s.layers.Store(&next)
+	return l
+}
+
+// numLayers is how many layers the track has (1 when not simulcast).
+func (t *Track) numLayers() int {
+	if t.sim == nil {
+		return 1
+	}
+	return len(t.sim.rids)
+}
+
+// layer is the root's layer i, nil when it has not arrived (or is out of range).
+func (t *Track) layer(i int) *Track {
+	if t.sim == nil {
+		if i == 0 {
+			return t
+		}
+		return nil
+	}
+	ls := *t.sim.layers.Load()
+	if i < 0 || i >= len(ls) {
+		return nil
+	}
+	return ls[i]
+}
+
+// ridOf is the rid of the root's layer i, "" for a track of one layer.
+func (t *Track) ridOf(i int) string {
+	if t.sim == nil || i < 0 || i >= len(t.sim.rids) {
+		return ""
+	}
+	return t.sim.rids[i]
+}
+
+// startLayer is the layer a down-track that wants want starts with: want if it has
+// arrived, else the nearest below it, else the nearest above; nil for none (want
+// is layer.None, or no layer has arrived).
+func (t *Track) startLayer(want int) *Track {
+	if want == layer.None {
+		return nil
+	}
+	for i := want; i >= 0; i-- {
+		if l := t.layer(i); l != nil {
+			return l
+		}
+	}
+	for i := want + 1; i < t.numLayers(); i++ {
+		if l := t.layer(i); l != nil {
+			return l
+		}
+	}
+	return nil
+}
+
+// LayerBitrate is what the root's layer i arrives at now, in bits a second; 0 when
+// it has not arrived or has stopped.
+func (t *Track) LayerBitrate(i int) uint64 {
+	l := t.layer(i)
+	if l == nil {
+		return 0
+	}
+	return rate(&l.recv.bitrate, &l.recv.last, time.Now())
+}
+
+// LayerSize is the frame size of the root's layer i as its keyframes give it, 0 x 0
+// when unknown.
+func (t *Track) LayerSize(i int) (width, height int) {
+	if t.sim == nil || i < 0 || i >= maxLayers {
+		return 0, 0
+	}
+	v := t.sim.sizes[i].Load()
+	return int(v >> 16), int(v & 0xffff)
+}
+
+// sawKeyframe notes the frame size of a keyframe of layer l. It runs on l's forward
+// loop.
+func (s *simulcast) sawKeyframe(l *Track, payload []byte) {
+	if w, h, ok := vp8FrameSize(payload); ok && l.quality < maxLayers {
+		s.sizes[l.quality].Store(uint32(w)<<16 | uint32(h))
+	}
+}
+
+// vp8FrameSize reads a VP8 keyframe's size (RFC 6386 section 9.1) after the payload
+// descriptor (RFC 7741 section 4.2).
+func vp8FrameSize(p []byte) (width, height int, ok bool) {
+	if len(p) == 0 {
+		return 0, 0, false
+	}
+	i := 1
+	if p[0]&0x80 != 0 {
+		if len(p) < 2 {
+			return 0, 0, false
+		}
+		x := p[1]
+		i = 2
+		if x&0x80 != 0 {
+			if len(p) > i && p[i]&0x80 != 0 {
+				i++
+			}
+			i++
+		}
+		if x&0x40 != 0 {
+			i++
+		}
+		if x&0x30 != 0 {
+			i++
+		}
+	}
+	// Frame tag (3 bytes), start code 9d 01 2a, then 14-bit width and height.
+	if len(p) < i+10 || p[i]&0x01 != 0 || p[i+3] != 0x9d || p[i+4] != 0x01 || p[i+5] != 0x2a {
+		return 0, 0, false
+	}
+	w := int(binary.LittleEndian.Uint16(p[i+6:]) & 0x3fff)
+	h := int(binary.LittleEndian.Uint16(p[i+8:]) & 0x3fff)
+	return w, h, w > 0 && h > 0
+}
+
+// The publisher is told which layers some subscriber needs: a layer becomes active
+// as soon as one is needed, and inactive once none has been for layerIdle.
+const (
+	layerIdle      = 5 * time.Second
+	layerCheckTick = time.Second
+)
+
+// needLayer notes that a subscriber needs the root's layer i now, and tells the
+// publisher at once when that makes an inactive layer active.
+func (t *Track) needLayer(i int, now time.Time) {
+	if t.sim == nil || i < 0 || i >= len(t.sim.rids) {
+		return
+	}
+	t.sim.need[i].Store(now.UnixNano())
+	t.sim.review(now)
+}
+
+// review computes the layers needed at now and reports a change to the publisher.
+func (s *simulcast) review(now time.Time) {
+	var active uint32
+	for i := range s.rids {
+		if now.UnixNano()-s.need[i].Load() < int64(layerIdle) {
+			active |= 1 << i
+		}
+	}
+	s.activeMu.Lock()
+	if s.reported && active == s.active {
+		s.activeMu.Unlock()
+		return
+	}
+	s.active, s.reported = active, true
+	report := s.report
+	s.activeMu.Unlock()
+	if report == nil {
+		return
+	}
+	m := make(map[string]bool, len(s.rids))
+	for i, rid := range s.rids {
+		m[rid] = active&(1<<i) != 0
+	}
+	report(m)
+}
+
+// watchLayers reviews the layers needed every layerCheckTick until the root ends
+// (stopLayers), for layers no subscriber needs any more. Until the first subscriber
+// has needed some, every layer counts as needed for layerIdle from the start.
+func (t *Track) watchLayers(report func(map[string]bool)) {
+	s := t.sim
+	now := time.Now()
+	s.activeMu.Lock()
+	s.report = report
+	s.activeMu.Unlock()
+	for i := range s.rids {
+		s.need[i].Store(now.UnixNano())
+	}
+	go func() {
+		tick := time.NewTicker(layerCheckTick)
+		defer tick.Stop()
+		for {
+			select {
+			case <-s.stopCheck:
+				return
+			case now := <-tick.C:
+				s.review(now)
+			}
+		}
+	}()
+}
+
+// stopLayers ends watchLayers; the root calls it once, when it ends.
+func (t *Track) stopLayers() { close(t.sim.stopCheck) }
+
+// requestLayerKeyframe asks the publisher for a keyframe of layer l.
+func requestLayerKeyframe(l *Track) {
+	if l != nil {
+		l.RequestKeyframe()
+	}
+}
