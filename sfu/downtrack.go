@@ -53,7 +53,8 @@ type DownTrack struct {
 	mungeVP8   bool
 	lastSentAt int64
 	rw         rewriter
-	hdr        rtp.Header // the outgoing header, reused for every packet
+	hdr        rtp.Header       // the outgoing header, reused for every packet
+	ext        [1]rtp.Extension // hdr's extensions: room for the one Pion's TWCC interceptor adds
 	rtx        retransmitter
 	start      startState // faststart.go
 	written    atomic.Uint64
@@ -302,7 +303,7 @@ func (d *DownTrack) sendAs(b *downBinding, ssrc uint32, pt uint8, payload []byte
 	d.hdr.SSRC = ssrc
 	d.hdr.PayloadType = pt
 	d.hdr.Extension = false
-	d.hdr.Extensions = nil
+	d.hdr.Extensions = d.ext[:0]
 	d.hdr.ExtensionProfile = 0
 	d.hdr.Padding = false
 	d.hdr.PaddingSize = 0

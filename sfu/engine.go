@@ -14,6 +14,8 @@ import (
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-rtc/switchboard/sfu/bwe"
 )
 
 // Config sets how the server's peer connections reach clients. The zero value offers
@@ -76,7 +78,8 @@ type Engine struct {
 	conns          sync.Map     // *webrtc.PeerConnection made and not yet closed
 	open           atomic.Int64 // how many
 	stats          trackStats
-	timings        Timings // nil: none
+	timings        Timings       // nil: none
+	bwe            *bwe.Registry // the subscriber connections' estimators
 }
 
 // NewEngine checks cfg and prepares the codecs, interceptors and ICE settings.
@@ -109,7 +112,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		settings.SetICETCPMux(e.tcp.mux)
 	}
 	if e.pubAPI, err = newAPI(settings, registerInterceptors); err == nil {
-		e.subAPI, err = newAPI(settings, registerSenderInterceptors)
+		e.subAPI, err = newAPI(settings, e.registerSenderInterceptors)
 	}
 	if err != nil {
 		_ = e.Close()
@@ -241,6 +244,9 @@ func closeConnection(e *Engine, pc *webrtc.PeerConnection) error {
 		if _, ok := e.conns.LoadAndDelete(pc); ok {
 			e.open.Add(-1)
 		}
+		if e.bwe != nil {
+			e.bwe.Take(pc.ID()) // not taken by a subscriber (a viewer's, an echo's)
+		}
 	}
 	return pc.Close()
 }
@@ -309,14 +315,33 @@ func registerInterceptors(m *webrtc.MediaEngine, r *interceptor.Registry) error 
 	)
 }
 
-// registerSenderInterceptors adds what a connection that only sends needs: no
-// interceptor, since the DownTracks answer NACKs and keyframe requests from the
-// client and forward the publishers' sender reports (which let the client
-// synchronize audio with video); and a retransmission format (RFC 4588 RTX) for each
-// video codec, so that a client that accepts it gets resent packets on a stream of
-// their own, which it does not count as reordered or duplicated media.
-func registerSenderInterceptors(m *webrtc.MediaEngine, _ *interceptor.Registry) error {
+// registerSenderInterceptors adds what a connection that only sends needs: a
+// bandwidth estimate from the client's transport-wide congestion control feedback
+// (sfu/bwe), for stream allocation; no other interceptor, since the DownTracks
+// answer NACKs and keyframe requests from the client and forward the publishers'
+// sender reports (which let the client synchronize audio with video); and a
+// retransmission format (RFC 4588 RTX) for each video codec, so that a client that
+// accepts it gets resent packets on a stream of their own, which it does not count
+// as reordered or duplicated media.
+func (e *Engine) registerSenderInterceptors(m *webrtc.MediaEngine, r *interceptor.Registry) error {
+	reg, err := bwe.Register(m, r)
+	if err != nil {
+		return err
+	}
+	e.bwe = reg
 	return registerRTX(m)
+}
+
+// estimatorOf is the bandwidth estimator of pc, a subscriber connection; nil when
+// it has none.
+func (e *Engine) estimatorOf(pc *webrtc.PeerConnection) estimator {
+	if e == nil || e.bwe == nil {
+		return nil
+	}
+	if est := e.bwe.Take(pc.ID()); est != nil {
+		return est
+	}
+	return nil
 }
 
 // registerRTX registers video/rtx for each video codec of registerCodecs, at the

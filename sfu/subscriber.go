@@ -53,6 +53,7 @@ func newSubscriber(p *Participant, pc *webrtc.PeerConnection) *Subscriber {
 	// participant is ended (ConnectionObserver.Failed with a *safe.Error).
 	s.ops = newOpQueue(s.negotiate, s.log, p.obs.Connection.Failed)
 	p.watchConnection(SideSubscriber, pc)
+	s.bwe = p.engine().estimatorOf(pc)
 	s.allocateLoop()
 	return s
 }

@@ -1,0 +1,128 @@
+// Package bwe estimates, per subscriber connection, the bandwidth the server may
+// send at: transport-wide congestion control (TWCC) feedback from the subscriber
+// feeds Pion's Google Congestion Control estimator (pion/interceptor/pkg/gcc).
+//
+// GCC runs without its pacer (gcc.NoOpPacer): the leaky-bucket pacer copies every
+// packet into a queue of its own and sends it from its own goroutine, which would
+// add a copy and a delay to every forwarded packet and take the fan-out off the
+// batched sends of the shared UDP port. The server instead never sends more than
+// the estimate allows, by choosing layers (package alloc).
+//
+// GCC's own target never rises above 1.5 times what it sees arrive, and an SFU
+// that sends only what the estimate allows would then never try a larger layer.
+// [Estimator] therefore takes GCC's target as the estimate only while GCC sees
+// congestion (delay overuse, or loss over 10%); once there has been none for
+// holdAfterCongestion, it raises the estimate by growthPerSecond, up to a few
+// times GCC's target, so that the allocator tries the next layer, and falls back
+// at the next sign of congestion.
+package bwe
+
+import (
+	"math"
+	"sync"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/webrtc/v4"
+)
+
+// Bounds and start of every estimate, bits a second.
+const (
+	Initial = 2_500_000
+	Min     = 100_000
+	Max     = 20_000_000
+)
+
+// Tuning of the optimistic rise (see the package comment).
+const (
+	holdAfterCongestion = 2 * time.Second
+	growthPerSecond     = 0.15 // 15% a second
+	maxOverTarget       = 3    // the estimate rises to at most 3 times GCC's target
+	lossCongestion      = 0.1
+)
+
+// Registry makes the estimators of the connections of one Pion API and finds
+// each by its connection's id.
+type Registry struct {
+	mu   sync.Mutex
+	byID map[string]*Estimator
+}
+
+// Register adds TWCC (the header extension on every packet sent, and GCC reading
+// the feedback) to a sending connection's media engine and interceptors, and
+// returns the registry of the estimators its connections get.
+func Register(m *webrtc.MediaEngine, r *interceptor.Registry) (*Registry, error) {
+	reg := &Registry{byID: map[string]*Estimator{}}
+	factory, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+			gcc.SendSideBWEInitialBitrate(Initial), gcc.SendSideBWEMinBitrate(Min), gcc.SendSideBWEMaxBitrate(Max))
+	})
+	if err != nil {
+		return nil, err
+	}
+	factory.OnNewPeerConnection(func(id string, e cc.BandwidthEstimator) {
+		reg.mu.Lock()
+		reg.byID[id] = newEstimator(e, time.Now())
+		reg.mu.Unlock()
+	})
+	r.Add(factory)
+	return reg, webrtc.ConfigureTWCCHeaderExtensionSender(m, r)
+}
+
+// Take returns the estimator of the connection with id (webrtc.PeerConnection.ID)
+// and forgets it; nil when there is none.
+func (r *Registry) Take(id string) *Estimator {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.byID[id]
+	delete(r.byID, id)
+	return e
+}
+
+// source is what an Estimator reads of GCC.
+type source interface {
+	GetTargetBitrate() int
+	GetStats() map[string]any
+}
+
+// Estimator is one connection's bandwidth estimate. It is safe for concurrent use.
+type Estimator struct {
+	gcc source
+
+	mu          sync.Mutex
+	estimate    float64
+	last        time.Time // of the last update
+	congestedAt time.Time
+}
+
+func newEstimator(s source, now time.Time) *Estimator {
+	return &Estimator{gcc: s, estimate: Initial, last: now}
+}
+
+// Estimate is the bandwidth the connection has now, in bits a second.
+func (e *Estimator) Estimate() uint64 {
+	return e.update(time.Now())
+}
+
+// update moves the estimate to now and returns it.
+func (e *Estimator) update(now time.Time) uint64 {
+	target := float64(e.gcc.GetTargetBitrate())
+	stats := e.gcc.GetStats()
+	usage, _ := stats["usage"].(string)
+	loss, _ := stats["averageLoss"].(float64)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	dt := max(now.Sub(e.last).Seconds(), 0)
+	e.last = now
+	switch {
+	case usage == "overuse" || loss > lossCongestion:
+		e.congestedAt = now
+		e.estimate = min(e.estimate, target)
+	case now.Sub(e.congestedAt) >= holdAfterCongestion:
+		e.estimate = min(e.estimate*math.Pow(1+growthPerSecond, dt), max(maxOverTarget*target, Initial))
+	}
+	e.estimate = min(max(e.estimate, target, Min), Max)
+	return uint64(e.estimate)
+}

@@ -1,0 +1,220 @@
+package bwe
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/logging"
+	"github.com/pion/rtp"
+	"github.com/pion/transport/v5/vnet"
+	"github.com/pion/webrtc/v4"
+)
+
+// link is a sender and a receiver on a virtual network whose capacity towards
+// the receiver is shaped (a token bucket with a bounded queue).
+type link struct {
+	router         *vnet.Router
+	shaper         *vnet.TBFQueue
+	sender, recver *webrtc.PeerConnection
+	estimators     *Registry
+}
+
+func newLink(t *testing.T, capacity int) *link {
+	t.Helper()
+	quiet := logging.NewDefaultLoggerFactory()
+	quiet.DefaultLogLevel = logging.LogLevelError
+	router, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/24", LoggerFactory: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendNet, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{"10.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recvNet, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{"10.0.0.2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// About 60 ms of queue at the start capacity: a router's buffer.
+	shaper := vnet.NewTBFQueue(capacity, 3000, int64(capacity/8*60/1000))
+	shaped, err := vnet.NewQueue(recvNet, shaper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := router.AddNet(sendNet); err != nil {
+		t.Fatal(err)
+	}
+	if err := router.AddNet(shaped); err != nil {
+		t.Fatal(err)
+	}
+	if err := router.Start(); err != nil {
+		t.Fatal(err)
+	}
+	l := &link{router: router, shaper: shaper}
+
+	// The sender is configured as the server's subscriber connections are.
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	reg := &interceptor.Registry{}
+	if l.estimators, err = Register(m, reg); err != nil {
+		t.Fatal(err)
+	}
+	se := webrtc.SettingEngine{LoggerFactory: quiet}
+	se.SetNet(sendNet)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	sendAPI := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
+
+	// The receiver sends TWCC feedback, as browsers do.
+	rm := &webrtc.MediaEngine{}
+	if err := rm.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	rreg := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(rm, rreg); err != nil {
+		t.Fatal(err)
+	}
+	re := webrtc.SettingEngine{LoggerFactory: quiet}
+	re.SetNet(recvNet)
+	re.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	recvAPI := webrtc.NewAPI(webrtc.WithMediaEngine(rm), webrtc.WithInterceptorRegistry(rreg), webrtc.WithSettingEngine(re))
+
+	if l.sender, err = sendAPI.NewPeerConnection(webrtc.Configuration{}); err != nil {
+		t.Fatal(err)
+	}
+	if l.recver, err = recvAPI.NewPeerConnection(webrtc.Configuration{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = l.sender.Close()
+		_ = l.recver.Close()
+		_ = router.Stop()
+	})
+	return l
+}
+
+// connect negotiates, with every candidate gathered first.
+func (l *link) connect(t *testing.T) {
+	t.Helper()
+	offer, err := l.sender.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(l.sender)
+	if err := l.sender.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	if err := l.recver.SetRemoteDescription(*l.sender.LocalDescription()); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := l.recver.CreateAnswer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered = webrtc.GatheringCompletePromise(l.recver)
+	if err := l.recver.SetLocalDescription(answer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	if err := l.sender.SetRemoteDescription(*l.recver.LocalDescription()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEstimateFollowsCapacity sends video at the estimate, as the server does, over
+// a link of 2 Mbit/s, then 600 kbit/s, then 2 Mbit/s again: the estimate falls
+// under the new capacity within a few seconds and rises back within about ten.
+func TestEstimateFollowsCapacity(t *testing.T) {
+	l := newLink(t, 2_000_000)
+	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "v", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender, err := l.sender.AddTrack(track)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { // feedback reaches the estimator through the interceptors
+		for {
+			if _, _, err := sender.ReadRTCP(); err != nil {
+				return
+			}
+		}
+	}()
+	l.recver.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := tr.Read(buf); err != nil {
+				return
+			}
+		}
+	})
+	l.connect(t)
+	est := l.estimators.Take(l.sender.ID())
+	if est == nil {
+		t.Fatal("the sending connection has no estimator")
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); send(ctx, track, est) }()
+	defer wg.Wait()
+	defer cancel()
+
+	wait := func(what string, within time.Duration, ok func(uint64) bool) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		var trail []string
+		for {
+			e := est.Estimate()
+			trail = append(trail, fmt.Sprintf("%.2f", float64(e)/1e6))
+			if ok(e) {
+				t.Logf("%s: estimates (Mbit/s, every 250 ms) %v", what, trail)
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within %v; estimates (Mbit/s, every 250 ms) %v", what, within, trail)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	wait("at 2 Mbit/s, settles under it", 10*time.Second, func(e uint64) bool { return e < 2_200_000 })
+	l.shaper.SetRate(600_000)
+	wait("at 600 kbit/s, falls under it", 5*time.Second, func(e uint64) bool { return e < 700_000 })
+	l.shaper.SetRate(2_000_000)
+	wait("at 2 Mbit/s again, rises", 12*time.Second, func(e uint64) bool { return e > 1_400_000 })
+}
+
+// send writes VP8-sized packets to track at the estimate until ctx ends.
+func send(ctx context.Context, track *webrtc.TrackLocalStaticRTP, est *Estimator) {
+	const size = 1100
+	var credit float64 // bytes that may be sent
+	payload := make([]byte, size)
+	payload[0] = 0x10
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96}, Payload: payload}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for n := 0; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		credit += float64(est.Estimate()) / 8 / 100
+		for ; credit >= size; credit -= size {
+			pkt.SequenceNumber++
+			pkt.Timestamp = uint32(n * 900)
+			if err := track.WriteRTP(&pkt); err != nil {
+				return
+			}
+		}
+	}
+}
