@@ -249,6 +249,7 @@ test('simulcast: a subscriber with little bandwidth or small tiles gets lower la
     await step(t, "Carol's downlink limited to 300 kbit/s: she keeps playing, on lower layers; Alice and Bob stay on the top one", async () => {
       unthrottle = throttle({ port: await subscriberPort(carol), rateKbit: 300 });
       const watchOthers = Promise.all([alice, bob].map((p) => expectTopThroughout(p, others(p), 20_000)));
+      watchOthers.catch(() => {}); // reported by the await below, not as an unhandled rejection
       await waitFor('Carol to get lower layers, or videos paused for bandwidth', async () => {
         const r = await received(carol);
         for (const id of others(carol)) {
@@ -290,7 +291,12 @@ test('simulcast: a subscriber with little bandwidth or small tiles gets lower la
         for (const id of others(carol)) assert.ok(r[id]?.layer === 'f' && r[id].frameWidth >= 960, `${id}: ${JSON.stringify(r[id])}`);
       }, { timeout: 30_000 });
       t.diagnostic(`Carol was back on f of both others ${Date.now() - lifted} ms after the limit was lifted`);
-      const before = await rates();
+      // What f comes at (the fake camera at 1280x720 takes 400 kbit/s or more).
+      const before = await waitFor('Carol to receive f of Alice at its rate', async () => {
+        const r = await rates();
+        assert.ok(r[aliceId] > 50_000 && r[bobId] > 50_000, `bytes a second: ${JSON.stringify(r)}`);
+        return r;
+      }, { timeout: 20_000 });
       await showTile(carol, aliceId, 'small');
       await showTile(carol, bobId, 'hidden');
       await waitFor('Carol to get q of Alice and nothing of Bob', async () => {
