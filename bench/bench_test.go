@@ -138,3 +138,19 @@ func syntheticPacketsPerSecond(videoBitrate int) float64 {
 	perFrame := (videoBitrate/8/30 + 1199) / 1200
 	return float64(30*max(1, perFrame) + 50)
 }
+
+// TestBenchSimulcast runs a short bench whose publisher sends simulcast and whose
+// subscribers send TWCC feedback: every peer connects and media flows.
+func TestBenchSimulcast(t *testing.T) {
+	target := startServer(t, sfu.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rep, err := bench.Run(ctx, bench.Config{Target: target, Subscribers: 2, Bitrate: 600_000,
+		Duration: 2 * time.Second, Room: "bench-simulcast", Simulcast: true, TWCC: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.PeersConnected != 3 || rep.PeersFailed != 0 || rep.Packets == 0 {
+		t.Errorf("connected %d, failed %d, packets %d: want 3, 0 and some", rep.PeersConnected, rep.PeersFailed, rep.Packets)
+	}
+}

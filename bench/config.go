@@ -49,6 +49,12 @@ type Config struct {
 	AllowRemote bool
 	// Room names the room of the fanout shape, and prefixes the rooms of the other.
 	Room string
+	// Simulcast has native publishers send their video as three simulcast layers
+	// (q, h, f: a tenth, three tenths and six tenths of Bitrate).
+	Simulcast bool
+	// TWCC has the receiving peers send transport-wide congestion control feedback,
+	// as browsers do, so that the server estimates each one's bandwidth.
+	TWCC bool
 }
 
 // withDefaults fills in zero fields.

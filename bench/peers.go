@@ -16,9 +16,12 @@ type peer interface {
 	close()
 }
 
-// media is the synthetic audio and video one publisher sends.
+// media is the synthetic audio and video one publisher sends; sim, once
+// published, replaces video with simulcast layers (Config.Simulcast).
 type media struct {
 	video, audio *webrtc.TrackLocalStaticRTP
+	simulcast    bool
+	sim          *client.Simulcast
 }
 
 func newMedia(name string) (media, error) {
@@ -33,7 +36,11 @@ func newMedia(name string) (media, error) {
 // send runs SendSynthetic on both tracks until ctx ends; wg counts the goroutines.
 func (m media) send(ctx context.Context, wg *sync.WaitGroup, videoBitrate, audioBitrate int) {
 	wg.Add(2)
-	go func() { defer wg.Done(); client.SendSynthetic(ctx, m.video, videoBitrate) }()
+	if m.sim != nil {
+		go func() { defer wg.Done(); m.sim.Send(ctx, videoBitrate, nil) }()
+	} else {
+		go func() { defer wg.Done(); client.SendSynthetic(ctx, m.video, videoBitrate) }()
+	}
 	go func() { defer wg.Done(); client.SendSynthetic(ctx, m.audio, audioBitrate) }()
 }
 
@@ -57,7 +64,19 @@ func (r *runner) joinNative(ctx context.Context, room, name string, m *media) (p
 		return nil, err
 	}
 	p := &nativePeer{c: c}
-	if m != nil {
+	if m != nil && m.simulcast {
+		if m.sim, err = c.PublishSimulcast(ctx, "video", name); err != nil {
+			c.Close()
+			return nil, err
+		}
+		go drainRTCP(m.sim.Sender)
+		sender, err := c.Publish(ctx, m.audio, "microphone")
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		go drainRTCP(sender)
+	} else if m != nil {
 		for _, t := range []struct {
 			track  *webrtc.TrackLocalStaticRTP
 			source string

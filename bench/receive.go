@@ -81,11 +81,12 @@ func isVP8Keyframe(p []byte) bool {
 }
 
 // newAPI builds the peers' connections: VP8 and Opus; publishers answer the
-// server's NACKs and send RTCP reports. Receivers run no interceptor at all: the load
-// generator shares the machine with the server, and every cycle it spends per
-// received packet delays the packets behind. So loss is measured without
-// retransmissions, the stricter figure.
-func newAPI(publisher bool) (*webrtc.API, error) {
+// server's NACKs, send RTCP reports and may send simulcast. Receivers run no
+// interceptor but, with twcc, the one that sends transport-wide congestion control
+// feedback: the load generator shares the machine with the server, and every cycle
+// it spends per received packet delays the packets behind. So loss is measured
+// without retransmissions, the stricter figure.
+func newAPI(publisher, twcc bool) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, err
@@ -102,6 +103,14 @@ func newAPI(publisher bool) (*webrtc.API, error) {
 		reg.Add(resp)
 		m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
 		m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+		if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+			return nil, err
+		}
+	}
+	if twcc {
+		if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
+			return nil, err
+		}
 	}
 	var s webrtc.SettingEngine
 	s.SetIncludeLoopbackCandidate(true)

@@ -45,11 +45,11 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	pubAPI, err := newAPI(true)
+	pubAPI, err := newAPI(true, cfg.TWCC)
 	if err != nil {
 		return nil, err
 	}
-	subAPI, err := newAPI(false)
+	subAPI, err := newAPI(false, cfg.TWCC)
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +110,7 @@ func (r *runner) jobs(mediaCtx context.Context) []func(context.Context) (peer, e
 			if err != nil {
 				return nil, err
 			}
+			m.simulcast = cfg.Simulcast && cfg.Protocol != ProtocolWHIP
 			var p peer
 			if cfg.Protocol == ProtocolWHIP {
 				p, err = r.publishWHIP(ctx, endpoint(cfg.Target, cfg.WHIPPath, room), m)

@@ -441,5 +441,5 @@ func (c *Client) ICEServers() []webrtc.ICEServer {
 // ViewTrack tells the server how the track with id is shown: its tile's size in
 // device pixels, or not at all (visible false).
 func (c *Client) ViewTrack(ctx context.Context, id string, width, height int, visible bool) error {
-	return c.Send(ctx, wire.TypeTrackView, wire.TrackView{Track: id, Width: width, Height: height, Visible: visible})
+	return c.Send(ctx, wire.TypeTrackView, wire.TrackView{Track: id, Width: width, Height: height, Visible: &visible})
 }

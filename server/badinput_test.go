@@ -57,6 +57,10 @@ func TestBadInput(t *testing.T) {
 		{name: "bad room name", client: connected, frame: `{"type": "join", "room": "../etc", "name": "x"}`, code: "bad-request"},
 		{name: "empty name", client: connected, frame: `{"type": "join", "room": "r", "name": "  "}`, code: "bad-request"},
 		{name: "chat too long", client: joined, frame: `{"type": "chat", "text": "` + strings.Repeat("b", 5000) + `"}`, code: "bad-request"},
+		{name: "track view of no track", client: joined, frame: `{"type": "track-view", "width": 320, "height": 180}`, code: "bad-request"},
+		{name: "track view of negative size", client: joined, frame: `{"type": "track-view", "track": "t_x", "width": -1, "height": 180}`, code: "bad-request"},
+		{name: "track view too large", client: joined, frame: `{"type": "track-view", "track": "t_x", "width": 320, "height": 99999}`, code: "bad-request"},
+		{name: "track view before join", client: connected, frame: `{"type": "track-view", "track": "t_x", "width": 1, "height": 1}`, code: "not-joined"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

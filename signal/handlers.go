@@ -179,7 +179,8 @@ func (s *Session) trackView(_ string, frame []byte) error {
 	if req.Track == "" {
 		return protocolError(wire.CodeBadRequest, "track is missing")
 	}
-	return s.participant.Subscriber().ViewTrack(sfu.TrackID(req.Track), req.Width, req.Height, req.Visible)
+	visible := req.Visible == nil || *req.Visible
+	return s.participant.Subscriber().ViewTrack(sfu.TrackID(req.Track), req.Width, req.Height, visible)
 }
 
 func (s *Session) candidate(_ string, frame []byte) error {

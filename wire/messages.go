@@ -187,14 +187,14 @@ type ICEServer struct {
 }
 
 // TrackView is the body of TypeTrackView: how a subscriber shows a received video
-// track. Width and Height are the tile's size in device pixels; Visible false means
-// not shown at all (nothing is forwarded). A track never described is taken as
-// visible and large.
+// track. Width and Height are the tile's size in device pixels (0: unknown, taken
+// as large); Visible false means not shown at all (nothing is forwarded), absent
+// means true. A track never described is taken as visible and large.
 type TrackView struct {
 	Track   string `json:"track"`
 	Width   int    `json:"width"`
 	Height  int    `json:"height"`
-	Visible bool   `json:"visible"`
+	Visible *bool  `json:"visible,omitempty"`
 }
 
 // TrackLayer is the body of TypeTrackLayer: the layer (rid) of Track forwarded to

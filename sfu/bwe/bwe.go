@@ -2,10 +2,10 @@
 // send at: transport-wide congestion control (TWCC) feedback from the subscriber
 // feeds Pion's Google Congestion Control estimator (pion/interceptor/pkg/gcc).
 //
-// GCC runs without its pacer (gcc.NoOpPacer): the leaky-bucket pacer copies every
-// packet into a queue of its own and sends it from its own goroutine, which would
-// add a copy and a delay to every forwarded packet and take the fan-out off the
-// batched sends of the shared UDP port. The server instead never sends more than
+// GCC runs without its leaky-bucket pacer (directPacer sends at once): that pacer
+// copies every packet into a queue of its own and sends it from its own goroutine,
+// which would add a copy and a delay to every forwarded packet and take the fan-out
+// off the batched sends of the shared UDP port. The server instead never sends more than
 // the estimate allows, by choosing layers (package alloc).
 //
 // GCC's own target never rises above 1.5 times what it sees arrive, and an SFU
@@ -56,7 +56,7 @@ type Registry struct {
 func Register(m *webrtc.MediaEngine, r *interceptor.Registry) (*Registry, error) {
 	reg := &Registry{byID: map[string]*Estimator{}}
 	factory, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return gcc.NewSendSideBWE(gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+		return gcc.NewSendSideBWE(gcc.SendSideBWEPacer(newDirectPacer()),
 			gcc.SendSideBWEInitialBitrate(Initial), gcc.SendSideBWEMinBitrate(Min), gcc.SendSideBWEMaxBitrate(Max))
 	})
 	if err != nil {
