@@ -192,19 +192,42 @@ async function expectTopThroughout(viewer, from, ms) {
 
 const step = stepper(() => server, opened, async (p) => `[${p.name}] receives ${JSON.stringify(await received(p))}; sends ${JSON.stringify(await sent(p))}`);
 
-test('simulcast: a subscriber with little bandwidth or small tiles gets lower layers, the others the top one; unneeded layers stop at the publisher',
-  { timeout: 300_000 }, async (t) => {
-    const room = uniqueRoom('simulcast');
-    const pages = [];
-    for (const name of ['Alice', 'Bob', 'Carol']) {
-      const p = await joinByLink(browser, server.url, room, name);
-      opened.push(p);
-      pages.push(p);
-    }
+/**
+ * Three pages (Alice, Bob, Carol) in a new room, publishing their cameras.
+ * @param {string} prefix  of the room's name
+ */
+async function threePages(prefix) {
+  for (const p of opened.splice(0)) await p.context.close();
+  const room = uniqueRoom(prefix);
+  for (const name of ['Alice', 'Bob', 'Carol']) opened.push(await joinByLink(browser, server.url, room, name));
+  const pages = [...opened];
+  const ids = new Map();
+  for (const p of pages) ids.set(p, await p.id());
+  const others = (/** @type {Participant} */ p) => pages.filter((o) => o !== p).map((o) => ids.get(o));
+  return { pages, ids, others };
+}
+
+/**
+ * Shows every page's tiles of the others large, and waits until each gets their f.
+ * @param {Participant[]} pages
+ * @param {(p: Participant) => string[]} others
+ */
+async function expectTopEverywhere(pages, others) {
+  for (const p of pages) for (const id of others(p)) await showTile(p, id, 'large');
+  for (const p of pages) {
+    await waitFor(`${p.name} to get f of both others`, async () => {
+      const r = await received(p);
+      for (const id of others(p)) {
+        assert.ok(r[id]?.layer === 'f' && r[id].frameWidth >= 960, `${id}: ${JSON.stringify(r[id])}`);
+      }
+    }, { timeout: 30_000 });
+  }
+}
+
+test('simulcast: three layers sent; the layer forwarded follows the tile (small: q, hidden: none, large: f); a layer no one needs stops at the publisher',
+  { timeout: 240_000 }, async (t) => {
+    const { pages, ids, others } = await threePages('simulcast');
     const [alice, bob, carol] = pages;
-    const ids = new Map();
-    for (const p of pages) ids.set(p, await p.id());
-    const others = (/** @type {Participant} */ p) => pages.filter((o) => o !== p).map((o) => ids.get(o));
 
     await step(t, 'each page captures 1280x720 and sends it in three layers, q, h and f', async () => {
       for (const p of pages) {
@@ -227,51 +250,9 @@ test('simulcast: a subscriber with little bandwidth or small tiles gets lower la
           }
         }, { timeout: 30_000 });
       }
-      for (const p of pages) for (const id of others(p)) await showTile(p, id, 'large');
     });
 
-    await step(t, 'every page gets the top layer of the others', async () => {
-      for (const p of pages) {
-        await waitFor(`${p.name} to get f of both others`, async () => {
-          const r = await received(p);
-          for (const id of others(p)) {
-            assert.ok(r[id]?.layer === 'f' && r[id].frameWidth >= 960, `${id}: ${JSON.stringify(r[id])}`);
-          }
-        }, { timeout: 30_000 });
-      }
-    });
-
-    const top = await received(carol);
-    /** @type {() => void} */
-    let unthrottle = () => {};
-    // Two cameras at q (150 kbit/s each) and two microphones do not fit in 300 kbit/s:
-    // the server may pause one camera for bandwidth, and plays the other.
-    await step(t, "Carol's downlink limited to 300 kbit/s: she keeps playing, on lower layers; Alice and Bob stay on the top one", async () => {
-      unthrottle = throttle({ port: await subscriberPort(carol), rateKbit: 300 });
-      const watchOthers = Promise.all([alice, bob].map((p) => expectTopThroughout(p, others(p), 20_000)));
-      watchOthers.catch(() => {}); // reported by the await below, not as an unhandled rejection
-      await waitFor('Carol to get lower layers, or videos paused for bandwidth', async () => {
-        const r = await received(carol);
-        for (const id of others(carol)) {
-          const lower = r[id] && (r[id].layer === 'q' || r[id].layer === 'h') && r[id].frameWidth < top[id].frameWidth;
-          assert.ok(lower || r[id]?.paused === 'bandwidth', `${id}: ${JSON.stringify(r[id])}; at the top: ${JSON.stringify(top[id])}`);
-        }
-        assert.ok(others(carol).some((id) => r[id].paused === null), `Carol plays nothing: ${JSON.stringify(r)}`);
-      }, { timeout: 20_000 });
-      await expectNoStall(carol, others(carol), 4_000);
-      await watchOthers;
-    });
-
-    let lifted = Date.now();
-    await step(t, 'within 10 s of lifting the limit, Carol is back on the top layer', async () => {
-      unthrottle();
-      unthrottle = () => {};
-      lifted = Date.now();
-      await waitFor('Carol to get f again', async () => {
-        const r = await received(carol);
-        for (const id of others(carol)) assert.ok(r[id]?.layer === 'f' && r[id].frameWidth >= top[id].frameWidth * 0.75, `${id}: ${JSON.stringify(r[id])}`);
-      }, { timeout: 10_000 });
-    }).finally(() => unthrottle());
+    await step(t, 'with large tiles, every page gets the top layer of the others', () => expectTopEverywhere(pages, others));
 
     const aliceId = ids.get(alice);
     const bobId = ids.get(bob);
@@ -286,13 +267,8 @@ test('simulcast: a subscriber with little bandwidth or small tiles gets lower la
       return Object.fromEntries(Object.keys(b).map((id) => [id, ((b[id].bytes - (a[id]?.bytes ?? 0)) / 2)]));
     };
     await step(t, "a small tile gets q and a hidden one nothing: Carol's bytes received drop", async () => {
-      await waitFor('Carol to get f of both others', async () => {
-        const r = await received(carol);
-        for (const id of others(carol)) assert.ok(r[id]?.layer === 'f' && r[id].frameWidth >= 960, `${id}: ${JSON.stringify(r[id])}`);
-      }, { timeout: 30_000 });
-      t.diagnostic(`Carol was back on f of both others ${Date.now() - lifted} ms after the limit was lifted`);
       // What f comes at (the fake camera at 1280x720 takes 400 kbit/s or more).
-      const before = await waitFor('Carol to receive f of Alice at its rate', async () => {
+      const before = await waitFor('Carol to receive f of Alice and Bob at its rate', async () => {
         const r = await rates();
         assert.ok(r[aliceId] > 50_000 && r[bobId] > 50_000, `bytes a second: ${JSON.stringify(r)}`);
         return r;
@@ -326,6 +302,54 @@ test('simulcast: a subscriber with little bandwidth or small tiles gets lower la
         assert.equal(r[aliceId]?.layer, 'f', JSON.stringify(r[aliceId]));
       }, { timeout: 15_000 });
     });
+
+    await step(t, 'no page threw an uncaught error or broke the Content-Security-Policy', async () => {
+      for (const p of opened) expectCleanLog(p);
+    });
+  });
+
+test("simulcast: a subscriber whose downlink is limited to 300 kbit/s keeps playing on lower layers, the others stay on the top one; it is back on top within 10 s of the limit's end",
+  { timeout: 240_000 }, async (t) => {
+    const { pages, others } = await threePages('simulcast-bw');
+    const [alice, bob, carol] = pages;
+
+    await step(t, 'with large tiles, every page gets the top layer of the others', () => expectTopEverywhere(pages, others));
+
+    const top = await received(carol);
+    /** @type {() => void} */
+    let unthrottle = () => {};
+    // Two cameras at q (150 kbit/s each) and two microphones do not fit in 300 kbit/s:
+    // the server may pause one camera for bandwidth, and plays the other.
+    await step(t, "Carol's downlink limited to 300 kbit/s: she keeps playing, on lower layers; Alice and Bob stay on the top one", async () => {
+      const undo = throttle({ port: await subscriberPort(carol), rateKbit: 300 });
+      unthrottle = () => { unthrottle = () => {}; undo(); };
+      const watchOthers = Promise.all([alice, bob].map((p) => expectTopThroughout(p, others(p), 20_000)));
+      watchOthers.catch(() => {}); // reported by the await below, not as an unhandled rejection
+      await waitFor('Carol to get lower layers, or videos paused for bandwidth', async () => {
+        const r = await received(carol);
+        for (const id of others(carol)) {
+          const lower = r[id] && (r[id].layer === 'q' || r[id].layer === 'h') && r[id].frameWidth < top[id].frameWidth;
+          assert.ok(lower || r[id]?.paused === 'bandwidth', `${id}: ${JSON.stringify(r[id])}; at the top: ${JSON.stringify(top[id])}`);
+        }
+        assert.ok(others(carol).some((id) => r[id].paused === null), `Carol plays nothing: ${JSON.stringify(r)}`);
+      }, { timeout: 20_000 });
+      await expectNoStall(carol, others(carol), 4_000);
+      await watchOthers;
+    });
+
+    await step(t, 'within 10 s of lifting the limit, Carol is back on the top layer', async () => {
+      unthrottle();
+      const lifted = Date.now();
+      try {
+        await waitFor('Carol to get f again', async () => {
+          const r = await received(carol);
+          for (const id of others(carol)) assert.ok(r[id]?.layer === 'f' && r[id].frameWidth >= top[id].frameWidth * 0.75, `${id}: ${JSON.stringify(r[id])}`);
+        }, { timeout: 10_000 });
+      } finally {
+        t.diagnostic(`Carol's way back to f: ${Date.now() - lifted} ms`);
+      }
+    });
+    unthrottle(); // if a step failed before lifting it
 
     await step(t, 'no page threw an uncaught error or broke the Content-Security-Policy', async () => {
       for (const p of opened) expectCleanLog(p);
