@@ -20,16 +20,15 @@ import (
 // one stream: sequence numbers, timestamps and VP8 picture ids continuous, and a
 // change of layer (of frame size) only at a keyframe.
 type layerWatch struct {
-	mu       sync.Mutex
-	bytes    uint64
-	packets  uint64
-	sizes    []string // the frame sizes of keyframes, each change once
-	faults   []string
-	started  bool
-	lastSeq  uint16
-	lastTS   uint32
-	lastPic  uint16
-	frameKey bool // the current frame is a keyframe
+	mu      sync.Mutex
+	bytes   uint64
+	packets uint64
+	sizes   []string // the frame sizes of keyframes, each change once
+	faults  []string
+	started bool
+	lastSeq uint16
+	lastTS  uint32
+	lastPic uint16
 }
 
 func (w *layerWatch) read(track *webrtc.TrackRemote) {

@@ -257,10 +257,14 @@ func (t *Track) setMuted(muted bool) bool {
 		}
 	}
 	changed := t.muted.Swap(muted) != muted
-	if muted && t.cache != nil {
-		// The packets of the mute are not cached: what the cache holds no longer
+	if muted {
+		// The packets of the mute are not cached: what the caches hold no longer
 		// leads to the packets after it.
-		t.cache.forgetKeyframe()
+		for i := range t.numLayers() {
+			if l := t.layer(i); l != nil && l.cache != nil {
+				l.cache.forgetKeyframe()
+			}
+		}
 	}
 	if changed && !muted {
 		t.RequestKeyframe()
