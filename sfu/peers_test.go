@@ -70,6 +70,7 @@ type pionPeer struct {
 	failed    error
 
 	speakers chan []ParticipantID // what Observers.Speakers hears, latest first
+	layers   chan TrackLayer      // what Observers.Layers hears of received tracks
 }
 
 // joinPion joins room as name with connections made by api; onTrack, when set,
@@ -78,7 +79,8 @@ func joinPion(t *testing.T, rooms *Rooms, room RoomID, name string, api *webrtc.
 	onTrack func(*webrtc.TrackRemote, *webrtc.RTPReceiver),
 ) *pionPeer {
 	t.Helper()
-	pp := &pionPeer{t: t, offers: make(chan string, 16), done: make(chan struct{}), speakers: make(chan []ParticipantID, 64)}
+	pp := &pionPeer{t: t, offers: make(chan string, 16), done: make(chan struct{}), speakers: make(chan []ParticipantID, 64),
+		layers: make(chan TrackLayer, 64)}
 	var err error
 	if pp.pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		t.Fatal(err)
@@ -89,7 +91,7 @@ func joinPion(t *testing.T, rooms *Rooms, room RoomID, name string, api *webrtc.
 	if onTrack != nil {
 		pp.sub.OnTrack(onTrack)
 	}
-	pp.p, err = rooms.Join(room, name, Observers{Connection: pp, Speakers: pp})
+	pp.p, err = rooms.Join(room, name, Observers{Connection: pp, Speakers: pp, Layers: pp})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +143,16 @@ func (pp *pionPeer) ActiveSpeakers(ids []ParticipantID) {
 	default:
 	}
 }
+
+// TrackLayer keeps what the allocation reports.
+func (pp *pionPeer) TrackLayer(l TrackLayer) {
+	select {
+	case pp.layers <- l:
+	default:
+	}
+}
+
+func (pp *pionPeer) PublishLayers(TrackID, map[string]bool) {}
 
 func (pp *pionPeer) answerOffers() {
 	for {

@@ -261,8 +261,10 @@ func (s *simulcast) review(now time.Time) {
 }
 
 // watchLayers reviews the layers needed every layerCheckTick until the root ends
-// (stopLayers), for layers no subscriber needs any more. Until the first subscriber
-// has needed some, every layer counts as needed for layerIdle from the start.
+// (stopLayers), for layers no subscriber needs any more; a layer some down-track
+// forwards (a WHEP viewer's too, which no allocation runs for) counts as needed.
+// Until the first subscriber has needed some, every layer counts as needed for
+// layerIdle from the start.
 func (t *Track) watchLayers(report func(map[string]bool)) {
 	s := t.sim
 	now := time.Now()
@@ -280,6 +282,11 @@ func (t *Track) watchLayers(report func(map[string]bool)) {
 			case <-s.stopCheck:
 				return
 			case now := <-tick.C:
+				for _, d := range *t.downs.Load() {
+					if l := d.Layer(); l != nil && l.quality < maxLayers {
+						s.need[l.quality].Store(now.UnixNano())
+					}
+				}
 				s.review(now)
 			}
 		}

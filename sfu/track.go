@@ -267,7 +267,9 @@ func (t *Track) setMuted(muted bool) bool {
 		}
 	}
 	if changed && !muted {
-		t.RequestKeyframe()
+		for i := range t.numLayers() {
+			requestLayerKeyframe(t.layer(i))
+		}
 	}
 	return changed
 }
