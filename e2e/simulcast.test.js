@@ -107,20 +107,21 @@ function sent(p) {
 
 /**
  * Shows `publisher`'s camera tile on `viewer`'s page large (1280x720 CSS pixels,
- * above the rest), small (160x90), hidden (not displayed) or as the page lays it out.
+ * above the rest), small (160x90), out of the viewport (large, below it), hidden (not
+ * displayed) or as the page lays it out.
  * @param {Participant} viewer
  * @param {string} publisher
- * @param {'large' | 'small' | 'hidden' | 'normal'} how
+ * @param {'large' | 'small' | 'offscreen' | 'hidden' | 'normal'} how
  */
 async function showTile(viewer, publisher, how) {
   await viewer.page.evaluate(([selector, how]) => {
     const tile = document.querySelector(selector);
     if (!(tile instanceof HTMLElement)) throw new Error(`no tile ${selector}`);
-    const size = { large: [1280, 720], small: [160, 90] }[how];
+    const size = { large: [1280, 720], small: [160, 90], offscreen: [1280, 720] }[how];
     // Fixed at the top left, a large tile covers the viewport and pushes no other
     // tile out of view: both of a page's large tiles stay visible.
     Object.assign(tile.style, size
-      ? { position: 'fixed', left: '0', top: '0', zIndex: '10', width: `${size[0]}px`, height: `${size[1]}px`, display: '' }
+      ? { position: 'fixed', left: '0', top: how === 'offscreen' ? '5000px' : '0', zIndex: '10', width: `${size[0]}px`, height: `${size[1]}px`, display: '' }
       : { position: '', left: '', top: '', zIndex: '', width: '', height: '', display: how === 'hidden' ? 'none' : '' });
   }, /** @type {const} */ ([tileSelector(publisher, 'camera'), how]));
 }
@@ -284,6 +285,19 @@ test('simulcast: three layers sent; the layer forwarded follows the tile (small:
         const now = await rates();
         assert.ok(now[aliceId] < before[aliceId] / 2, `Alice: ${now[aliceId]} B/s, was ${before[aliceId]} B/s`);
         assert.ok(now[bobId] < 1_000, `Bob: ${now[bobId]} B/s, was ${before[bobId]} B/s`);
+      }, { timeout: 10_000 });
+    });
+
+    await step(t, 'a tile out of the viewport gets nothing either', async () => {
+      await showTile(carol, bobId, 'small');
+      await waitFor('Carol to get Bob again', async () => {
+        const r = await received(carol);
+        assert.ok(r[bobId]?.paused === null && r[bobId].layer === 'q', `Bob: ${JSON.stringify(r[bobId])}`);
+      }, { timeout: 15_000 });
+      await showTile(carol, bobId, 'offscreen');
+      await waitFor('Carol to get nothing of Bob', async () => {
+        const r = await received(carol);
+        assert.equal(r[bobId]?.paused, 'hidden', `Bob: ${JSON.stringify(r[bobId])}`);
       }, { timeout: 10_000 });
     });
 
