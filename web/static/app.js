@@ -20,10 +20,10 @@
 import {
   SwitchboardClient, SwitchboardError, transportFromQuery, ROOM_NAME_PATTERN, MAX_NAME_CHARS, MAX_CHAT_BYTES,
 } from './switchboard.js';
-import { CAMERA_CONSTRAINTS } from './simulcast.js';
-import { TrackViews } from './views.js';
 
 /** @import { ChatMessage, ClientState, RoomMode, Source, TrackInfo } from './switchboard.js' */
+import { CAMERA_CONSTRAINTS } from './simulcast.js';
+import { TrackViews } from './views.js';
 
 /**
  * @template {HTMLElement} T
@@ -626,10 +626,10 @@ function endCall() {
   const current = call;
   if (!current) return;
   call = null;
-  current.views.close();
   current.client.leave();
   for (const stream of [current.camera, current.screen]) stream?.getTracks().forEach((t) => t.stop());
   removeAllTiles();
+  current.views.close();
   ui.participants.replaceChildren();
   ui.callView.hidden = true;
   ui.joinView.hidden = false;

@@ -250,14 +250,14 @@ export class SwitchboardClient {
     this.onlocaltrackended = null;
     /** @type {((message: ChatMessage) => void) | null} */
     this.onchat = null;
+    /** @type {((layer: TrackLayer) => void) | null} what the server forwards of a remote track changed (SFU rooms) */
+    this.ontracklayer = null;
     /** @type {((target: Target | string, state: RTCPeerConnectionState) => void) | null} `peer:<id>` in mesh rooms */
     this.onconnectionstate = null;
     /** @type {((error: SwitchboardError) => void) | null} */
     this.onerror = null;
     /** @type {((deadline: Date | null) => void) | null} the server is shutting down: the call goes on until it ends or until `deadline` (null: none); no new joins */
     this.ondraining = null;
-    /** @type {((layer: TrackLayer) => void) | null} what the server forwards of a remote track changed (SFU rooms) */
-    this.ontracklayer = null;
 
     /** @type {Transport | null} */
     this.transport = null;
@@ -655,13 +655,13 @@ export class SwitchboardClient {
       case 'track-published': return this.handleTrackPublished(m);
       case 'track-unpublished': return this.handleTrackUnpublished(m);
       case 'subscribe-offer': return this.handleSubscribeOffer(m);
+      case 'track-layer': return this.handleTrackLayer(m);
+      case 'publish-layers': return this.handlePublishLayers(m);
       case 'candidate': return this.handleCandidate(m);
       case 'chat': return this.handleChat(m);
       case 'relay': return this.handleRelay(m);
       case 'error': return this.handleError(m);
       case 'draining': return this.handleDraining(m);
-      case 'track-layer': return this.handleTrackLayer(m);
-      case 'publish-layers': return this.handlePublishLayers(m);
       case 'pong': return; // a late pong, after its request timed out
       default: console.debug('switchboard: ignoring message of unknown type', m.type);
     }
@@ -782,30 +782,6 @@ export class SwitchboardClient {
    * @private
    * @param {Record<string, unknown>} m
    */
-  handleChat(m) {
-    if (typeof m.text !== 'string' || typeof m.from !== 'string') return;
-    this.onchat?.({
-      from: m.from,
-      name: typeof m.name === 'string' ? m.name : '',
-      text: m.text,
-      time: typeof m.time === 'string' ? m.time : new Date().toISOString(),
-      self: m.from === this.self?.id,
-    });
-  }
-
-  /**
-   * @private
-   * @param {Record<string, unknown>} m
-   */
-  handleDraining(m) {
-    const deadline = typeof m.deadline === 'string' ? new Date(m.deadline) : null;
-    this.ondraining?.(deadline && !Number.isNaN(deadline.getTime()) ? deadline : null);
-  }
-
-  /**
-   * @private
-   * @param {Record<string, unknown>} m
-   */
   handleTrackLayer(m) {
     const layer = parseTrackLayer(m);
     if (layer) this.ontracklayer?.(layer);
@@ -824,6 +800,30 @@ export class SwitchboardClient {
     setActiveLayers(sender, layers.active).catch((err) => {
       if (this.state === 'joined') console.warn('switchboard: could not change the layers sent', err);
     });
+  }
+
+  /**
+   * @private
+   * @param {Record<string, unknown>} m
+   */
+  handleChat(m) {
+    if (typeof m.text !== 'string' || typeof m.from !== 'string') return;
+    this.onchat?.({
+      from: m.from,
+      name: typeof m.name === 'string' ? m.name : '',
+      text: m.text,
+      time: typeof m.time === 'string' ? m.time : new Date().toISOString(),
+      self: m.from === this.self?.id,
+    });
+  }
+
+  /**
+   * @private
+   * @param {Record<string, unknown>} m
+   */
+  handleDraining(m) {
+    const deadline = typeof m.deadline === 'string' ? new Date(m.deadline) : null;
+    this.ondraining?.(deadline && !Number.isNaN(deadline.getTime()) ? deadline : null);
   }
 
   /**
