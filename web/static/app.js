@@ -6,10 +6,11 @@
  * remote tile is `.tile.remote[data-participant=<id>][data-source=camera|screen]` with
  * the name in `.name`; local tiles are `.tile.local[data-local=camera|screen]`; the
  * connection state is `#state[data-state]`; chat is `#chat-log`; user-facing messages
- * are `.notice[data-code]` inside `#messages`. What the server forwards of a remote
- * tile's video (views.js): `.tile[data-layer=q|h|f]` (the simulcast layer; "" for a
- * video of one layer), or while nothing is, `.tile[data-paused-reason=bandwidth|hidden|muted]`;
- * the badge is `.tile .layer-badge`.
+ * are `.notice[data-code]` inside `#messages`.
+ *
+ * What the server forwards of a remote tile's video (views.js): `.tile[data-layer=q|h|f]`
+ * (the simulcast layer; "" for a video of one layer), or while nothing is,
+ * `.tile[data-paused-reason=bandwidth|hidden|muted]`; the badge is `.tile .layer-badge`.
  *
  * URL parameters: `room`, `name`, and `autojoin=1` to join at once (with a random name
  * when `name` is missing); `mode=mesh` to start or join a mesh room (media directly
@@ -17,13 +18,14 @@
  * join token for a server that requires one.
  */
 
+import { CAMERA_CONSTRAINTS } from './simulcast.js';
+import { TrackViews } from './views.js';
+/** @import { TrackInfo } from './switchboard.js' */
 import {
   SwitchboardClient, SwitchboardError, transportFromQuery, ROOM_NAME_PATTERN, MAX_NAME_CHARS, MAX_CHAT_BYTES,
 } from './switchboard.js';
 
-/** @import { ChatMessage, ClientState, RoomMode, Source, TrackInfo } from './switchboard.js' */
-import { CAMERA_CONSTRAINTS } from './simulcast.js';
-import { TrackViews } from './views.js';
+/** @import { ChatMessage, ClientState, RoomMode, Source } from './switchboard.js' */
 
 /**
  * @template {HTMLElement} T
@@ -546,7 +548,10 @@ function wireClient(client) {
     renderParticipants();
   };
   client.ontrack = (participantId, source, track, _stream, info) => onRemoteTrack(client, participantId, source, track, info);
-  client.ontrackremoved = (participantId, source, track, _stream, info) => onRemoteTrackRemoved(participantId, source, track, info);
+  client.ontrackremoved = (participantId, source, track, _stream, info) => {
+    call?.views.unobserve(info.id);
+    onRemoteTrackRemoved(participantId, source, track);
+  };
   client.ontracklayer = (layer) => { if (call?.client === client) call.views.setLayer(layer); };
   client.onchat = appendChat;
   client.ondraining = (deadline) => {
@@ -589,10 +594,8 @@ function onRemoteTrack(client, participantId, source, track, info) {
  * @param {string} participantId
  * @param {Source} source
  * @param {MediaStreamTrack} track
- * @param {TrackInfo} info
  */
-function onRemoteTrackRemoved(participantId, source, track, info) {
-  call?.views.unobserve(info.id);
+function onRemoteTrackRemoved(participantId, source, track) {
   if (source === 'screen') {
     removeRemoteTile(participantId, 'screen');
     return;

@@ -27,14 +27,14 @@
 import { SSETransport, SwitchboardError, WebSocketTransport, closeError, sseUrl, transportFromQuery, webSocketUrl } from './transport.js';
 import { PublisherConnection, SubscriberConnection } from './peers.js';
 import { MeshConnections, meshGrants } from './mesh.js';
-import { parsePublishLayers, parseTrackLayer, setActiveLayers } from './simulcast.js';
 
 export { SSETransport, SwitchboardError, WebSocketTransport, sseUrl, transportFromQuery, webSocketUrl };
+import { parsePublishLayers, parseTrackLayer, setActiveLayers } from './simulcast.js';
+/** @import { TrackLayer, TrackView } from './simulcast.js' */
 
 /** @import { Transport, TransportFactory } from './transport.js' */
 /** @import { PeerHost } from './peers.js' */
 /** @import { MeshHost } from './mesh.js' */
-/** @import { TrackLayer, TrackView } from './simulcast.js' */
 
 /** Keepalive period; the server drops a session that sends nothing for 30 s. */
 export const PING_INTERVAL_MS = 10_000;
