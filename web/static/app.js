@@ -2,15 +2,16 @@
 /**
  * The Switchboard page: wires the protocol module (switchboard.js) to index.html.
  *
+ * Remote tiles show what the server forwards of their video (views.js), also for
+ * tests: `.tile[data-layer=q|h|f]` (the simulcast layer; "" for a video of one layer),
+ * or while nothing is, `.tile[data-paused-reason=bandwidth|hidden|muted]`; the badge
+ * is `.tile .layer-badge`.
+ *
  * Hooks for tests and automation: the current client is `window.switchboard`; each
  * remote tile is `.tile.remote[data-participant=<id>][data-source=camera|screen]` with
  * the name in `.name`; local tiles are `.tile.local[data-local=camera|screen]`; the
  * connection state is `#state[data-state]`; chat is `#chat-log`; user-facing messages
  * are `.notice[data-code]` inside `#messages`.
- *
- * What the server forwards of a remote tile's video (views.js): `.tile[data-layer=q|h|f]`
- * (the simulcast layer; "" for a video of one layer), or while nothing is,
- * `.tile[data-paused-reason=bandwidth|hidden|muted]`; the badge is `.tile .layer-badge`.
  *
  * URL parameters: `room`, `name`, and `autojoin=1` to join at once (with a random name
  * when `name` is missing); `mode=mesh` to start or join a mesh room (media directly
