@@ -32,14 +32,8 @@ func (c *Client) Publish(ctx context.Context, track webrtc.TrackLocal, source st
 	p := c.pub
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.pc == nil {
-		pc, err := c.newPeerConnection()
-		if err != nil {
-			return nil, err
-		}
-		pc.OnICECandidate(func(cand *webrtc.ICECandidate) { c.trickle(wire.TargetPublisher, cand) })
-		p.pc, p.sources = pc, map[*webrtc.RTPTransceiver]string{}
-		p.current.Store(pc)
+	if err := p.connectionLocked(); err != nil {
+		return nil, err
 	}
 	tr, err := p.pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
@@ -49,35 +43,37 @@ func (c *Client) Publish(ctx context.Context, track webrtc.TrackLocal, source st
 	return tr.Sender(), p.negotiate(ctx)
 }
 
-// publishLayers adds one sender for the simulcast layers (each with its rid,
-// lowest first), sent as source, negotiates, and returns the sender and its mid.
-func (c *Client) publishLayers(ctx context.Context, layers []*webrtc.TrackLocalStaticRTP, source string) (*webrtc.RTPSender, string, error) {
+// publishSimulcast adds a synthetic simulcast track (AddSimulcast), sent as source,
+// and negotiates.
+func (c *Client) publishSimulcast(ctx context.Context, id, stream, source string) (*Simulcast, error) {
 	p := c.pub
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.pc == nil {
-		pc, err := c.newPeerConnection()
-		if err != nil {
-			return nil, "", err
-		}
-		pc.OnICECandidate(func(cand *webrtc.ICECandidate) { c.trickle(wire.TargetPublisher, cand) })
-		p.pc, p.sources = pc, map[*webrtc.RTPTransceiver]string{}
-		p.current.Store(pc)
+	if err := p.connectionLocked(); err != nil {
+		return nil, err
 	}
-	tr, err := p.pc.AddTransceiverFromTrack(layers[0], webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	s, err := AddSimulcast(p.pc, id, stream)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	for _, l := range layers[1:] {
-		if err := tr.Sender().AddEncoding(l); err != nil {
-			return nil, "", err
-		}
+	p.sources[s.tr] = source
+	return s, p.negotiate(ctx)
+}
+
+// connectionLocked makes the publisher connection on first use. p.mu is held.
+func (p *publisher) connectionLocked() error {
+	if p.pc != nil {
+		return nil
 	}
-	p.sources[tr] = source
-	if err := p.negotiate(ctx); err != nil {
-		return nil, "", err
+	c := p.c
+	pc, err := c.newPeerConnection()
+	if err != nil {
+		return err
 	}
-	return tr.Sender(), tr.Mid(), nil
+	pc.OnICECandidate(func(cand *webrtc.ICECandidate) { c.trickle(wire.TargetPublisher, cand) })
+	p.pc, p.sources = pc, map[*webrtc.RTPTransceiver]string{}
+	p.current.Store(pc)
+	return nil
 }
 
 // Unpublish stops sending on sender and negotiates.

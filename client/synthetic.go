@@ -208,17 +208,18 @@ var (
 	simulcastShares = []float64{0.1, 0.3, 0.6}
 )
 
-// Simulcast is a published synthetic simulcast track: one sender, a VP8 track per
-// layer (SimulcastRids).
+// Simulcast is a synthetic simulcast track: one sending transceiver, a VP8 track
+// per layer (SimulcastRids).
 type Simulcast struct {
 	Sender *webrtc.RTPSender
 	Layers []*webrtc.TrackLocalStaticRTP
-	mid    string
+	tr     *webrtc.RTPTransceiver
 }
 
-// PublishSimulcast publishes a synthetic VP8 camera track as three simulcast
-// layers (SimulcastRids) and negotiates. Send feeds it.
-func (c *Client) PublishSimulcast(ctx context.Context, id, stream string) (*Simulcast, error) {
+// AddSimulcast adds to pc a sending transceiver of a synthetic VP8 track sent as
+// three simulcast layers (SimulcastRids), for any peer connection (a WHIP
+// publisher's too). Once pc is negotiated, Send feeds it.
+func AddSimulcast(pc *webrtc.PeerConnection, id, stream string) (*Simulcast, error) {
 	s := &Simulcast{}
 	for _, rid := range SimulcastRids {
 		t, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
@@ -228,12 +229,23 @@ func (c *Client) PublishSimulcast(ctx context.Context, id, stream string) (*Simu
 		}
 		s.Layers = append(s.Layers, t)
 	}
-	sender, mid, err := c.publishLayers(ctx, s.Layers, "camera")
+	tr, err := pc.AddTransceiverFromTrack(s.Layers[0], webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	if err != nil {
 		return nil, err
 	}
-	s.Sender, s.mid = sender, mid
+	for _, l := range s.Layers[1:] {
+		if err := tr.Sender().AddEncoding(l); err != nil {
+			return nil, err
+		}
+	}
+	s.Sender, s.tr = tr.Sender(), tr
 	return s, nil
+}
+
+// PublishSimulcast publishes a synthetic VP8 camera track as three simulcast
+// layers (SimulcastRids) and negotiates. Send feeds it.
+func (c *Client) PublishSimulcast(ctx context.Context, id, stream string) (*Simulcast, error) {
+	return c.publishSimulcast(ctx, id, stream, "camera")
 }
 
 // Send writes every layer until ctx ends, bitrate bits a second over all of them
@@ -255,7 +267,7 @@ func (s *Simulcast) Send(ctx context.Context, bitrate int, active func(rid strin
 		go func() {
 			defer wg.Done()
 			l := synthLayer{pictureID: true, width: simulcastSizes[i][0], height: simulcastSizes[i][1],
-				midID: midID, ridID: ridID, mid: []byte(s.mid), rid: []byte(t.RID()), active: active}
+				midID: midID, ridID: ridID, mid: []byte(s.tr.Mid()), rid: []byte(t.RID()), active: active}
 			sendSynthetic(ctx, t, int(float64(bitrate)*simulcastShares[i]), l)
 		}()
 	}

@@ -281,3 +281,57 @@ func TestSimulcastFollowsTheView(t *testing.T) {
 		t.Errorf("keyframe sizes received %v, want %v", sizes, want)
 	}
 }
+
+// TestWHIPSimulcast: a WHIP publisher sending simulcast is published with its
+// layers, and a native subscriber showing it small gets the quarter layer.
+func TestWHIPSimulcast(t *testing.T) {
+	ts := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	w := newWHIPPeer(t)
+	sim, err := client.AddSimulcast(w.pc, "video", "whip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.negotiate(ts.URL+"/whip/wsim", false)
+	mediaCtx, stopMedia := context.WithCancel(ctx)
+	w.stopMedia = stopMedia
+	w.media.Add(2)
+	go func() { defer w.media.Done(); sim.Send(mediaCtx, 1_000_000, nil) }()
+	go func() {
+		defer w.media.Done()
+		for {
+			if _, _, err := sim.Sender.ReadRTCP(); err != nil {
+				return
+			}
+		}
+	}()
+
+	watch := &layerWatch{}
+	var info atomic.Value
+	sub, err := client.Join(ctx, ts.signalURL(ts.mode), "wsim", "sub", client.Options{
+		OnTrack: func(tr wire.Track, track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+			info.Store(tr)
+			watch.read(track)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	waitFor(t, 15*time.Second, func() (bool, string) {
+		return watch.lastSize() == "1280x720", fmt.Sprintf("receiving %q, want 1280x720", watch.lastSize())
+	})
+	tr := info.Load().(wire.Track)
+	if fmt.Sprint(tr.Layers) != "[q h f]" {
+		t.Errorf("track layers %v, want [q h f]", tr.Layers)
+	}
+	if err := sub.ViewTrack(ctx, tr.ID, 320, 180, true); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, func() (bool, string) {
+		return watch.lastSize() == "320x180", fmt.Sprintf("receiving %q, want 320x180", watch.lastSize())
+	})
+	if _, _, faults := watch.state(); len(faults) > 0 {
+		t.Errorf("the stream received is not continuous: %v", faults)
+	}
+}

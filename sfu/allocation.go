@@ -72,7 +72,10 @@ func (s *Subscriber) allocate() {
 // allocTrack describes sub's track for the allocator.
 func allocTrack(sub *subscription) alloc.Track {
 	t := sub.down.track
-	at := alloc.Track{Kind: alloc.Camera, View: sub.view, Muted: t.muted.Load()}
+	at := alloc.Track{Kind: alloc.Camera, View: sub.view, Muted: t.muted.Load(), Current: alloc.Paused}
+	if cur := sub.down.Layer(); cur != nil {
+		at.Current = cur.quality
+	}
 	switch {
 	case t.info.Kind == webrtc.RTPCodecTypeAudio:
 		at.Kind = alloc.Audio

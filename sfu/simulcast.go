@@ -3,6 +3,7 @@ package sfu
 import (
 	"encoding/binary"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,14 +43,18 @@ type simulcast struct {
 	stopCheck chan struct{}
 }
 
-// ridsOf lists the rids an m-line's offer sends, in order: its "a=rid:<id> send"
-// attributes. Fewer than two, or more than maxLayers, are not simulcast: nil.
+// ridsOf lists the rids an m-line's offer sends, in order, from the values of its
+// "a=rid:<id> send [restrictions]" attributes. Fewer than two, more than maxLayers or
+// a repeated one are not simulcast: nil.
 func ridsOf(values []string) []string {
 	var out []string
 	for _, v := range values {
-		id, dir, ok := cutSpace(v)
-		if !ok || dir != "send" && !hasPrefix(dir, "send ") || id == "" || slices.Contains(out, id) {
+		id, rest, _ := strings.Cut(v, " ")
+		if dir, _, _ := strings.Cut(rest, " "); dir != "send" || id == "" {
 			continue
+		}
+		if slices.Contains(out, id) {
+			return nil
 		}
 		out = append(out, id)
 	}
@@ -58,17 +63,6 @@ func ridsOf(values []string) []string {
 	}
 	return out
 }
-
-func cutSpace(s string) (before, after string, ok bool) {
-	for i := range len(s) {
-		if s[i] == ' ' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
-}
-
-func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
 
 // newSimulcast is the record of a root with rids, and the root's first layer t.
 func newSimulcast(t *Track, rids []string, rid string) *simulcast {

@@ -6,7 +6,9 @@
 // first gets its lowest layer, in that order, as long as the estimate has room; a
 // video that does not fit even at its lowest layer is paused. What is left then
 // raises each video, in the same order, towards the layer its tile needs, never
-// past it.
+// past it. A layer a video is forwarded now (or one below it) is kept while it
+// takes up to keepSlack times the room left: an estimate that dips for a moment,
+// or that congestion control set just under what is sent, does not flap layers.
 //
 // The package is pure: it knows nothing of RTP or of the media core's types, and
 // its caller runs it on the subscriber's own goroutine.
@@ -47,6 +49,8 @@ type Track struct {
 	Layers []Layer // lowest quality first; one for a track of one layer
 	View   View
 	Muted  bool // its publisher or an administrator stopped it
+	// Current is the layer forwarded now, Paused for none.
+	Current int
 }
 
 // Reason says why a track is paused.
@@ -70,6 +74,10 @@ const Paused = -1
 
 // Unlimited is an estimate with room for everything.
 const Unlimited = math.MaxUint64
+
+// keepSlack is how far over the room left a layer already forwarded may go and be
+// kept (see the package comment).
+const keepSlack = 1.25
 
 // Nominal bitrates, for layers not measured yet (a layer the publisher has not sent,
 // or not for a while): the protocol's suggested encodings, and a typical voice.
@@ -107,8 +115,14 @@ func Allocate(estimate uint64, tracks []Track) []Decision {
 		}
 	}
 	slices.SortStableFunc(videos, func(a, b int) int { return byNeed(tracks[a], tracks[b]) })
+	fits := func(t Track, l int, b uint64) bool {
+		if left == Unlimited || b <= left {
+			return true
+		}
+		return t.Current != Paused && l <= t.Current && float64(b) <= keepSlack*float64(left)
+	}
 	for _, i := range videos {
-		if b := bitrate(tracks[i], 0); left == Unlimited || b <= left {
+		if b := bitrate(tracks[i], 0); fits(tracks[i], 0, b) {
 			out[i] = Decision{Layer: 0}
 			spend(b)
 		} else {
@@ -122,7 +136,7 @@ func Allocate(estimate uint64, tracks []Track) []Decision {
 		t := tracks[i]
 		for l := 1; l <= wanted(t); l++ {
 			more := bitrate(t, l) - min(bitrate(t, l), bitrate(t, out[i].Layer))
-			if left != Unlimited && more > left {
+			if !fits(t, l, more) {
 				break
 			}
 			spend(more)

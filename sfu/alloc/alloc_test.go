@@ -8,7 +8,7 @@ import (
 // sim is a camera of three layers (320x180 150k, 640x360 500k, 1280x720 1.5M)
 // shown in a tile of w x h.
 func sim(kind Kind, w, h int) Track {
-	return Track{Kind: kind, View: View{Width: w, Height: h}, Layers: []Layer{
+	return Track{Kind: kind, View: View{Width: w, Height: h}, Current: Paused, Layers: []Layer{
 		{Bitrate: 150_000, Width: 320, Height: 180},
 		{Bitrate: 500_000, Width: 640, Height: 360},
 		{Bitrate: 1_500_000, Width: 1280, Height: 720},
@@ -44,7 +44,11 @@ func TestAllocate(t *testing.T) {
 	hidden.View.Hidden = true
 	muted := sim(Camera, 640, 360)
 	muted.Muted = true
-	unmeasured := Track{Kind: Camera, Layers: make([]Layer, 3), View: View{Width: 640, Height: 360}}
+	unmeasured := Track{Kind: Camera, Layers: make([]Layer, 3), View: View{Width: 640, Height: 360}, Current: Paused}
+	at := func(t Track, l int) Track { t.Current = l; return t }
+	one := func(current int) Track {
+		return Track{Kind: Camera, Layers: []Layer{{Bitrate: 800_000}}, Current: current}
+	}
 	cases := []struct {
 		name     string
 		estimate uint64
@@ -63,7 +67,12 @@ func TestAllocate(t *testing.T) {
 		{"no room even for the lowest layer", 100_000, []Track{sim(Camera, 1280, 720)}, "b "},
 		{"a larger tile keeps the room when only one fits", 200_000, []Track{sim(Camera, 320, 180), sim(Camera, 1280, 720)}, "b 0 "},
 		{"unmeasured layers count at nominal rates", 700_000, []Track{unmeasured}, "1 "},
-		{"one layer: forwarded or paused", 1_000_000, []Track{{Kind: Camera, Layers: []Layer{{Bitrate: 800_000}}}, {Kind: Camera, Layers: []Layer{{Bitrate: 800_000}}}}, "0 b "},
+		{"one layer: forwarded or paused", 1_000_000, []Track{one(Paused), one(Paused)}, "0 b "},
+		{"a layer forwarded is kept a little over the estimate", 700_000, []Track{one(0)}, "0 "},
+		{"...not far over it", 600_000, []Track{one(0)}, "b "},
+		{"...nor started over it", 700_000, []Track{one(Paused)}, "b "},
+		{"a top layer forwarded is kept a little over", 1_300_000, []Track{at(sim(Camera, 1280, 720), 2)}, "2 "},
+		{"...a layer not forwarded is not raised to over it", 1_300_000, []Track{at(sim(Camera, 1280, 720), 1)}, "1 "},
 	}
 	for _, c := range cases {
 		if got := layers(Allocate(c.estimate, c.tracks)); got != c.want {
