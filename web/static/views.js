@@ -21,6 +21,9 @@
 /** How long a tile's view must stay unchanged before it is reported. */
 export const VIEW_DEBOUNCE_MS = 250;
 
+/** The largest width or height the protocol takes (docs/protocol.md, `track-view`). */
+const MAX_VIEW_SIZE = 16384;
+
 /** Words of the badge, by rid. */
 const LAYER_TEXT = /** @type {Record<string, string>} */ ({ q: 'low', h: 'medium', f: 'high' });
 
@@ -157,8 +160,8 @@ export class TrackViews {
 function viewOf(watched) {
   const box = watched.element.getBoundingClientRect();
   const scale = window.devicePixelRatio || 1;
-  const width = Math.round(box.width * scale);
-  const height = Math.round(box.height * scale);
+  const width = Math.min(MAX_VIEW_SIZE, Math.round(box.width * scale));
+  const height = Math.min(MAX_VIEW_SIZE, Math.round(box.height * scale));
   const visible = document.visibilityState === 'visible' && watched.element.isConnected &&
     width > 0 && height > 0 && watched.intersecting;
   return { width, height, visible };
