@@ -85,3 +85,31 @@ export function drop(...rules) {
   }
   return undo;
 }
+
+/**
+ * Limits the UDP packets sent on loopback to port (one browser connection's local
+ * port: the pages share 127.0.0.1, their ports tell them apart) to rateKbit kbit/s,
+ * through a queue of `queue` packets (the rest are dropped), until the returned
+ * function is called. IPv4 and IPv6. One test at a time, as drop.
+ * @param {{port: number, rateKbit: number, queue?: number}} limit
+ * @returns {() => void}
+ */
+export function throttle({ port, rateKbit, queue = 20 }) {
+  checkPrivate();
+  tc(['qdisc', 'add', 'dev', 'lo', 'root', 'handle', '1:', 'htb', 'default', '1']);
+  const undo = () => tc(['qdisc', 'del', 'dev', 'lo', 'root']);
+  try {
+    tc(['class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:1', 'htb', 'rate', '100gbit', 'quantum', '60000']);
+    const rate = `${rateKbit}kbit`;
+    tc(['class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:2', 'htb', 'rate', rate, 'ceil', rate, 'burst', '2k', 'cburst', '2k']);
+    tc(['qdisc', 'add', 'dev', 'lo', 'parent', '1:2', 'handle', '2:', 'pfifo', 'limit', String(queue)]);
+    for (const [family, match] of [['ip', 'ip'], ['ipv6', 'ip6']]) {
+      tc(['filter', 'add', 'dev', 'lo', 'parent', '1:', 'pref', String(nextPref++), 'protocol', family, 'u32',
+        'match', match, 'protocol', '17', '0xff', 'match', match, 'dport', String(port), '0xffff', 'flowid', '1:2']);
+    }
+  } catch (err) {
+    undo();
+    throw err;
+  }
+  return undo;
+}

@@ -2,6 +2,11 @@
 /**
  * The Switchboard page: wires the protocol module (switchboard.js) to index.html.
  *
+ * Remote tiles show what the server forwards of their video (views.js), also for
+ * tests: `.tile[data-layer=q|h|f]` (the simulcast layer; "" for a video of one layer),
+ * or while nothing is, `.tile[data-paused-reason=bandwidth|hidden|muted]`; the badge
+ * is `.tile .layer-badge`.
+ *
  * Hooks for tests and automation: the current client is `window.switchboard`; each
  * remote tile is `.tile.remote[data-participant=<id>][data-source=camera|screen]` with
  * the name in `.name`; local tiles are `.tile.local[data-local=camera|screen]`; the
@@ -28,6 +33,9 @@
  * element then takes it in place of the old one.
  */
 
+import { CAMERA_CONSTRAINTS } from './simulcast.js';
+import { TrackViews } from './views.js';
+/** @import { TrackInfo } from './switchboard.js' */
 import {
   SwitchboardClient, SwitchboardError, transportFromQuery, ROOM_NAME_PATTERN, MAX_NAME_CHARS, MAX_CHAT_BYTES,
 } from './switchboard.js';
@@ -89,6 +97,7 @@ const STATE_TEXT = /** @type {const} */ ({
  * @property {MediaStream | null} camera  local camera and microphone
  * @property {MediaStream | null} screen  local screen share
  * @property {Map<string, RTCPeerConnectionState>} media  state of each peer connection
+ * @property {TrackViews} views  how the remote videos are shown, told to the server
  */
 
 /** @type {Call | null} */
@@ -502,7 +511,7 @@ async function getLocalMedia() {
     return null;
   }
   try {
-    return await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    return await navigator.mediaDevices.getUserMedia({ audio: true, video: CAMERA_CONSTRAINTS });
   } catch (err) {
     const name = err instanceof DOMException ? err.name : '';
     if (name === 'NotAllowedError' || name === 'SecurityError') {
@@ -560,7 +569,7 @@ async function joinRoom(room, name) {
   joinToken = token;
   const client = new SwitchboardClient({ transport: transportFromQuery(location.search), token });
   window.switchboard = client;
-  call = { client, camera: null, screen: null, media: new Map() };
+  call = { client, camera: null, screen: null, media: new Map(), views: new TrackViews((id, view) => client.viewTrack(id, view)) };
   wireClient(client);
   renderState('connecting');
 
@@ -613,8 +622,12 @@ function wireClient(client) {
     removeRemoteTile(p.id, 'screen');
     renderParticipants();
   };
-  client.ontrack = (participantId, source, track) => onRemoteTrack(client, participantId, source, track);
-  client.ontrackremoved = (participantId, source, track) => onRemoteTrackRemoved(participantId, source, track);
+  client.ontrack = (participantId, source, track, _stream, info) => onRemoteTrack(client, participantId, source, track, info);
+  client.ontrackremoved = (participantId, source, track, _stream, info) => {
+    call?.views.unobserve(info.id);
+    onRemoteTrackRemoved(participantId, source, track);
+  };
+  client.ontracklayer = (layer) => { if (call?.client === client) call.views.setLayer(layer); };
   client.onchat = appendChat;
   client.ondraining = (deadline) => {
     const until = deadline ? ` The call ends at the latest at ${deadline.toLocaleTimeString()}.` : '';
@@ -651,14 +664,16 @@ function wireClient(client) {
  * @param {string} participantId
  * @param {Source} source
  * @param {MediaStreamTrack} track
+ * @param {TrackInfo} info
  */
-function onRemoteTrack(client, participantId, source, track) {
+function onRemoteTrack(client, participantId, source, track, info) {
   const participant = client.participants.get(participantId);
   if (!participant) return; // left before its media arrived
   const tile = ensureRemoteTile(participantId, source === 'screen' ? 'screen' : 'camera', participant.name);
   if (track.kind === 'video') {
     attach(tile.video, track);
     tile.root.classList.remove('no-video');
+    call?.views.observe(info.id, tile.video, tile.root);
   } else if (tile.audio) {
     attach(tile.audio, track);
   }
@@ -717,6 +732,7 @@ function endCall() {
   current.client.leave();
   for (const stream of [current.camera, current.screen]) stream?.getTracks().forEach((t) => t.stop());
   removeAllTiles();
+  current.views.close();
   ui.participants.replaceChildren();
   ui.callView.hidden = true;
   ui.joinView.hidden = false;

@@ -8,6 +8,7 @@
  */
 
 import { SwitchboardError } from './transport.js';
+import { sendEncodingsFor } from './simulcast.js';
 
 /** @import { ClientState, OfferedTrack, RemoteTrack, Source, Target, TrackInfo } from './switchboard.js' */
 
@@ -143,7 +144,9 @@ export class PublisherConnection extends PeerSide {
     if (this.local.has(track)) return false;
     const pc = this.ensurePc();
     const onEnded = () => this.host.localTrackEnded(track, source);
-    const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    // A camera goes out in simulcast layers (simulcast.js); anything else in one.
+    const sendEncodings = sendEncodingsFor(track, source);
+    const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream], ...(sendEncodings ? { sendEncodings } : {}) });
     this.local.set(track, { track, source, transceiver, onEnded });
     track.addEventListener('ended', onEnded);
     return true;
@@ -165,6 +168,19 @@ export class PublisherConnection extends PeerSide {
     // unpublishes its track) and free for the browser to recycle.
     local.transceiver.stop();
     return true;
+  }
+
+  /**
+   * The sender of the simulcast track that `publish-layers` names: the one on mid,
+   * or, when the server names no mid, the only one sent in several layers.
+   * @param {string} mid
+   * @returns {RTCRtpSender | null}
+   */
+  layeredSender(mid) {
+    const senders = [...this.local.values()]
+      .filter((l) => (mid ? l.transceiver.mid === mid : l.transceiver.sender.getParameters().encodings.length > 1))
+      .map((l) => l.transceiver.sender);
+    return senders.length === 1 ? senders[0] : null;
   }
 
   /** @param {Source} source */

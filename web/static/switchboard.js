@@ -41,6 +41,8 @@ import { IceRestarter } from './resume.js';
 import { ModeSwitch } from './switch.js';
 
 export { SSETransport, SwitchboardError, WebSocketTransport, sseUrl, transportFromQuery, webSocketUrl };
+import { parsePublishLayers, parseTrackLayer, setActiveLayers } from './simulcast.js';
+/** @import { TrackLayer, TrackView } from './simulcast.js' */
 
 /** @import { Transport, TransportFactory } from './transport.js' */
 /** @import { PeerHost } from './peers.js' */
@@ -292,6 +294,8 @@ export class SwitchboardClient {
     this.onlocaltrackended = null;
     /** @type {((message: ChatMessage) => void) | null} */
     this.onchat = null;
+    /** @type {((layer: TrackLayer) => void) | null} what the server forwards of a remote track changed (SFU rooms) */
+    this.ontracklayer = null;
     /** @type {((target: Target | string, state: RTCPeerConnectionState) => void) | null} `peer:<id>` in mesh rooms */
     this.onconnectionstate = null;
     /** @type {((error: SwitchboardError) => void) | null} */
@@ -537,6 +541,19 @@ export class SwitchboardClient {
    */
   tracksOf(source) {
     return [...this.published.values()].filter((l) => l.source === source).map((l) => l.track);
+  }
+
+  /**
+   * Tells the server how a remote video track is shown (`track-view`), so that it
+   * forwards a layer that fits: the tile's size in device pixels, and whether it can
+   * be seen (nothing is forwarded while not). Only SFU rooms have layers; elsewhere,
+   * and once the session is closing, it does nothing. Callers debounce (views.js).
+   * @param {string} trackId
+   * @param {TrackView} view
+   */
+  viewTrack(trackId, view) {
+    if (this.mesh || this.state !== 'joined') return;
+    this.sendQuietly({ type: 'track-view', track: trackId, width: view.width, height: view.height, visible: view.visible });
   }
 
   /**
@@ -790,6 +807,8 @@ export class SwitchboardClient {
       case 'track-published': return this.handleTrackPublished(m);
       case 'track-unpublished': return this.handleTrackUnpublished(m);
       case 'subscribe-offer': return this.handleSubscribeOffer(m);
+      case 'track-layer': return this.handleTrackLayer(m);
+      case 'publish-layers': return this.handlePublishLayers(m);
       case 'candidate': return this.handleCandidate(m);
       case 'chat': return this.handleChat(m);
       case 'relay': return this.handleRelay(m);
@@ -1035,6 +1054,30 @@ export class SwitchboardClient {
     if (!this.sfuActive) return; // late, for connections closed by a switch
     if (m.target === 'publisher') this.publisher.addRemoteCandidate(candidate);
     else if (m.target === 'subscriber') this.subscriber.addRemoteCandidate(candidate);
+  }
+
+  /**
+   * @private
+   * @param {Record<string, unknown>} m
+   */
+  handleTrackLayer(m) {
+    const layer = parseTrackLayer(m);
+    if (layer) this.ontracklayer?.(layer);
+  }
+
+  /**
+   * Turns this client's simulcast layers on or off as the server says (no
+   * renegotiation).
+   * @private
+   * @param {Record<string, unknown>} m
+   */
+  handlePublishLayers(m) {
+    const layers = parsePublishLayers(m);
+    const sender = layers && this.publisher.layeredSender(layers.mid);
+    if (!layers || !sender) return;
+    setActiveLayers(sender, layers.active).catch((err) => {
+      if (this.state === 'joined') console.warn('switchboard: could not change the layers sent', err);
+    });
   }
 
   /**
