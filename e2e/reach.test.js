@@ -26,6 +26,8 @@ let browser;
 /** What the server announces (GET /v1/connectivity). */
 let info = { udpPort: 0, iceTcpPort: 0, turn: /** @type {string[]} */ ([]) };
 let turnPort = 0;
+/** the built-in TURN server's TLS port: blocked in the TURN tests, so that the relay used is over the transport each names */
+let turnTLSPort = 0;
 /** Holds the TURN server's self-signed certificate. */
 const certDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-reach-'));
 
@@ -43,6 +45,9 @@ before(async () => {
   info = await (await fetch(`${server.url}v1/connectivity`)).json();
   assert.ok(info.udpPort && info.iceTcpPort && info.turn.length, `the server announces ${JSON.stringify(info)}`);
   turnPort = Number(new URL(info.turn[0].replace(/^turns?:/, 'turn://')).port);
+  const tls = info.turn.find((/** @type {string} */ url) => url.startsWith('turns:'));
+  assert.ok(tls, `the server announces TURN over TLS: ${JSON.stringify(info.turn)}`);
+  turnTLSPort = Number(new URL(tls.replace(/^turns:/, 'turn://')).port);
 });
 
 after(async () => {
@@ -113,7 +118,7 @@ test('browsers whose UDP to the server is blocked call over ICE-TCP', { timeout:
 for (const over of /** @type {const} */ (['udp', 'tcp'])) {
   test(`browsers that reach only the TURN server call through it over ${over}`, { timeout: 120_000 }, async () => {
     const undo = drop({ proto: 'udp', port: info.udpPort, from: '127.0.0.1/32' }, { proto: 'tcp', port: info.iceTcpPort },
-      { proto: over === 'udp' ? 'tcp' : 'udp', port: turnPort });
+      { proto: over === 'udp' ? 'tcp' : 'udp', port: turnPort }, { proto: 'tcp', port: turnTLSPort });
     try {
       await callWorks(`turn-${over}`, (pair) => pair.type === 'relay' && pair.relayProtocol === over);
     } finally {

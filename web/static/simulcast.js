@@ -37,14 +37,24 @@ export const CAMERA_LAYERS = Object.freeze([
 export const CAMERA_CONSTRAINTS = Object.freeze({ width: { ideal: 1280 }, height: { ideal: 720 } });
 
 /**
- * The `sendEncodings` to publish `track` with: the camera's layers for camera video,
- * nothing (one layer) for audio and screen shares.
+ * The least camera width (pixels) sent in layers: below it the layers would be too
+ * small to be worth their bits (browsers themselves send fewer layers for small
+ * frames: Chromium one below about 480x270), and the camera goes out as one layer.
+ */
+export const MIN_SIMULCAST_WIDTH = 640;
+
+/**
+ * The `sendEncodings` to publish `track` with: the camera's layers for camera video
+ * at least MIN_SIMULCAST_WIDTH wide, nothing (one layer) for smaller cameras, audio
+ * and screen shares.
  * @param {MediaStreamTrack} track
  * @param {Source} source
  * @returns {RTCRtpEncodingParameters[] | undefined}
  */
 export function sendEncodingsFor(track, source) {
   if (track.kind !== 'video' || source !== 'camera') return undefined;
+  const { width } = track.getSettings();
+  if (width !== undefined && width < MIN_SIMULCAST_WIDTH) return undefined;
   return CAMERA_LAYERS.map((layer) => ({ ...layer, active: true }));
 }
 

@@ -69,9 +69,14 @@ export class TrackViews {
    */
   observe(trackId, element, tile) {
     this.unobserve(trackId);
-    this.watched.set(trackId, { element, tile, intersecting: false, sent: '' });
-    this.intersections.observe(element);
-    this.resizes.observe(element);
+    // One element may show two tracks for a while (an auto room's switch hands the
+    // tile from the old path's track to the new one's): they share its observation.
+    const sharing = this.sharing(element);
+    this.watched.set(trackId, { element, tile, intersecting: sharing?.intersecting ?? false, sent: '' });
+    if (!sharing) {
+      this.intersections.observe(element);
+      this.resizes.observe(element);
+    }
     this.render(trackId);
     this.changed();
   }
@@ -84,9 +89,26 @@ export class TrackViews {
     const watched = this.watched.get(trackId);
     if (!watched) return;
     this.watched.delete(trackId);
-    this.intersections.unobserve(watched.element);
-    this.resizes.unobserve(watched.element);
+    if (!this.sharing(watched.element)) {
+      this.intersections.unobserve(watched.element);
+      this.resizes.unobserve(watched.element);
+    }
     showLayer(watched.tile, null);
+    for (const [id, other] of this.watched) {
+      if (other.tile === watched.tile) this.render(id);
+    }
+  }
+
+  /**
+   * Another watched track shown by `element`, if any.
+   * @private
+   * @param {HTMLElement} element
+   */
+  sharing(element) {
+    for (const watched of this.watched.values()) {
+      if (watched.element === element) return watched;
+    }
+    return undefined;
   }
 
   /**
