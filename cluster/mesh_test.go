@@ -76,3 +76,35 @@ func TestSFUWSAcrossNodes(t *testing.T) {
 		return len(hosts) == 1 && in == 2, fmt.Sprintf("room legacy on %v with %d participants, want one node with 2", hosts, in)
 	})
 }
+
+// TestAutoRoomAcrossNodes: an auto room's participants, connected through different
+// nodes, meet in one room on one node: peer to peer at first, then promoted to SFU
+// for everyone when the fourth joins (the default --mesh-promote-at), switching over
+// the same forwarded connections.
+func TestAutoRoomAcrossNodes(t *testing.T) {
+	checkGoroutines(t)
+	_, nodes := startCluster(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var peers []*client.Client
+	for i, name := range []string{"ann", "ben", "cal", "dot"} {
+		n := nodes[i%len(nodes)]
+		c, err := client.Join(ctx, n.wsURL(), "grows", name, client.Options{Mode: "auto"})
+		if err != nil {
+			t.Fatalf("%s: join through %s: %v", name, n.name, err)
+		}
+		defer c.Close()
+		peers = append(peers, c)
+		if i == 1 {
+			if mode, _ := c.AutoMode(); mode != "mesh" || len(c.Present) != 1 || c.Present[0].ID != peers[0].Self.ID {
+				t.Fatalf("ben (through %s) is in mode %q with %+v, want mesh with ann (through %s)", n.name, mode, c.Present, nodes[0].name)
+			}
+		}
+	}
+	for i, c := range peers {
+		waitFor(t, 20*time.Second, func() (bool, string) {
+			mode, switching := c.AutoMode()
+			return mode == "sfu" && !switching, fmt.Sprintf("participant %d is in mode %q (switching %v), want sfu", i, mode, switching)
+		})
+	}
+}
