@@ -10,6 +10,15 @@
 // takes up to keepSlack times the room left: an estimate that dips for a moment,
 // or that congestion control set just under what is sent, does not flap layers.
 //
+// The subscriber keeps a picture: while the estimate has room for the lowest layer
+// of one video and the audio, some video plays, and it is the most important one
+// (the first in the order of need). That one also keeps its lowest layer, once
+// forwarded, while that layer takes up to keepSlack times the whole estimate, the
+// audio's share included: congestion control backs off to under what arrives
+// (GCC: 85% of it), so on a link just wide enough for one lowest layer and the
+// audio the estimate dips under their sum at every sign of congestion, and pausing
+// the last picture for each dip would stall it.
+//
 // The package is pure: it knows nothing of RTP or of the media core's types, and
 // its caller runs it on the subscriber's own goroutine.
 package alloc
@@ -121,8 +130,9 @@ func Allocate(estimate uint64, tracks []Track) []Decision {
 		}
 		return t.Current != Paused && l <= t.Current && float64(b) <= keepSlack*float64(left)
 	}
-	for _, i := range videos {
-		if b := bitrate(tracks[i], 0); fits(tracks[i], 0, b) {
+	for n, i := range videos {
+		b := bitrate(tracks[i], 0)
+		if fits(tracks[i], 0, b) || n == 0 && keepsPicture(tracks[i], b, estimate) {
 			out[i] = Decision{Layer: 0}
 			spend(b)
 		} else {
@@ -144,6 +154,12 @@ func Allocate(estimate uint64, tracks []Track) []Decision {
 		}
 	}
 	return out
+}
+
+// keepsPicture reports whether t, the most important video, keeps its lowest layer
+// of bitrate b though the room left does not fit it (see the package comment).
+func keepsPicture(t Track, b, estimate uint64) bool {
+	return t.Current != Paused && float64(b) <= keepSlack*float64(estimate)
 }
 
 // byNeed orders videos: screen shares before cameras, then larger tiles first.

@@ -8,13 +8,27 @@
 // off the batched sends of the shared UDP port. The server instead never sends more than
 // the estimate allows, by choosing layers (package alloc).
 //
-// GCC's own target never rises above 1.5 times what it sees arrive, and an SFU
-// that sends only what the estimate allows would then never try a larger layer.
-// [Estimator] therefore takes GCC's target as the estimate only while GCC sees
-// congestion (delay overuse, or loss over 10%); once there has been none for
-// holdAfterCongestion, it raises the estimate by growthPerSecond, up to a few
-// times GCC's target, so that the allocator tries the next layer, and falls back
-// at the next sign of congestion.
+// GCC's own target never rises above 1.5 times what it sees arrive, and after a
+// fall it rises by 8% a second (its delay controller) at best, so an SFU that sends
+// only what the estimate allows would take half a minute to find again the room a
+// congestion took away, and would never try a larger layer at all. [Estimator]
+// therefore takes GCC's target as the estimate only while GCC sees congestion (delay
+// overuse, or loss over 10%); once there has been none for holdAfterCongestion, it
+// doubles the estimate every second (growthPerSecond), as GCC's own start-up probes
+// and TCP's slow start do, up to Max, and falls back to GCC's target at the next sign
+// of congestion.
+//
+// The rise is the probe. The estimate matters only through the layers the allocator
+// (package alloc) chooses with it, so the traffic grows in steps of whole layers: each
+// step up is sent as the probe of the next rate, and congestion control watches its
+// delay and loss. Probing with padding or RTX bursts, as GCC's prober does, would
+// need a paced sender and would spend the subscriber's bandwidth on bytes it does not
+// use; a layer probe costs nothing when it succeeds, and when it fails the estimate
+// falls back within a feedback interval and the layer goes back down at its next
+// allocation. A fast rise bounded by congestion signals rather than by a multiple of
+// GCC's target brings a subscriber from a few hundred kbit/s back to two top layers
+// (a few Mbit/s) in about five seconds; the 15%/s rise capped at three times GCC's
+// target it replaces took twenty.
 package bwe
 
 import (
@@ -35,11 +49,10 @@ const (
 	Max     = 20_000_000
 )
 
-// Tuning of the optimistic rise (see the package comment).
+// Tuning of the rise after congestion (see the package comment).
 const (
-	holdAfterCongestion = 2 * time.Second
-	growthPerSecond     = 0.15 // 15% a second
-	maxOverTarget       = 3    // the estimate rises to at most 3 times GCC's target
+	holdAfterCongestion = time.Second
+	growthPerSecond     = 1.0 // doubles a second
 	lossCongestion      = 0.1
 )
 
@@ -121,7 +134,7 @@ func (e *Estimator) update(now time.Time) uint64 {
 		e.congestedAt = now
 		e.estimate = min(e.estimate, target)
 	case now.Sub(e.congestedAt) >= holdAfterCongestion:
-		e.estimate = min(e.estimate*math.Pow(1+growthPerSecond, dt), max(maxOverTarget*target, Initial))
+		e.estimate *= math.Pow(1+growthPerSecond, dt)
 	}
 	e.estimate = min(max(e.estimate, target, Min), Max)
 	return uint64(e.estimate)
