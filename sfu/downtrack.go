@@ -378,11 +378,17 @@ func (d *DownTrack) acceptLocked(src *Track, pkt *rtp.Packet) bool {
 }
 
 // SetLayer makes l (layer.None: none) the layer of its source the down-track
-// should forward; it moves there at l's next keyframe, which it asks for.
+// should forward; it moves there at l's next keyframe, which it asks for. While l
+// does not arrive (its publisher stopped sending it) the down-track aims at the
+// nearest layer that does, below l first (Track.reachable), and back at l once it
+// flows again: the caller calls SetLayer again (each allocation does).
 func (d *DownTrack) SetLayer(l int) {
 	d.mu.Lock()
-	ask := d.sel.SetTarget(l)
 	src := d.source
+	if src != nil {
+		l = src.reachable(l, time.Now())
+	}
+	ask := d.sel.SetTarget(l)
 	if l == layer.None {
 		d.cur = nil
 		if !d.layered {

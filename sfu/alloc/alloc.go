@@ -2,7 +2,8 @@
 // receives: which layer of each track it is forwarded, or none.
 //
 // The order of need is fixed: audio first (always forwarded), then screen shares,
-// then cameras; among videos of one kind, larger tiles first. Each visible video
+// then cameras; among videos of one kind, larger tiles first, and of tiles alike,
+// one forwarded now first, else in the order given. Each visible video
 // first gets its lowest layer, in that order, as long as the estimate has room; a
 // video that does not fit even at its lowest layer is paused. What is left then
 // raises each video, in the same order, towards the layer its tile needs, never
@@ -162,12 +163,25 @@ func keepsPicture(t Track, b, estimate uint64) bool {
 	return t.Current != Paused && float64(b) <= keepSlack*float64(estimate)
 }
 
-// byNeed orders videos: screen shares before cameras, then larger tiles first.
+// byNeed orders videos: screen shares before cameras, then larger tiles first, then
+// one forwarded now before one paused (of two alike, the one that plays keeps
+// playing, and the other is not resumed in its place).
 func byNeed(a, b Track) int {
 	if c := cmp.Compare(a.Kind, b.Kind); c != 0 {
 		return c
 	}
-	return cmp.Compare(area(b.View), area(a.View))
+	if c := cmp.Compare(area(b.View), area(a.View)); c != 0 {
+		return c
+	}
+	return cmp.Compare(pausedRank(a), pausedRank(b))
+}
+
+// pausedRank is 1 for a video paused now, 0 for one forwarded.
+func pausedRank(t Track) int {
+	if t.Current == Paused {
+		return 1
+	}
+	return 0
 }
 
 // area is a tile's size in pixels; an unknown one counts as the largest.

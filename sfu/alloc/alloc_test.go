@@ -78,6 +78,7 @@ func TestAllocate(t *testing.T) {
 		{"...a screen share first", 150_000, []Track{audio, at(sim(Camera, 1280, 720), 0), at(sim(Screen, 640, 360), 0)}, "0 b 0 "},
 		{"...not far under it", 110_000, []Track{audio, at(sim(Camera, 1280, 720), 0)}, "0 b "},
 		{"...nor when it was paused", 200_000, []Track{audio, audio, sim(Camera, 1280, 720)}, "0 0 b "},
+		{"of tiles alike, the one that plays keeps playing", 250_000, []Track{audio, audio, sim(Camera, 1280, 720), at(sim(Camera, 1280, 720), 0)}, "0 0 b 0 "},
 	}
 	for _, c := range cases {
 		if got := layers(Allocate(c.estimate, c.tracks)); got != c.want {

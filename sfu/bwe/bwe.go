@@ -13,7 +13,13 @@
 // only what the estimate allows would take half a minute to find again the room a
 // congestion took away, and would never try a larger layer at all. [Estimator]
 // therefore takes GCC's target as the estimate only while GCC sees congestion (delay
-// overuse, or loss over 10%); once there has been none for holdAfterCongestion, it
+// overuse, or loss over 10%), and no lower than backoff times what arrived of what
+// was sent (Sent, less the loss; with overuse, no more than GCC's delay-based
+// target, which is backoff times the rate the receiver measured): GCC's loss-based
+// target halves with each report of heavy loss, so a link that narrows from a few
+// Mbit/s to a few hundred kbit/s would leave an estimate of its minimum, under
+// even the lowest layer, where the link carries the lowest layer well. Once there
+// has been no congestion for holdAfterCongestion, it
 // doubles the estimate every second (growthPerSecond), as GCC's own start-up probes
 // and TCP's slow start do, up to Max, and falls back to GCC's target at the next sign
 // of congestion.
@@ -54,6 +60,8 @@ const (
 	holdAfterCongestion = time.Second
 	growthPerSecond     = 1.0 // doubles a second
 	lossCongestion      = 0.1
+	backoff             = 0.85 // of the rate that arrived, as GCC's delay controller
+	sentInterval        = 250 * time.Millisecond
 )
 
 // Registry makes the estimators of the connections of one Pion API and finds
@@ -108,6 +116,12 @@ type Estimator struct {
 	estimate    float64
 	last        time.Time // of the last update
 	congestedAt time.Time
+
+	// sentTotal is the bytes sent in all as of sentAt; sentRate the rate they were
+	// sent at over the interval before (bits a second).
+	sentTotal uint64
+	sentAt    time.Time
+	sentRate  float64
 }
 
 func newEstimator(s source, now time.Time) *Estimator {
@@ -119,12 +133,33 @@ func (e *Estimator) Estimate() uint64 {
 	return e.update(time.Now())
 }
 
+// Sent tells the estimator how many bytes of RTP the connection has sent so far, in
+// all; its caller calls it every few hundred milliseconds. A total that went down
+// (a stream no longer counted) starts the count again.
+func (e *Estimator) Sent(total uint64) { e.sent(total, time.Now()) }
+
+func (e *Estimator) sent(total uint64, now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	dt := now.Sub(e.sentAt)
+	switch {
+	case e.sentAt.IsZero() || total < e.sentTotal:
+		e.sentRate = 0
+	case dt < sentInterval:
+		return
+	default:
+		e.sentRate = float64(total-e.sentTotal) * 8 / dt.Seconds()
+	}
+	e.sentTotal, e.sentAt = total, now
+}
+
 // update moves the estimate to now and returns it.
 func (e *Estimator) update(now time.Time) uint64 {
 	target := float64(e.gcc.GetTargetBitrate())
 	stats := e.gcc.GetStats()
 	usage, _ := stats["usage"].(string)
 	loss, _ := stats["averageLoss"].(float64)
+	delayTarget, _ := stats["delayTargetBitrate"].(int)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	dt := max(now.Sub(e.last).Seconds(), 0)
@@ -132,7 +167,11 @@ func (e *Estimator) update(now time.Time) uint64 {
 	switch {
 	case usage == "overuse" || loss > lossCongestion:
 		e.congestedAt = now
-		e.estimate = min(e.estimate, target)
+		arrived := backoff * e.sentRate * (1 - min(max(loss, 0), 1))
+		if usage == "overuse" {
+			arrived = min(arrived, float64(delayTarget))
+		}
+		e.estimate = min(e.estimate, max(target, arrived))
 	case now.Sub(e.congestedAt) >= holdAfterCongestion:
 		e.estimate *= math.Pow(1+growthPerSecond, dt)
 	}

@@ -197,6 +197,7 @@ func TestEstimateFollowsCapacity(t *testing.T) {
 func send(ctx context.Context, track *webrtc.TrackLocalStaticRTP, est *Estimator) {
 	const size = 1100
 	var credit float64 // bytes that may be sent
+	var total uint64   // bytes sent
 	payload := make([]byte, size)
 	payload[0] = 0x10
 	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96}, Payload: payload}
@@ -215,6 +216,54 @@ func send(ctx context.Context, track *webrtc.TrackLocalStaticRTP, est *Estimator
 			if err := track.WriteRTP(&pkt); err != nil {
 				return
 			}
+			total += uint64(pkt.MarshalSize())
 		}
+		est.Sent(total)
+	}
+}
+
+// fakeGCC is a GCC whose target and signals a test sets.
+type fakeGCC struct {
+	target, delayTarget int
+	usage               string
+	loss                float64
+}
+
+func (f *fakeGCC) GetTargetBitrate() int { return f.target }
+func (f *fakeGCC) GetStats() map[string]any {
+	return map[string]any{"usage": f.usage, "averageLoss": f.loss, "delayTargetBitrate": f.delayTarget}
+}
+
+// TestEstimateAfterCongestion: a link that narrows from 3 Mbit/s to 300 kbit/s (90%
+// of what is sent is lost, and GCC's loss-based target has crashed to its minimum)
+// leaves an estimate of what arrived, backed off, not of GCC's target; once the
+// congestion ends, the estimate is over the 3.2 Mbit/s of two top layers and audio
+// within five seconds; and it falls back at the next congestion.
+func TestEstimateAfterCongestion(t *testing.T) {
+	g := &fakeGCC{target: 3_000_000, delayTarget: 3_000_000, usage: "normal"}
+	start := time.Now()
+	e := newEstimator(g, start)
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	e.sent(0, at(0))
+	e.sent(3_000_000/8, at(time.Second)) // 3 Mbit/s sent
+	g.target, g.delayTarget, g.usage, g.loss = Min, 300_000*85/100, "overuse", 0.9
+	if got := e.update(at(time.Second)); got < 200_000 || got > 300_000 {
+		t.Fatalf("at 90%% loss of 3 Mbit/s sent: estimate %d, want about 85%% of the 300 kbit/s that arrived", got)
+	}
+	e.sent(3_000_000/8+250_000/8, at(2*time.Second)) // what fits is sent
+	g.usage, g.loss = "normal", 0
+	var took time.Duration
+	for d := 2 * time.Second; d <= 10*time.Second; d += 250 * time.Millisecond {
+		if e.update(at(d)) >= 3_200_000 {
+			took = d - 2*time.Second
+			break
+		}
+	}
+	if took == 0 || took > 5*time.Second {
+		t.Fatalf("not over 3.2 Mbit/s within 5 s of the congestion's end (took %v)", took)
+	}
+	g.target, g.usage = 1_000_000, "overuse"
+	if got := e.update(at(11 * time.Second)); got > 1_000_000 {
+		t.Errorf("at the next congestion: estimate %d, want at most GCC's target of 1 Mbit/s", got)
 	}
 }
