@@ -249,7 +249,11 @@ func vp8FrameSize(p []byte) (width, height int, ok bool) {
 }
 
 // The publisher is told which layers some subscriber needs: a layer becomes active
-// as soon as one is needed, and inactive once none has been for layerIdle.
+// as soon as one is needed, and inactive once none has been for layerIdle. The
+// lowest layer is always active: it is what a subscriber whose bandwidth collapses
+// falls back to, and it must be flowing then, not started (an encoder restarted
+// takes a second or more to send a keyframe, while the layer the subscriber is on
+// floods its link).
 const (
 	layerIdle      = 5 * time.Second
 	layerCheckTick = time.Second
@@ -267,7 +271,7 @@ func (t *Track) needLayer(i int, now time.Time) {
 
 // review computes the layers needed at now and reports a change to the publisher.
 func (s *simulcast) review(now time.Time) {
-	var active uint32
+	active := uint32(1) // the lowest layer, always
 	for i := range s.rids {
 		if now.UnixNano()-s.need[i].Load() < int64(layerIdle) {
 			active |= 1 << i

@@ -279,3 +279,21 @@ func TestSwitchKeepsTheCurrentLayer(t *testing.T) {
 		t.Errorf("sent %d packets; want f's 4, none missing", n)
 	}
 }
+
+// TestLowestLayerStaysActive: once no subscriber has needed any layer for
+// layerIdle, the publisher is told to stop every layer but the lowest, which a
+// subscriber whose bandwidth collapses falls back to; a layer needed again is
+// active at once.
+func TestLowestLayerStaysActive(t *testing.T) {
+	root, _, _ := newSimulcastTrack(t)
+	var got []string
+	root.sim.report = func(active map[string]bool) {
+		got = append(got, fmt.Sprintf("q:%v h:%v f:%v", active["q"], active["h"], active["f"]))
+	}
+	now := time.Now()
+	root.sim.review(now)
+	root.needLayer(2, now.Add(time.Second))
+	if want := "[q:true h:false f:false q:true h:false f:true]"; fmt.Sprint(got) != want {
+		t.Errorf("reported %v, want %s", got, want)
+	}
+}

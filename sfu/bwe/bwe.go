@@ -13,16 +13,17 @@
 // only what the estimate allows would take half a minute to find again the room a
 // congestion took away, and would never try a larger layer at all. [Estimator]
 // therefore takes GCC's target as the estimate only while GCC sees congestion (delay
-// overuse, or loss over 10%), and no lower than backoff times what arrived of what
-// was sent (Sent, less the loss; with overuse, no more than GCC's delay-based
-// target, which is backoff times the rate the receiver measured): GCC's loss-based
+// overuse, or loss over 10%), and then no lower than what arrived, backed off: the
+// lesser of backoff times what was sent (Sent) less the loss, and GCC's delay-based
+// target (in overuse, backoff times the rate the receiver measured). The loss
+// average lags at the onset of congestion, and the delay-based target may run ahead
+// of a link that drops rather than queues; each bounds the other. GCC's loss-based
 // target halves with each report of heavy loss, so a link that narrows from a few
-// Mbit/s to a few hundred kbit/s would leave an estimate of its minimum, under
-// even the lowest layer, where the link carries the lowest layer well. Once there
-// has been no congestion for holdAfterCongestion, it
-// doubles the estimate every second (growthPerSecond), as GCC's own start-up probes
-// and TCP's slow start do, up to Max, and falls back to GCC's target at the next sign
-// of congestion.
+// Mbit/s to a few hundred kbit/s would otherwise leave an estimate of its minimum,
+// under even the lowest layer, where the link carries the lowest layer well. Once
+// there has been no congestion for holdAfterCongestion, the estimate doubles every
+// second (growthPerSecond), as GCC's own start-up probes and TCP's slow start do, up
+// to Max, and falls back at the next sign of congestion.
 //
 // The rise is the probe. The estimate matters only through the layers the allocator
 // (package alloc) chooses with it, so the traffic grows in steps of whole layers: each
@@ -167,10 +168,7 @@ func (e *Estimator) update(now time.Time) uint64 {
 	switch {
 	case usage == "overuse" || loss > lossCongestion:
 		e.congestedAt = now
-		arrived := backoff * e.sentRate * (1 - min(max(loss, 0), 1))
-		if usage == "overuse" {
-			arrived = min(arrived, float64(delayTarget))
-		}
+		arrived := min(backoff*e.sentRate*(1-min(max(loss, 0), 1)), float64(delayTarget))
 		e.estimate = min(e.estimate, max(target, arrived))
 	case now.Sub(e.congestedAt) >= holdAfterCongestion:
 		e.estimate *= math.Pow(1+growthPerSecond, dt)

@@ -245,8 +245,12 @@ func TestEstimateAfterCongestion(t *testing.T) {
 	e := newEstimator(g, start)
 	at := func(d time.Duration) time.Time { return start.Add(d) }
 	e.sent(0, at(0))
-	e.sent(3_000_000/8, at(time.Second)) // 3 Mbit/s sent
-	g.target, g.delayTarget, g.usage, g.loss = Min, 300_000*85/100, "overuse", 0.9
+	e.sent(3_000_000/8, at(time.Second))                                           // 3 Mbit/s sent
+	g.target, g.delayTarget, g.usage, g.loss = Min, 300_000*85/100, "overuse", 0.3 // the loss average lags
+	if got := e.update(at(time.Second)); got < 200_000 || got > 300_000 {
+		t.Fatalf("at the onset: estimate %d, want about GCC's delay-based target, 85%% of the 300 kbit/s that arrived", got)
+	}
+	g.loss = 0.9
 	if got := e.update(at(time.Second)); got < 200_000 || got > 300_000 {
 		t.Fatalf("at 90%% loss of 3 Mbit/s sent: estimate %d, want about 85%% of the 300 kbit/s that arrived", got)
 	}
