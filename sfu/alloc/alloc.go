@@ -14,11 +14,14 @@
 // The subscriber keeps a picture: while the estimate has room for the lowest layer
 // of one video and the audio, some video plays, and it is the most important one
 // (the first in the order of need). That one also keeps its lowest layer, once
-// forwarded, while that layer takes up to keepSlack times the whole estimate, the
-// audio's share included: congestion control backs off to under what arrives
-// (GCC: 85% of it), so on a link just wide enough for one lowest layer and the
-// audio the estimate dips under their sum at every sign of congestion, and pausing
-// the last picture for each dip would stall it.
+// forwarded and when it has several (a lowest layer is small by design; a track's
+// only layer may be anything), while that layer takes up to pictureSlack times the
+// whole estimate, the audio's share included: congestion control backs off to under
+// what arrives (GCC: 85% of it, and its loss controller halves the rate at each
+// report of heavy loss, down to its minimum), so on a link just wide enough for one
+// lowest layer and the audio the estimate dips well under their sum for a second or
+// two after each sign of congestion, and pausing the last picture for each dip would
+// stall it.
 //
 // The package is pure: it knows nothing of RTP or of the media core's types, and
 // its caller runs it on the subscriber's own goroutine.
@@ -86,8 +89,12 @@ const Paused = -1
 const Unlimited = math.MaxUint64
 
 // keepSlack is how far over the room left a layer already forwarded may go and be
-// kept (see the package comment).
-const keepSlack = 1.25
+// kept; pictureSlack how far over the whole estimate the most important video's
+// lowest layer may go (see the package comment).
+const (
+	keepSlack    = 1.25
+	pictureSlack = 2
+)
 
 // Nominal bitrates, for layers not measured yet (a layer the publisher has not sent,
 // or not for a while): the protocol's suggested encodings, and a typical voice.
@@ -160,7 +167,7 @@ func Allocate(estimate uint64, tracks []Track) []Decision {
 // keepsPicture reports whether t, the most important video, keeps its lowest layer
 // of bitrate b though the room left does not fit it (see the package comment).
 func keepsPicture(t Track, b, estimate uint64) bool {
-	return t.Current != Paused && float64(b) <= keepSlack*float64(estimate)
+	return t.Current != Paused && len(t.Layers) > 1 && float64(b) <= pictureSlack*float64(estimate)
 }
 
 // byNeed orders videos: screen shares before cameras, then larger tiles first, then

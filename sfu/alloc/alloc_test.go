@@ -76,7 +76,8 @@ func TestAllocate(t *testing.T) {
 		{"room for one lowest layer and the audio: one video plays", 250_000, []Track{audio, audio, at(sim(Camera, 640, 360), 0), at(sim(Camera, 1280, 720), 0)}, "0 0 b 0 "},
 		{"the most important video keeps its lowest layer under it plus the audio", 200_000, []Track{audio, audio, at(sim(Camera, 640, 360), 0), at(sim(Camera, 1280, 720), 0)}, "0 0 b 0 "},
 		{"...a screen share first", 150_000, []Track{audio, at(sim(Camera, 1280, 720), 0), at(sim(Screen, 640, 360), 0)}, "0 b 0 "},
-		{"...not far under it", 110_000, []Track{audio, at(sim(Camera, 1280, 720), 0)}, "0 b "},
+		{"...down to half of it", 75_000, []Track{audio, at(sim(Camera, 1280, 720), 0)}, "0 0 "},
+		{"...not further", 70_000, []Track{audio, at(sim(Camera, 1280, 720), 0)}, "0 b "},
 		{"...nor when it was paused", 200_000, []Track{audio, audio, sim(Camera, 1280, 720)}, "0 0 b "},
 		{"of tiles alike, the one that plays keeps playing", 250_000, []Track{audio, audio, sim(Camera, 1280, 720), at(sim(Camera, 1280, 720), 0)}, "0 0 b 0 "},
 	}
