@@ -76,7 +76,7 @@ func (s *Subscriber) allocate() {
 	}
 	now := time.Now()
 	for i, dec := range alloc.Allocate(estimate, tracks) {
-		s.apply(subs[i], dec, now)
+		s.apply(subs[i], dec, estimate, now)
 	}
 }
 
@@ -105,11 +105,17 @@ func allocTrack(sub *subscription) alloc.Track {
 // and tells the client when what it is forwarded changed: the layer it is forwarded
 // is reported once the down-track has switched to it (at its keyframe), so that
 // allocations keep telling, every allocInterval, what changed in between.
-func (s *Subscriber) apply(sub *subscription, dec alloc.Decision, now time.Time) {
+func (s *Subscriber) apply(sub *subscription, dec alloc.Decision, estimate uint64, now time.Time) {
 	d, t := sub.down, sub.down.track
 	if dec.Reason != alloc.Muted {
 		// A muted track keeps its layer: forwarding resumes with the unmute.
 		d.SetLayer(dec.Layer)
+	}
+	if cur := d.Layer(); cur != nil && dec.Layer != alloc.Paused && dec.Layer < cur.quality &&
+		t.LayerBitrate(cur.quality) > estimate {
+		// The layer forwarded alone overflows the link: it stops now, not at the
+		// lower layer's keyframe (which it would hold up in the link's queue).
+		d.Shed()
 	}
 	if dec.Layer != alloc.Paused {
 		t.needLayer(dec.Layer, now)

@@ -401,6 +401,20 @@ func (d *DownTrack) SetLayer(l int) {
 	}
 }
 
+// Shed stops forwarding the layer forwarded now, when the down-track waits to
+// switch to another: until the target's keyframe it forwards nothing. The caller
+// sheds a layer that alone overflows the subscriber's link: forwarding it until the
+// switch would keep the link's queue full and lose the very keyframe the switch
+// waits for, stalling the picture longer than the gap.
+func (d *DownTrack) Shed() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if t := d.sel.Target(); t != layer.None && t != d.sel.Current() {
+		d.sel.Start(layer.None)
+		d.cur = nil
+	}
+}
+
 // TargetLayer is the layer the down-track should forward, layer.None for none.
 func (d *DownTrack) TargetLayer() int {
 	d.mu.Lock()

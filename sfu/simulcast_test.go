@@ -297,3 +297,35 @@ func TestLowestLayerStaysActive(t *testing.T) {
 		t.Errorf("reported %v, want %s", got, want)
 	}
 }
+
+// TestShedStopsTheCurrentLayer: a down-track told to shed the layer it forwards
+// (it overflows the link) sends nothing of it while it waits for the target's
+// keyframe, then goes on from that keyframe with the numbering continuous.
+func TestShedStopsTheCurrentLayer(t *testing.T) {
+	root, layers, _ := newSimulcastTrack(t)
+	w := &payloadWriter{}
+	d := newDownTrack(root)
+	if _, err := d.Bind(bindContext{ssrc: 42, writer: w}); err != nil {
+		t.Fatal(err)
+	}
+	var pkt rtp.Packet
+	fwd := func(l int, seq uint16, key bool) {
+		layers[l].forward(&pkt, simPacket(t, l, seq, uint32(seq)*3000, seq, key))
+	}
+	fwd(2, 100, true)
+	fwd(0, 100, false)
+	d.Shed() // nothing to shed: f is the target
+	fwd(2, 101, false)
+	d.SetLayer(0)
+	d.Shed()
+	fwd(2, 102, false) // shed
+	fwd(0, 101, false) // not a keyframe
+	fwd(0, 102, true)  // the switch
+	var seqs []uint16
+	for _, p := range w.packets {
+		seqs = append(seqs, p.SequenceNumber)
+	}
+	if fmt.Sprint(seqs) != "[100 101 102]" || d.Layer() != layers[0] {
+		t.Errorf("sent %v, forwarding %v; want [100 101 102] (f's two, q's keyframe) and q", seqs, d.Layer())
+	}
+}
