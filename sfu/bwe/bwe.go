@@ -23,7 +23,8 @@
 // under even the lowest layer, where the link carries the lowest layer well. Once
 // there has been no congestion for holdAfterCongestion, the estimate doubles every
 // second (growthPerSecond), as GCC's own start-up probes and TCP's slow start do, up
-// to Max, and falls back at the next sign of congestion.
+// to Max, while the loss stays under 2% (between 2% and 10% it holds, as GCC's loss
+// controller does), and falls back at the next sign of congestion.
 //
 // The rise is the probe. The estimate matters only through the layers the allocator
 // (package alloc) chooses with it, so the traffic grows in steps of whole layers: each
@@ -61,6 +62,7 @@ const (
 	holdAfterCongestion = time.Second
 	growthPerSecond     = 1.0 // doubles a second
 	lossCongestion      = 0.1
+	lossGrowth          = 0.02 // as GCC's loss controller: between the two, hold
 	backoff             = 0.85 // of the rate that arrived, as GCC's delay controller
 	sentInterval        = 250 * time.Millisecond
 )
@@ -170,7 +172,7 @@ func (e *Estimator) update(now time.Time) uint64 {
 		e.congestedAt = now
 		arrived := min(backoff*e.sentRate*(1-min(max(loss, 0), 1)), float64(delayTarget))
 		e.estimate = min(e.estimate, max(target, arrived))
-	case now.Sub(e.congestedAt) >= holdAfterCongestion:
+	case loss < lossGrowth && now.Sub(e.congestedAt) >= holdAfterCongestion:
 		e.estimate *= math.Pow(1+growthPerSecond, dt)
 	}
 	e.estimate = min(max(e.estimate, target, Min), Max)

@@ -238,7 +238,8 @@ func (f *fakeGCC) GetStats() map[string]any {
 // of what is sent is lost, and GCC's loss-based target has crashed to its minimum)
 // leaves an estimate of what arrived, backed off, not of GCC's target; once the
 // congestion ends, the estimate is over the 3.2 Mbit/s of two top layers and audio
-// within five seconds; and it falls back at the next congestion.
+// within five seconds; it falls back at the next congestion, holds while the loss is
+// between 2% and 10%, and rises again without loss.
 func TestEstimateAfterCongestion(t *testing.T) {
 	g := &fakeGCC{target: 3_000_000, delayTarget: 3_000_000, usage: "normal"}
 	start := time.Now()
@@ -269,5 +270,14 @@ func TestEstimateAfterCongestion(t *testing.T) {
 	g.target, g.usage = 1_000_000, "overuse"
 	if got := e.update(at(11 * time.Second)); got > 1_000_000 {
 		t.Errorf("at the next congestion: estimate %d, want at most GCC's target of 1 Mbit/s", got)
+	}
+	g.usage, g.loss = "normal", 0.05
+	held, later := e.update(at(13*time.Second)), e.update(at(14*time.Second))
+	if later != held {
+		t.Errorf("at 5%% loss: estimate moved from %d to %d, want it held", held, later)
+	}
+	g.loss = 0
+	if got := e.update(at(15 * time.Second)); got <= later {
+		t.Errorf("with the loss gone: estimate %d, want it over %d", got, later)
 	}
 }
