@@ -230,7 +230,14 @@ func TestSimulcastFollowsTheView(t *testing.T) {
 		t.Errorf("a small tile receives %d B/s, a large one %d B/s: want under a third", small, large)
 	}
 
-	// Nobody needs f now: within the hysteresis the publisher is told so.
+	// Nobody needs f now: within the hysteresis the publisher is told so, naming the
+	// track by its mid on the publisher's connection.
+	var mid string
+	for _, tr := range pub.PublisherConnection().GetTransceivers() {
+		if tr.Sender() == sim.Sender {
+			mid = tr.Mid()
+		}
+	}
 	waitFor(t, 15*time.Second, func() (bool, string) {
 		m, ok := pubEvents.last(wire.TypePublishLayers)
 		a := m.PublishLayers().Active
@@ -239,6 +246,9 @@ func TestSimulcastFollowsTheView(t *testing.T) {
 		}
 		return true, ""
 	})
+	if m, _ := pubEvents.last(wire.TypePublishLayers); mid == "" || m.PublishLayers().Mid != mid {
+		t.Errorf("publish-layers names mid %q, want the sender's %q", m.PublishLayers().Mid, mid)
+	}
 	for rid, on := range func() map[string]bool {
 		m, _ := pubEvents.last(wire.TypePublishLayers)
 		return m.PublishLayers().Active

@@ -1,6 +1,8 @@
 package sfu
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -54,18 +56,27 @@ func (s *Subscriber) allocate() {
 		return
 	}
 	subs := make([]*subscription, 0, len(s.subscriptions))
-	tracks := make([]alloc.Track, 0, len(s.subscriptions))
 	for _, sub := range s.subscriptions {
 		subs = append(subs, sub)
+	}
+	// In one order each time: of tracks the allocator ranks alike, the same one wins.
+	slices.SortFunc(subs, func(a, b *subscription) int { return cmp.Compare(a.down.track.info.ID, b.down.track.info.ID) })
+	tracks := make([]alloc.Track, 0, len(subs))
+	for _, sub := range subs {
 		tracks = append(tracks, allocTrack(sub))
 	}
 	estimate := uint64(alloc.Unlimited)
 	if s.bwe != nil {
+		var sent uint64
+		for _, sub := range subs {
+			sent += sub.down.sentBytes()
+		}
+		s.bwe.Sent(sent)
 		estimate = s.bwe.Estimate()
 	}
 	now := time.Now()
 	for i, dec := range alloc.Allocate(estimate, tracks) {
-		s.apply(subs[i], dec, now)
+		s.apply(subs[i], dec, estimate, now)
 	}
 }
 
@@ -91,12 +102,20 @@ func allocTrack(sub *subscription) alloc.Track {
 }
 
 // apply points sub's down-track at dec's layer, marks the layers it uses as needed,
-// and tells the client when what it is forwarded changed.
-func (s *Subscriber) apply(sub *subscription, dec alloc.Decision, now time.Time) {
+// and tells the client when what it is forwarded changed: the layer it is forwarded
+// is reported once the down-track has switched to it (at its keyframe), so that
+// allocations keep telling, every allocInterval, what changed in between.
+func (s *Subscriber) apply(sub *subscription, dec alloc.Decision, estimate uint64, now time.Time) {
 	d, t := sub.down, sub.down.track
 	if dec.Reason != alloc.Muted {
 		// A muted track keeps its layer: forwarding resumes with the unmute.
 		d.SetLayer(dec.Layer)
+	}
+	if cur := d.Layer(); cur != nil && dec.Layer != alloc.Paused && dec.Layer < cur.quality &&
+		t.LayerBitrate(cur.quality) > estimate {
+		// The layer forwarded alone overflows the link: it stops now, not at the
+		// lower layer's keyframe (which it would hold up in the link's queue).
+		d.Shed()
 	}
 	if dec.Layer != alloc.Paused {
 		t.needLayer(dec.Layer, now)
@@ -107,9 +126,8 @@ func (s *Subscriber) apply(sub *subscription, dec alloc.Decision, now time.Time)
 	if t.info.Kind != webrtc.RTPCodecTypeVideo {
 		return
 	}
-	report := TrackLayer{Track: t.info.ID, Layer: t.ridOf(dec.Layer), Paused: dec.Layer == alloc.Paused,
-		Reason: pauseReasons[dec.Reason]}
-	if sub.reported != nil && *sub.reported == report {
+	report, ok := layerReport(sub, dec)
+	if !ok || sub.reported != nil && *sub.reported == report {
 		return
 	}
 	sub.reported = &report
@@ -117,6 +135,26 @@ func (s *Subscriber) apply(sub *subscription, dec alloc.Decision, now time.Time)
 	if obs := s.p.obs.Layers; obs != nil {
 		obs.TrackLayer(report)
 	}
+}
+
+// layerReport is what the client is told of sub's track after dec: the layer the
+// down-track forwards now (not the target it waits to switch to), or the pause. ok
+// is false while a track that is not paused forwards nothing yet (it waits for the
+// first keyframe): the last report stands, unless there was none, when the target
+// is reported.
+func layerReport(sub *subscription, dec alloc.Decision) (r TrackLayer, ok bool) {
+	t := sub.down.track
+	r = TrackLayer{Track: t.info.ID, Paused: dec.Layer == alloc.Paused, Reason: pauseReasons[dec.Reason]}
+	switch cur := sub.down.Layer(); {
+	case r.Paused:
+	case cur != nil:
+		r.Layer = t.ridOf(cur.quality)
+	case sub.reported != nil:
+		return r, false
+	default:
+		r.Layer = t.ridOf(dec.Layer)
+	}
+	return r, true
 }
 
 var pauseReasons = map[alloc.Reason]PauseReason{

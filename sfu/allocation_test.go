@@ -8,13 +8,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-rtc/switchboard/sfu/alloc"
 )
 
 // fixedEstimate is a bandwidth estimate a test sets.
 type fixedEstimate struct{ bps atomic.Uint64 }
 
 func (f *fixedEstimate) Estimate() uint64 { return f.bps.Load() }
+func (f *fixedEstimate) Sent(uint64)      {}
 
 // TestBandwidthPausesVideo: a subscriber whose estimate falls below what a video
 // track needs is told it is paused for bandwidth and receives nothing of it; once
@@ -79,4 +83,45 @@ func TestBandwidthPausesVideo(t *testing.T) {
 	est.bps.Store(2_000_000)
 	waitLayer(false, PauseNone)
 	flowing(true)
+}
+
+// TestLayerReportIsTheLayerForwarded: track-layer names the layer the down-track
+// forwards, not the one it waits to switch to: the old one until the new one's
+// keyframe arrives, then the new one; while a resumed track forwards nothing yet,
+// the pause reported before stands.
+func TestLayerReportIsTheLayerForwarded(t *testing.T) {
+	root, layers, _ := newSimulcastTrack(t)
+	d := newDownTrack(root)
+	if _, err := d.Bind(bindContext{ssrc: 42, writer: &payloadWriter{}}); err != nil {
+		t.Fatal(err)
+	}
+	sub := &subscription{down: d}
+	var pkt rtp.Packet
+	report := func(dec alloc.Decision) string {
+		t.Helper()
+		d.SetLayer(dec.Layer)
+		r, ok := layerReport(sub, dec)
+		if !ok {
+			return "(none)"
+		}
+		sub.reported = &r
+		if r.Paused {
+			return "paused " + string(r.Reason)
+		}
+		return r.Layer
+	}
+	layers[2].forward(&pkt, simPacket(t, 2, 1, 0, 1, true))
+	layers[0].forward(&pkt, simPacket(t, 0, 1, 0, 1, false))
+	var got []string
+	got = append(got, report(alloc.Decision{Layer: 2}))
+	got = append(got, report(alloc.Decision{Layer: 0})) // q is the target, f still forwarded
+	layers[0].forward(&pkt, simPacket(t, 0, 2, 3000, 2, true))
+	got = append(got, report(alloc.Decision{Layer: 0}))
+	got = append(got, report(alloc.Decision{Layer: alloc.Paused, Reason: alloc.Bandwidth}))
+	got = append(got, report(alloc.Decision{Layer: 0})) // resumed, waiting for a keyframe
+	layers[0].forward(&pkt, simPacket(t, 0, 3, 6000, 3, true))
+	got = append(got, report(alloc.Decision{Layer: 0}))
+	if want := "[f f q paused bandwidth (none) q]"; fmt.Sprint(got) != want {
+		t.Errorf("reports %v, want %s", got, want)
+	}
 }

@@ -378,11 +378,17 @@ func (d *DownTrack) acceptLocked(src *Track, pkt *rtp.Packet) bool {
 }
 
 // SetLayer makes l (layer.None: none) the layer of its source the down-track
-// should forward; it moves there at l's next keyframe, which it asks for.
+// should forward; it moves there at l's next keyframe, which it asks for. While l
+// does not arrive (its publisher stopped sending it) the down-track aims at the
+// nearest layer that does, below l first (Track.reachable), and back at l once it
+// flows again: the caller calls SetLayer again (each allocation does).
 func (d *DownTrack) SetLayer(l int) {
 	d.mu.Lock()
-	ask := d.sel.SetTarget(l)
 	src := d.source
+	if src != nil {
+		l = src.reachable(l, time.Now())
+	}
+	ask := d.sel.SetTarget(l)
 	if l == layer.None {
 		d.cur = nil
 		if !d.layered {
@@ -392,6 +398,20 @@ func (d *DownTrack) SetLayer(l int) {
 	d.mu.Unlock()
 	if ask && src != nil {
 		requestLayerKeyframe(src.layer(l))
+	}
+}
+
+// Shed stops forwarding the layer forwarded now, when the down-track waits to
+// switch to another: until the target's keyframe it forwards nothing. The caller
+// sheds a layer that alone overflows the subscriber's link: forwarding it until the
+// switch would keep the link's queue full and lose the very keyframe the switch
+// waits for, stalling the picture longer than the gap.
+func (d *DownTrack) Shed() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if t := d.sel.Target(); t != layer.None && t != d.sel.Current() {
+		d.sel.Start(layer.None)
+		d.cur = nil
 	}
 }
 

@@ -64,8 +64,9 @@ type LayerObserver interface {
 	// TrackLayer reports a change in what the participant is forwarded of a track.
 	TrackLayer(TrackLayer)
 	// PublishLayers reports a change in the layers (by rid) of the participant's own
-	// simulcast track that some subscriber needs.
-	PublishLayers(track TrackID, active map[string]bool)
+	// simulcast track that some subscriber needs; mid is the track's m-line on the
+	// participant's publishing connection, by which the client finds its sender.
+	PublishLayers(track TrackID, mid string, active map[string]bool)
 }
 
 // TrackLayer is what a subscriber is forwarded of Track: the layer's rid ("" for a

@@ -152,7 +152,7 @@ func (pp *pionPeer) TrackLayer(l TrackLayer) {
 	}
 }
 
-func (pp *pionPeer) PublishLayers(TrackID, map[string]bool) {}
+func (pp *pionPeer) PublishLayers(TrackID, string, map[string]bool) {}
 
 func (pp *pionPeer) answerOffers() {
 	for {

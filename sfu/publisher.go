@@ -388,7 +388,7 @@ func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 	}
 	if rids := pub.rids[mid]; info.Kind == webrtc.RTPCodecTypeVideo && remote.RID() != "" && slices.Contains(rids, remote.RID()) {
 		newSimulcast(t, rids, remote.RID())
-		t.watchLayers(pub.layersReporter(t.info.ID))
+		t.watchLayers(pub.layersReporter(t.info.ID, mid))
 		defer t.stopLayers()
 	}
 	pub.tracks[mid] = t
@@ -499,14 +499,15 @@ func (pub *Publisher) forwardLayer(remote *webrtc.TrackRemote, recv *webrtc.RTPR
 	l.readLoop(remote)
 }
 
-// layersReporter tells the participant which layers of its track id some
-// subscriber needs; nil when its owner does not listen.
-func (pub *Publisher) layersReporter(id TrackID) func(map[string]bool) {
+// layersReporter tells the participant which layers of its track id, sent on the
+// m-line mid of its connection, some subscriber needs; nil when its owner does not
+// listen.
+func (pub *Publisher) layersReporter(id TrackID, mid string) func(map[string]bool) {
 	obs := pub.p.obs.Layers
 	if obs == nil {
 		return nil
 	}
-	return func(active map[string]bool) { obs.PublishLayers(id, active) }
+	return func(active map[string]bool) { obs.PublishLayers(id, mid, active) }
 }
 
 // simulcastRids lists, by mid, the rids of each video m-line of offer that sends

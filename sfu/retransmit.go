@@ -102,6 +102,9 @@ func (d *DownTrack) resend(b *downBinding, src *Track, seq uint16) {
 		src.counters.drop(DropNotCached)
 		return
 	}
+	if d.mungeVP8 {
+		d.vp8.Again(d.rtx.pkt.Payload) // the picture id the packet had when first sent
+	}
 	d.hdr = d.rtx.pkt.Header
 	d.hdr.SequenceNumber = seq
 	d.hdr.Timestamp += d.rw.tsOffset

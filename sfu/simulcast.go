@@ -138,18 +138,44 @@ func (t *Track) startLayer(want int) *Track {
 	if want == layer.None {
 		return nil
 	}
-	now := time.Now().UnixNano()
-	flowing := func(l *Track) bool { return now-l.recv.last.Load() < int64(flowingWithin) }
-	for _, ok := range []func(*Track) bool{flowing, func(*Track) bool { return true }} {
-		for i := want; i >= 0; i-- {
-			if l := t.layer(i); l != nil && ok(l) {
-				return l
-			}
+	if l := t.flowingNear(want, time.Now()); l != nil {
+		return l
+	}
+	return t.nearest(want, func(*Track) bool { return true })
+}
+
+// reachable is the layer a down-track that wants want aims at now: want while it
+// flows, else the nearest flowing layer, below it first, so that a layer the
+// publisher stopped sending (turned off, or dropped for its own bandwidth) leaves
+// the subscriber on the best one that does arrive until it comes back; want when
+// none flows.
+func (t *Track) reachable(want int, now time.Time) int {
+	if want == layer.None {
+		return want
+	}
+	if l := t.flowingNear(want, now); l != nil {
+		return l.quality
+	}
+	return want
+}
+
+// flowingNear is the flowing layer nearest to want, below it first; nil for none.
+func (t *Track) flowingNear(want int, now time.Time) *Track {
+	at := now.UnixNano()
+	return t.nearest(want, func(l *Track) bool { return at-l.recv.last.Load() < int64(flowingWithin) })
+}
+
+// nearest is the layer nearest to want, below it first, that has arrived and is ok;
+// nil for none.
+func (t *Track) nearest(want int, ok func(*Track) bool) *Track {
+	for i := want; i >= 0; i-- {
+		if l := t.layer(i); l != nil && ok(l) {
+			return l
 		}
-		for i := want + 1; i < t.numLayers(); i++ {
-			if l := t.layer(i); l != nil && ok(l) {
-				return l
-			}
+	}
+	for i := want + 1; i < t.numLayers(); i++ {
+		if l := t.layer(i); l != nil && ok(l) {
+			return l
 		}
 	}
 	return nil
@@ -223,7 +249,11 @@ func vp8FrameSize(p []byte) (width, height int, ok bool) {
 }
 
 // The publisher is told which layers some subscriber needs: a layer becomes active
-// as soon as one is needed, and inactive once none has been for layerIdle.
+// as soon as one is needed, and inactive once none has been for layerIdle. The
+// lowest layer is always active: it is what a subscriber whose bandwidth collapses
+// falls back to, and it must be flowing then, not started (an encoder restarted
+// takes a second or more to send a keyframe, while the layer the subscriber is on
+// floods its link).
 const (
 	layerIdle      = 5 * time.Second
 	layerCheckTick = time.Second
@@ -241,7 +271,7 @@ func (t *Track) needLayer(i int, now time.Time) {
 
 // review computes the layers needed at now and reports a change to the publisher.
 func (s *simulcast) review(now time.Time) {
-	var active uint32
+	active := uint32(1) // the lowest layer, always
 	for i := range s.rids {
 		if now.UnixNano()-s.need[i].Load() < int64(layerIdle) {
 			active |= 1 << i

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -88,7 +89,8 @@ func TestLayerSwitchAtKeyframe(t *testing.T) {
 	fwd(2, 103, 18000, 53, false) // f: no more
 	fwd(0, 703, 10000, 12, false)
 	d.SetLayer(layer.None)
-	fwd(0, 704, 13000, 13, true) // paused
+	fwd(0, 704, 13000, 13, true)   // paused
+	fwd(1, 299, 16000, 399, false) // h flows
 	d.SetLayer(1)
 	fwd(1, 300, 50, 400, false) // h, waiting for its keyframe
 	fwd(1, 301, 3050, 401, true)
@@ -187,5 +189,143 @@ func TestStartsFromAFlowingLayer(t *testing.T) {
 	}
 	if fmt.Sprint(seqs) != "[10 11 12]" || d.Layer() != layers[2] {
 		t.Errorf("sent %v, forwarding %v; want [10 11 12] (q's two, then f's keyframe) and f", seqs, d.Layer())
+	}
+}
+
+// TestFallsBackFromALayerThatStops: a down-track on f whose f stops arriving (its
+// publisher turned it off, or dropped it for its own bandwidth) aims at h, the best
+// layer still flowing, asks it for a keyframe and moves there at it; once f arrives
+// again it goes back to f at f's keyframe. Each move is forwarded without a gap in
+// the numbering.
+func TestFallsBackFromALayerThatStops(t *testing.T) {
+	root, layers, asked := newSimulcastTrack(t)
+	w := &payloadWriter{}
+	d := newDownTrack(root)
+	if _, err := d.Bind(bindContext{ssrc: 42, writer: w}); err != nil {
+		t.Fatal(err)
+	}
+	var pkt rtp.Packet
+	fwd := func(l int, seq uint16, ts uint32, key bool) {
+		layers[l].forward(&pkt, simPacket(t, l, seq, ts, seq, key))
+	}
+	fwd(0, 10, 0, true)
+	fwd(1, 20, 0, true)
+	fwd(2, 30, 0, true)
+	d.SetLayer(2)
+	if d.Layer() != layers[2] || d.TargetLayer() != 2 {
+		t.Fatalf("forwarding %v wanting %d; want f", d.Layer(), d.TargetLayer())
+	}
+	layers[2].recv.last.Store(time.Now().Add(-2 * flowingWithin).UnixNano()) // f stopped
+	before := asked[1001]
+	d.SetLayer(2)
+	if d.TargetLayer() != 1 || asked[1001] != before+1 {
+		t.Fatalf("target %d, keyframe requests %v; want h, asked of it", d.TargetLayer(), asked)
+	}
+	fwd(0, 11, 3000, true) // q: not the target
+	fwd(1, 21, 3000, true) // h's keyframe: the switch
+	if d.Layer() != layers[1] {
+		t.Fatalf("forwarding %v; want h", d.Layer())
+	}
+	d.SetLayer(2) // f still stopped: stays on h
+	if d.TargetLayer() != 1 {
+		t.Fatalf("target %d while f is stopped; want h", d.TargetLayer())
+	}
+	layers[2].lastKeyframeRequest.Store(0) // a request at once, not one delayed by the throttle
+	fwd(2, 31, 6000, false)                // f again
+	fwd(1, 22, 6000, false)                // h goes on until f's keyframe
+	d.SetLayer(2)
+	if d.TargetLayer() != 2 || asked[1002] != 2 {
+		t.Fatalf("target %d, keyframe requests %v once f flows again; want f, asked of it", d.TargetLayer(), asked)
+	}
+	fwd(2, 32, 9000, true)
+	fwd(1, 23, 9000, false) // h: no more
+	var seqs []uint16
+	for _, p := range w.packets {
+		seqs = append(seqs, p.SequenceNumber)
+	}
+	if fmt.Sprint(seqs) != "[30 31 32 33]" || d.Layer() != layers[2] {
+		t.Errorf("sent %v, forwarding %v; want [30 31 32 33] (f's keyframe, h's two, f's keyframe) and f", seqs, d.Layer())
+	}
+}
+
+// TestSwitchKeepsTheCurrentLayer: while a switch waits for its target's keyframe,
+// even as the target moves (f to h to q, and back to f), the layer forwarded goes on
+// being sent, packet by packet.
+func TestSwitchKeepsTheCurrentLayer(t *testing.T) {
+	root, layers, _ := newSimulcastTrack(t)
+	w := &payloadWriter{}
+	d := newDownTrack(root)
+	if _, err := d.Bind(bindContext{ssrc: 42, writer: w}); err != nil {
+		t.Fatal(err)
+	}
+	var pkt rtp.Packet
+	fwd := func(l int, seq uint16, key bool) {
+		layers[l].forward(&pkt, simPacket(t, l, seq, uint32(seq)*3000, seq, key))
+	}
+	for _, l := range []int{0, 1, 2} {
+		fwd(l, 100, true)
+	}
+	for i, target := range []int{1, 0, 2} {
+		d.SetLayer(target)
+		seq := uint16(101 + i)
+		for _, l := range []int{0, 1, 2} {
+			fwd(l, seq, false)
+		}
+		if d.Layer() != layers[2] {
+			t.Fatalf("target %d: forwarding %v; want f until the target's keyframe", target, d.Layer())
+		}
+	}
+	if n := len(w.packets); n != 4 {
+		t.Errorf("sent %d packets; want f's 4, none missing", n)
+	}
+}
+
+// TestLowestLayerStaysActive: once no subscriber has needed any layer for
+// layerIdle, the publisher is told to stop every layer but the lowest, which a
+// subscriber whose bandwidth collapses falls back to; a layer needed again is
+// active at once.
+func TestLowestLayerStaysActive(t *testing.T) {
+	root, _, _ := newSimulcastTrack(t)
+	var got []string
+	root.sim.report = func(active map[string]bool) {
+		got = append(got, fmt.Sprintf("q:%v h:%v f:%v", active["q"], active["h"], active["f"]))
+	}
+	now := time.Now()
+	root.sim.review(now)
+	root.needLayer(2, now.Add(time.Second))
+	if want := "[q:true h:false f:false q:true h:false f:true]"; fmt.Sprint(got) != want {
+		t.Errorf("reported %v, want %s", got, want)
+	}
+}
+
+// TestShedStopsTheCurrentLayer: a down-track told to shed the layer it forwards
+// (it overflows the link) sends nothing of it while it waits for the target's
+// keyframe, then goes on from that keyframe with the numbering continuous.
+func TestShedStopsTheCurrentLayer(t *testing.T) {
+	root, layers, _ := newSimulcastTrack(t)
+	w := &payloadWriter{}
+	d := newDownTrack(root)
+	if _, err := d.Bind(bindContext{ssrc: 42, writer: w}); err != nil {
+		t.Fatal(err)
+	}
+	var pkt rtp.Packet
+	fwd := func(l int, seq uint16, key bool) {
+		layers[l].forward(&pkt, simPacket(t, l, seq, uint32(seq)*3000, seq, key))
+	}
+	fwd(2, 100, true)
+	fwd(0, 100, false)
+	d.Shed() // nothing to shed: f is the target
+	fwd(2, 101, false)
+	d.SetLayer(0)
+	d.Shed()
+	fwd(2, 102, false) // shed
+	fwd(0, 101, false) // not a keyframe
+	fwd(0, 102, true)  // the switch
+	var seqs []uint16
+	for _, p := range w.packets {
+		seqs = append(seqs, p.SequenceNumber)
+	}
+	if fmt.Sprint(seqs) != "[100 101 102]" || d.Layer() != layers[0] {
+		t.Errorf("sent %v, forwarding %v; want [100 101 102] (f's two, q's keyframe) and q", seqs, d.Layer())
 	}
 }

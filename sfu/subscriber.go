@@ -39,6 +39,8 @@ type Subscriber struct {
 type estimator interface {
 	// Estimate is the bandwidth available now, in bits a second.
 	Estimate() uint64
+	// Sent tells how many bytes of RTP the connection has sent so far, in all.
+	Sent(total uint64)
 }
 
 type subscription struct {

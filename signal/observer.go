@@ -119,8 +119,8 @@ func (o *observer) TrackLayer(l sfu.TrackLayer) {
 		Reason: string(l.Reason)})
 }
 
-func (o *observer) PublishLayers(track sfu.TrackID, active map[string]bool) {
-	o.s.send(wire.TypePublishLayers, "", wire.PublishLayers{Track: string(track), Active: active})
+func (o *observer) PublishLayers(track sfu.TrackID, mid string, active map[string]bool) {
+	o.s.send(wire.TypePublishLayers, "", wire.PublishLayers{Track: string(track), Mid: mid, Active: active})
 }
 
 // Failed ends the session: with ErrInternal after a panic in the media core's code

@@ -246,9 +246,12 @@ const (
 )
 
 // PublishLayers is the body of TypePublishLayers: for each simulcast layer (rid) of
-// the publisher's Track, whether some subscriber needs it. The client sets its
-// encodings' active flags to match, without renegotiating.
+// the publisher's Track, whether some subscriber needs it. Mid is the track's mid
+// on the publisher's connection, by which the client finds the sender (it never
+// learns its own track ids). The client sets its encodings' active flags to match,
+// without renegotiating.
 type PublishLayers struct {
 	Track  string          `json:"track"`
+	Mid    string          `json:"mid"`
 	Active map[string]bool `json:"active"`
 }

@@ -2,13 +2,26 @@
 // receives: which layer of each track it is forwarded, or none.
 //
 // The order of need is fixed: audio first (always forwarded), then screen shares,
-// then cameras; among videos of one kind, larger tiles first. Each visible video
+// then cameras; among videos of one kind, larger tiles first, and of tiles alike,
+// one forwarded now first, else in the order given. Each visible video
 // first gets its lowest layer, in that order, as long as the estimate has room; a
 // video that does not fit even at its lowest layer is paused. What is left then
 // raises each video, in the same order, towards the layer its tile needs, never
 // past it. A layer a video is forwarded now (or one below it) is kept while it
 // takes up to keepSlack times the room left: an estimate that dips for a moment,
 // or that congestion control set just under what is sent, does not flap layers.
+//
+// The subscriber keeps a picture: while the estimate has room for the lowest layer
+// of one video and the audio, some video plays, and it is the most important one
+// (the first in the order of need). That one also keeps its lowest layer, once
+// forwarded and when it has several (a lowest layer is small by design; a track's
+// only layer may be anything), while that layer takes up to pictureSlack times the
+// whole estimate, the audio's share included: congestion control backs off to under
+// what arrives (GCC: 85% of it, and its loss controller halves the rate at each
+// report of heavy loss, down to its minimum), so on a link just wide enough for one
+// lowest layer and the audio the estimate dips well under their sum for a second or
+// two after each sign of congestion, and pausing the last picture for each dip would
+// stall it.
 //
 // The package is pure: it knows nothing of RTP or of the media core's types, and
 // its caller runs it on the subscriber's own goroutine.
@@ -76,8 +89,12 @@ const Paused = -1
 const Unlimited = math.MaxUint64
 
 // keepSlack is how far over the room left a layer already forwarded may go and be
-// kept (see the package comment).
-const keepSlack = 1.25
+// kept; pictureSlack how far over the whole estimate the most important video's
+// lowest layer may go (see the package comment).
+const (
+	keepSlack    = 1.25
+	pictureSlack = 2
+)
 
 // Nominal bitrates, for layers not measured yet (a layer the publisher has not sent,
 // or not for a while): the protocol's suggested encodings, and a typical voice.
@@ -121,8 +138,9 @@ func Allocate(estimate uint64, tracks []Track) []Decision {
 		}
 		return t.Current != Paused && l <= t.Current && float64(b) <= keepSlack*float64(left)
 	}
-	for _, i := range videos {
-		if b := bitrate(tracks[i], 0); fits(tracks[i], 0, b) {
+	for n, i := range videos {
+		b := bitrate(tracks[i], 0)
+		if fits(tracks[i], 0, b) || n == 0 && keepsPicture(tracks[i], b, estimate) {
 			out[i] = Decision{Layer: 0}
 			spend(b)
 		} else {
@@ -146,12 +164,31 @@ func Allocate(estimate uint64, tracks []Track) []Decision {
 	return out
 }
 
-// byNeed orders videos: screen shares before cameras, then larger tiles first.
+// keepsPicture reports whether t, the most important video, keeps its lowest layer
+// of bitrate b though the room left does not fit it (see the package comment).
+func keepsPicture(t Track, b, estimate uint64) bool {
+	return t.Current != Paused && len(t.Layers) > 1 && float64(b) <= pictureSlack*float64(estimate)
+}
+
+// byNeed orders videos: screen shares before cameras, then larger tiles first, then
+// one forwarded now before one paused (of two alike, the one that plays keeps
+// playing, and the other is not resumed in its place).
 func byNeed(a, b Track) int {
 	if c := cmp.Compare(a.Kind, b.Kind); c != 0 {
 		return c
 	}
-	return cmp.Compare(area(b.View), area(a.View))
+	if c := cmp.Compare(area(b.View), area(a.View)); c != 0 {
+		return c
+	}
+	return cmp.Compare(pausedRank(a), pausedRank(b))
+}
+
+// pausedRank is 1 for a video paused now, 0 for one forwarded.
+func pausedRank(t Track) int {
+	if t.Current == Paused {
+		return 1
+	}
+	return 0
 }
 
 // area is a tile's size in pixels; an unknown one counts as the largest.

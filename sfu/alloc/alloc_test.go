@@ -73,10 +73,44 @@ func TestAllocate(t *testing.T) {
 		{"...nor started over it", 700_000, []Track{one(Paused)}, "b "},
 		{"a top layer forwarded is kept a little over", 1_300_000, []Track{at(sim(Camera, 1280, 720), 2)}, "2 "},
 		{"...a layer not forwarded is not raised to over it", 1_300_000, []Track{at(sim(Camera, 1280, 720), 1)}, "1 "},
+		{"room for one lowest layer and the audio: one video plays", 250_000, []Track{audio, audio, at(sim(Camera, 640, 360), 0), at(sim(Camera, 1280, 720), 0)}, "0 0 b 0 "},
+		{"the most important video keeps its lowest layer under it plus the audio", 200_000, []Track{audio, audio, at(sim(Camera, 640, 360), 0), at(sim(Camera, 1280, 720), 0)}, "0 0 b 0 "},
+		{"...a screen share first", 150_000, []Track{audio, at(sim(Camera, 1280, 720), 0), at(sim(Screen, 640, 360), 0)}, "0 b 0 "},
+		{"...down to half of it", 75_000, []Track{audio, at(sim(Camera, 1280, 720), 0)}, "0 0 "},
+		{"...not further", 70_000, []Track{audio, at(sim(Camera, 1280, 720), 0)}, "0 b "},
+		{"...nor when it was paused", 200_000, []Track{audio, audio, sim(Camera, 1280, 720)}, "0 0 b "},
+		{"of tiles alike, the one that plays keeps playing", 250_000, []Track{audio, audio, sim(Camera, 1280, 720), at(sim(Camera, 1280, 720), 0)}, "0 0 b 0 "},
 	}
 	for _, c := range cases {
 		if got := layers(Allocate(c.estimate, c.tracks)); got != c.want {
 			t.Errorf("%s: got %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+// TestAllocateKeepsAPicture: whatever the layers forwarded now, an estimate with room
+// for the lowest layer of one video and the audio never pauses every video, and the
+// video that plays includes the most important one (a screen share, else the largest
+// tile).
+func TestAllocateKeepsAPicture(t *testing.T) {
+	for _, screen := range []bool{false, true} {
+		for cur := Paused; cur <= 2; cur++ {
+			for estimate := uint64(2*50_000 + 150_000); estimate <= 3_500_000; estimate += 10_000 {
+				first := sim(Camera, 1280, 720)
+				if screen {
+					first = sim(Screen, 320, 180)
+				}
+				tracks := []Track{audio, sim(Camera, 640, 360), audio, first, sim(Camera, 960, 540)}
+				for i := range tracks {
+					if tracks[i].Kind != Audio {
+						tracks[i].Current = cur
+					}
+				}
+				ds := Allocate(estimate, tracks)
+				if ds[3].Layer == Paused {
+					t.Fatalf("screen %v, all at %d, estimate %d: the most important video is paused: %s", screen, cur, estimate, layers(ds))
+				}
+			}
 		}
 	}
 }

@@ -8,13 +8,35 @@
 // off the batched sends of the shared UDP port. The server instead never sends more than
 // the estimate allows, by choosing layers (package alloc).
 //
-// GCC's own target never rises above 1.5 times what it sees arrive, and an SFU
-// that sends only what the estimate allows would then never try a larger layer.
-// [Estimator] therefore takes GCC's target as the estimate only while GCC sees
-// congestion (delay overuse, or loss over 10%); once there has been none for
-// holdAfterCongestion, it raises the estimate by growthPerSecond, up to a few
-// times GCC's target, so that the allocator tries the next layer, and falls back
-// at the next sign of congestion.
+// GCC's own target never rises above 1.5 times what it sees arrive, and after a
+// fall it rises by 8% a second (its delay controller) at best, so an SFU that sends
+// only what the estimate allows would take half a minute to find again the room a
+// congestion took away, and would never try a larger layer at all. [Estimator]
+// therefore takes GCC's target as the estimate only while GCC sees congestion (delay
+// overuse, or loss over 10%), and then no lower than what arrived, backed off: the
+// lesser of backoff times what was sent (Sent) less the loss, and GCC's delay-based
+// target (in overuse, backoff times the rate the receiver measured). The loss
+// average lags at the onset of congestion, and the delay-based target may run ahead
+// of a link that drops rather than queues; each bounds the other. GCC's loss-based
+// target halves with each report of heavy loss, so a link that narrows from a few
+// Mbit/s to a few hundred kbit/s would otherwise leave an estimate of its minimum,
+// under even the lowest layer, where the link carries the lowest layer well. Once
+// there has been no congestion for holdAfterCongestion, the estimate doubles every
+// second (growthPerSecond), as GCC's own start-up probes and TCP's slow start do, up
+// to Max, while the loss stays under 2% (between 2% and 10% it holds, as GCC's loss
+// controller does), and falls back at the next sign of congestion.
+//
+// The rise is the probe. The estimate matters only through the layers the allocator
+// (package alloc) chooses with it, so the traffic grows in steps of whole layers: each
+// step up is sent as the probe of the next rate, and congestion control watches its
+// delay and loss. Probing with padding or RTX bursts, as GCC's prober does, would
+// need a paced sender and would spend the subscriber's bandwidth on bytes it does not
+// use; a layer probe costs nothing when it succeeds, and when it fails the estimate
+// falls back within a feedback interval and the layer goes back down at its next
+// allocation. A fast rise bounded by congestion signals rather than by a multiple of
+// GCC's target brings a subscriber from a few hundred kbit/s back to two top layers
+// (a few Mbit/s) in about five seconds; the 15%/s rise capped at three times GCC's
+// target it replaces took twenty.
 package bwe
 
 import (
@@ -35,12 +57,14 @@ const (
 	Max     = 20_000_000
 )
 
-// Tuning of the optimistic rise (see the package comment).
+// Tuning of the rise after congestion (see the package comment).
 const (
-	holdAfterCongestion = 2 * time.Second
-	growthPerSecond     = 0.15 // 15% a second
-	maxOverTarget       = 3    // the estimate rises to at most 3 times GCC's target
+	holdAfterCongestion = time.Second
+	growthPerSecond     = 1.0 // doubles a second
 	lossCongestion      = 0.1
+	lossGrowth          = 0.02 // as GCC's loss controller: between the two, hold
+	backoff             = 0.85 // of the rate that arrived, as GCC's delay controller
+	sentInterval        = 250 * time.Millisecond
 )
 
 // Registry makes the estimators of the connections of one Pion API and finds
@@ -95,6 +119,12 @@ type Estimator struct {
 	estimate    float64
 	last        time.Time // of the last update
 	congestedAt time.Time
+
+	// sentTotal is the bytes sent in all as of sentAt; sentRate the rate they were
+	// sent at over the interval before (bits a second).
+	sentTotal uint64
+	sentAt    time.Time
+	sentRate  float64
 }
 
 func newEstimator(s source, now time.Time) *Estimator {
@@ -106,12 +136,33 @@ func (e *Estimator) Estimate() uint64 {
 	return e.update(time.Now())
 }
 
+// Sent tells the estimator how many bytes of RTP the connection has sent so far, in
+// all; its caller calls it every few hundred milliseconds. A total that went down
+// (a stream no longer counted) starts the count again.
+func (e *Estimator) Sent(total uint64) { e.sent(total, time.Now()) }
+
+func (e *Estimator) sent(total uint64, now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	dt := now.Sub(e.sentAt)
+	switch {
+	case e.sentAt.IsZero() || total < e.sentTotal:
+		e.sentRate = 0
+	case dt < sentInterval:
+		return
+	default:
+		e.sentRate = float64(total-e.sentTotal) * 8 / dt.Seconds()
+	}
+	e.sentTotal, e.sentAt = total, now
+}
+
 // update moves the estimate to now and returns it.
 func (e *Estimator) update(now time.Time) uint64 {
 	target := float64(e.gcc.GetTargetBitrate())
 	stats := e.gcc.GetStats()
 	usage, _ := stats["usage"].(string)
 	loss, _ := stats["averageLoss"].(float64)
+	delayTarget, _ := stats["delayTargetBitrate"].(int)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	dt := max(now.Sub(e.last).Seconds(), 0)
@@ -119,9 +170,10 @@ func (e *Estimator) update(now time.Time) uint64 {
 	switch {
 	case usage == "overuse" || loss > lossCongestion:
 		e.congestedAt = now
-		e.estimate = min(e.estimate, target)
-	case now.Sub(e.congestedAt) >= holdAfterCongestion:
-		e.estimate = min(e.estimate*math.Pow(1+growthPerSecond, dt), max(maxOverTarget*target, Initial))
+		arrived := min(backoff*e.sentRate*(1-min(max(loss, 0), 1)), float64(delayTarget))
+		e.estimate = min(e.estimate, max(target, arrived))
+	case loss < lossGrowth && now.Sub(e.congestedAt) >= holdAfterCongestion:
+		e.estimate *= math.Pow(1+growthPerSecond, dt)
 	}
 	e.estimate = min(max(e.estimate, target, Min), Max)
 	return uint64(e.estimate)

@@ -130,7 +130,7 @@ func (l *link) connect(t *testing.T) {
 
 // TestEstimateFollowsCapacity sends video at the estimate, as the server does, over
 // a link of 2 Mbit/s, then 600 kbit/s, then 2 Mbit/s again: the estimate falls
-// under the new capacity within a few seconds and rises back within about ten.
+// under the new capacity within a few seconds and rises back within five.
 func TestEstimateFollowsCapacity(t *testing.T) {
 	l := newLink(t, 2_000_000)
 	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "v", "s")
@@ -190,13 +190,14 @@ func TestEstimateFollowsCapacity(t *testing.T) {
 	l.shaper.SetRate(600_000)
 	wait("at 600 kbit/s, falls under it", 5*time.Second, func(e uint64) bool { return e < 700_000 })
 	l.shaper.SetRate(2_000_000)
-	wait("at 2 Mbit/s again, rises", 12*time.Second, func(e uint64) bool { return e > 1_400_000 })
+	wait("at 2 Mbit/s again, rises", 5*time.Second, func(e uint64) bool { return e > 1_400_000 })
 }
 
 // send writes VP8-sized packets to track at the estimate until ctx ends.
 func send(ctx context.Context, track *webrtc.TrackLocalStaticRTP, est *Estimator) {
 	const size = 1100
 	var credit float64 // bytes that may be sent
+	var total uint64   // bytes sent
 	payload := make([]byte, size)
 	payload[0] = 0x10
 	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96}, Payload: payload}
@@ -215,6 +216,68 @@ func send(ctx context.Context, track *webrtc.TrackLocalStaticRTP, est *Estimator
 			if err := track.WriteRTP(&pkt); err != nil {
 				return
 			}
+			total += uint64(pkt.MarshalSize())
 		}
+		est.Sent(total)
+	}
+}
+
+// fakeGCC is a GCC whose target and signals a test sets.
+type fakeGCC struct {
+	target, delayTarget int
+	usage               string
+	loss                float64
+}
+
+func (f *fakeGCC) GetTargetBitrate() int { return f.target }
+func (f *fakeGCC) GetStats() map[string]any {
+	return map[string]any{"usage": f.usage, "averageLoss": f.loss, "delayTargetBitrate": f.delayTarget}
+}
+
+// TestEstimateAfterCongestion: a link that narrows from 3 Mbit/s to 300 kbit/s (90%
+// of what is sent is lost, and GCC's loss-based target has crashed to its minimum)
+// leaves an estimate of what arrived, backed off, not of GCC's target; once the
+// congestion ends, the estimate is over the 3.2 Mbit/s of two top layers and audio
+// within five seconds; it falls back at the next congestion, holds while the loss is
+// between 2% and 10%, and rises again without loss.
+func TestEstimateAfterCongestion(t *testing.T) {
+	g := &fakeGCC{target: 3_000_000, delayTarget: 3_000_000, usage: "normal"}
+	start := time.Now()
+	e := newEstimator(g, start)
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	e.sent(0, at(0))
+	e.sent(3_000_000/8, at(time.Second))                                           // 3 Mbit/s sent
+	g.target, g.delayTarget, g.usage, g.loss = Min, 300_000*85/100, "overuse", 0.3 // the loss average lags
+	if got := e.update(at(time.Second)); got < 200_000 || got > 300_000 {
+		t.Fatalf("at the onset: estimate %d, want about GCC's delay-based target, 85%% of the 300 kbit/s that arrived", got)
+	}
+	g.loss = 0.9
+	if got := e.update(at(time.Second)); got < 200_000 || got > 300_000 {
+		t.Fatalf("at 90%% loss of 3 Mbit/s sent: estimate %d, want about 85%% of the 300 kbit/s that arrived", got)
+	}
+	e.sent(3_000_000/8+250_000/8, at(2*time.Second)) // what fits is sent
+	g.usage, g.loss = "normal", 0
+	var took time.Duration
+	for d := 2 * time.Second; d <= 10*time.Second; d += 250 * time.Millisecond {
+		if e.update(at(d)) >= 3_200_000 {
+			took = d - 2*time.Second
+			break
+		}
+	}
+	if took == 0 || took > 5*time.Second {
+		t.Fatalf("not over 3.2 Mbit/s within 5 s of the congestion's end (took %v)", took)
+	}
+	g.target, g.usage = 1_000_000, "overuse"
+	if got := e.update(at(11 * time.Second)); got > 1_000_000 {
+		t.Errorf("at the next congestion: estimate %d, want at most GCC's target of 1 Mbit/s", got)
+	}
+	g.usage, g.loss = "normal", 0.05
+	held, later := e.update(at(13*time.Second)), e.update(at(14*time.Second))
+	if later != held {
+		t.Errorf("at 5%% loss: estimate moved from %d to %d, want it held", held, later)
+	}
+	g.loss = 0
+	if got := e.update(at(15 * time.Second)); got <= later {
+		t.Errorf("with the loss gone: estimate %d, want it over %d", got, later)
 	}
 }

@@ -116,3 +116,36 @@ func TestVP8MungerAllocatesNothing(t *testing.T) {
 		t.Errorf("%v allocations per packet", n)
 	}
 }
+
+// TestVP8MungerAgain: a retransmission of a packet of the layer forwarded now gets
+// the picture id and TL0PICIDX it was first sent with, and the munger's numbering
+// goes on as if it had not been sent.
+func TestVP8MungerAgain(t *testing.T) {
+	var m VP8Munger
+	m.Rewrite(vp8(100, true, 7))
+	m.Rebase()
+	first := vp8(5000, true, 200)
+	m.Rewrite(first) // sent as 101, tl0 8
+	m.Rewrite(vp8(5001, true, 201))
+	for _, wide := range []bool{true, false} {
+		again := vp8(5000, wide, 200)
+		m.Again(again)
+		picAt, _, tl0At := descriptor(again)
+		pic := uint16(again[picAt] & 0x7f)
+		if wide {
+			pic = pic<<8 | uint16(again[picAt+1])
+		}
+		want := uint16(101)
+		if !wide {
+			want = (5000 + m.picOffset) & 0x7f
+		}
+		if pic != want || again[tl0At] != 8 {
+			t.Errorf("wide %v: retransmitted as picture id %d tl0 %d, want %d 8", wide, pic, again[tl0At], want)
+		}
+	}
+	next := vp8(5002, true, 202)
+	m.Rewrite(next)
+	if picAt, _, _ := descriptor(next); uint16(next[picAt]&0x7f)<<8|uint16(next[picAt+1]) != 103 {
+		t.Errorf("after the retransmission the next picture is %x, want 103", next[picAt:picAt+2])
+	}
+}

@@ -65,6 +65,25 @@ func (m *VP8Munger) Rewrite(p []byte) Saved {
 	return sv
 }
 
+// Again maps the picture id and TL0PICIDX of p, a packet of the layer forwarded now
+// sent before (a retransmission), as Rewrite mapped them then, in place, and changes
+// nothing of the munger: a subscriber assembles a frame from packets of one picture
+// id, a retransmitted one included.
+func (m *VP8Munger) Again(p []byte) {
+	picAt, wide, tl0At := descriptor(p)
+	if picAt > 0 {
+		if wide {
+			out := (uint16(p[picAt]&0x7f)<<8 | uint16(p[picAt+1])) + m.picOffset
+			p[picAt], p[picAt+1] = 0x80|byte(out>>8&0x7f), byte(out)
+		} else {
+			p[picAt] = byte((uint16(p[picAt]&0x7f) + m.picOffset) & 0x7f)
+		}
+	}
+	if tl0At > 0 {
+		p[tl0At] += uint8(m.tl0Offset)
+	}
+}
+
 // Restore puts back in p what Rewrite changed.
 func Restore(p []byte, sv Saved) {
 	if sv.picAt > 0 {
