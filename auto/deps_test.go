@@ -11,6 +11,6 @@ import (
 // sfu/), and no signaling, transport,
 // server or HTTP.
 func TestDeps(t *testing.T) {
-	deptest.Check(t, deptest.Rule{Self: "auto", Allowed: []string{"roster", "sfu", "sfu/", "mesh", "internal/safe"},
+	deptest.Check(t, deptest.Rule{Self: "auto", Allowed: []string{"roster", "sfu", "sfu/", "mesh", "internal/safe", "internal/vp8"},
 		Required: []string{"roster", "sfu", "mesh"}, Forbidden: []string{"net/http"}})
 }

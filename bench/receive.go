@@ -11,6 +11,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/client"
+	"github.com/switchboard-rtc/switchboard/internal/vp8"
 )
 
 // receiving is one peer that receives media: when it started connecting, and whether
@@ -39,7 +40,7 @@ func (r *recorder) readTrack(p *receiving, track *webrtc.TrackRemote) {
 		if p.got.CompareAndSwap(false, true) {
 			r.firstPacketAfter(now.Sub(p.started))
 		}
-		if kind == webrtc.RTPCodecTypeVideo && isVP8Keyframe(pkt.Payload) && p.gotKey.CompareAndSwap(false, true) {
+		if kind == webrtc.RTPCodecTypeVideo && vp8.IsKeyframe(pkt.Payload) && p.gotKey.CompareAndSwap(false, true) {
 			r.firstKeyframeAfter(now.Sub(p.started))
 		}
 		stamp, ok := client.ParseStamp(kind, pkt.Payload)
@@ -51,33 +52,6 @@ func (r *recorder) readTrack(p *receiving, track *webrtc.TrackRemote) {
 		r.expect.Add(counter.see(stamp.Counter))
 		r.latency.add(now.Sub(stamp.Sent))
 	}
-}
-
-// isVP8Keyframe reports whether a VP8 payload begins a keyframe: the start of
-// partition 0 (RFC 7741) whose frame tag has the P bit clear (RFC 6386). The bench's
-// publishers send VP8.
-func isVP8Keyframe(p []byte) bool {
-	if len(p) < 2 || p[0]&0x10 == 0 || p[0]&0x07 != 0 {
-		return false
-	}
-	i := 1
-	if p[0]&0x80 != 0 { // extension byte: PictureID, TL0PICIDX, TID/KEYIDX follow
-		x := p[1]
-		i = 2
-		if x&0x80 != 0 {
-			if len(p) > i && p[i]&0x80 != 0 {
-				i++
-			}
-			i++
-		}
-		if x&0x40 != 0 {
-			i++
-		}
-		if x&0x30 != 0 {
-			i++
-		}
-	}
-	return len(p) > i && p[i]&0x01 == 0
 }
 
 // newAPI builds the peers' connections: VP8 and Opus; publishers answer the

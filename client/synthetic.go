@@ -9,6 +9,8 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-rtc/switchboard/internal/vp8"
 )
 
 // Synthetic media: packets with the right codec framing and made-up content, at a
@@ -47,8 +49,9 @@ const keyframeEvery = 30
 // ParseStamp reads the stamp of a synthetic packet's payload, if it has one.
 func ParseStamp(kind webrtc.RTPCodecType, payload []byte) (Stamp, bool) {
 	if kind == webrtc.RTPCodecTypeVideo {
-		n := vp8DescriptorSize(payload) + vp8HeaderSize - 1
-		if len(payload) < n {
+		d, ok := vp8.DescriptorSize(payload)
+		n := d + vp8HeaderSize - 1
+		if !ok || len(payload) < n {
 			return Stamp{}, false
 		}
 		payload = payload[n:]
@@ -172,29 +175,6 @@ func writeVP8Header(b []byte, first, keyframe, pictureID bool, pic uint16, width
 	}
 	copy(h, []byte{0x11, 0, 0, 0, 0, 0, 0, 0, 0, 0}) // frame tag of an inter frame
 	return d + len(h)
-}
-
-// vp8DescriptorSize is the size of the VP8 payload descriptor p starts with (RFC
-// 7741 section 4.2).
-func vp8DescriptorSize(p []byte) int {
-	if len(p) < 2 || p[0]&0x80 == 0 {
-		return 1
-	}
-	n := 2
-	x := p[1]
-	if x&0x80 != 0 {
-		n++
-		if len(p) > 2 && p[2]&0x80 != 0 {
-			n++
-		}
-	}
-	if x&0x40 != 0 {
-		n++
-	}
-	if x&0x30 != 0 {
-		n++
-	}
-	return n
 }
 
 // SimulcastRids are the rids of the layers a synthetic simulcast track sends,

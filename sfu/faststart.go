@@ -7,6 +7,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard-rtc/switchboard/internal/vp8"
 	"github.com/switchboard-rtc/switchboard/sfu/layer"
 )
 
@@ -49,7 +50,7 @@ func (m keyframeMark) fresh(now int64) bool {
 func keyframeTest(mime string) func([]byte) bool {
 	switch {
 	case strings.EqualFold(mime, webrtc.MimeTypeVP8):
-		return isVP8Keyframe
+		return vp8.IsKeyframe
 	case strings.EqualFold(mime, webrtc.MimeTypeH264):
 		return isH264Keyframe
 	case strings.EqualFold(mime, webrtc.MimeTypeVP9):

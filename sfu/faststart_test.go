@@ -1,6 +1,8 @@
 package sfu
 
 import (
+	"github.com/switchboard-rtc/switchboard/internal/vp8"
+
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -93,7 +95,7 @@ func TestNewSubscriberStartsWithTheCachedKeyframe(t *testing.T) {
 	if got, want := w.seqs(), "[100 101 102 103 104 105 106 107]"; got != want {
 		t.Fatalf("sent %s, want %s", got, want)
 	}
-	if !isVP8Keyframe(w.payloads[0]) {
+	if !vp8.IsKeyframe(w.payloads[0]) {
 		t.Error("the first packet sent is not the keyframe")
 	}
 	if n := k.plis.Load(); n != 0 {
@@ -126,7 +128,7 @@ func TestNewSubscriberWithoutKeyframeAsksOnce(t *testing.T) {
 		if got, want := w.seqs(), fmt.Sprint([]uint16{next, next + 1, next + 2, next + 3}); got != want {
 			t.Fatalf("sent %s, want %s", got, want)
 		}
-		if !isVP8Keyframe(w.payloads[0]) {
+		if !vp8.IsKeyframe(w.payloads[0]) {
 			t.Error("the first packet sent is not the keyframe")
 		}
 		if n := k.plis.Load(); n != 1 {
@@ -164,7 +166,7 @@ func TestFastStartWaitsForTheTransport(t *testing.T) {
 	if got, want := w.seqs(), "[100 101 102 103 104 105 106 107]"; got != want {
 		t.Fatalf("sent %s, want %s", got, want)
 	}
-	if !isVP8Keyframe(w.payloads[0]) {
+	if !vp8.IsKeyframe(w.payloads[0]) {
 		t.Error("the first packet sent is not the keyframe")
 	}
 	if n := k.plis.Load(); n != 1 {
@@ -191,7 +193,7 @@ func TestViewerSwitchStartsFromTheNewSourcesKeyframe(t *testing.T) {
 	if got, want := w.seqs(), "[500 501 502 503 504 505 506 507]"; got != want {
 		t.Fatalf("sent %s, want %s", got, want)
 	}
-	if !isVP8Keyframe(w.payloads[2]) {
+	if !vp8.IsKeyframe(w.payloads[2]) {
 		t.Error("the first packet after the switch is not the keyframe")
 	}
 	if n := k.plis.Load() - before; n != 0 {

@@ -104,38 +104,6 @@ func isVP9Keyframe(p []byte) bool {
 	return len(p) > 0 && p[0]&0x40 == 0 && p[0]&0x08 != 0
 }
 
-// isVP8Keyframe parses the VP8 payload descriptor (RFC 7741 section 4.2) and the first
-// byte of the frame: a keyframe starts partition 0 with the P bit clear.
-func isVP8Keyframe(p []byte) bool {
-	if len(p) == 0 || p[0]&0x10 == 0 || p[0]&0x07 != 0 {
-		return false // not the start of partition 0
-	}
-	i := 1
-	if p[0]&0x80 != 0 { // extension byte present
-		if len(p) < 2 {
-			return false
-		}
-		x := p[1]
-		i = 2
-		if x&0x80 != 0 { // PictureID, one or two bytes
-			if len(p) <= i {
-				return false
-			}
-			if p[i]&0x80 != 0 {
-				i++
-			}
-			i++
-		}
-		if x&0x40 != 0 { // TL0PICIDX
-			i++
-		}
-		if x&0x30 != 0 { // TID/KEYIDX
-			i++
-		}
-	}
-	return len(p) > i && p[i]&0x01 == 0
-}
-
 // isH264Keyframe looks for an IDR slice or a sequence parameter set in a single NAL
 // unit, an aggregation packet (STAP-A) or the first fragment of a unit (FU-A).
 func isH264Keyframe(p []byte) bool {

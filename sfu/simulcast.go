@@ -1,13 +1,13 @@
 package sfu
 
 import (
-	"encoding/binary"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/switchboard-rtc/switchboard/internal/vp8"
 	"github.com/switchboard-rtc/switchboard/sfu/layer"
 )
 
@@ -208,44 +208,9 @@ func (t *Track) LayerSize(i int) (width, height int) {
 // sawKeyframe notes the frame size of a keyframe of layer l. It runs on l's forward
 // loop.
 func (s *simulcast) sawKeyframe(l *Track, payload []byte) {
-	if w, h, ok := vp8FrameSize(payload); ok && l.quality < maxLayers {
+	if w, h, ok := vp8.FrameSize(payload); ok && l.quality < maxLayers {
 		s.sizes[l.quality].Store(uint32(w)<<16 | uint32(h))
 	}
-}
-
-// vp8FrameSize reads a VP8 keyframe's size (RFC 6386 section 9.1) after the payload
-// descriptor (RFC 7741 section 4.2).
-func vp8FrameSize(p []byte) (width, height int, ok bool) {
-	if len(p) == 0 {
-		return 0, 0, false
-	}
-	i := 1
-	if p[0]&0x80 != 0 {
-		if len(p) < 2 {
-			return 0, 0, false
-		}
-		x := p[1]
-		i = 2
-		if x&0x80 != 0 {
-			if len(p) > i && p[i]&0x80 != 0 {
-				i++
-			}
-			i++
-		}
-		if x&0x40 != 0 {
-			i++
-		}
-		if x&0x30 != 0 {
-			i++
-		}
-	}
-	// Frame tag (3 bytes), start code 9d 01 2a, then 14-bit width and height.
-	if len(p) < i+10 || p[i]&0x01 != 0 || p[i+3] != 0x9d || p[i+4] != 0x01 || p[i+5] != 0x2a {
-		return 0, 0, false
-	}
-	w := int(binary.LittleEndian.Uint16(p[i+6:]) & 0x3fff)
-	h := int(binary.LittleEndian.Uint16(p[i+8:]) & 0x3fff)
-	return w, h, w > 0 && h > 0
 }
 
 // The publisher is told which layers some subscriber needs: a layer becomes active
