@@ -1,7 +1,6 @@
 package server
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -87,8 +86,7 @@ func (e autoEvents) ParticipantLeft(room roster.RoomID, p auto.Participant) {
 
 func (e autoEvents) participant(t webhook.Type, room roster.RoomID, p auto.Participant) {
 	ev := e.event(t, room)
-	ev.Participant = &webhook.Participant{ID: string(p.ID), Identity: p.Identity, Name: p.Name,
-		Transport: cmp.Or(p.Transport, transportNative)}
+	ev.Participant = hookParticipant(string(p.ID), p.Identity, p.Name, p.Transport)
 	e.send.Send(ev)
 }
 

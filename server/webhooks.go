@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -98,11 +99,13 @@ func (e sfuEvents) track(typ webhook.Type, room roster.RoomID, p sfu.Participant
 }
 
 func sfuParticipant(p sfu.ParticipantInfo) *webhook.Participant {
-	transport := p.Transport
-	if transport == "" {
-		transport = transportNative
-	}
-	return &webhook.Participant{ID: string(p.ID), Identity: p.Identity, Name: p.Name, Transport: transport}
+	return hookParticipant(string(p.ID), p.Identity, p.Name, p.Transport)
+}
+
+// hookParticipant describes a participant of any kind of room to webhooks; an empty
+// transport is the native protocol's.
+func hookParticipant(id, identity, name, transport string) *webhook.Participant {
+	return &webhook.Participant{ID: id, Identity: identity, Name: name, Transport: cmp.Or(transport, transportNative)}
 }
 
 // meshEvents turns the mesh rooms' events into webhooks.
@@ -128,7 +131,7 @@ func (e meshEvents) ParticipantLeft(room roster.RoomID, p mesh.PeerInfo) {
 
 func (e meshEvents) participant(t webhook.Type, room roster.RoomID, p mesh.PeerInfo) {
 	ev := e.event(t, room)
-	ev.Participant = &webhook.Participant{ID: string(p.ID), Identity: p.Identity, Name: p.Name, Transport: transportNative}
+	ev.Participant = hookParticipant(string(p.ID), p.Identity, p.Name, "")
 	e.send.Send(ev)
 }
 
