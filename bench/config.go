@@ -49,8 +49,9 @@ type Config struct {
 	AllowRemote bool
 	// Room names the room of the fanout shape, and prefixes the rooms of the other.
 	Room string
-	// Simulcast has native publishers send their video as three simulcast layers
-	// (q, h, f: a tenth, three tenths and six tenths of Bitrate).
+	// Simulcast has native publishers send their video as three simulcast layers:
+	// f at Bitrate, so that a subscriber of the top layer gets what it gets
+	// without simulcast, and h and q at a half and a sixth of it in addition.
 	Simulcast bool
 	// TWCC has the receiving peers send transport-wide congestion control feedback,
 	// as browsers do, so that the server estimates each one's bandwidth.

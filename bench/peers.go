@@ -37,7 +37,7 @@ func newMedia(name string) (media, error) {
 func (m media) send(ctx context.Context, wg *sync.WaitGroup, videoBitrate, audioBitrate int) {
 	wg.Add(2)
 	if m.sim != nil {
-		go func() { defer wg.Done(); m.sim.Send(ctx, videoBitrate, nil) }()
+		go func() { defer wg.Done(); m.sim.Send(ctx, client.SimulcastBitrate(videoBitrate), nil) }()
 	} else {
 		go func() { defer wg.Done(); client.SendSynthetic(ctx, m.video, videoBitrate) }()
 	}

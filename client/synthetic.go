@@ -188,6 +188,12 @@ var (
 	simulcastShares = []float64{0.1, 0.3, 0.6}
 )
 
+// SimulcastBitrate is the bitrate over all layers (Simulcast.Send's) of a
+// synthetic simulcast track whose top layer sends top bits a second.
+func SimulcastBitrate(top int) int {
+	return int(float64(top) / simulcastShares[len(simulcastShares)-1])
+}
+
 // Simulcast is a synthetic simulcast track: one sending transceiver, a VP8 track
 // per layer (SimulcastRids).
 type Simulcast struct {

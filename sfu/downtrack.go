@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"strings"
@@ -10,8 +11,10 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard-rtc/switchboard/sfu/bwe"
 	"github.com/switchboard-rtc/switchboard/sfu/layer"
 )
 
@@ -54,7 +57,8 @@ type DownTrack struct {
 	lastSentAt int64
 	rw         rewriter
 	hdr        rtp.Header       // the outgoing header, reused for every packet
-	ext        [1]rtp.Extension // hdr's extensions: room for the one Pion's TWCC interceptor adds
+	ext        [1]rtp.Extension // hdr's extensions: room for the transport-wide sequence number
+	twccSeq    [2]byte          // the payload of that extension
 	rtx        retransmitter
 	start      startState // faststart.go
 	written    atomic.Uint64
@@ -67,6 +71,9 @@ type DownTrack struct {
 
 	// rtcpOut sends RTCP to the subscriber (sender reports); nil sends none.
 	rtcpOut rtcpWriter
+	// twcc numbers the packets sent for the subscriber connection's bandwidth
+	// estimate and reads its feedback; nil for a viewer's down-track.
+	twcc *bwe.Estimator
 
 	// first is the subscribing participant's first-media mark; nil for a viewer's.
 	first *firstMedia
@@ -81,6 +88,9 @@ type downBinding struct {
 	// subscriber accepted one for the codec; rtxSSRC 0 resends on the stream itself.
 	rtxSSRC        uint32
 	rtxPayloadType uint8
+
+	// twccID is the id of the TWCC header extension, 0 when not negotiated.
+	twccID uint8
 }
 
 func newDownTrack(t *Track) *DownTrack {
@@ -135,6 +145,11 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		b := &downBinding{ssrc: uint32(ctx.SSRC()), payloadType: uint8(c.PayloadType), out: ctx.WriteStream()}
 		if pt, ok := rtxPayloadType(ctx.CodecParameters(), c.PayloadType); ok && ctx.SSRCRetransmission() != 0 {
 			b.rtxSSRC, b.rtxPayloadType = uint32(ctx.SSRCRetransmission()), pt
+		}
+		for _, ext := range ctx.HeaderExtensions() {
+			if ext.URI == sdp.TransportCCURI && ext.ID > 0 && ext.ID < 15 && d.twcc != nil {
+				b.twccID = uint8(ext.ID)
+			}
 		}
 		d.binding.Store(b)
 		d.mu.Lock()
@@ -219,8 +234,8 @@ func (d *DownTrack) Source() *Track {
 // it sent none.
 func (d *DownTrack) writeRTP(src *Track, pkt *rtp.Packet) (size int) {
 	b := d.binding.Load()
-	if b == nil {
-		return 0
+	if b == nil || d.sel.Ignores(src.quality) {
+		return 0 // not bound yet, or another layer than it forwards or awaits
 	}
 	size, ask := d.write(b, src, pkt)
 	if size > 0 {
@@ -272,7 +287,7 @@ func (d *DownTrack) forwardLocked(b *downBinding, src *Track, pkt *rtp.Packet) i
 		}
 		n, err = d.send(b, pkt.Payload)
 		layer.Restore(pkt.Payload, saved)
-		d.lastSentAt = time.Now().UnixNano()
+		d.lastSentAt = src.readAt // on src's forward loop: the time it read pkt
 	} else {
 		n, err = d.send(b, pkt.Payload)
 	}
@@ -298,7 +313,8 @@ func (d *DownTrack) send(b *downBinding, payload []byte) (int, error) {
 }
 
 // sendAs is send on the stream ssrc with payload type pt: the down-track's own, or
-// its retransmission stream. d.mu is held.
+// its retransmission stream. A subscriber that negotiated TWCC gets the packet
+// numbered in the connection's transport-wide sequence. d.mu is held.
 func (d *DownTrack) sendAs(b *downBinding, ssrc uint32, pt uint8, payload []byte) (int, error) {
 	d.hdr.SSRC = ssrc
 	d.hdr.PayloadType = pt
@@ -307,6 +323,11 @@ func (d *DownTrack) sendAs(b *downBinding, ssrc uint32, pt uint8, payload []byte
 	d.hdr.ExtensionProfile = 0
 	d.hdr.Padding = false
 	d.hdr.PaddingSize = 0
+	if b.twccID != 0 {
+		_ = d.hdr.SetExtension(b.twccID, d.twccSeq[:]) // an id of 1-14 and 2 bytes: no error
+		seq := d.twcc.Stamp(d.hdr.MarshalSize() + len(payload))
+		binary.BigEndian.PutUint16(d.twccSeq[:], seq)
+	}
 	return b.out.WriteRTP(&d.hdr, payload)
 }
 
@@ -322,6 +343,10 @@ func (d *DownTrack) handleRTCP(pkts []rtcp.Packet) {
 			d.retransmit(p)
 		case *rtcp.ReceiverReport:
 			d.takeReports(p.Reports)
+		case *rtcp.TransportLayerCC:
+			if d.twcc != nil {
+				d.twcc.Feedback(p)
+			}
 		}
 	}
 }

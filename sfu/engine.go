@@ -78,8 +78,7 @@ type Engine struct {
 	conns          sync.Map     // *webrtc.PeerConnection made and not yet closed
 	open           atomic.Int64 // how many
 	stats          trackStats
-	timings        Timings       // nil: none
-	bwe            *bwe.Registry // the subscriber connections' estimators
+	timings        Timings // nil: none
 }
 
 // NewEngine checks cfg and prepares the codecs, interceptors and ICE settings.
@@ -244,9 +243,6 @@ func closeConnection(e *Engine, pc *webrtc.PeerConnection) error {
 		if _, ok := e.conns.LoadAndDelete(pc); ok {
 			e.open.Add(-1)
 		}
-		if e.bwe != nil {
-			e.bwe.Take(pc.ID()) // not taken by a subscriber (a viewer's, an echo's)
-		}
 	}
 	return pc.Close()
 }
@@ -315,33 +311,19 @@ func registerInterceptors(m *webrtc.MediaEngine, r *interceptor.Registry) error 
 	)
 }
 
-// registerSenderInterceptors adds what a connection that only sends needs: a
-// bandwidth estimate from the client's transport-wide congestion control feedback
-// (sfu/bwe), for stream allocation; no other interceptor, since the DownTracks
-// answer NACKs and keyframe requests from the client and forward the publishers'
-// sender reports (which let the client synchronize audio with video); and a
+// registerSenderInterceptors configures a connection that only sends: no
+// interceptor, since the DownTracks answer NACKs and keyframe requests from the
+// client, forward the publishers' sender reports (which let the client synchronize
+// audio with video) and stamp the transport-wide sequence numbers whose feedback
+// estimates the bandwidth (sfu/bwe); the TWCC header extension; and a
 // retransmission format (RFC 4588 RTX) for each video codec, so that a client that
 // accepts it gets resent packets on a stream of their own, which it does not count
 // as reordered or duplicated media.
-func (e *Engine) registerSenderInterceptors(m *webrtc.MediaEngine, r *interceptor.Registry) error {
-	reg, err := bwe.Register(m, r)
-	if err != nil {
+func (e *Engine) registerSenderInterceptors(m *webrtc.MediaEngine, _ *interceptor.Registry) error {
+	if err := bwe.Configure(m); err != nil {
 		return err
 	}
-	e.bwe = reg
 	return registerRTX(m)
-}
-
-// estimatorOf is the bandwidth estimator of pc, a subscriber connection; nil when
-// it has none.
-func (e *Engine) estimatorOf(pc *webrtc.PeerConnection) estimator {
-	if e == nil || e.bwe == nil {
-		return nil
-	}
-	if est := e.bwe.Take(pc.ID()); est != nil {
-		return est
-	}
-	return nil
 }
 
 // registerRTX registers video/rtx for each video codec of registerCodecs, at the

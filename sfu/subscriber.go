@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboard-rtc/switchboard/internal/safe"
 	"github.com/switchboard-rtc/switchboard/sfu/alloc"
+	"github.com/switchboard-rtc/switchboard/sfu/bwe"
 )
 
 // Subscriber is the connection on which a participant receives everyone else's
@@ -31,8 +32,11 @@ type Subscriber struct {
 
 	readers sync.WaitGroup // one RTCP reader per sender
 
-	// bwe estimates the connection's bandwidth (sfu/bwe); nil: unlimited.
-	bwe estimator
+	// twcc numbers the packets sent and reads the client's feedback on them; bwe
+	// estimates the connection's bandwidth (twcc itself, but for tests); nil:
+	// unlimited.
+	twcc *bwe.Estimator
+	bwe  estimator
 }
 
 // estimator is what allocation needs of a bandwidth estimator.
@@ -56,7 +60,8 @@ func newSubscriber(p *Participant, pc *webrtc.PeerConnection) *Subscriber {
 	// participant is ended (ConnectionObserver.Failed with a *safe.Error).
 	s.ops = newOpQueue(s.negotiate, s.log, p.obs.Connection.Failed)
 	p.watchConnection(SideSubscriber, pc)
-	s.bwe = p.engine().estimatorOf(pc)
+	s.twcc = bwe.New()
+	s.bwe = s.twcc
 	s.allocateLoop()
 	return s
 }
@@ -74,6 +79,7 @@ func (s *Subscriber) add(t *Track) {
 		d := newDownTrack(t)
 		d.first = &s.p.first
 		d.rtcpOut = s.pc.WriteRTCP
+		d.twcc = s.twcc
 		sender, err := s.pc.AddTrack(d)
 		if err != nil {
 			s.log.Warn("cannot subscribe", "track", t.info.ID, "err", err)

@@ -88,6 +88,9 @@ type Track struct {
 	// fanout batches the datagrams of one packet's fan-out on the shared UDP port;
 	// nil (a port per connection) sends each at once.
 	fanout *sendGroup
+	// readAt is when the packet being forwarded was read (unix nanoseconds). Only
+	// the forward loop touches it, and the DownTracks it writes to, on its goroutine.
+	readAt int64
 
 	// Simulcast (simulcast.go): root is the published track, t itself unless t is
 	// one of its layers; quality is t's layer, 0 the lowest. A layer reads its own
@@ -149,6 +152,7 @@ func (t *Track) forward(pkt *rtp.Packet, b []byte) {
 		return
 	}
 	now := time.Now().UnixNano()
+	t.readAt = now
 	t.recv.observe(pkt.SequenceNumber, pkt.Timestamp, len(b), now, t.codec.ClockRate)
 	if len(pkt.Payload) == 0 {
 		// Padding-only probes carry nothing to forward.

@@ -33,7 +33,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Room, "room", "bench", "room name (a prefix with the rooms shape)")
 	fs.StringVar(&cfg.WHIPPath, "whip-path", "/whip/{room}", "WHIP endpoint `path` on the target")
 	fs.StringVar(&cfg.WHEPPath, "whep-path", "/whep/{room}", "WHEP endpoint `path` on the target")
-	fs.BoolVar(&cfg.Simulcast, "simulcast", false, "native publishers send video as three simulcast layers (q, h, f)")
+	fs.BoolVar(&cfg.Simulcast, "simulcast", false, "native publishers send video as three simulcast layers (q, h, f), f at --bitrate")
 	fs.BoolVar(&cfg.TWCC, "twcc", false, "receivers send transport-wide congestion control feedback, as browsers do")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON on stdout")
 	if err := fs.Parse(args); err != nil {

@@ -17,8 +17,7 @@
 // forwarded and when it has several (a lowest layer is small by design; a track's
 // only layer may be anything), while that layer takes up to pictureSlack times the
 // whole estimate, the audio's share included: congestion control backs off to under
-// what arrives (GCC: 85% of it, and its loss controller halves the rate at each
-// report of heavy loss, down to its minimum), so on a link just wide enough for one
+// what arrives (85% of it: sfu/bwe), so on a link just wide enough for one
 // lowest layer and the audio the estimate dips well under their sum for a second or
 // two after each sign of congestion, and pausing the last picture for each dip would
 // stall it.

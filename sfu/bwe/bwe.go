@@ -1,42 +1,35 @@
 // Package bwe estimates, per subscriber connection, the bandwidth the server may
-// send at: transport-wide congestion control (TWCC) feedback from the subscriber
-// feeds Pion's Google Congestion Control estimator (pion/interceptor/pkg/gcc).
+// send at, from the subscriber's transport-wide congestion control (TWCC) feedback.
 //
-// GCC runs without its leaky-bucket pacer (directPacer sends at once): that pacer
-// copies every packet into a queue of its own and sends it from its own goroutine,
-// which would add a copy and a delay to every forwarded packet and take the fan-out
-// off the batched sends of the shared UDP port. The server instead never sends more than
-// the estimate allows, by choosing layers (package alloc).
+// The server numbers every packet it sends on a connection that negotiated TWCC
+// (Estimator.Stamp: a sequence number for the header extension and a record of the
+// send in a fixed ring), and the receiver reports when each arrived
+// (Estimator.Feedback). From those reports come three signals, as in Google
+// Congestion Control (draft-ietf-rmcat-gcc): the delay trend (a queue building on
+// the path: delay.go), the loss, and the rate that arrived. Nothing runs per packet
+// but the stamp: no interceptor wraps the connection's writes, and the server never
+// paces, since it never sends more than the estimate allows: it chooses layers
+// (package alloc).
 //
-// GCC's own target never rises above 1.5 times what it sees arrive, and after a
-// fall it rises by 8% a second (its delay controller) at best, so an SFU that sends
-// only what the estimate allows would take half a minute to find again the room a
-// congestion took away, and would never try a larger layer at all. [Estimator]
-// therefore takes GCC's target as the estimate only while GCC sees congestion (delay
-// overuse, or loss over 10%), and then no lower than what arrived, backed off: the
-// lesser of backoff times what was sent (Sent) less the loss, and GCC's delay-based
-// target (in overuse, backoff times the rate the receiver measured). The loss
-// average lags at the onset of congestion, and the delay-based target may run ahead
-// of a link that drops rather than queues; each bounds the other. GCC's loss-based
-// target halves with each report of heavy loss, so a link that narrows from a few
-// Mbit/s to a few hundred kbit/s would otherwise leave an estimate of its minimum,
-// under even the lowest layer, where the link carries the lowest layer well. Once
-// there has been no congestion for holdAfterCongestion, the estimate doubles every
-// second (growthPerSecond), as GCC's own start-up probes and TCP's slow start do, up
-// to Max, while the loss stays under 2% (between 2% and 10% it holds, as GCC's loss
-// controller does), and falls back at the next sign of congestion.
+// While the path is congested (delay overuse, or loss over 10%) the estimate falls
+// to what arrived, backed off: the lesser of backoff times the rate the receiver
+// measured and backoff times what was sent (Sent) less the loss. Once there has been
+// no congestion for holdAfterCongestion, the estimate doubles every second
+// (growthPerSecond), as GCC's start-up probes and TCP's slow start do, up to Max,
+// while the loss stays under 2% (between 2% and 10% it holds, as GCC's loss
+// controller does), and falls back at the next sign of congestion. GCC's own
+// additive rise (8% a second after a fall) would take half a minute to find again
+// the room a congestion took away.
 //
 // The rise is the probe. The estimate matters only through the layers the allocator
 // (package alloc) chooses with it, so the traffic grows in steps of whole layers: each
-// step up is sent as the probe of the next rate, and congestion control watches its
-// delay and loss. Probing with padding or RTX bursts, as GCC's prober does, would
-// need a paced sender and would spend the subscriber's bandwidth on bytes it does not
-// use; a layer probe costs nothing when it succeeds, and when it fails the estimate
-// falls back within a feedback interval and the layer goes back down at its next
-// allocation. A fast rise bounded by congestion signals rather than by a multiple of
-// GCC's target brings a subscriber from a few hundred kbit/s back to two top layers
-// (a few Mbit/s) in about five seconds; the 15%/s rise capped at three times GCC's
-// target it replaces took twenty.
+// step up is sent as the probe of the next rate, and the delay trend and the loss
+// watch it. Probing with padding or RTX bursts, as GCC's prober does, would need a
+// paced sender and would spend the subscriber's bandwidth on bytes it does not use;
+// a layer probe costs nothing when it succeeds, and when it fails the estimate falls
+// back within a feedback interval and the layer goes back down at its next
+// allocation. This brings a subscriber from a few hundred kbit/s back to two top
+// layers (a few Mbit/s) in about five seconds.
 package bwe
 
 import (
@@ -44,9 +37,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/cc"
-	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -57,7 +48,7 @@ const (
 	Max     = 20_000_000
 )
 
-// Tuning of the rise after congestion (see the package comment).
+// Tuning of the estimate (see the package comment).
 const (
 	holdAfterCongestion = time.Second
 	growthPerSecond     = 1.0 // doubles a second
@@ -65,57 +56,49 @@ const (
 	lossGrowth          = 0.02 // as GCC's loss controller: between the two, hold
 	backoff             = 0.85 // of the rate that arrived, as GCC's delay controller
 	sentInterval        = 250 * time.Millisecond
+	updateInterval      = 200 * time.Millisecond
+	minRateMicros       = 100_000 // arrivals spanning less than this measure no rate
 )
 
-// Registry makes the estimators of the connections of one Pion API and finds
-// each by its connection's id.
-type Registry struct {
-	mu   sync.Mutex
-	byID map[string]*Estimator
-}
-
-// Register adds TWCC (the header extension on every packet sent, and GCC reading
-// the feedback) to a sending connection's media engine and interceptors, and
-// returns the registry of the estimators its connections get.
-func Register(m *webrtc.MediaEngine, r *interceptor.Registry) (*Registry, error) {
-	reg := &Registry{byID: map[string]*Estimator{}}
-	factory, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return gcc.NewSendSideBWE(gcc.SendSideBWEPacer(newDirectPacer()),
-			gcc.SendSideBWEInitialBitrate(Initial), gcc.SendSideBWEMinBitrate(Min), gcc.SendSideBWEMaxBitrate(Max))
-	})
-	if err != nil {
-		return nil, err
+// Configure offers the TWCC header extension, for audio and video, on the
+// connections of media engine m: the receiver then reports when each stamped packet
+// arrived (the codecs offer the transport-cc feedback).
+func Configure(m *webrtc.MediaEngine) error {
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind); err != nil {
+			return err
+		}
 	}
-	factory.OnNewPeerConnection(func(id string, e cc.BandwidthEstimator) {
-		reg.mu.Lock()
-		reg.byID[id] = newEstimator(e, time.Now())
-		reg.mu.Unlock()
-	})
-	r.Add(factory)
-	return reg, webrtc.ConfigureTWCCHeaderExtensionSender(m, r)
-}
-
-// Take returns the estimator of the connection with id (webrtc.PeerConnection.ID)
-// and forgets it; nil when there is none.
-func (r *Registry) Take(id string) *Estimator {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	e := r.byID[id]
-	delete(r.byID, id)
-	return e
-}
-
-// source is what an Estimator reads of GCC.
-type source interface {
-	GetTargetBitrate() int
-	GetStats() map[string]any
+	return nil
 }
 
 // Estimator is one connection's bandwidth estimate. It is safe for concurrent use.
 type Estimator struct {
-	gcc source
+	start time.Time
 
-	mu          sync.Mutex
+	// sendMu guards the send history: every packet sent takes it (Stamp).
+	sendMu  sync.Mutex
+	nextSeq uint16
+	sends   *[historySize]sendRecord // nil until the first stamp
+
+	mu sync.Mutex // guards what follows
+	// The feedback's state (twcc.go): the reference time unwrapped, and a buffer
+	// of one report's packets.
+	haveRef bool
+	lastRef uint32
+	refBase int64
+	results []packetResult
+	delay   delayDetector
+
+	// Signals since the last update: whether the delay trend said overuse, packets
+	// reported and lost, and the bytes received between the first and the last
+	// arrival reported.
+	overused                bool
+	reported, lost          int
+	recvBytes               int
+	firstArrive, lastArrive int64
+	haveArrive              bool
+
 	estimate    float64
 	last        time.Time // of the last update
 	congestedAt time.Time
@@ -127,8 +110,11 @@ type Estimator struct {
 	sentRate  float64
 }
 
-func newEstimator(s source, now time.Time) *Estimator {
-	return &Estimator{gcc: s, estimate: Initial, last: now}
+// New returns the estimator of a connection starting now.
+func New() *Estimator { return newEstimator(time.Now()) }
+
+func newEstimator(now time.Time) *Estimator {
+	return &Estimator{start: now, estimate: Initial, last: now, delay: newDelayDetector()}
 }
 
 // Estimate is the bandwidth the connection has now, in bits a second.
@@ -156,25 +142,59 @@ func (e *Estimator) sent(total uint64, now time.Time) {
 	e.sentTotal, e.sentAt = total, now
 }
 
-// update moves the estimate to now and returns it.
+// observeLocked takes one feedback's packets, in the order they were sent, into the
+// signals. e.mu is held.
+func (e *Estimator) observeLocked(results []packetResult, _ time.Time) {
+	for _, r := range results {
+		e.reported++
+		if !r.received {
+			e.lost++
+			continue
+		}
+		if e.delay.packet(r.sent, r.arrived) == usageOver {
+			e.overused = true
+		}
+		if !e.haveArrive {
+			e.haveArrive, e.firstArrive, e.lastArrive = true, r.arrived, r.arrived
+			continue // the first arrival opens the interval: its bytes came before it
+		}
+		e.firstArrive = min(e.firstArrive, r.arrived)
+		e.lastArrive = max(e.lastArrive, r.arrived)
+		e.recvBytes += r.size
+	}
+}
+
+// update moves the estimate to now, from the signals since the last update, and
+// returns it. Updates are at least updateInterval apart: the signals are read over
+// that long at least (callers may ask far more often).
 func (e *Estimator) update(now time.Time) uint64 {
-	target := float64(e.gcc.GetTargetBitrate())
-	stats := e.gcc.GetStats()
-	usage, _ := stats["usage"].(string)
-	loss, _ := stats["averageLoss"].(float64)
-	delayTarget, _ := stats["delayTargetBitrate"].(int)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	dt := max(now.Sub(e.last).Seconds(), 0)
+	if now.Sub(e.last) < updateInterval {
+		return uint64(e.estimate)
+	}
+	dt := now.Sub(e.last).Seconds()
 	e.last = now
+	loss := 0.0
+	if e.reported > 0 {
+		loss = float64(e.lost) / float64(e.reported)
+	}
 	switch {
-	case usage == "overuse" || loss > lossCongestion:
+	case e.overused || loss > lossCongestion:
 		e.congestedAt = now
-		arrived := min(backoff*e.sentRate*(1-min(max(loss, 0), 1)), float64(delayTarget))
-		e.estimate = min(e.estimate, max(target, arrived))
+		arrived := backoff * e.sentRate * (1 - loss)
+		if span := e.lastArrive - e.firstArrive; e.haveArrive && span >= minRateMicros {
+			received := float64(e.recvBytes) * 8 / (float64(span) / 1e6)
+			if e.sentRate == 0 || received < arrived/backoff {
+				arrived = backoff * received
+			}
+		}
+		e.estimate = min(e.estimate, arrived)
 	case loss < lossGrowth && now.Sub(e.congestedAt) >= holdAfterCongestion:
 		e.estimate *= math.Pow(1+growthPerSecond, dt)
 	}
-	e.estimate = min(max(e.estimate, target, Min), Max)
+	e.estimate = min(max(e.estimate, Min), Max)
+	e.overused, e.reported, e.lost = false, 0, 0
+	e.recvBytes, e.haveArrive = 0, false
 	return uint64(e.estimate)
 }

@@ -2,6 +2,7 @@ package bwe
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"sync"
 	"testing"
@@ -9,8 +10,11 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/logging"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/transport/v5/vnet"
 	"github.com/pion/webrtc/v4"
 )
@@ -21,7 +25,6 @@ type link struct {
 	router         *vnet.Router
 	shaper         *vnet.TBFQueue
 	sender, recver *webrtc.PeerConnection
-	estimators     *Registry
 }
 
 func newLink(t *testing.T, capacity int) *link {
@@ -62,14 +65,14 @@ func newLink(t *testing.T, capacity int) *link {
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
 	}
-	reg := &interceptor.Registry{}
-	if l.estimators, err = Register(m, reg); err != nil {
+	if err := Configure(m); err != nil {
 		t.Fatal(err)
 	}
 	se := webrtc.SettingEngine{LoggerFactory: quiet}
 	se.SetNet(sendNet)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	sendAPI := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
+	sendAPI := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(&interceptor.Registry{}),
+		webrtc.WithSettingEngine(se))
 
 	// The receiver sends TWCC feedback, as browsers do.
 	rm := &webrtc.MediaEngine{}
@@ -141,10 +144,17 @@ func TestEstimateFollowsCapacity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { // feedback reaches the estimator through the interceptors
+	est := New()
+	go func() { // as a DownTrack reads its subscriber's feedback
 		for {
-			if _, _, err := sender.ReadRTCP(); err != nil {
+			pkts, _, err := sender.ReadRTCP()
+			if err != nil {
 				return
+			}
+			for _, p := range pkts {
+				if fb, ok := p.(*rtcp.TransportLayerCC); ok {
+					est.Feedback(fb)
+				}
 			}
 		}
 	}()
@@ -157,15 +167,20 @@ func TestEstimateFollowsCapacity(t *testing.T) {
 		}
 	})
 	l.connect(t)
-	est := l.estimators.Take(l.sender.ID())
-	if est == nil {
-		t.Fatal("the sending connection has no estimator")
+	var twccID uint8
+	for _, e := range sender.GetParameters().HeaderExtensions {
+		if e.URI == sdp.TransportCCURI {
+			twccID = uint8(e.ID)
+		}
+	}
+	if twccID == 0 {
+		t.Fatal("the receiver did not accept the TWCC header extension")
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); send(ctx, track, est) }()
+	go func() { defer wg.Done(); send(ctx, track, est, twccID) }()
 	defer wg.Wait()
 	defer cancel()
 
@@ -193,8 +208,9 @@ func TestEstimateFollowsCapacity(t *testing.T) {
 	wait("at 2 Mbit/s again, rises", 5*time.Second, func(e uint64) bool { return e > 1_400_000 })
 }
 
-// send writes VP8-sized packets to track at the estimate until ctx ends.
-func send(ctx context.Context, track *webrtc.TrackLocalStaticRTP, est *Estimator) {
+// send writes VP8-sized packets to track at the estimate until ctx ends, each
+// stamped with a transport-wide sequence number as a DownTrack does.
+func send(ctx context.Context, track *webrtc.TrackLocalStaticRTP, est *Estimator, twccID uint8) {
 	const size = 1100
 	var credit float64 // bytes that may be sent
 	var total uint64   // bytes sent
@@ -213,6 +229,11 @@ func send(ctx context.Context, track *webrtc.TrackLocalStaticRTP, est *Estimator
 		for ; credit >= size; credit -= size {
 			pkt.SequenceNumber++
 			pkt.Timestamp = uint32(n * 900)
+			var seq [2]byte
+			pkt.Header.Extensions = pkt.Header.Extensions[:0]
+			pkt.Header.Extension = false
+			_ = pkt.Header.SetExtension(twccID, seq[:])
+			binary.BigEndian.PutUint16(seq[:], est.Stamp(pkt.MarshalSize()))
 			if err := track.WriteRTP(&pkt); err != nil {
 				return
 			}
@@ -222,43 +243,41 @@ func send(ctx context.Context, track *webrtc.TrackLocalStaticRTP, est *Estimator
 	}
 }
 
-// fakeGCC is a GCC whose target and signals a test sets.
-type fakeGCC struct {
-	target, delayTarget int
-	usage               string
-	loss                float64
+// congest makes the signals since the last update those of a congested path: the
+// delay trend said overuse, lost of reported packets were lost, and received
+// bits a second arrived (0: no rate measured).
+func congest(e *Estimator, overuse bool, lost, reported int, received float64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.overused, e.lost, e.reported = overuse, lost, reported
+	if received > 0 {
+		e.haveArrive, e.firstArrive, e.lastArrive = true, 0, 500_000
+		e.recvBytes = int(received / 8 / 2) // over half a second
+	}
 }
 
-func (f *fakeGCC) GetTargetBitrate() int { return f.target }
-func (f *fakeGCC) GetStats() map[string]any {
-	return map[string]any{"usage": f.usage, "averageLoss": f.loss, "delayTargetBitrate": f.delayTarget}
-}
-
-// TestEstimateAfterCongestion: a link that narrows from 3 Mbit/s to 300 kbit/s (90%
-// of what is sent is lost, and GCC's loss-based target has crashed to its minimum)
-// leaves an estimate of what arrived, backed off, not of GCC's target; once the
-// congestion ends, the estimate is over the 3.2 Mbit/s of two top layers and audio
-// within five seconds; it falls back at the next congestion, holds while the loss is
-// between 2% and 10%, and rises again without loss.
+// TestEstimateAfterCongestion: a link that narrows from 3 Mbit/s to 300 kbit/s
+// leaves an estimate of what arrived, backed off; once the congestion ends, the
+// estimate is over the 3.2 Mbit/s of two top layers and audio within five seconds;
+// it falls back at the next congestion, holds while the loss is between 2% and 10%,
+// and rises again without loss.
 func TestEstimateAfterCongestion(t *testing.T) {
-	g := &fakeGCC{target: 3_000_000, delayTarget: 3_000_000, usage: "normal"}
 	start := time.Now()
-	e := newEstimator(g, start)
+	e := newEstimator(start)
 	at := func(d time.Duration) time.Time { return start.Add(d) }
 	e.sent(0, at(0))
-	e.sent(3_000_000/8, at(time.Second))                                           // 3 Mbit/s sent
-	g.target, g.delayTarget, g.usage, g.loss = Min, 300_000*85/100, "overuse", 0.3 // the loss average lags
+	e.sent(3_000_000/8, at(time.Second)) // 3 Mbit/s sent
+	congest(e, true, 0, 100, 300_000)
 	if got := e.update(at(time.Second)); got < 200_000 || got > 300_000 {
-		t.Fatalf("at the onset: estimate %d, want about GCC's delay-based target, 85%% of the 300 kbit/s that arrived", got)
+		t.Fatalf("at the onset (delay overuse): estimate %d, want about 85%% of the 300 kbit/s that arrived", got)
 	}
-	g.loss = 0.9
-	if got := e.update(at(time.Second)); got < 200_000 || got > 300_000 {
+	congest(e, false, 90, 100, 0) // only loss, no rate measured
+	e.sent(3_000_000/8+3_000_000/8, at(2*time.Second))
+	if got := e.update(at(2 * time.Second)); got < 200_000 || got > 300_000 {
 		t.Fatalf("at 90%% loss of 3 Mbit/s sent: estimate %d, want about 85%% of the 300 kbit/s that arrived", got)
 	}
-	e.sent(3_000_000/8+250_000/8, at(2*time.Second)) // what fits is sent
-	g.usage, g.loss = "normal", 0
 	var took time.Duration
-	for d := 2 * time.Second; d <= 10*time.Second; d += 250 * time.Millisecond {
+	for d := 2*time.Second + 250*time.Millisecond; d <= 10*time.Second; d += 250 * time.Millisecond {
 		if e.update(at(d)) >= 3_200_000 {
 			took = d - 2*time.Second
 			break
@@ -267,17 +286,132 @@ func TestEstimateAfterCongestion(t *testing.T) {
 	if took == 0 || took > 5*time.Second {
 		t.Fatalf("not over 3.2 Mbit/s within 5 s of the congestion's end (took %v)", took)
 	}
-	g.target, g.usage = 1_000_000, "overuse"
+	e.sent(3_000_000/8+3_000_000/8+1_000_000/8*9, at(11*time.Second)) // 1 Mbit/s sent
+	congest(e, true, 0, 100, 1_000_000)
 	if got := e.update(at(11 * time.Second)); got > 1_000_000 {
-		t.Errorf("at the next congestion: estimate %d, want at most GCC's target of 1 Mbit/s", got)
+		t.Errorf("at the next congestion: estimate %d, want at most the 1 Mbit/s that arrived", got)
 	}
-	g.usage, g.loss = "normal", 0.05
-	held, later := e.update(at(13*time.Second)), e.update(at(14*time.Second))
+	congest(e, false, 5, 100, 0)
+	held := e.update(at(13 * time.Second))
+	congest(e, false, 5, 100, 0)
+	later := e.update(at(14 * time.Second))
 	if later != held {
 		t.Errorf("at 5%% loss: estimate moved from %d to %d, want it held", held, later)
 	}
-	g.loss = 0
 	if got := e.update(at(15 * time.Second)); got <= later {
 		t.Errorf("with the loss gone: estimate %d, want it over %d", got, later)
+	}
+	if got, again := e.update(at(16*time.Second)), e.update(at(16*time.Second+time.Millisecond)); got != again {
+		t.Errorf("asked twice within a millisecond: %d then %d, want the same", got, again)
+	}
+}
+
+// TestDelayTrend: packets that arrive as they were sent are normal usage; a queue
+// that grows (each group a millisecond later than the one before) is overuse
+// within half a second; one that drains is underuse.
+func TestDelayTrend(t *testing.T) {
+	d := newDelayDetector()
+	const gap = 10_000 // a group every 10 ms
+	sent, delay := int64(0), int64(20_000)
+	step := func(growth int64) usage {
+		sent += gap
+		delay += growth
+		return d.packet(sent, sent+delay)
+	}
+	for range 200 {
+		if u := step(0); u != usageNormal {
+			t.Fatalf("steady delay: usage %d, want normal", u)
+		}
+	}
+	over := 0
+	for i := range 50 {
+		if step(1_000) == usageOver {
+			over = i + 1
+			break
+		}
+	}
+	if over == 0 {
+		t.Fatal("a delay growing 1 ms every 10 ms: no overuse within 500 ms")
+	}
+	t.Logf("overuse after %d groups", over)
+	under := false
+	for range 50 {
+		if step(-1_000) == usageUnder {
+			under = true
+			break
+		}
+	}
+	if !under {
+		t.Error("a queue draining 1 ms every 10 ms: no underuse within 500 ms")
+	}
+}
+
+// TestFeedback stamps packets, has Pion's TWCC recorder (as a receiver runs)
+// report their arrival with two lost, and checks what the estimator read: every
+// packet reported, the lost ones counted, the bytes and times of the arrivals.
+func TestFeedback(t *testing.T) {
+	start := time.Now()
+	e := newEstimator(start)
+	rec := twcc.NewRecorder(1)
+	for i := range 30 {
+		seq := e.Stamp(1000)
+		if seq != uint16(i) {
+			t.Fatalf("packet %d stamped %d", i, seq)
+		}
+		if i == 7 || i == 20 {
+			continue // lost
+		}
+		rec.Record(2, seq, int64(10_000+i*1_000)) // a millisecond apart, in microseconds
+	}
+	for _, p := range rec.BuildFeedbackPacket() {
+		raw, err := p.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkts, err := rtcp.Unmarshal(raw) // as it comes off the wire
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pkts {
+			if fb, ok := p.(*rtcp.TransportLayerCC); ok {
+				e.feedback(fb, start.Add(50*time.Millisecond))
+			}
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.reported != 30 || e.lost != 2 {
+		t.Errorf("reported %d, lost %d; want 30 and 2", e.reported, e.lost)
+	}
+	if span := e.lastArrive - e.firstArrive; span != 29_000 {
+		t.Errorf("arrivals span %d µs, want 29000", span)
+	}
+	if e.recvBytes != 27*1000 {
+		t.Errorf("bytes received after the first arrival: %d, want %d", e.recvBytes, 27*1000)
+	}
+}
+
+// TestFeedbackOfUnknownPackets: feedback on packets never sent, or malformed (more
+// packets than deltas), changes nothing and does not panic.
+func TestFeedbackOfUnknownPackets(t *testing.T) {
+	e := New()
+	e.Feedback(&rtcp.TransportLayerCC{BaseSequenceNumber: 100, PacketStatusCount: 5,
+		PacketChunks: []rtcp.PacketStatusChunk{&rtcp.RunLengthChunk{PacketStatusSymbol: rtcp.TypeTCCPacketReceivedSmallDelta, RunLength: 5}}})
+	e.Stamp(1000)
+	e.Feedback(&rtcp.TransportLayerCC{BaseSequenceNumber: 0, PacketStatusCount: 1000,
+		PacketChunks: []rtcp.PacketStatusChunk{&rtcp.RunLengthChunk{PacketStatusSymbol: rtcp.TypeTCCPacketReceivedLargeDelta, RunLength: 1000}}})
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.reported != 0 {
+		t.Errorf("reported %d packets from feedback of unknown or undelivered ones", e.reported)
+	}
+}
+
+// TestStampAllocatesNothing: numbering a packet is on the media hot path.
+func TestStampAllocatesNothing(t *testing.T) {
+	e := New()
+	e.Stamp(1000)
+	if n := testing.AllocsPerRun(1000, func() { e.Stamp(1000) }); n != 0 {
+		t.Errorf("Stamp allocates %v times a packet", n)
 	}
 }

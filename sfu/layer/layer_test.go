@@ -149,3 +149,36 @@ func TestVP8MungerAgain(t *testing.T) {
 		t.Errorf("after the retransmission the next picture is %x, want 103", next[picAt:picAt+2])
 	}
 }
+
+// TestSelectorIgnores: a forward loop may skip, without the down-track's lock, the
+// packets of every layer but the one forwarded and the one awaited, and of all
+// layers while paused; a selector never set ignores nothing.
+func TestSelectorIgnores(t *testing.T) {
+	var s Selector
+	for l := range 3 {
+		if s.Ignores(l) {
+			t.Fatalf("a zero selector ignores layer %d", l)
+		}
+	}
+	check := func(when string, want ...bool) {
+		t.Helper()
+		for l, w := range want {
+			if s.Ignores(l) != w {
+				t.Errorf("%s: Ignores(%d) = %v, want %v", when, l, !w, w)
+			}
+			if fwd, _ := s.Accept(l, false); s.Ignores(l) && fwd {
+				t.Errorf("%s: layer %d ignored but a packet of it is forwarded", when, l)
+			}
+		}
+	}
+	s.SetTarget(2)
+	check("forwarding 0, awaiting 2", false, true, false)
+	s.Accept(2, true)
+	check("forwarding 2", true, true, false)
+	s.SetTarget(1)
+	check("forwarding 2, awaiting 1", true, false, false)
+	s.SetTarget(None)
+	check("paused", true, true, true)
+	s.Start(0)
+	check("started on 0 while paused", false, true, true)
+}
