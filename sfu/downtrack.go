@@ -146,13 +146,15 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		if pt, ok := rtxPayloadType(ctx.CodecParameters(), c.PayloadType); ok && ctx.SSRCRetransmission() != 0 {
 			b.rtxSSRC, b.rtxPayloadType = uint32(ctx.SSRCRetransmission()), pt
 		}
+		d.mu.Lock()
 		for _, ext := range ctx.HeaderExtensions() {
 			if ext.URI == sdp.TransportCCURI && ext.ID > 0 && ext.ID < 15 && d.twcc != nil {
 				b.twccID = uint8(ext.ID)
+				h := rtp.Header{Extensions: d.ext[:0]}
+				_ = h.SetExtension(b.twccID, d.twccSeq[:]) // written into d.ext[0]
 			}
 		}
 		d.binding.Store(b)
-		d.mu.Lock()
 		d.rtx.seq = uint16(rand.Uint32()) // RFC 3550: a random first sequence number
 		src := d.source
 		var ask *Track
@@ -285,11 +287,11 @@ func (d *DownTrack) forwardLocked(b *downBinding, src *Track, pkt *rtp.Packet) i
 		if d.mungeVP8 {
 			saved = d.vp8.Rewrite(pkt.Payload)
 		}
-		n, err = d.send(b, pkt.Payload)
+		n, err = d.send(b, pkt.Payload, src.readAt)
 		layer.Restore(pkt.Payload, saved)
 		d.lastSentAt = src.readAt // on src's forward loop: the time it read pkt
 	} else {
-		n, err = d.send(b, pkt.Payload)
+		n, err = d.send(b, pkt.Payload, src.readAt)
 	}
 	if err != nil {
 		src.counters.drop(DropWriteFailed)
@@ -307,27 +309,32 @@ func (d *DownTrack) forwardLocked(b *downBinding, src *Track, pkt *rtp.Packet) i
 
 // send writes d.hdr, made the subscriber's, and payload, and returns what the write
 // stream returned: 0 bytes and no error before the subscriber's transport is up.
-// d.mu is held.
-func (d *DownTrack) send(b *downBinding, payload []byte) (int, error) {
-	return d.sendAs(b, b.ssrc, b.payloadType, payload)
+// now is the time of the send (unix nanoseconds; the forward loop's read time will
+// do: the fan-out goes out at once). d.mu is held.
+func (d *DownTrack) send(b *downBinding, payload []byte, now int64) (int, error) {
+	return d.sendAs(b, b.ssrc, b.payloadType, payload, now)
 }
 
 // sendAs is send on the stream ssrc with payload type pt: the down-track's own, or
 // its retransmission stream. A subscriber that negotiated TWCC gets the packet
 // numbered in the connection's transport-wide sequence. d.mu is held.
-func (d *DownTrack) sendAs(b *downBinding, ssrc uint32, pt uint8, payload []byte) (int, error) {
+func (d *DownTrack) sendAs(b *downBinding, ssrc uint32, pt uint8, payload []byte, now int64) (int, error) {
 	d.hdr.SSRC = ssrc
 	d.hdr.PayloadType = pt
-	d.hdr.Extension = false
-	d.hdr.Extensions = d.ext[:0]
-	d.hdr.ExtensionProfile = 0
 	d.hdr.Padding = false
 	d.hdr.PaddingSize = 0
-	if b.twccID != 0 {
-		_ = d.hdr.SetExtension(b.twccID, d.twccSeq[:]) // an id of 1-14 and 2 bytes: no error
-		seq := d.twcc.Stamp(d.hdr.MarshalSize() + len(payload))
-		binary.BigEndian.PutUint16(d.twccSeq[:], seq)
+	if b.twccID == 0 {
+		d.hdr.Extension = false
+		d.hdr.Extensions = d.ext[:0]
+		d.hdr.ExtensionProfile = 0
+		return b.out.WriteRTP(&d.hdr, payload)
 	}
+	// d.ext[0] carries d.twccSeq under b.twccID (set by Bind).
+	d.hdr.Extension = true
+	d.hdr.Extensions = d.ext[:1]
+	d.hdr.ExtensionProfile = rtp.ExtensionProfileOneByte
+	seq := d.twcc.Stamp(d.hdr.MarshalSize()+len(payload), now)
+	binary.BigEndian.PutUint16(d.twccSeq[:], seq)
 	return b.out.WriteRTP(&d.hdr, payload)
 }
 

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,7 +10,10 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-rtc/switchboard/sfu/bwe"
 )
 
 // marshalWriter stands in for a subscriber's write stream: it serializes each packet
@@ -36,6 +40,7 @@ type bindContext struct {
 	webrtc.TrackLocalContext
 	ssrc, rtx webrtc.SSRC // rtx: the retransmission stream's, 0 for none
 	writer    webrtc.TrackLocalWriter
+	exts      []webrtc.RTPHeaderExtensionParameter
 }
 
 func (c bindContext) CodecParameters() []webrtc.RTPCodecParameters {
@@ -49,12 +54,21 @@ func (c bindContext) SSRC() webrtc.SSRC                                      { r
 func (c bindContext) SSRCRetransmission() webrtc.SSRC                        { return c.rtx }
 func (c bindContext) WriteStream() webrtc.TrackLocalWriter                   { return c.writer }
 func (c bindContext) RTCPReader() interceptor.RTCPReader                     { return nil }
-func (c bindContext) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter { return nil }
+func (c bindContext) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter { return c.exts }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // newTestTrack is a VP8 track with n bound down-tracks writing to marshalWriters.
 func newTestTrack(tb testing.TB, n int) (*Track, []*marshalWriter) {
+	return newTestTrackTWCC(tb, n, false)
+}
+
+// twccTestID is the TWCC header extension's id in tests' subscriber connections.
+const twccTestID = 5
+
+// newTestTrackTWCC is newTestTrack whose subscribers, with twcc, negotiated TWCC:
+// each has an estimator, and its packets are numbered.
+func newTestTrackTWCC(tb testing.TB, n int, twcc bool) (*Track, []*marshalWriter) {
 	info := TrackInfo{ID: "t", Participant: "p", Kind: webrtc.RTPCodecTypeVideo, Source: SourceCamera}
 	codec := webrtc.RTPCodecParameters{PayloadType: 96, RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}}
 	t := newTrack(info, codec, 1234, func([]rtcp.Packet) error { return nil }, quietLogger())
@@ -62,7 +76,12 @@ func newTestTrack(tb testing.TB, n int) (*Track, []*marshalWriter) {
 	for i := range writers {
 		writers[i] = &marshalWriter{}
 		d := newDownTrack(t)
-		got, err := d.Bind(bindContext{ssrc: webrtc.SSRC(5000 + i), writer: writers[i]})
+		ctx := bindContext{ssrc: webrtc.SSRC(5000 + i), writer: writers[i]}
+		if twcc {
+			d.twcc = bwe.New()
+			ctx.exts = []webrtc.RTPHeaderExtensionParameter{{URI: sdp.TransportCCURI, ID: twccTestID}}
+		}
+		got, err := d.Bind(ctx)
 		if err != nil || got.PayloadType != 100 {
 			tb.Fatalf("bind: %v %v", got, err)
 		}
@@ -103,15 +122,39 @@ func TestForwardRewritesPerSubscriber(t *testing.T) {
 	}
 }
 
-func TestForwardAllocatesNothing(t *testing.T) {
-	track, writers := newTestTrack(t, 100)
-	raw := testPacket(t)
+// TestForwardNumbersPacketsForTWCC: a subscriber that negotiated TWCC gets each
+// packet with the one header extension it agreed to, numbered in its connection's
+// transport-wide sequence; the publisher's extensions are still not passed on.
+func TestForwardNumbersPacketsForTWCC(t *testing.T) {
+	track, writers := newTestTrackTWCC(t, 2, true)
 	var pkt rtp.Packet
-	if allocs := testing.AllocsPerRun(1000, func() { track.forward(&pkt, raw) }); allocs != 0 {
-		t.Fatalf("forwarding one packet to 100 down-tracks allocates %v times", allocs)
+	raw := testPacket(t)
+	for want := range uint16(3) {
+		track.forward(&pkt, raw)
+		for i, w := range writers {
+			var got rtp.Packet
+			if err := got.Unmarshal(w.buf[:]); err != nil {
+				t.Fatal(err)
+			}
+			ext := got.GetExtension(twccTestID)
+			if len(got.Extensions) != 1 || len(ext) != 2 || binary.BigEndian.Uint16(ext) != want {
+				t.Errorf("packet %d to down-track %d: extensions %v, want only the transport-wide sequence number %d", want, i, got.Extensions, want)
+			}
+		}
 	}
-	if writers[99].packets == 0 {
-		t.Fatal("nothing was forwarded")
+}
+
+func TestForwardAllocatesNothing(t *testing.T) {
+	for _, twcc := range []bool{false, true} {
+		track, writers := newTestTrackTWCC(t, 100, twcc)
+		raw := testPacket(t)
+		var pkt rtp.Packet
+		if allocs := testing.AllocsPerRun(1000, func() { track.forward(&pkt, raw) }); allocs != 0 {
+			t.Fatalf("forwarding one packet to 100 down-tracks (TWCC %v) allocates %v times", twcc, allocs)
+		}
+		if writers[99].packets == 0 {
+			t.Fatal("nothing was forwarded")
+		}
 	}
 }
 
@@ -131,9 +174,17 @@ func TestDetachStopsForwarding(t *testing.T) {
 // BenchmarkForward measures the forward path: parse one packet from the publisher and
 // write it to every down-track (header rewrite and serialization, no encryption).
 func BenchmarkForward(b *testing.B) {
-	for _, n := range []int{10, 100} {
-		b.Run(fmt.Sprintf("downtracks=%d", n), func(b *testing.B) {
-			track, _ := newTestTrack(b, n)
+	for _, c := range []struct {
+		n    int
+		twcc bool
+	}{{10, false}, {100, false}, {100, true}} {
+		name := fmt.Sprintf("downtracks=%d", c.n)
+		if c.twcc {
+			name += "/twcc"
+		}
+		n := c.n
+		b.Run(name, func(b *testing.B) {
+			track, _ := newTestTrackTWCC(b, n, c.twcc)
 			raw := testPacket(b)
 			var pkt rtp.Packet
 			b.ReportAllocs()

@@ -119,13 +119,13 @@ func (d *DownTrack) resend(b *downBinding, src *Track, seq uint16) {
 // numbers, seq first in the payload), else as it was first sent. d.mu is held.
 func (d *DownTrack) sendAgain(b *downBinding, seq uint16) (int, error) {
 	if b.rtxSSRC == 0 {
-		return d.send(b, d.rtx.pkt.Payload)
+		return d.send(b, d.rtx.pkt.Payload, time.Now().UnixNano())
 	}
 	binary.BigEndian.PutUint16(d.rtx.out[:2], seq)
 	size := 2 + copy(d.rtx.out[2:], d.rtx.pkt.Payload)
 	d.hdr.SequenceNumber = d.rtx.seq
 	d.rtx.seq++
-	return d.sendAs(b, b.rtxSSRC, b.rtxPayloadType, d.rtx.out[:size])
+	return d.sendAs(b, b.rtxSSRC, b.rtxPayloadType, d.rtx.out[:size], time.Now().UnixNano())
 }
 
 // rtxPayloadType finds, among the codecs a subscriber accepted, the retransmission

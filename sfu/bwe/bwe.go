@@ -74,7 +74,7 @@ func Configure(m *webrtc.MediaEngine) error {
 
 // Estimator is one connection's bandwidth estimate. It is safe for concurrent use.
 type Estimator struct {
-	start time.Time
+	startNanos int64 // unix nanoseconds: the origin of the send history's times
 
 	// sendMu guards the send history: every packet sent takes it (Stamp).
 	sendMu  sync.Mutex
@@ -114,7 +114,7 @@ type Estimator struct {
 func New() *Estimator { return newEstimator(time.Now()) }
 
 func newEstimator(now time.Time) *Estimator {
-	return &Estimator{start: now, estimate: Initial, last: now, delay: newDelayDetector()}
+	return &Estimator{startNanos: now.UnixNano(), estimate: Initial, last: now, delay: newDelayDetector()}
 }
 
 // Estimate is the bandwidth the connection has now, in bits a second.

@@ -233,7 +233,7 @@ func send(ctx context.Context, track *webrtc.TrackLocalStaticRTP, est *Estimator
 			pkt.Header.Extensions = pkt.Header.Extensions[:0]
 			pkt.Header.Extension = false
 			_ = pkt.Header.SetExtension(twccID, seq[:])
-			binary.BigEndian.PutUint16(seq[:], est.Stamp(pkt.MarshalSize()))
+			binary.BigEndian.PutUint16(seq[:], est.Stamp(pkt.MarshalSize(), time.Now().UnixNano()))
 			if err := track.WriteRTP(&pkt); err != nil {
 				return
 			}
@@ -354,7 +354,7 @@ func TestFeedback(t *testing.T) {
 	e := newEstimator(start)
 	rec := twcc.NewRecorder(1)
 	for i := range 30 {
-		seq := e.Stamp(1000)
+		seq := e.Stamp(1000, time.Now().UnixNano())
 		if seq != uint16(i) {
 			t.Fatalf("packet %d stamped %d", i, seq)
 		}
@@ -397,7 +397,7 @@ func TestFeedbackOfUnknownPackets(t *testing.T) {
 	e := New()
 	e.Feedback(&rtcp.TransportLayerCC{BaseSequenceNumber: 100, PacketStatusCount: 5,
 		PacketChunks: []rtcp.PacketStatusChunk{&rtcp.RunLengthChunk{PacketStatusSymbol: rtcp.TypeTCCPacketReceivedSmallDelta, RunLength: 5}}})
-	e.Stamp(1000)
+	e.Stamp(1000, time.Now().UnixNano())
 	e.Feedback(&rtcp.TransportLayerCC{BaseSequenceNumber: 0, PacketStatusCount: 1000,
 		PacketChunks: []rtcp.PacketStatusChunk{&rtcp.RunLengthChunk{PacketStatusSymbol: rtcp.TypeTCCPacketReceivedLargeDelta, RunLength: 1000}}})
 	e.mu.Lock()
@@ -410,8 +410,8 @@ func TestFeedbackOfUnknownPackets(t *testing.T) {
 // TestStampAllocatesNothing: numbering a packet is on the media hot path.
 func TestStampAllocatesNothing(t *testing.T) {
 	e := New()
-	e.Stamp(1000)
-	if n := testing.AllocsPerRun(1000, func() { e.Stamp(1000) }); n != 0 {
+	e.Stamp(1000, time.Now().UnixNano())
+	if n := testing.AllocsPerRun(1000, func() { e.Stamp(1000, time.Now().UnixNano()) }); n != 0 {
 		t.Errorf("Stamp allocates %v times a packet", n)
 	}
 }

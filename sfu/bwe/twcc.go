@@ -29,12 +29,12 @@ type packetResult struct {
 	received bool
 }
 
-// Stamp records a packet of size bytes (header and payload) sent now, and returns
-// the transport-wide sequence number to write into its header extension. It
-// allocates nothing and is safe for concurrent use: the forward loops of all of a
-// connection's tracks call it.
-func (e *Estimator) Stamp(size int) uint16 {
-	at := uint32(time.Since(e.start) / time.Microsecond)
+// Stamp records a packet of size bytes (header and payload) sent at now (unix
+// nanoseconds), and returns the transport-wide sequence number to write into its
+// header extension. It allocates nothing and is safe for concurrent use: the
+// forward loops of all of a connection's tracks call it.
+func (e *Estimator) Stamp(size int, now int64) uint16 {
+	at := uint32((now - e.startNanos) / 1000)
 	e.sendMu.Lock()
 	defer e.sendMu.Unlock()
 	if e.sends == nil {
@@ -68,7 +68,7 @@ func (e *Estimator) Feedback(fb *rtcp.TransportLayerCC) {
 func (e *Estimator) feedback(fb *rtcp.TransportLayerCC, now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	nowMicros := int64(now.Sub(e.start) / time.Microsecond)
+	nowMicros := (now.UnixNano() - e.startNanos) / 1000
 	results := e.results[:0]
 	e.sendMu.Lock()
 	arrived := e.unwrapReference(fb.ReferenceTime) * 64_000
