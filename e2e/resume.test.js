@@ -68,7 +68,8 @@ function unblockUDP() {
 
 before(async () => {
   mediaPort = await freeUDPPort();
-  server = await startServer({ args: ['--udp-port', String(mediaPort)] });
+  // Debug logs: a failure reports the server's last lines (layers, keyframe requests).
+  server = await startServer({ args: ['--udp-port', String(mediaPort), '--log-level', 'debug'] });
   proxy = await startProxy(server.url);
   browser = await launchBrowser();
 });
@@ -104,6 +105,80 @@ function membership(page) {
   return page.evaluate(() => /** @type {any} */ (window).membership);
 }
 
+/**
+ * Records the layers the server says it forwards to a page (track-layer), from now on.
+ * @param {import('playwright-core').Page} page
+ */
+async function recordLayers(page) {
+  await page.evaluate(() => {
+    const client = /** @type {any} */ (window.switchboard);
+    const w = /** @type {any} */ (window);
+    const started = Date.now();
+    w.layerReports = [];
+    const told = client.ontracklayer;
+    client.ontracklayer = (/** @type {any} */ l) => {
+      w.layerReports.push({ at: Date.now() - started, ...l });
+      told?.(l);
+    };
+  });
+}
+
+/**
+ * What a page's media connections say of their video, for a failure's report: each
+ * inbound and outbound video stream's counters, the connections' states, the ICE
+ * restarts made and the layer reports recorded (recordLayers).
+ * @param {import('playwright-core').Page} page
+ */
+function mediaState(page) {
+  return page.evaluate(async () => {
+    const client = /** @type {any} */ (window.switchboard);
+    /** @type {Record<string, unknown>} */
+    const out = { iceRestarts: client?.ice?.count, layerReports: /** @type {any} */ (window).layerReports };
+    const keep = {
+      'inbound-rtp': ['ssrc', 'mid', 'frameWidth', 'framesReceived', 'framesDecoded', 'keyFramesDecoded', 'framesDropped',
+        'bytesReceived', 'packetsReceived', 'packetsLost', 'nackCount', 'pliCount', 'firCount', 'freezeCount', 'totalFreezesDuration'],
+      'outbound-rtp': ['ssrc', 'rid', 'active', 'frameWidth', 'framesEncoded', 'keyFramesEncoded', 'framesSent', 'bytesSent',
+        'pliCount', 'nackCount', 'qualityLimitationReason', 'targetBitrate'],
+      'candidate-pair': ['state', 'nominated', 'availableOutgoingBitrate', 'currentRoundTripTime', 'bytesSent', 'bytesReceived'],
+    };
+    for (const [name, pc] of [['publisher', client?.publisherConnection], ['subscriber', client?.subscriberConnection]]) {
+      if (!pc) continue;
+      /** @type {unknown[]} */
+      const reports = [];
+      (await pc.getStats()).forEach((/** @type {any} */ r) => {
+        const fields = /** @type {Record<string, string[]>} */ (keep)[r.type];
+        if (!fields || (r.kind && r.kind !== 'video') || (r.type === 'candidate-pair' && !r.nominated)) return;
+        reports.push(Object.fromEntries([['type', r.type], ...fields.filter((f) => f in r).map((f) => [f, r[f]])]));
+      });
+      out[name] = { connection: pc.connectionState, ice: pc.iceConnectionState, stats: reports };
+    }
+    return out;
+  });
+}
+
+/**
+ * Runs check, and when it throws adds to its error what the pages and the server saw.
+ * @template T
+ * @param {() => Promise<T>} check
+ * @param {import('./lib/participant.js').Participant[]} pages
+ * @returns {Promise<T>}
+ */
+async function withMediaReport(check, pages) {
+  try {
+    return await check();
+  } catch (err) {
+    const states = [];
+    for (const p of pages) states.push(`${p.name}: ${JSON.stringify(await mediaState(p.page).catch((e) => String(e)))}`);
+    // SRTP's "duplicated packet" lines (a retransmission refused) are counted, not
+    // shown: a storm of them would push everything else out of the tail.
+    const lines = server.log().split('\n');
+    const refused = lines.filter((l) => l.includes('duplicated packet')).length;
+    const log = lines.filter((l) => !l.includes('duplicated packet')).slice(-150).join('\n');
+    throw new Error(`${err instanceof Error ? err.message : err}\n${states.join('\n')}\n` +
+      `server log tail (${refused} "duplicated packet" lines left out):\n${log}`, { cause: err });
+  }
+}
+
 test('a page whose network drops for 5 s stays in the call', { timeout: 120_000 }, async () => {
   const room = uniqueRoom('resume');
   // Alice signals through the proxy; Bob directly. Both send media to the one port.
@@ -113,6 +188,7 @@ test('a page whose network drops for 5 s stays in the call', { timeout: 120_000 
   await expectVideoFlowing(alice, [`${bobId}/camera`]);
   await expectVideoFlowing(bob, [`${aliceId}/camera`]);
   await recordMembership(bob.page);
+  await recordLayers(alice.page);
 
   const cutAt = Date.now();
   blockUDP([mediaPort]);
@@ -135,8 +211,10 @@ test('a page whose network drops for 5 s stays in the call', { timeout: 120_000 
   const resumes = await alice.page.evaluate(() => /** @type {any} */ (window.switchboard?.transport)?.resumes ?? 0);
   assert.ok(resumes >= 1, `Alice's WebSocket resumed ${resumes} times`);
 
-  await expectVideoFlowing(alice, [`${bobId}/camera`]);
-  await expectVideoFlowing(bob, [`${aliceId}/camera`]);
+  await withMediaReport(async () => {
+    await expectVideoFlowing(alice, [`${bobId}/camera`]);
+    await expectVideoFlowing(bob, [`${aliceId}/camera`]);
+  }, [alice, bob]);
   assert.deepEqual(await membership(bob.page), [], 'Bob saw nobody leave or join');
   assert.equal(await bob.page.locator(`.tile[data-participant="${aliceId}"]`).count() > 0, true, 'Bob still shows Alice');
   for (const p of [alice, bob]) expectCleanLog(p);

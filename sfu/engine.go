@@ -194,6 +194,7 @@ func settingsFor(cfg Config, log *slog.Logger) (webrtc.SettingEngine, error) {
 	settings.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	live := cfg.Liveness.withDefaults()
 	settings.SetICETimeouts(live.ICEDisconnectedTimeout, live.ICEFailedTimeout, live.ICEKeepalive)
+	settings.SetSRTPReplayProtectionWindow(nackWindow)
 	if len(cfg.PublicIPs) > 0 {
 		// Host candidates carry the public addresses instead of the machine's own.
 		err := settings.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{External: cfg.PublicIPs,
@@ -282,6 +283,24 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 	return nil
 }
 
+// Lost packets of a publisher's stream are asked for (NACK) as far back as
+// nackWindow packets behind the newest, and SRTP takes a retransmission from as far
+// back: its replay protection refuses a packet older than its window as if it were a
+// replay, and with Pion's default window (64) against the NACK generator's (512) a
+// gap of more than 64 packets (a network away for a moment under a sender that went
+// on sending) was asked for and refused, again and again. maxNACKsPerPacket bounds
+// how often one packet is asked for, as WebRTC's own receivers do (10): a packet the
+// publisher no longer has is otherwise asked for every 100 ms until nackWindow newer
+// ones arrive, which is never on a stream that stopped. Each unanswered request
+// costs more than a NACK: a browser counts every retransmission that it sends and
+// the server does not acknowledge (transport-wide feedback) as lost, and its
+// congestion control, holding its estimate down, stops the very simulcast layers
+// whose gaps are being asked for.
+const (
+	nackWindow        = 512
+	maxNACKsPerPacket = 10
+)
+
 // registerInterceptors adds what an SFU needs from Pion's interceptors: NACK generation
 // towards publishers, RTCP receiver reports, transport-wide congestion control
 // feedback to publishers, and the header extensions that identify simulcast streams
@@ -294,7 +313,7 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 // on every connection that sends. And Pion's stats interceptor: it costs time on
 // every packet and the server keeps its own counters.
 func registerInterceptors(m *webrtc.MediaEngine, r *interceptor.Registry) error {
-	generator, err := nack.NewGeneratorInterceptor()
+	generator, err := nack.NewGeneratorInterceptor(nack.GeneratorSize(nackWindow), nack.GeneratorMaxNacksPerPacket(maxNACKsPerPacket))
 	if err != nil {
 		return err
 	}
