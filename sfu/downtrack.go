@@ -350,10 +350,6 @@ func (d *DownTrack) handleRTCP(pkts []rtcp.Packet) {
 			d.retransmit(p)
 		case *rtcp.ReceiverReport:
 			d.takeReports(p.Reports)
-		case *rtcp.TransportLayerCC:
-			if d.twcc != nil {
-				d.twcc.Feedback(p)
-			}
 		}
 	}
 }

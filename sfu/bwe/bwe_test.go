@@ -145,17 +145,14 @@ func TestEstimateFollowsCapacity(t *testing.T) {
 		t.Fatal(err)
 	}
 	est := New()
-	go func() { // as a DownTrack reads its subscriber's feedback
+	go func() { // as a subscriber's RTCP reader gives the estimator its feedback
+		buf := make([]byte, 1500)
 		for {
-			pkts, _, err := sender.ReadRTCP()
+			n, _, err := sender.Read(buf)
 			if err != nil {
 				return
 			}
-			for _, p := range pkts {
-				if fb, ok := p.(*rtcp.TransportLayerCC); ok {
-					est.Feedback(fb)
-				}
-			}
+			est.FeedbackIn(buf[:n])
 		}
 	}()
 	l.recver.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
@@ -363,20 +360,13 @@ func TestFeedback(t *testing.T) {
 		}
 		rec.Record(2, seq, int64(10_000+i*1_000)) // a millisecond apart, in microseconds
 	}
-	for _, p := range rec.BuildFeedbackPacket() {
-		raw, err := p.Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		pkts, err := rtcp.Unmarshal(raw) // as it comes off the wire
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range pkts {
-			if fb, ok := p.(*rtcp.TransportLayerCC); ok {
-				e.feedback(fb, start.Add(50*time.Millisecond))
-			}
-		}
+	pkts := rec.BuildFeedbackPacket()
+	raw, err := rtcp.Marshal(pkts) // as it comes off the wire
+	if err != nil {
+		t.Fatal(err)
+	}
+	if others := e.feedbackIn(raw, start.Add(50*time.Millisecond)); others {
+		t.Errorf("%d feedback packets read as other RTCP", len(pkts))
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -391,20 +381,84 @@ func TestFeedback(t *testing.T) {
 	}
 }
 
+// feedbackPacket is a raw transport-wide feedback: base, the count of statuses,
+// chunks and deltas (deltas in 250 µs units, one byte each).
+func feedbackPacket(base, count uint16, chunks []uint16, deltas []byte) []byte {
+	b := []byte{0x80 | fmtTWCC, ptTransportFeedback, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2}
+	b = binary.BigEndian.AppendUint16(b, base)
+	b = binary.BigEndian.AppendUint16(b, count)
+	b = append(b, 0, 0, 1, 0) // reference time 1, feedback count 0
+	for _, c := range chunks {
+		b = binary.BigEndian.AppendUint16(b, c)
+	}
+	b = append(b, deltas...)
+	if pad := (4 - len(b)%4) % 4; pad > 0 { // padding, as libwebrtc pads
+		b = append(b, make([]byte, pad)...)
+		b[len(b)-1] = byte(pad)
+		b[0] |= 0x20
+	}
+	binary.BigEndian.PutUint16(b[2:], uint16(len(b)/4-1))
+	return b
+}
+
 // TestFeedbackOfUnknownPackets: feedback on packets never sent, or malformed (more
-// packets than deltas), changes nothing and does not panic.
+// packets than deltas, more statuses than chunks, a length past the end), changes
+// nothing and is refused where its framing is wrong.
 func TestFeedbackOfUnknownPackets(t *testing.T) {
 	e := New()
-	e.Feedback(&rtcp.TransportLayerCC{BaseSequenceNumber: 100, PacketStatusCount: 5,
-		PacketChunks: []rtcp.PacketStatusChunk{&rtcp.RunLengthChunk{PacketStatusSymbol: rtcp.TypeTCCPacketReceivedSmallDelta, RunLength: 5}}})
+	runOf := func(status, n uint16) uint16 { return status<<13 | n }
+	if err := e.Feedback(feedbackPacket(100, 5, []uint16{runOf(statusSmallDelta, 5)}, []byte{1, 1, 1, 1, 1})); err != nil {
+		t.Errorf("feedback on packets never sent: %v", err)
+	}
 	e.Stamp(1000, time.Now().UnixNano())
-	e.Feedback(&rtcp.TransportLayerCC{BaseSequenceNumber: 0, PacketStatusCount: 1000,
-		PacketChunks: []rtcp.PacketStatusChunk{&rtcp.RunLengthChunk{PacketStatusSymbol: rtcp.TypeTCCPacketReceivedLargeDelta, RunLength: 1000}}})
+	if err := e.Feedback(feedbackPacket(0, 1000, []uint16{runOf(statusLargeDelta, 1000)}, nil)); err != nil {
+		t.Errorf("feedback with no deltas: %v, want it read as far as it goes", err)
+	}
+	if err := e.Feedback(feedbackPacket(0, 30, []uint16{runOf(statusSmallDelta, 5), runOf(statusNotReceived, 0)}, nil)); err != ErrMalformedRTCP {
+		t.Errorf("30 statuses in a chunk of 5: %v, want ErrMalformedRTCP", err)
+	}
+	long := feedbackPacket(0, 1, []uint16{runOf(statusSmallDelta, 1)}, []byte{1})
+	if err := e.Feedback(long[:len(long)-4]); err != ErrMalformedRTCP {
+		t.Errorf("cut short: %v, want ErrMalformedRTCP", err)
+	}
+	if err := e.Feedback([]byte{0x80, 201, 0, 1, 0, 0, 0, 1}); err != ErrNotTWCC {
+		t.Errorf("a receiver report: %v, want ErrNotTWCC", err)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.reported != 0 {
 		t.Errorf("reported %d packets from feedback of unknown or undelivered ones", e.reported)
 	}
+}
+
+// TestFeedbackAllocatesNothing: feedback comes every 50-100 ms from every
+// subscriber.
+func TestFeedbackAllocatesNothing(t *testing.T) {
+	e := New()
+	for range 20 {
+		e.Stamp(1000, time.Now().UnixNano())
+	}
+	fb := feedbackPacket(0, 20, []uint16{statusSmallDelta<<13 | 20}, make([]byte, 20))
+	e.Feedback(fb)
+	if n := testing.AllocsPerRun(100, func() { _ = e.Feedback(fb) }); n != 0 {
+		t.Errorf("Feedback allocates %v times", n)
+	}
+}
+
+// FuzzFeedback: no input read as feedback panics.
+func FuzzFeedback(f *testing.F) {
+	f.Add(feedbackPacket(0, 20, []uint16{statusSmallDelta<<13 | 20}, make([]byte, 20)))
+	f.Add(feedbackPacket(3, 14, []uint16{0x8000 | 0x2aaa}, []byte{1, 2, 3, 4, 5, 6, 7}))
+	f.Add(feedbackPacket(5, 7, []uint16{0xc000 | 0x2491}, []byte{1, 0, 2, 3, 4}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e := New()
+		for range 40 {
+			e.Stamp(1000, time.Now().UnixNano())
+		}
+		e.FeedbackIn(b)
+		_ = e.Feedback(b)
+		e.Estimate()
+	})
 }
 
 // TestStampAllocatesNothing: numbering a packet is on the media hot path.
