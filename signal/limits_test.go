@@ -84,3 +84,35 @@ func TestNoRateLimit(t *testing.T) {
 		s.End(context.Canceled)
 	})
 }
+
+// TestLeaveOverRate: a leave is never refused for the message rate. A client over
+// its rate (its refused messages answered rate-limited), and one whose next message
+// would get it disconnected, each leave at once: the session ends with ErrLeft.
+func TestLeaveOverRate(t *testing.T) {
+	for _, over := range []int{1, 5} { // refused messages before the leave: some, and the most before the cut
+		t.Run(fmt.Sprint(over, " refused"), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				out := &box{}
+				s, done := runLimited(out, Limits{MessagesPerSecond: 1, MessageBurst: 5})
+				defer s.End(context.Canceled) // on failure: let the bubble's goroutines end
+				for range 5 + over {
+					s.Deliver([]byte(`{"type":"ping"}`))
+				}
+				synctest.Wait()
+				if m := out.last(); m["code"] != wire.CodeRateLimited {
+					t.Fatalf("after %d pings: %v, want the last refused with rate-limited", 5+over, m)
+				}
+				s.Deliver([]byte(`{"type":"leave"}`))
+				synctest.Wait()
+				select {
+				case err := <-done:
+					if !errors.Is(err, ErrLeft) {
+						t.Fatalf("session ended with %v, want ErrLeft", err)
+					}
+				default:
+					t.Fatalf("leave over the rate: the session goes on; last message to the client %v", out.last())
+				}
+			})
+		})
+	}
+}
