@@ -86,10 +86,11 @@ func TestNoRateLimit(t *testing.T) {
 }
 
 // TestLeaveOverRate: a leave is never refused for the message rate. A client over
-// its rate (its refused messages answered rate-limited), and one whose next message
-// would get it disconnected, each leave at once: the session ends with ErrLeft.
+// its rate (its messages refused with rate-limited), and one whose next message would
+// get it disconnected, each leave at once: the session ends with ErrLeft. A leave the
+// session cannot handle (its id is not a string) counts as any other message.
 func TestLeaveOverRate(t *testing.T) {
-	for _, over := range []int{1, 5} { // refused messages before the leave: some, and the most before the cut
+	for _, over := range []int{1, 4} { // pings refused: some; all but the last refusal before the cut
 		t.Run(fmt.Sprint(over, " refused"), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				out := &box{}
@@ -101,6 +102,11 @@ func TestLeaveOverRate(t *testing.T) {
 				synctest.Wait()
 				if m := out.last(); m["code"] != wire.CodeRateLimited {
 					t.Fatalf("after %d pings: %v, want the last refused with rate-limited", 5+over, m)
+				}
+				s.Deliver([]byte(`{"type":"leave","id":5}`))
+				synctest.Wait()
+				if m := out.last(); m["code"] != wire.CodeRateLimited || len(done) > 0 {
+					t.Fatalf("a leave that does not decode, over the rate: %v, want it refused with rate-limited", m)
 				}
 				s.Deliver([]byte(`{"type":"leave"}`))
 				synctest.Wait()
