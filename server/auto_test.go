@@ -3,7 +3,9 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -257,6 +259,7 @@ func leave(t *testing.T, c *client.Client) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := c.Leave(ctx); err != nil {
+		_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 2) // a hang: where every goroutine waits
 		t.Fatalf("leave: %v", err)
 	}
 }
@@ -299,6 +302,42 @@ func TestAutoRoomWHIPPromotesAtOnce(t *testing.T) {
 	a.waitSwitched(t, "mesh", 2)
 	b.waitSwitched(t, "mesh", 2)
 	a.receivesVia(t, 10, true, b)
+}
+
+// TestAutoRoomLeaveOverRate: a participant over its message rate (an auto room's
+// switches make its client send answers, candidates and switched in bursts) that
+// leaves is let go at once, on every transport: its connection closes, and the
+// others are told it left.
+func TestAutoRoomLeaveOverRate(t *testing.T) {
+	run(t, func(t *testing.T, m mode) {
+		ts := startServerWith(t, m, server.Config{AutoRooms: autoConfig().AutoRooms,
+			Limits: server.Limits{MessagesPerSecond: 1, MessageBurst: 5}})
+		join := func(name string) *client.Client {
+			c, err := tryJoin(ts, m, "over", name, "auto")
+			if err != nil {
+				t.Fatalf("%s: join: %v", name, err)
+			}
+			t.Cleanup(c.Close)
+			return c
+		}
+		b, a := join("bob"), join("alice")
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for range 8 { // at most the burst of five served, the rest refused
+			if err := a.Send(ctx, wire.TypePing, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if ev, _ := nextOf(t, a, wire.TypeError); ev.Error().Code != wire.CodeRateLimited {
+			t.Fatalf("alice over her rate: %+v, want error rate-limited", ev.Error())
+		}
+		leave(t, a)
+		for {
+			if ev, _ := nextOf(t, b, wire.TypeParticipantLeft); ev.Participant().ID == a.Self.ID {
+				break
+			}
+		}
+	})
 }
 
 // TestAutoRoomChurn runs 100 cycles of a third participant joining an auto room of

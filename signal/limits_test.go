@@ -84,3 +84,41 @@ func TestNoRateLimit(t *testing.T) {
 		s.End(context.Canceled)
 	})
 }
+
+// TestLeaveOverRate: a leave is never refused for the message rate. A client over
+// its rate (its messages refused with rate-limited), and one whose next message would
+// get it disconnected, each leave at once: the session ends with ErrLeft. A leave the
+// session cannot handle (its id is not a string) counts as any other message.
+func TestLeaveOverRate(t *testing.T) {
+	for _, over := range []int{1, 4} { // pings refused: some; all but the last refusal before the cut
+		t.Run(fmt.Sprint(over, " refused"), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				out := &box{}
+				s, done := runLimited(out, Limits{MessagesPerSecond: 1, MessageBurst: 5})
+				defer s.End(context.Canceled) // on failure: let the bubble's goroutines end
+				for range 5 + over {
+					s.Deliver([]byte(`{"type":"ping"}`))
+				}
+				synctest.Wait()
+				if m := out.last(); m["code"] != wire.CodeRateLimited {
+					t.Fatalf("after %d pings: %v, want the last refused with rate-limited", 5+over, m)
+				}
+				s.Deliver([]byte(`{"type":"leave","id":5}`))
+				synctest.Wait()
+				if m := out.last(); m["code"] != wire.CodeRateLimited || len(done) > 0 {
+					t.Fatalf("a leave that does not decode, over the rate: %v, want it refused with rate-limited", m)
+				}
+				s.Deliver([]byte(`{"type":"leave"}`))
+				synctest.Wait()
+				select {
+				case err := <-done:
+					if !errors.Is(err, ErrLeft) {
+						t.Fatalf("session ended with %v, want ErrLeft", err)
+					}
+				default:
+					t.Fatalf("leave over the rate: the session goes on; last message to the client %v", out.last())
+				}
+			})
+		})
+	}
+}

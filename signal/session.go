@@ -248,12 +248,11 @@ func (s *Session) joinTimedOut() error {
 }
 
 // admit handles frame if the client is within its message rate, refuses it with a
-// rate-limited error if it is over, and ends the session if it is far over. A mesh
-// peer's relays have a budget of their own (newRelayLimiter), sized for the offers and
-// candidates it exchanges with every other peer at once, and are not counted here.
+// rate-limited error if it is over, and ends the session if it is far over; a message
+// the rate does not count (counted) is always handled.
 func (s *Session) admit(frame []byte) error {
 	env, decodeErr := wire.DecodeFromClient(frame)
-	if s.member == nil || env.Type != wire.TypeRelay {
+	if s.counted(env, decodeErr) {
 		switch s.limit.Take(time.Now()) {
 		case ratelimit.Refuse:
 			if len(env.ID) > wire.MaxIDSize {
@@ -267,6 +266,27 @@ func (s *Session) admit(frame []byte) error {
 		}
 	}
 	return s.handle(env, decodeErr, frame)
+}
+
+// counted reports whether a message (env, or decodeErr) counts against the client's
+// message rate. A leave does not: refusing it would keep the session, and its room,
+// going for a client that is done, and a client over its rate is exactly one whose
+// leave must not be lost (an auto room's switches make its client send answers,
+// candidates and switched in bursts). Only a leave that ends the session is spared:
+// one that does not decode, or whose id is too long, is answered with an error
+// (handle) and counts. A mesh peer's relays have a budget of their own
+// (newRelayLimiter), sized for the offers and candidates it exchanges with every
+// other peer at once.
+func (s *Session) counted(env wire.Envelope, decodeErr error) bool {
+	switch {
+	case decodeErr != nil || len(env.ID) > wire.MaxIDSize:
+		return true
+	case env.Type == wire.TypeLeave:
+		return false
+	case env.Type == wire.TypeRelay:
+		return s.member == nil
+	}
+	return true
 }
 
 // handle runs the handler of frame, whose envelope decoded to env (or failed with
