@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -418,17 +419,17 @@ func (pub *Publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 func (pub *Publisher) readRTCP(recv *webrtc.RTPReceiver, t *Track) {
 	defer pub.loops.Done()
 	defer safe.Recover(pub.log, "publisher RTCP reader", pub.p.obs.Connection.Failed)
-	for {
-		pkts, err := readRTCPOf(recv, t.rid)
-		if err != nil {
-			return
-		}
+	read := rtcpSource(recv.Read)
+	if t.rid != "" {
+		read = func(b []byte) (int, interceptor.Attributes, error) { return recv.ReadSimulcast(b, t.rid) }
+	}
+	readRTCP(read, pub.log, nil, func(pkts []rtcp.Packet) {
 		for _, p := range pkts {
 			if sr, ok := p.(*rtcp.SenderReport); ok && sr.SSRC == t.ssrc {
 				t.senderReport(sr.NTPTime, sr.RTPTime)
 			}
 		}
-	}
+	})
 }
 
 // extensionID is the id of the header extension uri negotiated for recv, 0 when
@@ -476,16 +477,6 @@ func (pub *Publisher) LocalDescription(ctx context.Context) (string, error) {
 		return "", ErrNoOffer
 	}
 	return gathered(ctx, pc)
-}
-
-// readRTCPOf reads the RTCP of recv's stream rid ("" for a receiver of one stream).
-func readRTCPOf(recv *webrtc.RTPReceiver, rid string) ([]rtcp.Packet, error) {
-	if rid == "" {
-		pkts, _, err := recv.ReadRTCP()
-		return pkts, err
-	}
-	pkts, _, err := recv.ReadSimulcastRTCP(rid)
-	return pkts, err
 }
 
 // forwardLayer forwards layer l of a simulcast track until its stream ends. The

@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"sync"
 
-	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/internal/safe"
@@ -203,31 +202,13 @@ func (s *Subscriber) describe() []SubscribedTrack {
 	return out
 }
 
-// rtcpBufferSize holds any RTCP datagram: one is at most an MTU.
-const rtcpBufferSize = 1500
-
 // readRTCP reads the subscriber's feedback for one sender until the sender stops.
 // Transport-wide congestion control feedback, which comes every 50 to 100 ms, goes
 // to the connection's estimator as it is, without being decoded into Pion's types.
 func (s *Subscriber) readRTCP(sender *webrtc.RTPSender, d *DownTrack) {
 	defer s.readers.Done()
 	defer safe.Recover(s.log, "subscriber RTCP reader", s.p.obs.Connection.Failed)
-	buf := make([]byte, rtcpBufferSize) // read into again and again
-	for {
-		n, _, err := sender.Read(buf)
-		if err != nil {
-			return
-		}
-		if !s.twcc.FeedbackIn(buf[:n]) {
-			continue
-		}
-		pkts, err := rtcp.Unmarshal(buf[:n])
-		if err != nil {
-			s.log.Debug("malformed RTCP from the subscriber", "err", err)
-			continue
-		}
-		d.handleRTCP(pkts)
-	}
+	readRTCP(sender.Read, s.log, s.twcc.FeedbackIn, d.handleRTCP)
 }
 
 // close stops the operation queue, ends the connection and waits for the readers.

@@ -215,13 +215,7 @@ func (v *Viewer) VideoPackets() uint64 { return v.video.Packets() }
 func (v *Viewer) readRTCP(sender *webrtc.RTPSender, d *DownTrack) {
 	defer v.readers.Done()
 	defer safe.Recover(v.log, "viewer RTCP reader", v.fail)
-	for {
-		pkts, _, err := sender.ReadRTCP()
-		if err != nil {
-			return
-		}
-		d.handleRTCP(pkts)
-	}
+	readRTCP(sender.Read, v.log, nil, d.handleRTCP)
 }
 
 // Close removes the viewer from its room, ends its connection and waits for its
