@@ -425,9 +425,29 @@ func TestFeedbackOfUnknownPackets(t *testing.T) {
 		t.Errorf("a receiver report: %v, want ErrNotTWCC", err)
 	}
 	e.mu.Lock()
+	reported := e.reported
+	e.mu.Unlock()
+	if reported != 0 {
+		t.Errorf("reported %d packets from feedback of unknown or undelivered ones", reported)
+	}
+
+	// A report claiming every sequence number from 600 round to 599 is read for its
+	// first maxReportStatuses only: the packets sent (0-599) are not among them.
+	for range 599 {
+		e.Stamp(1000, time.Now().UnixNano())
+	}
+	var chunks []uint16
+	for range 8 {
+		chunks = append(chunks, runOf(statusNotReceived, 8191))
+	}
+	chunks = append(chunks, runOf(statusNotReceived, 65535-8*8191))
+	if err := e.Feedback(feedbackPacket(600, 65535, chunks, nil)); err != nil {
+		t.Fatal(err)
+	}
+	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.reported != 0 {
-		t.Errorf("reported %d packets from feedback of unknown or undelivered ones", e.reported)
+		t.Errorf("a report of 65535 packets from 600 on: %d of the packets sent read, want none (read as far as %d)", e.reported, maxReportStatuses)
 	}
 }
 

@@ -151,6 +151,13 @@ func parseTWCC(b []byte) (twccReport, error) {
 	return r, nil
 }
 
+// maxReportStatuses bounds the packets read of one feedback: a report covers the
+// packets sent since the last one, tens to a few hundred; the rest of one claiming
+// more (up to 65535, in a few bytes of run-length chunks) could not be in the
+// history anyway, and reading it would cost a client's every packet thousands of
+// steps.
+const maxReportStatuses = 4 * historySize
+
 // Packet statuses of a feedback.
 const (
 	statusNotReceived = iota
@@ -193,7 +200,7 @@ func (e *Estimator) feedback(b []byte, now time.Time) error {
 	nowMicros := (now.UnixNano() - e.startNanos) / 1000
 	results := e.results[:0]
 	arrived := e.unwrapReference(r.reference) * 64_000
-	seq, deltas, remaining := r.base, r.deltas, r.count
+	seq, deltas, remaining := r.base, r.deltas, min(r.count, maxReportStatuses)
 	e.sendMu.Lock()
 chunks:
 	for ; len(r.chunks) >= 2 && remaining > 0; r.chunks = r.chunks[2:] {
