@@ -168,7 +168,16 @@ async function withMediaReport(check, pages) {
     return await check();
   } catch (err) {
     const states = [];
-    for (const p of pages) states.push(`${p.name}: ${JSON.stringify(await mediaState(p.page).catch((e) => String(e)))}`);
+    for (const p of pages) {
+      states.push(`${p.name}: ${JSON.stringify(await mediaState(p.page).catch((e) => String(e)))}`);
+      const seen = await p.page.evaluate(() => ({
+        id: window.switchboard?.self?.id,
+        state: document.querySelector('#state')?.getAttribute('data-state'),
+        notices: [...document.querySelectorAll('.notice')].map((n) => n.textContent),
+        tiles: [...document.querySelectorAll('.tile.remote')].map((t) => `${t.getAttribute('data-participant')}/${t.getAttribute('data-source')}`),
+      })).catch((e) => String(e));
+      states.push(`${p.name} page: ${JSON.stringify(seen)}; log: ${JSON.stringify(p.log.slice(-20))}`);
+    }
     // SRTP's "duplicated packet" lines (a retransmission refused) are counted, not
     // shown: a storm of them would push everything else out of the tail.
     const lines = server.log().split('\n');
@@ -264,11 +273,13 @@ test('a page whose network changes restarts ICE and stays in the call', { timeou
   try {
     await delay(5_000);
     proxy.release();
-    await waitFor('Alice to be back in the call', async () => {
-      assert.equal(await alice.page.getAttribute('#state', 'data-state'), 'joined');
-    }, { timeout: 30_000 });
-    await expectVideoFlowing(alice, [`${bobId}/camera`]);
-    await expectVideoFlowing(bob, [`${aliceId}/camera`]);
+    await withMediaReport(async () => {
+      await waitFor('Alice to be back in the call', async () => {
+        assert.equal(await alice.page.getAttribute('#state', 'data-state'), 'joined');
+      }, { timeout: 30_000 });
+      await expectVideoFlowing(alice, [`${bobId}/camera`]);
+      await expectVideoFlowing(bob, [`${aliceId}/camera`]);
+    }, [alice, bob]);
   } finally {
     unblockUDP();
     proxy.release();

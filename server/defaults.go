@@ -41,6 +41,7 @@ const (
 	DefaultPongTimeout            = keepalive.DefaultTimeout
 	DefaultICEDisconnectedTimeout = sfu.DefaultICEDisconnectedTimeout
 	DefaultICEFailedTimeout       = sfu.DefaultICEFailedTimeout
+	DefaultICERestartGrace        = sfu.DefaultICERestartGrace
 )
 
 // The ports of the binary's ICE-TCP candidates (sfu.Config.ICETCPPort: one that

@@ -19,6 +19,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-rtc/switchboard/client"
+	"github.com/switchboard-rtc/switchboard/sfu"
 )
 
 // vanishingUDP silences the UDP sockets of a vanishingAPI: once gone is set,
@@ -176,8 +177,9 @@ func (s *stallingHTTP) stall() { s.once.Do(func() { close(s.stalled) }) }
 
 // TestVanishedClientLeaves: a participant whose network vanishes without a goodbye
 // (no WebSocket close, no FIN, no DTLS close_notify) is removed, and the others are
-// told within 15 s: by the WebSocket's pings, by its media connections going
-// silent, or both.
+// told: within 15 s by the WebSocket's pings, or by its media connections going
+// silent (failed after 9 s) and not restarted within the ICE restart grace (10 s)
+// while its signaling stays.
 func TestVanishedClientLeaves(t *testing.T) {
 	for _, tc := range []struct {
 		name             string
@@ -215,10 +217,19 @@ func TestVanishedClientLeaves(t *testing.T) {
 			if tc.signaling {
 				hc.stall()
 			}
-			expectEventWithin(t, bob.Client, 15*time.Second, func(m client.Event) bool {
+			within := 15 * time.Second
+			if !tc.signaling {
+				within = 25 * time.Second
+			}
+			expectEventWithin(t, bob.Client, within, func(m client.Event) bool {
 				return m.Type == "participant-left" && m.Participant().ID == alice.Self.ID
 			}, "participant-left for alice")
-			t.Logf("%s vanished: the others were told after %v", tc.name, time.Since(start).Round(10*time.Millisecond))
+			took := time.Since(start)
+			t.Logf("%s vanished: the others were told after %v", tc.name, took.Round(10*time.Millisecond))
+			if grace := sfu.DefaultICEDisconnectedTimeout + sfu.DefaultICEFailedTimeout + sfu.DefaultICERestartGrace; !tc.signaling && took < grace-time.Second {
+				t.Errorf("alice was removed %v after her media vanished: before her connections failed and the %v for an ICE restart passed",
+					took.Round(10*time.Millisecond), sfu.DefaultICERestartGrace)
+			}
 			waitFor(t, 10*time.Second, func() (bool, string) {
 				n := len(ts.Rooms().Room("room").Participants())
 				return n == 1, fmt.Sprintf("%d participants in the room, want bob alone", n)

@@ -213,7 +213,8 @@ type Liveness struct {
 	// join as they connect.
 	JoinTimeout time.Duration
 	// ICE timeouts of the media connections [4 s silent: disconnected; 5 s more:
-	// failed, and the participant is removed; a check every second].
+	// failed; 10 s more without an ICE restart: the participant is removed; a check
+	// every second].
 	sfu.Liveness
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -78,7 +79,8 @@ type Engine struct {
 	conns          sync.Map     // *webrtc.PeerConnection made and not yet closed
 	open           atomic.Int64 // how many
 	stats          trackStats
-	timings        Timings // nil: none
+	timings        Timings       // nil: none
+	restartGrace   time.Duration // Liveness.ICERestartGrace
 }
 
 // NewEngine checks cfg and prepares the codecs, interceptors and ICE settings.
@@ -92,7 +94,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{config: webrtc.Configuration{ICEServers: cfg.ICEServers}, limits: cfg.Limits.withDefaults(), log: log,
-		timings: cfg.Timings}
+		timings: cfg.Timings, restartGrace: cfg.Liveness.withDefaults().ICERestartGrace}
 	perConnection := cfg.PortPerConnection || cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0
 	if perConnection && cfg.UDPPort != 0 {
 		return nil, errors.New("sfu: UDPPort is the shared port; it cannot be set with a port per connection")

@@ -26,6 +26,12 @@ const (
 	DefaultICEDisconnectedTimeout = 4 * time.Second
 	DefaultICEFailedTimeout       = 5 * time.Second
 	DefaultICEKeepalive           = time.Second
+	// DefaultICERestartGrace is how long a failed connection waits for its client to
+	// restart ICE: a client that moved to another network first has to get its
+	// signaling back (within the session's grace period of 15 s), then restart. The
+	// participant of a client that never does is removed about 19 s after its
+	// network vanished.
+	DefaultICERestartGrace = 10 * time.Second
 )
 
 // Limits bound what the rooms of one server hold. The zero value of each field means
@@ -74,9 +80,13 @@ type Liveness struct {
 	// ICEDisconnectedTimeout is how long a connection hears nothing before it is
 	// disconnected.
 	ICEDisconnectedTimeout time.Duration
-	// ICEFailedTimeout is how much longer it hears nothing before it has failed, and
-	// its participant is removed.
+	// ICEFailedTimeout is how much longer it hears nothing before it has failed.
 	ICEFailedTimeout time.Duration
+	// ICERestartGrace is how long a failed connection waits for an ICE restart before
+	// its participant is removed. A restart that starts in time (a new offer with new
+	// ICE credentials, or a subscribe-offer made for one) takes the connection back
+	// to connecting; if that fails too, the grace starts again.
+	ICERestartGrace time.Duration
 	// ICEKeepalive is the interval of the connectivity checks sent on an idle
 	// connection.
 	ICEKeepalive time.Duration
@@ -91,6 +101,9 @@ func (l Liveness) withDefaults() Liveness {
 	}
 	if l.ICEKeepalive <= 0 {
 		l.ICEKeepalive = DefaultICEKeepalive
+	}
+	if l.ICERestartGrace <= 0 {
+		l.ICERestartGrace = DefaultICERestartGrace
 	}
 	return l
 }

@@ -176,6 +176,15 @@ func (p *Participant) engine() *Engine {
 	return p.room.rooms.engine
 }
 
+// restartGraceOrDefault is the engine's ICE restart grace, the default without an
+// engine.
+func (e *Engine) restartGraceOrDefault() time.Duration {
+	if e == nil {
+		return DefaultICERestartGrace
+	}
+	return e.restartGrace
+}
+
 // timingsOrNil is the engine's Timings, nil with none or without an engine.
 func (e *Engine) timingsOrNil() Timings {
 	if e == nil {
@@ -193,21 +202,47 @@ func (p *Participant) info(tracks []*Track) ParticipantInfo {
 	return ParticipantInfo{ID: p.id, Identity: p.identity, Name: p.name, Transport: p.transport, Tracks: infos}
 }
 
-// watchConnection reports a failed connection to the observer.
+// watchConnection reports to the observer a connection that failed and was not
+// restarted within the engine's ICE restart grace.
 func (p *Participant) watchConnection(side Side, pc *webrtc.PeerConnection) {
 	// A panic in a callback ends the participant, not Pion's goroutine and the
 	// process with it.
-	made, timings := time.Now(), p.engine().timingsOrNil()
+	made, timings, grace := time.Now(), p.engine().timingsOrNil(), p.engine().restartGraceOrDefault()
 	var connected atomic.Bool
+	var (
+		mu      sync.Mutex
+		waiting *time.Timer // the grace of a failed connection; nil when none runs
+	)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		defer safe.Recover(p.log, "connection state callback", p.obs.Connection.Failed)
 		p.log.Debug("connection state", "side", side, "state", s)
 		if s == webrtc.PeerConnectionStateConnected && timings != nil && connected.CompareAndSwap(false, true) {
 			timings.ICEConnected(side, time.Since(made))
 		}
-		if s == webrtc.PeerConnectionStateFailed {
-			p.obs.Connection.Failed(&ConnectionError{Side: side})
+		// Pion calls this on goroutines of their own, so states may come out of
+		// order: the timer looks at the connection's state when it fires.
+		mu.Lock()
+		defer mu.Unlock()
+		if s != webrtc.PeerConnectionStateFailed {
+			if waiting != nil {
+				waiting.Stop()
+				waiting = nil
+			}
+			return
 		}
+		if waiting != nil {
+			return
+		}
+		p.log.Info("media connection failed; waiting for an ICE restart", "side", side, "grace", grace)
+		waiting = time.AfterFunc(grace, func() {
+			defer safe.Recover(p.log, "ICE restart grace", p.obs.Connection.Failed)
+			mu.Lock()
+			waiting = nil
+			mu.Unlock()
+			if pc.ConnectionState() == webrtc.PeerConnectionStateFailed {
+				p.obs.Connection.Failed(&ConnectionError{Side: side})
+			}
+		})
 	})
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		defer safe.Recover(p.log, "ICE candidate callback", p.obs.Connection.Failed)

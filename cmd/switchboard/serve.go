@@ -133,7 +133,9 @@ func (f *serveFlags) limitFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&v.ICEDisconnectedTimeout, "ice-disconnected-timeout", server.DefaultICEDisconnectedTimeout,
 		"silence after which a media connection is disconnected")
 	fs.DurationVar(&v.ICEFailedTimeout, "ice-failed-timeout", server.DefaultICEFailedTimeout,
-		"further silence after which it has failed and its participant is removed")
+		"further silence after which it has failed")
+	fs.DurationVar(&v.ICERestartGrace, "ice-restart-grace", server.DefaultICERestartGrace,
+		"how long a failed media connection waits for its client to restart ICE before its participant is removed")
 }
 
 // autoFlags declares the flags of auto rooms.

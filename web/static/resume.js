@@ -17,7 +17,8 @@ export const ICE_DOWN_MS = 2_000;
 const ICE_RETRY_MS = 3_000;
 /** For this long after the signaling came back from a drop, a connection that is or
  * goes down restarts at once: the network has changed, its old path is likely gone,
- * and the server gives up on a silent connection after 9 s. */
+ * and the server gives up on a connection silent for 9 s that is not restarted within
+ * 10 s more. */
 const NETWORK_CHANGED_MS = 10_000;
 
 /**
