@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/pion/logging"
@@ -120,20 +121,38 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// portAttempts bounds the tries at a port free for both UDP and TCP when the
+// system picks it (Config.Port 0): the port of a free UDP socket may be taken on
+// the TCP side, by an outgoing connection for instance.
+const portAttempts = 20
+
 // listen opens the UDP socket and the TCP listener on one port, and the TLS one.
 func listen(cfg Config) (net.PacketConn, net.Listener, net.Listener, error) {
 	host := ""
 	if cfg.ListenIP.IsValid() {
 		host = cfg.ListenIP.String()
 	}
-	pc, err := net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(int(cfg.Port))))
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("turn: UDP: %w", err)
-	}
-	port := pc.LocalAddr().(*net.UDPAddr).Port
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
-	if err != nil {
+	var (
+		pc  net.PacketConn
+		ln  net.Listener
+		err error
+	)
+	for range portAttempts {
+		pc, err = net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(int(cfg.Port))))
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("turn: UDP: %w", err)
+		}
+		port := pc.LocalAddr().(*net.UDPAddr).Port
+		ln, err = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err == nil {
+			break
+		}
 		_ = pc.Close()
+		if cfg.Port != 0 || !errors.Is(err, syscall.EADDRINUSE) {
+			break
+		}
+	}
+	if err != nil {
 		return nil, nil, nil, fmt.Errorf("turn: TCP: %w", err)
 	}
 	if cfg.TLS == nil {
