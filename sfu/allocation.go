@@ -75,8 +75,14 @@ func (s *Subscriber) allocate() {
 		estimate = s.bwe.Estimate()
 	}
 	now := time.Now()
-	for i, dec := range alloc.Allocate(estimate, tracks) {
+	decisions := alloc.Allocate(estimate, tracks)
+	for i, dec := range decisions {
 		s.apply(subs[i], dec, estimate, now)
+	}
+	if s.bwe != nil {
+		// Ample: a third less would change nothing, and nothing waits for more.
+		s.bwe.SetAmple(slices.Equal(alloc.Allocate(estimate/3*2, tracks), decisions) &&
+			slices.Equal(alloc.Allocate(alloc.Unlimited, tracks), decisions))
 	}
 }
 

@@ -14,11 +14,16 @@ import (
 	"github.com/switchboard-rtc/switchboard/sfu/alloc"
 )
 
-// fixedEstimate is a bandwidth estimate a test sets.
-type fixedEstimate struct{ bps atomic.Uint64 }
+// fixedEstimate is a bandwidth estimate a test sets; it keeps what the allocation
+// last said of it (SetAmple).
+type fixedEstimate struct {
+	bps   atomic.Uint64
+	ample atomic.Bool
+}
 
-func (f *fixedEstimate) Estimate() uint64 { return f.bps.Load() }
-func (f *fixedEstimate) Sent(uint64)      {}
+func (f *fixedEstimate) Estimate() uint64    { return f.bps.Load() }
+func (f *fixedEstimate) Sent(uint64)         {}
+func (f *fixedEstimate) SetAmple(ample bool) { f.ample.Store(ample) }
 
 // TestBandwidthPausesVideo: a subscriber whose estimate falls below what a video
 // track needs is told it is paused for bandwidth and receives nothing of it; once
@@ -75,14 +80,23 @@ func TestBandwidthPausesVideo(t *testing.T) {
 			return (got > 0) == want, fmt.Sprintf("%d packets in 500 ms, want flowing %v", got, want)
 		})
 	}
+	ample := func(want bool) {
+		t.Helper()
+		pollUntil(t, 5*time.Second, func() (bool, string) {
+			return est.ample.Load() == want, fmt.Sprintf("the allocation says the estimate is ample: %v, want %v", !want, want)
+		})
+	}
 	waitLayer(false, PauseNone)
 	flowing(true)
+	ample(true) // 2 Mbit/s for one video: room to spare, so sparse feedback will do
 	est.bps.Store(100_000)
 	waitLayer(true, PauseBandwidth)
 	flowing(false)
+	ample(false)
 	est.bps.Store(2_000_000)
 	waitLayer(false, PauseNone)
 	flowing(true)
+	ample(true)
 }
 
 // TestLayerReportIsTheLayerForwarded: track-layer names the layer the down-track

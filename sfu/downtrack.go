@@ -317,13 +317,14 @@ func (d *DownTrack) send(b *downBinding, payload []byte, now int64) (int, error)
 
 // sendAs is send on the stream ssrc with payload type pt: the down-track's own, or
 // its retransmission stream. A subscriber that negotiated TWCC gets the packet
-// numbered in the connection's transport-wide sequence. d.mu is held.
+// numbered in the connection's transport-wide sequence when its estimator measures
+// (bwe.Estimator.Measures). d.mu is held.
 func (d *DownTrack) sendAs(b *downBinding, ssrc uint32, pt uint8, payload []byte, now int64) (int, error) {
 	d.hdr.SSRC = ssrc
 	d.hdr.PayloadType = pt
 	d.hdr.Padding = false
 	d.hdr.PaddingSize = 0
-	if b.twccID == 0 {
+	if b.twccID == 0 || !d.twcc.Measures(now) {
 		d.hdr.Extension = false
 		d.hdr.Extensions = d.ext[:0]
 		d.hdr.ExtensionProfile = 0

@@ -45,6 +45,8 @@ type estimator interface {
 	Estimate() uint64
 	// Sent tells how many bytes of RTP the connection has sent so far, in all.
 	Sent(total uint64)
+	// SetAmple tells whether the estimate limits what the connection is sent.
+	SetAmple(ample bool)
 }
 
 type subscription struct {

@@ -30,11 +30,22 @@
 // back within a feedback interval and the layer goes back down at its next
 // allocation. This brings a subscriber from a few hundred kbit/s back to two top
 // layers (a few Mbit/s) in about five seconds.
+//
+// Feedback costs the server more than the packets it reports on: each feedback
+// datagram crosses five goroutines on its way in, and a browser sends one every 50 to
+// 100 ms for as long as stamped packets arrive. So while the estimate does not limit
+// what the connection is sent, with room to spare (its allocator says so: SetAmple),
+// and there has been no congestion for sparseAfterCongestion, only the packets of
+// one window of sparseWindow in every sparsePeriod are stamped (Measures): the
+// receiver, with nothing new to report, sends no feedback in between, and the
+// connection's feedback falls to a fifth or less. A congestion is then heard of up to
+// sparsePeriod later; from then on every packet is stamped again.
 package bwe
 
 import (
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/sdp/v3"
@@ -58,6 +69,11 @@ const (
 	sentInterval        = 250 * time.Millisecond
 	updateInterval      = 200 * time.Millisecond
 	minRateMicros       = 100_000 // arrivals spanning less than this measure no rate
+
+	// Measurement windows (see the package comment).
+	sparseAfterCongestion = 2 * time.Second
+	sparsePeriod          = int64(500 * time.Millisecond)
+	sparseWindow          = int64(100 * time.Millisecond)
 )
 
 // Configure offers the TWCC header extension, for audio and video, on the
@@ -76,6 +92,9 @@ func Configure(m *webrtc.MediaEngine) error {
 type Estimator struct {
 	startNanos int64 // unix nanoseconds: the origin of the send history's times
 
+	// sparse is whether only the packets of measurement windows are stamped
+	// (Measures); set by update.
+	sparse atomic.Bool
 	// sendMu guards the send history: every packet sent takes it (Stamp).
 	sendMu  sync.Mutex
 	nextSeq uint16
@@ -100,6 +119,7 @@ type Estimator struct {
 	haveArrive              bool
 
 	estimate    float64
+	ample       bool      // SetAmple
 	last        time.Time // of the last update
 	congestedAt time.Time
 
@@ -140,6 +160,25 @@ func (e *Estimator) sent(total uint64, now time.Time) {
 		e.sentRate = float64(total-e.sentTotal) * 8 / dt.Seconds()
 	}
 	e.sentTotal, e.sentAt = total, now
+}
+
+// SetAmple tells the estimator whether the estimate limits what its connection is
+// sent: ample when what is sent would still fit with a third less, and nothing is
+// held back for want of bandwidth. While it is ample and there has been no recent
+// congestion, only measurement windows are stamped (see the package comment).
+func (e *Estimator) SetAmple(ample bool) { e.setAmple(ample, time.Now()) }
+
+func (e *Estimator) setAmple(ample bool, now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.ample = ample
+	e.measureLocked(now)
+}
+
+// measureLocked decides whether every packet is stamped, or only the measurement
+// windows'. e.mu is held.
+func (e *Estimator) measureLocked(now time.Time) {
+	e.sparse.Store(e.ample && now.Sub(e.congestedAt) >= sparseAfterCongestion)
 }
 
 // observeLocked takes one feedback's packets, in the order they were sent, into the
@@ -194,6 +233,7 @@ func (e *Estimator) update(now time.Time) uint64 {
 		e.estimate *= math.Pow(1+growthPerSecond, dt)
 	}
 	e.estimate = min(max(e.estimate, Min), Max)
+	e.measureLocked(now)
 	e.overused, e.reported, e.lost = false, 0, 0
 	e.recvBytes, e.haveArrive = 0, false
 	return uint64(e.estimate)

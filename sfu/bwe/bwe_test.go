@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -131,31 +132,42 @@ func (l *link) connect(t *testing.T) {
 	}
 }
 
-// TestEstimateFollowsCapacity sends video at the estimate, as the server does, over
-// a link of 2 Mbit/s, then 600 kbit/s, then 2 Mbit/s again: the estimate falls
-// under the new capacity within a few seconds and rises back within five.
-func TestEstimateFollowsCapacity(t *testing.T) {
-	l := newLink(t, 2_000_000)
-	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "v", "s")
+// feedbackLink is a link carrying one video track from a sender whose estimator
+// reads the receiver's feedback, as a subscriber's RTCP reader gives it.
+type feedbackLink struct {
+	*link
+	track     *webrtc.TrackLocalStaticRTP
+	est       *Estimator
+	twccID    uint8
+	feedbacks atomic.Int64 // RTCP datagrams that carried transport-wide feedback
+}
+
+func newFeedbackLink(t *testing.T, capacity int) *feedbackLink {
+	t.Helper()
+	fl := &feedbackLink{link: newLink(t, capacity), est: New()}
+	var err error
+	fl.track, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "v", "s")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sender, err := l.sender.AddTrack(track)
+	sender, err := fl.sender.AddTrack(fl.track)
 	if err != nil {
 		t.Fatal(err)
 	}
-	est := New()
-	go func() { // as a subscriber's RTCP reader gives the estimator its feedback
+	go func() {
 		buf := make([]byte, 1500)
 		for {
 			n, _, err := sender.Read(buf)
 			if err != nil {
 				return
 			}
-			est.FeedbackIn(buf[:n])
+			if hasFeedback(buf[:n]) {
+				fl.feedbacks.Add(1)
+			}
+			fl.est.FeedbackIn(buf[:n])
 		}
 	}()
-	l.recver.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	fl.recver.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		buf := make([]byte, 1500)
 		for {
 			if _, _, err := tr.Read(buf); err != nil {
@@ -163,51 +175,107 @@ func TestEstimateFollowsCapacity(t *testing.T) {
 			}
 		}
 	})
-	l.connect(t)
-	var twccID uint8
+	fl.connect(t)
 	for _, e := range sender.GetParameters().HeaderExtensions {
 		if e.URI == sdp.TransportCCURI {
-			twccID = uint8(e.ID)
+			fl.twccID = uint8(e.ID)
 		}
 	}
-	if twccID == 0 {
+	if fl.twccID == 0 {
 		t.Fatal("the receiver did not accept the TWCC header extension")
 	}
+	return fl
+}
 
+// hasFeedback reports whether the compound RTCP packet b holds a transport-wide
+// feedback.
+func hasFeedback(b []byte) bool {
+	for len(b) >= 4 {
+		if IsFeedback(b) {
+			return true
+		}
+		size := (int(binary.BigEndian.Uint16(b[2:])) + 1) * 4
+		if size > len(b) {
+			return false
+		}
+		b = b[size:]
+	}
+	return false
+}
+
+// sendAt runs send until the test ends.
+func (fl *feedbackLink) sendAt(t *testing.T, rate func() uint64) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); send(ctx, track, est, twccID) }()
-	defer wg.Wait()
-	defer cancel()
-
-	wait := func(what string, within time.Duration, ok func(uint64) bool) {
-		t.Helper()
-		deadline := time.Now().Add(within)
-		var trail []string
-		for {
-			e := est.Estimate()
-			trail = append(trail, fmt.Sprintf("%.2f", float64(e)/1e6))
-			if ok(e) {
-				t.Logf("%s: estimates (Mbit/s, every 250 ms) %v", what, trail)
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not within %v; estimates (Mbit/s, every 250 ms) %v", what, within, trail)
-			}
-			time.Sleep(250 * time.Millisecond)
-		}
-	}
-	wait("at 2 Mbit/s, settles under it", 10*time.Second, func(e uint64) bool { return e < 2_200_000 })
-	l.shaper.SetRate(600_000)
-	wait("at 600 kbit/s, falls under it", 5*time.Second, func(e uint64) bool { return e < 700_000 })
-	l.shaper.SetRate(2_000_000)
-	wait("at 2 Mbit/s again, rises", 5*time.Second, func(e uint64) bool { return e > 1_400_000 })
+	go func() { defer wg.Done(); send(ctx, fl.track, fl.est, fl.twccID, rate) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
 }
 
-// send writes VP8-sized packets to track at the estimate until ctx ends, each
-// stamped with a transport-wide sequence number as a DownTrack does.
-func send(ctx context.Context, track *webrtc.TrackLocalStaticRTP, est *Estimator, twccID uint8) {
+// wait polls the estimate every 250 ms until ok accepts it, for at most within.
+func (fl *feedbackLink) wait(t *testing.T, what string, within time.Duration, ok func(uint64) bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var trail []string
+	for {
+		e := fl.est.Estimate()
+		trail = append(trail, fmt.Sprintf("%.2f", float64(e)/1e6))
+		if ok(e) {
+			t.Logf("%s: estimates (Mbit/s, every 250 ms) %v", what, trail)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v; estimates (Mbit/s, every 250 ms) %v", what, within, trail)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// TestEstimateFollowsCapacity sends video at the estimate, as the server does, over
+// a link of 2 Mbit/s, then 600 kbit/s, then 2 Mbit/s again: the estimate falls
+// under the new capacity within a few seconds and rises back within five.
+func TestEstimateFollowsCapacity(t *testing.T) {
+	fl := newFeedbackLink(t, 2_000_000)
+	fl.sendAt(t, fl.est.Estimate)
+	fl.wait(t, "at 2 Mbit/s, settles under it", 10*time.Second, func(e uint64) bool { return e < 2_200_000 })
+	fl.shaper.SetRate(600_000)
+	fl.wait(t, "at 600 kbit/s, falls under it", 5*time.Second, func(e uint64) bool { return e < 700_000 })
+	fl.shaper.SetRate(2_000_000)
+	fl.wait(t, "at 2 Mbit/s again, rises", 5*time.Second, func(e uint64) bool { return e > 1_400_000 })
+}
+
+// TestSparseFeedback sends 800 kbit/s over a link of 2 Mbit/s with an estimate the
+// allocation calls ample: the receiver sends under half the feedback it sends when
+// every packet is stamped (one every 100 ms), and a fall of the link to 400 kbit/s
+// still brings the estimate under what is sent within 3 s.
+func TestSparseFeedback(t *testing.T) {
+	fl := newFeedbackLink(t, 2_000_000)
+	fl.sendAt(t, func() uint64 { return 800_000 })
+	perSecond := func() float64 {
+		before := fl.feedbacks.Load()
+		time.Sleep(2 * time.Second)
+		return float64(fl.feedbacks.Load()-before) / 2
+	}
+	time.Sleep(time.Second)
+	every := perSecond()
+	fl.est.SetAmple(true)
+	time.Sleep(time.Second)
+	sparse := perSecond()
+	t.Logf("feedback packets a second: %.1f with every packet stamped, %.1f in measurement windows", every, sparse)
+	if every < 5 || sparse > every/2 {
+		t.Errorf("feedback packets a second: %.1f with every packet stamped, %.1f in measurement windows; want under half", every, sparse)
+	}
+	fl.shaper.SetRate(400_000)
+	fl.wait(t, "at 400 kbit/s, falls under the 800 kbit/s sent", 3*time.Second, func(e uint64) bool { return e < 800_000 })
+	if !fl.est.Measures(time.Now().UnixNano() + int64(sparseWindow)) {
+		t.Error("after the congestion, packets outside the windows are still not stamped")
+	}
+}
+
+// send writes VP8-sized packets to track at rate bits a second until ctx ends, each
+// stamped with a transport-wide sequence number when the estimator measures, as a
+// DownTrack does.
+func send(ctx context.Context, track *webrtc.TrackLocalStaticRTP, est *Estimator, twccID uint8, rate func() uint64) {
 	const size = 1100
 	var credit float64 // bytes that may be sent
 	var total uint64   // bytes sent
@@ -222,15 +290,17 @@ func send(ctx context.Context, track *webrtc.TrackLocalStaticRTP, est *Estimator
 			return
 		case <-tick.C:
 		}
-		credit += float64(est.Estimate()) / 8 / 100
+		credit += float64(rate()) / 8 / 100
 		for ; credit >= size; credit -= size {
 			pkt.SequenceNumber++
 			pkt.Timestamp = uint32(n * 900)
-			var seq [2]byte
 			pkt.Header.Extensions = pkt.Header.Extensions[:0]
 			pkt.Header.Extension = false
-			_ = pkt.Header.SetExtension(twccID, seq[:])
-			binary.BigEndian.PutUint16(seq[:], est.Stamp(pkt.MarshalSize(), time.Now().UnixNano()))
+			if now := time.Now().UnixNano(); est.Measures(now) {
+				var seq [2]byte
+				_ = pkt.Header.SetExtension(twccID, seq[:]) // keeps seq's bytes
+				binary.BigEndian.PutUint16(seq[:], est.Stamp(pkt.MarshalSize(), now))
+			}
 			if err := track.WriteRTP(&pkt); err != nil {
 				return
 			}
@@ -300,6 +370,53 @@ func TestEstimateAfterCongestion(t *testing.T) {
 	}
 	if got, again := e.update(at(16*time.Second)), e.update(at(16*time.Second+time.Millisecond)); got != again {
 		t.Errorf("asked twice within a millisecond: %d then %d, want the same", got, again)
+	}
+}
+
+// TestMeasurementWindows: every packet is stamped until the allocation says the
+// estimate is ample; then only those of one window of 100 ms in every 500 ms, until a
+// congestion, and again 2 s after it, until the estimate is no longer ample.
+func TestMeasurementWindows(t *testing.T) {
+	start := time.Now()
+	e := newEstimator(start)
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	// measured counts the packets stamped of one sent every millisecond for a second
+	// from from.
+	measured := func(from time.Duration) int {
+		n := 0
+		for ms := range 1000 {
+			if e.Measures(at(from + time.Duration(ms)*time.Millisecond).UnixNano()) {
+				n++
+			}
+		}
+		return n
+	}
+	if n := measured(0); n != 1000 {
+		t.Errorf("before any allocation: %d of 1000 packets stamped, want all", n)
+	}
+	e.setAmple(true, at(time.Second))
+	if n := measured(time.Second); n != 200 {
+		t.Errorf("with an ample estimate: %d of 1000 packets stamped, want the 200 of two windows", n)
+	}
+	congest(e, true, 0, 100, 300_000)
+	e.update(at(2 * time.Second))
+	if n := measured(2 * time.Second); n != 1000 {
+		t.Errorf("at a congestion: %d of 1000 packets stamped, want all", n)
+	}
+	e.update(at(3 * time.Second))
+	if n := measured(3 * time.Second); n != 1000 {
+		t.Errorf("1 s after the congestion: %d of 1000 packets stamped, want all", n)
+	}
+	e.update(at(4 * time.Second))
+	if n := measured(4 * time.Second); n != 200 {
+		t.Errorf("2 s after the congestion: %d of 1000 packets stamped, want 200", n)
+	}
+	e.setAmple(false, at(5*time.Second))
+	if n := measured(5 * time.Second); n != 1000 {
+		t.Errorf("with the estimate no longer ample: %d of 1000 packets stamped, want all", n)
+	}
+	if n := testing.AllocsPerRun(1000, func() { e.Measures(time.Now().UnixNano()) }); n != 0 {
+		t.Errorf("Measures allocates %v times", n)
 	}
 }
 

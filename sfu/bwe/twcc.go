@@ -28,6 +28,14 @@ type packetResult struct {
 	received bool
 }
 
+// Measures reports whether a packet sent at now (unix nanoseconds) is to be stamped:
+// always, but while the estimate has ample room over what is sent, only in the
+// measurement windows (see the package comment). A packet not stamped goes without
+// the extension. It allocates nothing and takes no lock.
+func (e *Estimator) Measures(now int64) bool {
+	return !e.sparse.Load() || (now-e.startNanos)%sparsePeriod < sparseWindow
+}
+
 // Stamp records a packet of size bytes (header and payload) sent at now (unix
 // nanoseconds), and returns the transport-wide sequence number to write into its
 // header extension. It allocates nothing and is safe for concurrent use: the
