@@ -141,6 +141,36 @@ func (c *frameCounter) settled() (frames, complete, repaired int) {
 	return frames, complete, c.repaired
 }
 
+// publishLive joins name to room with a VP8 camera on which it sends frames, 30 a
+// second, until the test ends, and counts the keyframe requests it gets.
+func publishLive(t *testing.T, rooms *Rooms, room RoomID, name string) (*pionPeer, *atomic.Int64) {
+	t.Helper()
+	p := joinPion(t, rooms, room, name, pionAPI(t, nil, nil), nil)
+	video, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plis := new(atomic.Int64)
+	p.publishWith(map[Source]webrtc.TrackLocal{SourceCamera: video}, func(s *webrtc.RTPSender) {
+		for {
+			pkts, _, err := s.ReadRTCP()
+			if err != nil {
+				return
+			}
+			for _, pkt := range pkts {
+				if _, ok := pkt.(*rtcp.PictureLossIndication); ok {
+					plis.Add(1)
+				}
+			}
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); sendFramesLive(ctx, video) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return p, plis
+}
+
 // TestVideoDecodesThroughLoss: with 5 % of the packets to one subscriber lost, its
 // video still arrives whole (frames complete, repaired by retransmissions on the RTX
 // stream), the NACKs and retransmissions are counted, and the publisher, though the
@@ -148,30 +178,10 @@ func (c *frameCounter) settled() (frames, complete, repaired int) {
 // second.
 func TestVideoDecodesThroughLoss(t *testing.T) {
 	rooms := newPionRooms(t, Config{})
-	alice := joinPion(t, rooms, "loss", "alice", pionAPI(t, nil, nil), nil)
-	video, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var plis atomic.Int64
-	alice.publishWith(map[Source]webrtc.TrackLocal{SourceCamera: video}, func(s *webrtc.RTPSender) {
-		for {
-			pkts, _, err := s.ReadRTCP()
-			if err != nil {
-				return
-			}
-			for _, p := range pkts {
-				if _, ok := p.(*rtcp.PictureLossIndication); ok {
-					plis.Add(1)
-				}
-			}
-		}
-	})
+	alice, plis := publishLive(t, rooms, "loss", "alice")
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
-	wg.Add(1)
-	go func() { defer wg.Done(); sendFramesLive(ctx, video) }()
 
 	link := &lossyLink{rate: 0.05, rnd: rand.New(rand.NewPCG(1, 2))}
 	frames := &frameCounter{frames: map[uint32]*frameSeen{}}

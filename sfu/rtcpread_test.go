@@ -1,11 +1,9 @@
 package sfu
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -52,31 +50,7 @@ func TestReadRTCPSkipsMalformed(t *testing.T) {
 // decode) still has its keyframe requests after it reach the publisher.
 func TestMalformedRTCPLeavesFeedbackWorking(t *testing.T) {
 	rooms := newPionRooms(t, Config{})
-	alice := joinPion(t, rooms, "rtcp", "alice", pionAPI(t, nil, nil), nil)
-	video, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var plis atomic.Int64
-	alice.publishWith(map[Source]webrtc.TrackLocal{SourceCamera: video}, func(s *webrtc.RTPSender) {
-		for {
-			pkts, _, err := s.ReadRTCP()
-			if err != nil {
-				return
-			}
-			for _, p := range pkts {
-				if _, ok := p.(*rtcp.PictureLossIndication); ok {
-					plis.Add(1)
-				}
-			}
-		}
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	defer func() { cancel(); wg.Wait() }()
-	wg.Add(1)
-	go func() { defer wg.Done(); sendFramesLive(ctx, video) }()
-
+	_, plis := publishLive(t, rooms, "rtcp", "alice")
 	var ssrc atomic.Uint32
 	var packets atomic.Int64
 	bob := joinPion(t, rooms, "rtcp", "bob", pionAPI(t, nil, nil), func(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
