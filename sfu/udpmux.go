@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"syscall"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/logging"
@@ -24,6 +25,10 @@ type udpMux struct {
 // get all of it.
 const socketBuffer = 4 << 20
 
+// portAttempts bounds the tries at a port free on every address when the system
+// picks it: the port free on the first address may be taken on another.
+const portAttempts = 20
+
 // listenUDPMux opens the shared sockets on port (0: a free port,
 // then the same port on every address) on the addresses of the host's interfaces
 // that are up, loopback ones only when loopback is set.
@@ -35,6 +40,17 @@ func listenUDPMux(port uint16, loopback bool, log logging.LeveledLogger) (*udpMu
 	if len(addrs) == 0 {
 		return nil, errors.New("sfu: no address to listen on for media")
 	}
+	for range portAttempts {
+		m, err := listenUDPMuxOn(addrs, port, log)
+		if port != 0 || !errors.Is(err, syscall.EADDRINUSE) {
+			return m, err
+		}
+	}
+	return nil, fmt.Errorf("sfu: media port: no port free on all of %v", addrs)
+}
+
+// listenUDPMuxOn is listenUDPMux on addrs.
+func listenUDPMuxOn(addrs []netip.Addr, port uint16, log logging.LeveledLogger) (*udpMux, error) {
 	group := &sendGroup{}
 	var muxes []ice.UDPMux
 	closeAll := func() {
