@@ -110,14 +110,8 @@ func TestLeaveOverRate(t *testing.T) {
 				}
 				s.Deliver([]byte(`{"type":"leave"}`))
 				synctest.Wait()
-				select {
-				case err := <-done:
-					if !errors.Is(err, ErrLeft) {
-						t.Fatalf("session ended with %v, want ErrLeft", err)
-					}
-				default:
-					t.Fatalf("leave over the rate: the session goes on; last message to the client %v", out.last())
-				}
+				expectEnded(t, done, ErrLeft, 0,
+					fmt.Sprintf("leave over the rate: the session goes on; last message to the client %v", out.last()))
 			})
 		})
 	}

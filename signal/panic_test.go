@@ -1,7 +1,6 @@
 package signal
 
 import (
-	"errors"
 	"testing"
 	"time"
 
@@ -26,14 +25,7 @@ func TestPanicInHandlerEndsOnlyTheSession(t *testing.T) {
 		<-otherDone
 	}()
 	s.Deliver([]byte(`{"type":"test-panic","id":"r1"}`))
-	select {
-	case err := <-done:
-		if !errors.Is(err, ErrInternal) {
-			t.Fatalf("session ended with %v, want ErrInternal", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("session still running 10 s after its handler panicked")
-	}
+	expectEnded(t, done, ErrInternal, 10*time.Second, "session still running 10 s after its handler panicked")
 	if m := out.last(); m["type"] != "error" || m["code"] != wire.CodeInternal || m["re"] != "r1" || m["message"] != "internal error" {
 		t.Errorf("the client got %v, want an internal error for r1 without detail", m)
 	}
@@ -59,14 +51,7 @@ func TestPanicInMediaCoreEndsTheSessionWithInternalError(t *testing.T) {
 	out := &box{}
 	s, done := runSession(out)
 	s.obs.Failed(&safe.Error{What: "ICE candidate callback", Value: "injected fault"})
-	select {
-	case err := <-done:
-		if !errors.Is(err, ErrInternal) {
-			t.Fatalf("session ended with %v, want ErrInternal", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("session still running 10 s after Failed")
-	}
+	expectEnded(t, done, ErrInternal, 10*time.Second, "session still running 10 s after Failed")
 	if m := out.last(); m["type"] != "error" || m["code"] != wire.CodeInternal || m["message"] != "internal error" {
 		t.Errorf("the client got %v, want an internal error without detail", m)
 	}
@@ -84,14 +69,7 @@ func TestPanicInMeshMemberEndsTheSession(t *testing.T) {
 		t.Fatal("the mesh observer cannot be told to end its member")
 	}
 	f.Failed(&safe.Error{What: "chat notice", Value: "injected fault"})
-	select {
-	case err := <-done:
-		if !errors.Is(err, ErrInternal) {
-			t.Fatalf("session ended with %v, want ErrInternal", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("session still running 10 s after Failed")
-	}
+	expectEnded(t, done, ErrInternal, 10*time.Second, "session still running 10 s after Failed")
 	if m := out.last(); m["type"] != "error" || m["code"] != wire.CodeInternal {
 		t.Errorf("the client got %v, want an internal error", m)
 	}
