@@ -80,9 +80,7 @@ func (s *Subscriber) allocate() {
 		s.apply(subs[i], dec, estimate, now)
 	}
 	if s.bwe != nil {
-		// Ample: a third less would change nothing, and nothing waits for more.
-		s.bwe.SetAmple(slices.Equal(alloc.Allocate(estimate/3*2, tracks), decisions) &&
-			slices.Equal(alloc.Allocate(alloc.Unlimited, tracks), decisions))
+		s.bwe.SetAmple(alloc.Ample(estimate, tracks))
 	}
 }
 

@@ -163,6 +163,13 @@ func Allocate(estimate uint64, tracks []Track) []Decision {
 	return out
 }
 
+// Ample reports whether estimate leaves room to spare for tracks: with a third less,
+// each would still get what it gets without any limit. The bandwidth estimator may
+// then measure less often (package bwe, Estimator.SetAmple).
+func Ample(estimate uint64, tracks []Track) bool {
+	return slices.Equal(Allocate(estimate/3*2, tracks), Allocate(Unlimited, tracks))
+}
+
 // keepsPicture reports whether t, the most important video, keeps its lowest layer
 // of bitrate b though the room left does not fit it (see the package comment).
 func keepsPicture(t Track, b, estimate uint64) bool {

@@ -37,6 +37,31 @@ func layers(ds []Decision) string {
 	return s
 }
 
+// TestAmple: an estimate is ample while a third less still gives every track what
+// it would get without a limit.
+func TestAmple(t *testing.T) {
+	two := []Track{audio, sim(Camera, 1280, 720), sim(Camera, 1280, 720)} // 3.05 Mbit/s at the top
+	for _, tc := range []struct {
+		estimate uint64
+		want     bool
+	}{
+		{Unlimited, true},
+		{5_000_000, true},  // a third less, 3.33 Mbit/s, still fits both top layers
+		{4_000_000, false}, // 2.67 Mbit/s would not
+		{3_100_000, false}, // fits, but without room to spare
+		{100_000, false},
+	} {
+		if got := Ample(tc.estimate, two); got != tc.want {
+			t.Errorf("Ample(%d) for two cameras at 720p: %v, want %v", tc.estimate, got, tc.want)
+		}
+	}
+	hidden := []Track{audio, sim(Camera, 1280, 720)}
+	hidden[1].View.Hidden = true
+	if !Ample(200_000, hidden) {
+		t.Error("a hidden camera and audio on 200 kbit/s: not ample, want ample (nothing waits for more)")
+	}
+}
+
 // TestAllocate: the decisions for given estimates and tiles. Each string lists the
 // tracks' layers in order; b, h, m: paused for bandwidth, hidden, muted.
 func TestAllocate(t *testing.T) {
