@@ -413,8 +413,13 @@ test('the call view: grid, active speaker, mute, quality, device switch (SFU roo
 
   await step(t, 'each remote tile rates its connection, good or fair on loopback', async () => {
     await waitFor('Bob to rate Alice and Carol', async () => {
-      const ratings = await bob.page.evaluate(([a, c]) => [a, c].map((s) => document.querySelector(`${s} .quality`)?.getAttribute('data-quality') ?? null), [aliceTile, carolTile]);
-      for (const r of ratings) assert.ok(r === 'good' || r === 'fair', `ratings: ${JSON.stringify(ratings)}`);
+      const seen = await bob.page.evaluate(([a, c]) => [a, c].map((s) => {
+        const q = document.querySelector(`${s} .quality`);
+        return { rating: q?.getAttribute('data-quality') ?? null, measured: q?.getAttribute('title') ?? null };
+      }), [aliceTile, carolTile]);
+      const ratings = seen.map((r) => r.rating);
+      // The title holds what the rating came from (loss, jitter, RTT, frame rate).
+      for (const r of ratings) assert.ok(r === 'good' || r === 'fair', `ratings: ${JSON.stringify(ratings)}; measured: ${JSON.stringify(seen.map((r) => r.measured))}`);
     });
     const rated = await bob.page.evaluate(async () => {
       const { classify } = await import('./quality.js');
